@@ -1,0 +1,204 @@
+#pragma once
+
+// The manifest (berth.toml) as data. Parsing and validation live in
+// core/manifest/load.hpp; everything else in berth reads these structs and never
+// the TOML. Values that may hold references (`${env:NAME}`, `${secret:NAME}`) are
+// kept as written here and resolved by core/manifest/values.hpp when a command
+// needs them, so that `berth check` works offline without any secret.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::manifest {
+
+// Where something was written: file:line:column (1-based; 0 when unknown).
+struct Location {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// [servers.NAME]: one host berth manages.
+struct Server {
+  std::string name;                  // the table key
+  std::string address;               // IP or DNS name, or a Host alias of ~/.ssh/config
+  int port = 22;
+  std::string user = "root";
+  bool become = true;                // run through `sudo -n` when user is not root
+  std::vector<std::string> roles;    // db, app, proxy (empty in TOML means all three)
+  std::string identity_file;         // optional
+  std::string known_hosts;           // optional: a known_hosts file for this host
+  std::string proxy_jump;            // optional: [user@]host[:port]
+  Location where;
+
+  bool has_role(std::string_view role) const;
+};
+
+// [app.build]
+struct Build {
+  std::string command;               // run locally before packing; empty: none
+  std::string dir = ".";             // relative to the manifest's folder
+  std::vector<std::string> ignore;   // glob patterns left out of the release tarball
+};
+
+// A secret the app needs: from a source (`${secret:NAME}`, `${env:NAME}`), or
+// generated on the server once and kept (`{ generate = true }`).
+struct SecretSpec {
+  std::string name;                  // the environment variable it becomes
+  std::string value;                 // as written when not generated
+  bool generate = false;
+  int length = 32;                   // bytes of randomness when generated
+  Location where;
+};
+
+// [app.run]
+struct Run {
+  std::string runtime = "node";      // node | python | binary
+  std::string command;               // started in the release folder
+  int port = 3000;                   // first instance's port; instance i uses port + i
+  int instances = 1;
+  std::map<std::string, std::string> env;
+  std::vector<SecretSpec> secrets;
+  std::string migrate;               // a preset (prisma, sequelize, drizzle, knex, alembic) or a command
+};
+
+// [app]
+struct App {
+  std::string name;
+  Build build;
+  Run run;
+  int keep_releases = 5;
+  Location where;
+};
+
+enum class Engine { postgresql, mysql, redis, mongodb };
+
+struct Backups {
+  bool enabled = true;
+  std::string schedule = "daily";    // systemd OnCalendar
+  int keep_days = 7;
+};
+
+// [databases.KEY]
+struct Database {
+  std::string key;                   // the table key
+  Engine engine = Engine::postgresql;
+  std::string name;                  // database name (defaults to the app name)
+  std::string user;                  // role / user (defaults to the app name)
+  std::string version;               // optional engine version
+  std::string env_var;               // DATABASE_URL, REDIS_URL, ... (defaulted by engine)
+  Backups backups;
+  Location where;
+};
+
+enum class Tls { off, self_signed, letsencrypt };
+
+struct RateLimit {
+  int requests_per_second = 10;
+  int burst = 20;
+  int connections = 0;               // per-IP concurrent connections; 0: no limit
+};
+
+// [proxy]
+struct Proxy {
+  std::string kind = "nginx";
+  std::vector<std::string> domains;
+  Tls tls = Tls::self_signed;
+  std::string acme_email;
+  std::string acme_directory;        // empty: Let's Encrypt production
+  std::optional<RateLimit> rate_limit;
+  bool block_bots = true;
+  std::vector<std::string> bot_user_agents;  // added to the built-in list
+  std::map<std::string, std::string> headers;
+  std::string max_body = "10m";
+  Location where;
+};
+
+enum class RunOn { one, all };
+enum class Overlap { forbid, allow };
+
+// [[jobs]]
+struct Job {
+  std::string name;
+  std::string schedule;              // as written (OnCalendar or 5-field cron)
+  std::string on_calendar;           // the systemd OnCalendar form of schedule
+  std::string command;
+  RunOn run_on = RunOn::one;
+  std::string timeout = "1h";        // systemd time span
+  Overlap overlap = Overlap::forbid;
+  std::string on_failure_webhook;    // optional URL
+  Location where;
+};
+
+// One condition of a health check, as written, with its place in the manifest.
+struct ConditionText {
+  std::string text;                  // e.g. "[STATUS] == 200"
+  Location where;
+};
+
+// [[health]]
+struct HealthCheck {
+  std::string name;
+  std::string kind = "http";         // http | tcp
+  std::string url;                   // http(s)://... or host:port for tcp
+  std::vector<ConditionText> conditions;
+  std::string interval = "5s";
+  std::string timeout = "10s";
+  Location where;
+};
+
+// One hook command: local (on the operator's machine) or remote (on hosts of a role).
+struct Hook {
+  std::string command;
+  bool remote = false;
+  std::string role = "app";
+  Location where;
+};
+
+// [hooks]
+struct Hooks {
+  std::vector<Hook> pre_build;
+  std::vector<Hook> pre_deploy;
+  std::vector<Hook> post_deploy;
+};
+
+// [base]: the hardened server underneath everything.
+struct Base {
+  std::string deploy_user = "deploy";
+  std::vector<std::string> ssh_keys;        // public keys allowed for the deploy user
+  std::string timezone = "UTC";
+  std::string swap = "auto";                // auto | off | a size like "1G"
+  std::vector<int> open_ports;              // opened in addition to 22, 80, 443
+  std::string journald_max_use = "500M";
+};
+
+// [secrets.NAME]: where `${secret:NAME}` comes from when not from the environment or
+// .berth/secrets.
+struct SecretSource {
+  std::string name;
+  std::string command;                      // e.g. "pass show berth/jwt"
+  std::string env;                          // an environment variable
+  Location where;
+};
+
+// The whole manifest.
+struct Manifest {
+  std::filesystem::path path;               // the base file that was loaded
+  std::filesystem::path dir;                // its folder: relative paths start here
+  App app;
+  std::vector<Server> servers;              // in the order of their names
+  std::vector<Database> databases;
+  std::optional<Proxy> proxy;
+  std::vector<Job> jobs;
+  std::vector<HealthCheck> health;
+  Hooks hooks;
+  Base base;
+  std::vector<SecretSource> secrets;
+
+  const Server* find_server(std::string_view name) const;
+};
+
+}  // namespace berth::manifest

@@ -1,0 +1,52 @@
+#pragma once
+
+// The seam between berth's logic (converge, deploy, health) and the transport.
+// core/ssh/ implements it over libssh; tests/unit use a fake that records scripts.
+
+#include <core/error.hpp>
+
+#include <chrono>
+#include <expected>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace berth {
+
+enum class Stream { out, err };
+
+// What a remote script did.
+struct ScriptResult {
+  int exit_status = -1;              // -1 when killed by a signal
+  std::string signal;                // e.g. "KILL" when killed by a signal, else empty
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds duration{0};
+};
+
+// Called with each complete output line as it arrives (without the newline).
+using LineSink = std::function<void(Stream, std::string_view line)>;
+
+enum class Privilege { user, root };
+
+// One managed host, reached by a long-lived connection.
+class Remote {
+ public:
+  virtual ~Remote() = default;
+
+  // The server's name in the manifest (used to prefix output and in errors).
+  virtual const std::string& name() const = 0;
+
+  // Runs `script` with `/bin/sh -s` (through `sudo -n` when `privilege` is root and
+  // the login user is not root), writing the script on stdin. Returns the result even
+  // when the script exits non-zero; returns an Error only when the transport failed
+  // (connection lost, timeout), naming the host.
+  virtual std::expected<ScriptResult, Error> run_script(std::string_view script,
+                                                        Privilege privilege = Privilege::root,
+                                                        const LineSink& sink = {}) = 0;
+
+  // How many remote commands (exec channels) this connection has run so far.
+  virtual int exec_count() const = 0;
+};
+
+}  // namespace berth

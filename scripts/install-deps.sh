@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs every build, test and demo dependency of berth from Debian 12's packages.
+# Safe to run twice: apt-get skips what is installed, and the package lists are only
+# refreshed when they are missing or older than a day.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+stamp=/var/lib/apt/periodic/update-success-stamp
+lists_fresh() {
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n 1)" ]
+}
+if ! lists_fresh; then
+  apt-get update -q
+fi
+
+# Build: compiler, CMake and the libraries berth links.
+build="build-essential cmake pkg-config git
+  libssh-dev libcurl4-openssl-dev libtomlplusplus-dev libfmt-dev
+  libboost-dev libboost-filesystem-dev libssl-dev
+  catch2 libcli11-dev nlohmann-json3-dev libkainjow-mustache-dev"
+
+# Tests and demo: local test hosts (debootstrap + systemd-nspawn + nftables), the
+# ssh client for comparisons, curl for checks through the proxy.
+tests="openssh-client openssh-server debootstrap systemd-container nftables
+  iproute2 curl ca-certificates procps util-linux"
+
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $build $tests
