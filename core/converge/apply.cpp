@@ -1,0 +1,235 @@
+#include <core/converge/apply.hpp>
+#include <core/converge/probe.hpp>
+#include <core/util/overloaded.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace berth::converge {
+namespace {
+
+constexpr std::string_view apply_prelude = R"sh(export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+umask 022
+run_step() {
+  printf '@@step %s begin\n' "$1"
+  "$2" >&2
+  rc=$?
+  if [ "$rc" -ne 0 ]; then printf '@@step %s failed %s\n' "$1" "$rc"; exit 1; fi
+  printf '@@step %s ok\n' "$1"
+}
+# put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE < base64 content
+put_file() {
+  d=$(dirname "$1")
+  mkdir -p "$d" || return
+  if [ "$5" = no ] && [ -e "$1" ]; then cat > /dev/null; return 0; fi
+  tmp=$(mktemp "$d/.berth.XXXXXX") || return
+  if ! base64 -d > "$tmp" || ! chown "$2:$3" "$tmp" || ! chmod "$4" "$tmp"; then
+    rm -f "$tmp"; return 1
+  fi
+  if [ -z "$6" ]; then mv -f "$tmp" "$1"; return; fi
+  prev=/var/lib/berth/prev/$(printf '%s' "$1" | sha256sum | cut -c1-16)
+  mkdir -p /var/lib/berth/prev && rm -f "$prev" || return
+  if [ -e "$1" ]; then cp -p "$1" "$prev" || return; fi
+  mv -f "$tmp" "$1" || return
+  check=$(printf '%s' "$6" | sed "s|{}|$1|g")
+  if ! out=$(sh -c "$check" 2>&1); then
+    if [ -e "$prev" ]; then cp -p "$prev" "$tmp" && mv -f "$tmp" "$1"; else rm -f "$1"; fi
+    printf 'validation failed: %s (the previous file was kept)\n%s\n' "$check" "$out"
+    return 1
+  fi
+  rm -f "$prev"
+}
+)sh";
+
+std::string base64(std::string_view data) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4 + data.size() / 57 + 1);
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    const auto b0 = static_cast<unsigned char>(data[i]);
+    const auto b1 = i + 1 < data.size() ? static_cast<unsigned char>(data[i + 1]) : 0u;
+    const auto b2 = i + 2 < data.size() ? static_cast<unsigned char>(data[i + 2]) : 0u;
+    out += table[b0 >> 2];
+    out += table[((b0 & 3) << 4) | (b1 >> 4)];
+    out += i + 1 < data.size() ? table[((b1 & 15) << 2) | (b2 >> 6)] : '=';
+    out += i + 2 < data.size() ? table[b2 & 63] : '=';
+    if (++line == 19) {  // 76 characters a line, as base64(1) writes
+      out += '\n';
+      line = 0;
+    }
+  }
+  if (out.empty() || out.back() != '\n') out += '\n';
+  return out;
+}
+
+// The body of one step's function: commands that `return` on failure.
+std::string step_body(const Resource& resource, const Change& change) {
+  return std::visit(
+      util::Overloaded{
+          [&](const Package&) -> std::string { return {}; },  // batched per stage
+          [&](const File& f) {
+            return fmt::format("put_file {} {} {} {} {} {} <<'@@berth-b64'\n{}@@berth-b64\n",
+                               shell_quote(f.path), shell_quote(f.owner), shell_quote(f.group),
+                               f.mode, f.overwrite == Overwrite::yes ? "yes" : "no",
+                               shell_quote(f.validate), base64(f.content));
+          },
+          [&](const Directory& d) {
+            const auto p = shell_quote(d.path);
+            return fmt::format(
+                "if [ -e {0} ] && [ ! -d {0} ]; then echo \"{1} exists and is not a directory\"; "
+                "return 1; fi\nmkdir -p {0} && chown {2}:{3} {0} && chmod {4} {0}\n",
+                p, d.path, shell_quote(d.owner), shell_quote(d.group), d.mode);
+          },
+          [&](const Symlink& s) {
+            const auto p = shell_quote(s.path);
+            return fmt::format(
+                "if [ -e {0} ] && [ ! -L {0} ]; then echo \"{1} exists and is not a symlink\"; "
+                "return 1; fi\nln -sfn {2} {0}.berth-new && mv -fT {0}.berth-new {0}\n",
+                p, s.path, shell_quote(s.target));
+          },
+          [&](const Group& g) {
+            return fmt::format("groupadd {} {}\n", g.system ? "--system" : "", shell_quote(g.name));
+          },
+          [&](const User& u) {
+            std::string groups;
+            for (const auto& g : u.groups) groups += (groups.empty() ? "" : ",") + g;
+            if (change.action == Action::create) {
+              return fmt::format("useradd {} --shell {} {} {} {}\n", u.system ? "--system" : "",
+                                 shell_quote(u.shell),
+                                 u.home.empty() ? std::string("--create-home")
+                                                : "--create-home --home-dir " + shell_quote(u.home),
+                                 groups.empty() ? "" : "--groups " + shell_quote(groups),
+                                 shell_quote(u.name));
+            }
+            return fmt::format("usermod --shell {} {} {} {}\n", shell_quote(u.shell),
+                               u.home.empty() ? "" : "--home " + shell_quote(u.home),
+                               groups.empty() ? "" : "--append --groups " + shell_quote(groups),
+                               shell_quote(u.name));
+          },
+          [&](const Unit& u) {
+            const auto n = shell_quote(u.name);
+            std::string body;
+            body += u.enabled ? fmt::format("systemctl enable {} || return\n", n)
+                              : fmt::format("systemctl disable {} || return\n", n);
+            body += u.active ? fmt::format("systemctl start {}\n", n)
+                             : fmt::format("systemctl stop {}\n", n);
+            return body;
+          },
+          [&](const Command& c) { return fmt::format("( {}\n)\n", c.run); },
+      },
+      resource.spec);
+}
+
+std::string handler_body(const std::string& handler) {
+  if (handler == "daemon-reload") return "systemctl daemon-reload\n";
+  if (handler.starts_with("reload:")) {
+    const auto unit = shell_quote(handler.substr(7));
+    return fmt::format("if systemctl is-active -q {0}; then systemctl reload {0}; fi\n", unit);
+  }
+  if (handler.starts_with("restart:")) {
+    return fmt::format("systemctl try-restart {}\n", shell_quote(handler.substr(8)));
+  }
+  return fmt::format("echo 'unknown handler {}'; return 1\n", handler);
+}
+
+std::string function_name(std::string_view id) {
+  std::string name = "s_";
+  for (char c : id) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+}  // namespace
+
+std::vector<std::string> triggered_handlers(Stage stage, const std::vector<Resource>& resources,
+                                            const std::vector<Change>& changes) {
+  std::vector<std::string> handlers;
+  for (const auto& change : changes) {
+    const auto& r = resources[change.index];
+    if (change.action == Action::none || r.stage != stage) continue;
+    for (const auto& h : r.notify) {
+      if (std::find(handlers.begin(), handlers.end(), h) == handlers.end()) handlers.push_back(h);
+    }
+  }
+  std::stable_partition(handlers.begin(), handlers.end(),
+                        [](const std::string& h) { return h == "daemon-reload"; });
+  return handlers;
+}
+
+std::string render_apply(Stage stage, const std::vector<Resource>& resources,
+                         const std::vector<Change>& changes) {
+  std::string functions, calls;
+  std::vector<std::string> packages;
+  std::size_t first_package = 0;
+  for (const auto& change : changes) {
+    const auto& r = resources[change.index];
+    if (change.action == Action::none || r.stage != stage) continue;
+    if (const auto* p = std::get_if<Package>(&r.spec)) {
+      if (packages.empty()) first_package = change.index;
+      packages.push_back(shell_quote(p->name));
+      continue;
+    }
+    const auto id = std::to_string(change.index);
+    functions += fmt::format("{}() {{\n{}}}\n", function_name(id), step_body(r, change));
+    calls += fmt::format("run_step {} {}\n", id, function_name(id));
+  }
+  if (!packages.empty()) {
+    // One apt-get call for every missing package; wait for boot-time package jobs
+    // (cloud-init, unattended-upgrades hold the dpkg lock on a fresh VPS).
+    std::string list;
+    for (const auto& p : packages) list += " " + p;
+    functions += fmt::format(
+        "s_packages() {{\n"
+        "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; fi\n"
+        "apt_opts='-q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
+        "-o Dpkg::Options::=--force-confold'\n"
+        "if [ -z \"$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 | head -n 1)\" ]; then\n"
+        "  apt-get $apt_opts update || return\n"
+        "fi\n"
+        "apt-get $apt_opts install --no-install-recommends{0} && return\n"
+        "apt-get $apt_opts update && apt-get $apt_opts install --no-install-recommends{0}\n"
+        "}}\n",
+        list);
+    calls = fmt::format("run_step {} s_packages\n", first_package) + calls;
+  }
+  if (calls.empty()) return {};
+  for (const auto& h : triggered_handlers(stage, resources, changes)) {
+    const auto id = "h:" + h;
+    functions += fmt::format("{}() {{\n{}}}\n", function_name(id), handler_body(h));
+    calls += fmt::format("run_step {} {}\n", shell_quote(id), function_name(id));
+  }
+  return std::string(apply_prelude) + functions + calls + "printf '@@step end\\n'\n";
+}
+
+ApplyReport parse_apply(std::string_view output) {
+  ApplyReport report;
+  std::size_t pos = 0;
+  while (pos < output.size()) {
+    auto eol = output.find('\n', pos);
+    if (eol == std::string_view::npos) eol = output.size();
+    const auto line = output.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.starts_with("@@step ")) continue;
+    const auto rest = line.substr(7);
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos) continue;
+    const std::string id(rest.substr(0, space));
+    const auto what = rest.substr(space + 1);
+    if (what == "begin") {
+      report.steps[id] = StepStatus::begun;
+    } else if (what == "ok") {
+      report.steps[id] = StepStatus::ok;
+    } else if (what.starts_with("failed")) {
+      report.steps[id] = StepStatus::failed;
+      report.failed_step = id;
+      const auto code = what.substr(what.find(' ') + 1);
+      std::from_chars(code.data(), code.data() + code.size(), report.failed_exit_code);
+    }
+  }
+  return report;
+}
+
+}  // namespace berth::converge

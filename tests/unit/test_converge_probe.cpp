@@ -1,0 +1,92 @@
+#include <core/converge/apply.hpp>
+#include <core/converge/probe.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace berth::converge;
+
+namespace {
+std::string record(const std::string& subject, const std::string& field, const std::string& value) {
+  return "@@berth " + subject + " " + field + " " + std::to_string(value.size()) + "\n" + value + "\n";
+}
+}  // namespace
+
+TEST_CASE("probe: the parser reads framed values, whatever they hold") {
+  const std::string tricky = "line one\n@@berth 0 type file\nlast";
+  const auto out = record("os", "id", "debian 12") + record("0", "type", "file") +
+                   record("0", "meta", "www-data adm 640") + record("0", "content", tricky) +
+                   record("1", "version", "installed 1.22.1-9") + record("2", "enabled", "enabled") +
+                   record("2", "active", "failed") + record("file:db", "content", "pw\n") +
+                   "@@berth end\n";
+  const auto result = parse_probe(out, 3);
+  REQUIRE(result);
+  CHECK(result->facts.at("os") == "debian 12");
+  const auto& f = result->resources[0];
+  CHECK(f.exists);
+  CHECK(f.owner == "www-data");
+  CHECK(f.mode == "0640");
+  CHECK(f.content == tricky);
+  CHECK(result->resources[1].version == "1.22.1-9");
+  CHECK(result->resources[2].enabled);
+  CHECK_FALSE(result->resources[2].active);
+  CHECK(result->files.at("db") == "pw\n");
+}
+
+TEST_CASE("probe: broken output is an error, never a guess") {
+  SECTION("no end marker") { CHECK_FALSE(parse_probe(record("0", "type", "file"), 1)); }
+  SECTION("length past the end") { CHECK_FALSE(parse_probe("@@berth 0 type 99\nfile\n", 1)); }
+  SECTION("stray text") { CHECK_FALSE(parse_probe("hello\n@@berth end\n", 0)); }
+  SECTION("unknown resource") {
+    CHECK_FALSE(parse_probe(record("7", "type", "file") + "@@berth end\n", 1));
+  }
+  SECTION("a package that is not installed") {
+    const auto r = parse_probe(record("0", "version", "not-installed ") + "@@berth end\n", 1);
+    REQUIRE(r);
+    CHECK_FALSE(r->resources[0].exists);
+  }
+}
+
+TEST_CASE("probe: the script quotes paths and covers every resource") {
+  const std::vector<Resource> resources{make(File{.path = "/etc/it's.conf"}, "x"),
+                                        make(Package{"nginx"}, "x"), make(Unit{"a.service"}, "x")};
+  const auto script = render_probe(resources, {.read_files = {{"jwt", "/etc/berth/jwt"}}});
+  CHECK(script.find("path_state 0 '/etc/it'\\''s.conf' show") != std::string::npos);
+  CHECK(script.find("dpkg-query") != std::string::npos);
+  CHECK(script.find("unit_state 2 'a.service'") != std::string::npos);
+  CHECK(script.find("file:jwt") != std::string::npos);
+}
+
+TEST_CASE("apply: one script per stage, only changed resources, handlers once at the end") {
+  const std::vector<Resource> resources{
+      make(Package{"nginx"}, "proxy"),
+      make(Package{"curl"}, "proxy"),
+      make(File{.path = "/etc/nginx/sites-enabled/app", .content = "x", .validate = "nginx -t"},
+           "proxy", {"reload:nginx.service"}),
+      make(File{.path = "/etc/systemd/system/app.service", .content = "y"}, "app",
+           {"daemon-reload", "restart:app.service"}),
+      make(File{.path = "/etc/unchanged", .content = "z"}, "app", {"reload:never"}),
+  };
+  std::vector<Change> changes(resources.size());
+  for (std::size_t i = 0; i < changes.size(); ++i) changes[i] = {i, Action::update, {}, {}};
+  changes[4].action = Action::none;
+
+  const auto packages = render_apply(Stage::packages, resources, changes);
+  CHECK(packages.find("install --no-install-recommends 'nginx' 'curl'") != std::string::npos);
+  CHECK(packages.find("DPkg::Lock::Timeout") != std::string::npos);
+
+  const auto config = render_apply(Stage::config, resources, changes);
+  CHECK(config.find("/etc/unchanged") == std::string::npos);
+  CHECK(config.find("'nginx -t'") != std::string::npos);
+  CHECK(triggered_handlers(Stage::config, resources, changes) ==
+        std::vector<std::string>{"daemon-reload", "reload:nginx.service", "restart:app.service"});
+  CHECK(config.find("run_step 'h:daemon-reload'") < config.find("run_step 'h:reload:nginx.service'"));
+
+  CHECK(render_apply(Stage::services, resources, changes).empty());
+}
+
+TEST_CASE("apply: markers tell which step failed") {
+  const auto report = parse_apply("@@step 0 begin\n@@step 0 ok\n@@step 3 begin\n@@step 3 failed 2\n");
+  CHECK(report.steps.at("0") == StepStatus::ok);
+  CHECK(report.failed_step == "3");
+  CHECK(report.failed_exit_code == 2);
+}
