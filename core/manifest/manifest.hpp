@@ -148,6 +148,14 @@ struct HealthCheck {
   std::string interval = "5s";
   std::string timeout = "10s";
   Location where;
+  // Added for `berth health` (issue 9); read from the same [[health]] table.
+  std::string method = "GET";                  // http: GET, HEAD, POST, ...
+  std::map<std::string, std::string> headers;  // http: extra request headers
+  std::vector<std::string> connect_to;         // curl --connect-to form: "HOST:PORT:ADDR:PORT"
+  std::string ca_file;                         // https: PEM CA bundle, relative to the manifest's folder
+  bool insecure = false;                       // https: skip certificate verification (explicit only)
+  std::string connect_timeout;                 // a duration; empty: the smaller of timeout and 5s
+  int success_threshold = 1;                   // deploy gate: consecutive passes needed
 };
 
 // One hook command: local (on the operator's machine) or remote (on hosts of a role).
