@@ -1,0 +1,218 @@
+#include <core/util/process.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace berth {
+
+namespace bp = boost::process;
+
+std::string describe_command(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& arg : argv) {
+    if (!text.empty()) text += ' ';
+    const bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    if (plain) {
+      text += arg;
+    } else {
+      text += '\'';
+      for (char c : arg) text += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      text += '\'';
+    }
+  }
+  return text;
+}
+
+std::string ProcessResult::tail(int lines) const {
+  const std::string& text = err.empty() ? out : err;
+  std::size_t end = text.size();
+  while (end > 0 && text[end - 1] == '\n') --end;
+  std::size_t begin = end;
+  for (int seen = 0; begin > 0; --begin) {
+    if (text[begin - 1] == '\n' && ++seen == lines) break;
+  }
+  return text.substr(begin, end - begin);
+}
+
+std::optional<std::filesystem::path> find_program(std::string_view name) {
+  if (name.find('/') != std::string_view::npos) {
+    std::error_code ec;
+    if (std::filesystem::exists(name, ec)) return std::filesystem::path(name);
+    return std::nullopt;
+  }
+  auto found = bp::search_path(std::string(name));
+  if (found.empty()) return std::nullopt;
+  return std::filesystem::path(found.string());
+}
+
+namespace {
+
+std::expected<boost::filesystem::path, Error> locate(const std::string& name) {
+  if (name.find('/') != std::string::npos) return boost::filesystem::path(name);
+  auto found = bp::search_path(name);
+  if (found.empty()) {
+    return std::unexpected(Error(
+        "program not found: " + name, ExitCode::failure,
+        "install it (Debian: apt-get install the package that provides `" + name + "`)"));
+  }
+  return found;
+}
+
+// Reads one pipe until EOF, appending to `text` and handing complete lines to `sink`.
+class PipeReader {
+ public:
+  PipeReader(bp::async_pipe& pipe, std::string& text, OutputStream stream,
+             const OutputLineSink& sink)
+      : pipe_(pipe), text_(text), stream_(stream), sink_(sink) {}
+
+  void start() {
+    pipe_.async_read_some(boost::asio::buffer(buffer_),
+                          [this](const boost::system::error_code& ec, std::size_t n) {
+                            text_.append(buffer_.data(), n);
+                            deliver_lines(false);
+                            if (!ec) start();
+                            else deliver_lines(true);
+                          });
+  }
+
+ private:
+  void deliver_lines(bool at_end) {
+    if (!sink_) return;
+    for (;;) {
+      const auto newline = text_.find('\n', delivered_);
+      if (newline == std::string::npos) break;
+      sink_(stream_, std::string_view(text_).substr(delivered_, newline - delivered_));
+      delivered_ = newline + 1;
+    }
+    if (at_end && delivered_ < text_.size()) {
+      sink_(stream_, std::string_view(text_).substr(delivered_));
+      delivered_ = text_.size();
+    }
+  }
+
+  bp::async_pipe& pipe_;
+  std::string& text_;
+  OutputStream stream_;
+  const OutputLineSink& sink_;
+  std::array<char, 8192> buffer_{};
+  std::size_t delivered_ = 0;
+};
+
+std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
+                                        const OutputLineSink& sink, const ProcessOptions& options) {
+  if (argv.empty()) return std::unexpected(Error("run_process: empty command", ExitCode::internal));
+  auto exe = locate(argv[0]);
+  if (!exe) return std::unexpected(exe.error());
+  const std::vector<std::string> args(argv.begin() + 1, argv.end());
+
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [key, value] : options.env) env[key] = value;
+  const auto cwd = options.cwd.empty() ? std::filesystem::current_path() : options.cwd;
+
+  boost::asio::io_context ioc;
+  bp::async_pipe in_pipe(ioc), out_pipe(ioc), err_pipe(ioc);
+  ProcessResult result;
+  bp::child child;
+  try {
+    child = bp::child(*exe, bp::args(args), bp::std_in < in_pipe, bp::std_out > out_pipe,
+                      bp::std_err > err_pipe, bp::start_dir(cwd.string()), env);
+  } catch (const bp::process_error& e) {
+    return std::unexpected(
+        Error("cannot start `" + describe_command(argv) + "`: " + e.what(), ExitCode::failure));
+  }
+
+  PipeReader out_reader(out_pipe, result.out, OutputStream::out, sink);
+  PipeReader err_reader(err_pipe, result.err, OutputStream::err, sink);
+  out_reader.start();
+  err_reader.start();
+  // The text must outlive the async write; the pipe is closed once it is written so
+  // that the child sees EOF.
+  const std::string input = options.stdin_text.value_or("");
+  if (input.empty()) {
+    in_pipe.close();
+  } else {
+    boost::asio::async_write(in_pipe, boost::asio::buffer(input),
+                             [&in_pipe](const boost::system::error_code&, std::size_t) {
+                               in_pipe.close();
+                             });
+  }
+
+  if (options.timeout) {
+    ioc.run_for(*options.timeout);
+    if (!ioc.stopped()) {
+      // A grandchild may still hold the pipes open: stop reading instead of draining.
+      result.timed_out = true;
+      std::error_code ignored;
+      child.terminate(ignored);
+      if (in_pipe.is_open()) in_pipe.close();
+      out_pipe.close();
+      err_pipe.close();
+      ioc.restart();
+      ioc.run();
+    }
+  } else {
+    ioc.run();
+  }
+
+  std::error_code wait_error;
+  child.wait(wait_error);
+  const int status = child.native_exit_code();
+  result.exit_code = (!result.timed_out && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace
+
+std::expected<ProcessResult, Error> run_process(const std::vector<std::string>& argv,
+                                                const ProcessOptions& options) {
+  return run(argv, {}, options);
+}
+
+std::expected<ProcessResult, Error> run_process_streaming(const std::vector<std::string>& argv,
+                                                          const OutputLineSink& sink,
+                                                          const ProcessOptions& options) {
+  return run(argv, sink, options);
+}
+
+std::expected<int, Error> spawn_detached(const std::vector<std::string>& argv,
+                                         const std::filesystem::path& log_file) {
+  if (argv.empty()) return std::unexpected(Error("spawn_detached: empty command", ExitCode::internal));
+  auto exe = locate(argv[0]);
+  if (!exe) return std::unexpected(exe.error());
+  const std::vector<std::string> args(argv.begin() + 1, argv.end());
+
+  const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) {
+    return std::unexpected(Error("cannot open log file " + log_file.string() + ": " +
+                                 std::strerror(errno)));
+  }
+  try {
+    bp::child child(*exe, bp::args(args), bp::std_in < bp::null,
+                    bp::extend::on_exec_setup = [log_fd](auto&) {
+                      // In the child, between fork and exec: a session of its own, so
+                      // that our terminal's signals (Ctrl-C) do not reach it.
+                      ::setsid();
+                      ::dup2(log_fd, STDOUT_FILENO);
+                      ::dup2(log_fd, STDERR_FILENO);
+                    });
+    const int pid = child.id();
+    child.detach();
+    ::close(log_fd);
+    return pid;
+  } catch (const bp::process_error& e) {
+    ::close(log_fd);
+    return std::unexpected(
+        Error("cannot start `" + describe_command(argv) + "`: " + e.what(), ExitCode::failure));
+  }
+}
+
+}  // namespace berth
