@@ -115,8 +115,14 @@ std::string step_body(const Resource& resource, const Change& change) {
             std::string body;
             body += u.enabled ? fmt::format("systemctl enable {} || return\n", n)
                               : fmt::format("systemctl disable {} || return\n", n);
-            body += u.active ? fmt::format("systemctl start {}\n", n)
-                             : fmt::format("systemctl stop {}\n", n);
+            if (!u.active) {
+              body += fmt::format("systemctl stop {}\n", n);
+            } else if (u.when_exists.empty()) {
+              body += fmt::format("systemctl start {}\n", n);
+            } else {
+              body += fmt::format("if [ -e {} ]; then systemctl start {}; fi\n",
+                                  shell_quote(u.when_exists), n);
+            }
             return body;
           },
           [&](const Command& c) { return fmt::format("( {}\n)\n", c.run); },

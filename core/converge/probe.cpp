@@ -68,7 +68,14 @@ std::string probe_one(std::size_t index, const Resource& resource) {
                 "v {0} entry \"$(getent passwd {1})\"; v {0} groups \"$(id -nG {1} 2>/dev/null)\"\n",
                 i, shell_quote(u.name));
           },
-          [&](const Unit& u) { return fmt::format("unit_state {} {}\n", i, shell_quote(u.name)); },
+          [&](const Unit& u) {
+            auto line = fmt::format("unit_state {} {}\n", i, shell_quote(u.name));
+            if (!u.when_exists.empty()) {
+              line += fmt::format("if [ -e {} ]; then v {} cond 1; else v {} cond 0; fi\n",
+                                  shell_quote(u.when_exists), i, i);
+            }
+            return line;
+          },
           [&](const Command& c) {
             std::string test;
             if (!c.creates.empty()) test = fmt::format("[ -e {} ]", shell_quote(c.creates));
@@ -148,6 +155,8 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
   } else if (field == "active") {
     o.active_state = value;
     o.active = value == "active" || value == "reloading" || value == "activating";
+  } else if (field == "cond") {
+    o.condition = value == "1";
   } else if (field == "guard") {
     o.guard_satisfied = value == "1";
   }

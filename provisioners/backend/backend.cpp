@@ -1,0 +1,98 @@
+// backend: the app's runtime, system user, release layout, env file and systemd units.
+#include <core/error.hpp>
+#include <core/render.hpp>
+#include <provisioners/provisioner.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::provisioners {
+
+using namespace converge;
+
+namespace {
+
+std::vector<std::string> runtime_packages(const std::string& runtime) {
+  if (runtime == "node") return {"nodejs", "npm"};
+  if (runtime == "python") return {"python3", "python3-venv"};
+  return {};
+}
+
+// NAME=value lines of the env file; values are written as systemd reads them
+// (EnvironmentFile=: one assignment a line, double-quoted with \-escapes).
+std::string env_line(const std::string& name, const std::string& value) {
+  std::string quoted;
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    if (c == '\n') {
+      quoted += "\\n";
+      continue;
+    }
+    quoted += c;
+  }
+  return fmt::format("{}=\"{}\"\n", name, quoted);
+}
+
+}  // namespace
+
+void add_backend(const manifest::Manifest& m, const manifest::Server&,
+                 manifest::SecretSources& secrets, Desired& out) {
+  const auto& app = m.app;
+  const auto root = app_root(m);
+  const auto user = app.name;
+  auto& r = out.resources;
+
+  for (const auto& p : runtime_packages(app.run.runtime)) r.push_back(make(Package{p}, "app"));
+  r.push_back(make(Group{user}, "app"));
+  r.push_back(make(User{.name = user, .home = root, .groups = {user}}, "app"));
+  r.push_back(make(Directory{.path = root, .owner = user, .group = user}, "app"));
+  for (const char* sub : {"releases", "shared"}) {
+    r.push_back(make(Directory{.path = root + "/" + sub, .owner = user, .group = user}, "app"));
+  }
+
+  // The env file: the manifest's env, its secrets, the database URLs. Generated
+  // secrets stand as placeholders until the engine has read or made their values.
+  std::string env = "# Managed by berth: the app's environment. Do not edit.\n";
+  for (const auto& [name, value] : app.run.env) {
+    const auto resolved = manifest::resolve_value(value, secrets);
+    if (!resolved) throw resolved.error();
+    env += env_line(name, resolved->reveal());
+  }
+  for (const auto& spec : app.run.secrets) {
+    if (spec.generate) {
+      out.secrets.push_back({spec.name, secret_path(m, spec.name), spec.length});
+      env += env_line(spec.name, secret_placeholder(spec.name));
+      continue;
+    }
+    const auto resolved = manifest::resolve_value(spec.value, secrets);
+    if (!resolved) throw resolved.error();
+    env += env_line(spec.name, resolved->reveal());
+  }
+  for (const auto& [name, value] : database_env(m)) env += env_line(name, value);
+
+  std::vector<std::string> restart_all;
+  for (int port : app_ports(m)) restart_all.push_back(fmt::format("restart:{}@{}.service", app.name, port));
+
+  r.push_back(make(File{.path = env_file(m), .content = env, .mode = "0600",
+                        .sensitive = Sensitive::yes},
+                   "app", restart_all));
+
+  kainjow::mustache::data unit;
+  unit.set("app", app.name);
+  unit.set("user", user);
+  unit.set("root", root);
+  unit.set("env_file", env_file(m));
+  unit.set("exec_start", "/bin/sh -c \"exec " + systemd_quote(app.run.command) + "\"");
+  auto notify = restart_all;
+  notify.insert(notify.begin(), "daemon-reload");
+  r.push_back(make(File{.path = fmt::format("/etc/systemd/system/{}@.service", app.name),
+                        .content = render_template(m.dir, "systemd/app@.service.mustache", unit)},
+                   "app", notify));
+  for (int port : app_ports(m)) {
+    // Started once a release is deployed (`current` exists); setup only enables it.
+    r.push_back(make(Unit{.name = fmt::format("{}@{}.service", app.name, port),
+                          .when_exists = root + "/current"},
+                     "app"));
+  }
+}
+
+}  // namespace berth::provisioners

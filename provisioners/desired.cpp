@@ -1,0 +1,58 @@
+#include <provisioners/provisioner.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::provisioners {
+
+std::string secret_placeholder(std::string_view name) {
+  return fmt::format("@@berth-secret:{}@@", name);
+}
+
+std::string app_root(const manifest::Manifest& m) { return "/srv/" + m.app.name; }
+std::string config_dir(const manifest::Manifest& m) { return "/etc/berth/" + m.app.name; }
+std::string env_file(const manifest::Manifest& m) { return config_dir(m) + "/app.env"; }
+std::string secret_path(const manifest::Manifest& m, std::string_view name) {
+  return fmt::format("{}/secrets/{}", config_dir(m), name);
+}
+
+std::vector<int> app_ports(const manifest::Manifest& m) {
+  std::vector<int> ports;
+  for (int i = 0; i < m.app.run.instances; ++i) ports.push_back(m.app.run.port + i);
+  return ports;
+}
+
+const manifest::Server* primary_app_server(const manifest::Manifest& m) {
+  for (const auto& s : m.servers) {
+    if (s.has_role("app")) return &s;
+  }
+  return nullptr;
+}
+
+std::string systemd_quote(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '%': out += "%%"; break;
+      case '$': out += "$$"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
+                      manifest::SecretSources& secrets) {
+  Desired out;
+  add_base(manifest, server, out);
+  if (server.has_role("db")) add_databases(manifest, server, out);
+  if (server.has_role("app")) {
+    add_backend(manifest, server, secrets, out);
+    add_jobs(manifest, server, out);
+  }
+  if (server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
+  return out;
+}
+
+}  // namespace berth::provisioners

@@ -1,0 +1,69 @@
+#pragma once
+
+// Provisioners: pure functions from the manifest to the resources a server should
+// have. One folder per component; desired_state() puts them together for one host.
+// No SSH here: every provisioner is tested on its output.
+
+#include <core/converge/resource.hpp>
+#include <core/manifest/manifest.hpp>
+#include <core/manifest/values.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::provisioners {
+
+// A secret created on the server once and kept there (database passwords, JWT keys).
+// Its value stands in file contents as secret_placeholder(name) until the engine has
+// read it from the server (or generated it on the first run).
+struct GeneratedSecret {
+  std::string name;
+  std::string path;                 // 0600 file holding the value
+  int length = 32;                  // bytes of randomness
+};
+
+// Everything one host should have.
+struct Desired {
+  std::vector<converge::Resource> resources;
+  std::vector<GeneratedSecret> secrets;
+};
+
+// The text standing for a generated secret's value in a file's content.
+std::string secret_placeholder(std::string_view name);
+
+// Conventional places on a server.
+std::string app_root(const manifest::Manifest& m);      // /srv/APP
+std::string config_dir(const manifest::Manifest& m);    // /etc/berth/APP
+std::string env_file(const manifest::Manifest& m);      // /etc/berth/APP/app.env
+std::string secret_path(const manifest::Manifest& m, std::string_view name);
+
+// The ports of the app's instances: port, port+1, ...
+std::vector<int> app_ports(const manifest::Manifest& m);
+
+// The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
+// server with the app role, by name.
+const manifest::Server* primary_app_server(const manifest::Manifest& m);
+
+// What `server` should have according to `manifest`. `secrets` resolves the
+// manifest's ${secret:...} / ${env:...} values. Throws berth::Error when a value
+// cannot be resolved.
+Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
+                      manifest::SecretSources& secrets);
+
+// The components, each adding its resources to `out` (called by desired_state).
+void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+void add_backend(const manifest::Manifest& m, const manifest::Server& s,
+                 manifest::SecretSources& secrets, Desired& out);
+void add_proxy(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+void add_jobs(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+
+// The environment variables the databases give the app (DATABASE_URL, ...), as
+// NAME=value lines; values may hold secret placeholders.
+std::vector<std::pair<std::string, std::string>> database_env(const manifest::Manifest& m);
+
+// `text` escaped for a systemd unit's ExecStart= inside double quotes.
+std::string systemd_quote(std::string_view text);
+
+}  // namespace berth::provisioners

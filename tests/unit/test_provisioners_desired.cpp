@@ -1,0 +1,114 @@
+#include <core/converge/engine.hpp>
+#include <provisioners/provisioner.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace berth;
+using namespace berth::converge;
+
+namespace {
+
+manifest::Manifest sample() {
+  manifest::Manifest m;
+  m.app.name = "shop";
+  m.app.run.command = "node server.js";
+  m.app.run.port = 3000;
+  m.app.run.instances = 2;
+  m.app.run.env = {{"NODE_ENV", "production"}};
+  m.app.run.secrets = {{.name = "JWT_SECRET", .generate = true, .length = 48}};
+  m.servers = {{.name = "web", .address = "198.18.0.2"}};
+  m.databases = {{.key = "main", .engine = manifest::Engine::postgresql, .name = "shop",
+                  .user = "shop", .env_var = "DATABASE_URL"}};
+  manifest::Proxy proxy;
+  proxy.domains = {"shop.test"};
+  proxy.rate_limit = manifest::RateLimit{.requests_per_second = 5, .burst = 10};
+  m.proxy = proxy;
+  m.jobs = {{.name = "reminders", .schedule = "daily", .on_calendar = "daily",
+             .command = "node jobs/reminders.js"}};
+  return m;
+}
+
+const Resource* find(const provisioners::Desired& d, std::string_view id) {
+  for (const auto& r : d.resources) {
+    if (r.id() == id) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("provisioners: one host with every role gets the whole stack") {
+  const auto m = sample();
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto d = provisioners::desired_state(m, m.servers[0], secrets);
+
+  CHECK(find(d, "package:nginx"));
+  CHECK(find(d, "package:postgresql"));
+  CHECK(find(d, "package:nodejs"));
+  CHECK(find(d, "unit:shop@3000.service"));
+  CHECK(find(d, "unit:shop@3001.service"));
+  CHECK(find(d, "unit:shop-job-reminders.timer"));
+
+  SECTION("the env file is secret and holds placeholders for generated values") {
+    const auto* env = find(d, "file:/etc/berth/shop/app.env");
+    REQUIRE(env);
+    const auto& f = std::get<File>(env->spec);
+    CHECK(f.mode == "0600");
+    CHECK(f.sensitive == Sensitive::yes);
+    CHECK(f.content.find("NODE_ENV=\"production\"") != std::string::npos);
+    CHECK(f.content.find("JWT_SECRET=\"@@berth-secret:JWT_SECRET@@\"") != std::string::npos);
+    CHECK(f.content.find("DATABASE_URL=\"postgres://shop:@@berth-secret:db_main_password@@@127.0.0.1:5432/shop\"") !=
+          std::string::npos);
+    CHECK(d.secrets.size() == 2);
+  }
+  SECTION("nginx: validated site with upstream, rate limit and bot block") {
+    const auto* site = find(d, "file:/etc/nginx/sites-enabled/shop.conf");
+    REQUIRE(site);
+    const auto& f = std::get<File>(site->spec);
+    CHECK(f.validate == "nginx -t");
+    CHECK(f.content.find("server 127.0.0.1:3001") != std::string::npos);
+    CHECK(f.content.find("rate=5r/s") != std::string::npos);
+    CHECK(f.content.find("burst=10 nodelay") != std::string::npos);
+    CHECK(f.content.find("limit_req_status 429") != std::string::npos);
+    CHECK(f.content.find("return 403") != std::string::npos);
+    CHECK(f.content.find("return 301 https://") != std::string::npos);
+    CHECK(site->notify == std::vector<std::string>{"reload:nginx.service"});
+  }
+  SECTION("app units are started by deploys, not by setup") {
+    const auto& u = std::get<Unit>(find(d, "unit:shop@3000.service")->spec);
+    CHECK(u.when_exists == "/srv/shop/current");
+  }
+}
+
+TEST_CASE("provisioners: roles decide what a host gets") {
+  auto m = sample();
+  m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
+               {.name = "b", .address = "198.18.0.3", .roles = {"app"}},
+               {.name = "db", .address = "198.18.0.4", .roles = {"db"}}};
+  m.proxy.reset();
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto a = provisioners::desired_state(m, m.servers[0], secrets);
+  const auto b = provisioners::desired_state(m, m.servers[1], secrets);
+  const auto db = provisioners::desired_state(m, m.servers[2], secrets);
+  CHECK_FALSE(find(a, "package:postgresql"));
+  CHECK(find(db, "package:postgresql"));
+  CHECK_FALSE(find(db, "package:nodejs"));
+  SECTION("run_on = one: the timer is enabled on exactly one host") {
+    CHECK(std::get<Unit>(find(a, "unit:shop-job-reminders.timer")->spec).enabled);
+    CHECK_FALSE(std::get<Unit>(find(b, "unit:shop-job-reminders.timer")->spec).enabled);
+  }
+  SECTION("the app reaches the database server by address") {
+    const auto& env = std::get<File>(find(a, "file:/etc/berth/shop/app.env")->spec).content;
+    CHECK(env.find("@198.18.0.4:5432/shop") != std::string::npos);
+  }
+}
+
+TEST_CASE("engine: generated secrets are url-safe and of the asked strength") {
+  const auto v = generate_secret_value(24);
+  CHECK(v.size() == 32);
+  CHECK(v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+        std::string::npos);
+  CHECK(generate_secret_value(24) != v);
+}
