@@ -1,0 +1,37 @@
+#pragma once
+
+// The steps of Session::connect() after the TCP connection: host key verification
+// (known_hosts.cpp) and authentication (auth.cpp). Internal to core/ssh.
+
+#include <core/error.hpp>
+#include <core/ssh/session.hpp>
+
+#include <libssh/libssh.h>
+
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace berth::ssh {
+
+// Checks the server key of the connected `session` against `known_hosts` (and the
+// global /etc/ssh/ssh_known_hosts). An unknown key is recorded in `known_hosts` with
+// HostKeyPolicy::accept_new and refused otherwise, with its fingerprint and how to
+// accept it; a changed key (or a key of another type) is always refused, naming the
+// known_hosts line. Errors carry ExitCode::unreachable.
+std::expected<void, Error> verify_host_key(ssh_session session, const Target& target,
+                                           HostKeyPolicy policy, const std::string& known_hosts);
+
+// Authenticates `session` as its user: the ssh-agent first (when SSH_AUTH_SOCK is
+// set), then the target's identity file, the IdentityFile of ssh_config and the
+// default ~/.ssh/id_{ed25519,ecdsa,rsa}. A passphrase is asked only on a terminal.
+// When everything fails the Error (ExitCode::unreachable) lists what was tried.
+std::expected<void, Error> authenticate(ssh_session session, const Target& target,
+                                        std::string_view user);
+
+// The 1-based number of the first line of `path` equal to `line` (ignoring trailing
+// whitespace), or 0 when there is none or the file cannot be read.
+int find_line(const std::filesystem::path& path, std::string_view line);
+
+}  // namespace berth::ssh

@@ -1,0 +1,480 @@
+#include <core/ssh/connect_steps.hpp>
+#include <core/ssh/session.hpp>
+#include <core/ssh/text.hpp>
+
+#include <boost/process.hpp>
+#include <fmt/format.h>
+#include <libssh/callbacks.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <fcntl.h>
+#include <fstream>
+#include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+namespace berth::ssh {
+
+namespace bp = boost::process;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// AES-GCM first: AES-NI makes it the fastest cipher on both ends for bulk uploads.
+constexpr const char* cipher_preference =
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
+    "aes128-ctr,aes192-ctr,aes256-ctr";
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// libssh honours `StrictHostKeyChecking no` of ssh_config by accepting any key;
+// berth always checks known_hosts itself, and says so once per run.
+void warn_if_relaxed(const Options& options) {
+  static std::once_flag once;
+  if (!options.warn) return;
+  for (const auto& path : {expand_home("~/.ssh/config"), std::string("/etc/ssh/ssh_config")}) {
+    if (relaxes_host_key_checking(read_text(path))) {
+      std::call_once(once, [&] {
+        options.warn(fmt::format(
+            "{} relaxes StrictHostKeyChecking; berth ignores that and still checks host keys "
+            "against known_hosts (use --accept-new-host-keys to record new ones)",
+            path));
+      });
+      return;
+    }
+  }
+}
+
+// Dead peers are noticed by the kernel even while nothing is sent: keepalive probes
+// when idle, TCP_USER_TIMEOUT when sent data stays unacknowledged. Not possible (and
+// silently skipped) when the connection is a ProxyCommand's pipe.
+void set_dead_peer_detection(socket_t fd, std::chrono::seconds dead_after) {
+  const int total = static_cast<int>(std::max<long>(dead_after.count(), 3));
+  const int on = 1;
+  const int idle = std::max(1, total / 3);
+  const int interval = std::max(1, total / 6);
+  const int count = 4;
+  const unsigned user_timeout = static_cast<unsigned>(total) * 1000U;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
+std::string proxy_command(const std::string& jump) {
+  std::string host = jump;
+  std::string args = " -o BatchMode=yes -o ServerAliveInterval=10";
+  if (const auto at = host.rfind('@'); at != std::string::npos) {
+    args += " -l " + shell_quote(host.substr(0, at));
+    host = host.substr(at + 1);
+  }
+  if (const auto colon = host.rfind(':');
+      colon != std::string::npos && host.find(']') == std::string::npos) {
+    args += " -p " + shell_quote(host.substr(colon + 1));
+    host = host.substr(0, colon);
+  }
+  return "ssh" + args + " -W '[%h]:%p' " + shell_quote(host);
+}
+
+struct SessionFree {
+  void operator()(ssh_session session) const {
+    if (ssh_is_connected(session)) ssh_disconnect(session);
+    ssh_free(session);
+  }
+};
+
+// Collects what one exec channel sends: output (also cut into lines for the sink),
+// exit status or signal, and whether the channel was closed.
+class Collector {
+ public:
+  Collector(ScriptResult& result, const LineSink& sink)
+      : result_(result),
+        sink_(sink),
+        out_lines_([this](std::string_view line) { sink_(Stream::out, line); }),
+        err_lines_([this](std::string_view line) { sink_(Stream::err, line); }) {
+    ssh_callbacks_init(&callbacks_);
+    callbacks_.userdata = this;
+    callbacks_.channel_data_function = on_data;
+    callbacks_.channel_close_function = on_close;
+    callbacks_.channel_exit_status_function = on_exit_status;
+    callbacks_.channel_exit_signal_function = on_exit_signal;
+  }
+
+  void attach(ssh_channel channel) { ssh_set_channel_callbacks(channel, &callbacks_); }
+  bool closed() const { return closed_; }
+  bool exited() const { return exited_; }
+  void finish() {
+    if (!sink_) return;
+    out_lines_.finish();
+    err_lines_.finish();
+  }
+
+ private:
+  static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
+                     void* self) {
+    auto& c = *static_cast<Collector*>(self);
+    const std::string_view chunk(static_cast<const char*>(data), len);
+    (is_stderr != 0 ? c.result_.err : c.result_.out).append(chunk);
+    if (c.sink_) (is_stderr != 0 ? c.err_lines_ : c.out_lines_).feed(chunk);
+    return static_cast<int>(len);
+  }
+  static void on_close(ssh_session, ssh_channel, void* self) {
+    static_cast<Collector*>(self)->closed_ = true;
+  }
+  static void on_exit_status(ssh_session, ssh_channel, int status, void* self) {
+    auto& c = *static_cast<Collector*>(self);
+    c.result_.exit_status = status;
+    c.exited_ = true;
+  }
+  static void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*,
+                             const char*, void* self) {
+    auto& c = *static_cast<Collector*>(self);
+    c.result_.exit_status = -1;
+    c.result_.signal = signal != nullptr ? signal : "?";
+    c.exited_ = true;
+  }
+
+  ScriptResult& result_;
+  const LineSink& sink_;
+  LineSplitter out_lines_;
+  LineSplitter err_lines_;
+  ssh_channel_callbacks_struct callbacks_{};
+  bool closed_ = false;
+  bool exited_ = false;
+};
+
+struct ChannelFree {
+  void operator()(ssh_channel channel) const {
+    if (!ssh_channel_is_closed(channel)) ssh_channel_close(channel);
+    ssh_channel_free(channel);
+  }
+};
+using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelFree>;
+
+// The last lines of `text`, for error messages.
+std::string tail(std::string_view text, std::size_t lines = 5) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  std::size_t start = text.size();
+  for (std::size_t n = 0; start > 0 && n < lines;) {
+    if (text[--start] == '\n') ++n;
+  }
+  if (start > 0) ++start;
+  return std::string(text.substr(start));
+}
+
+}  // namespace
+
+Target target_of(const manifest::Server& server) {
+  return Target{.name = server.name,
+                .address = server.address,
+                .port = server.port,
+                .user = server.user,
+                .become = server.become,
+                .identity_file = server.identity_file,
+                .known_hosts = server.known_hosts,
+                .proxy_jump = server.proxy_jump};
+}
+
+std::expected<std::unique_ptr<Session>, Error> Session::connect(const Target& target,
+                                                                const Options& options) {
+  const auto fail = [&](std::string_view what, std::string hint = {}) {
+    return std::unexpected(Error(fmt::format("{}: connect: {}", target.name, what),
+                                 ExitCode::unreachable, std::move(hint)));
+  };
+  std::unique_ptr<ssh_session_struct, SessionFree> session(ssh_new());
+  if (session == nullptr) return fail("cannot create an SSH session (out of memory)");
+  ssh_session s = session.get();
+
+  // ~/.ssh/config first (Host aliases, HostName, Port, User, IdentityFile,
+  // ProxyJump), then what the manifest says explicitly.
+  ssh_options_set(s, SSH_OPTIONS_HOST, target.address.c_str());
+  if (ssh_options_parse_config(s, nullptr) != SSH_OK) {
+    return fail(fmt::format("cannot apply ~/.ssh/config: {}", ssh_get_error(s)));
+  }
+  warn_if_relaxed(options);
+  char* value = nullptr;
+  if (target.user != "root" || ssh_options_get(s, SSH_OPTIONS_USER, &value) != SSH_OK) {
+    ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
+  }
+  ssh_string_free_char(value);
+  if (target.port != 22) {
+    const unsigned port = static_cast<unsigned>(target.port);
+    ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+  }
+  if (!target.proxy_jump.empty()) {
+    ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, proxy_command(target.proxy_jump).c_str());
+  }
+  std::string known_hosts = expand_home(target.known_hosts);
+  if (known_hosts.empty()) {
+    value = nullptr;
+    if (ssh_options_get(s, SSH_OPTIONS_KNOWNHOSTS, &value) == SSH_OK) {
+      known_hosts = value;
+      ssh_string_free_char(value);
+    } else {
+      known_hosts = expand_home("~/.ssh/known_hosts");
+    }
+  }
+  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str());
+  const int on = 1;
+  ssh_options_set(s, SSH_OPTIONS_NODELAY, &on);
+  ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &on);
+  const long timeout = static_cast<long>(options.connect_timeout.count());
+  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
+  ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, cipher_preference);
+  ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, cipher_preference);
+
+  value = nullptr;
+  if (ssh_options_get(s, SSH_OPTIONS_PROXYCOMMAND, &value) == SSH_OK) {
+    const std::string command = value;
+    ssh_string_free_char(value);
+    if (command.starts_with("ssh ") && bp::search_path("ssh").empty()) {
+      return fail("ProxyJump runs the OpenSSH client `ssh`, which is not installed here",
+                  "install it (apt-get install openssh-client) or reach the host directly");
+    }
+  }
+  std::string user = target.user;
+  value = nullptr;
+  if (ssh_options_get(s, SSH_OPTIONS_USER, &value) == SSH_OK) {
+    user = value;
+    ssh_string_free_char(value);
+  }
+  unsigned port = 22;
+  ssh_options_get_port(s, &port);
+
+  if (ssh_connect(s) != SSH_OK) {
+    return fail(fmt::format("cannot reach {}:{} within {} s: {}", target.address, port,
+                            options.connect_timeout.count(), ssh_get_error(s)),
+                "check the address and port, and that sshd runs on the server");
+  }
+  set_dead_peer_detection(ssh_get_fd(s), options.dead_after);
+  if (auto checked = verify_host_key(s, target, options.host_keys, known_hosts); !checked) {
+    return std::unexpected(checked.error());
+  }
+  if (auto authed = authenticate(s, target, user); !authed) {
+    return std::unexpected(authed.error());
+  }
+  return std::unique_ptr<Session>(new Session(target, session.release(), std::move(user)));
+}
+
+Session::Session(Target target, ssh_session session, std::string user)
+    : target_(std::move(target)), session_(session), user_(std::move(user)) {}
+
+Session::~Session() { SessionFree{}(session_); }
+
+Error Session::failure(std::string_view step, std::string_view what) const {
+  return Error(fmt::format("{}: {}: {}", target_.name, step, what));
+}
+
+std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
+                                                     const std::string& command) {
+  ChannelPtr channel(ssh_channel_new(session_));
+  if (channel == nullptr) {
+    return std::unexpected(failure(step, fmt::format("cannot open a channel: {}",
+                                                     ssh_get_error(session_))));
+  }
+  if (ssh_channel_open_session(channel.get()) != SSH_OK) {
+    return std::unexpected(failure(
+        step, fmt::format("cannot open a channel (the connection was lost, or sshd's "
+                          "MaxSessions is reached): {}",
+                          ssh_get_error(session_))));
+  }
+  if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK) {
+    return std::unexpected(failure(
+        step, fmt::format("cannot start `{}`: {}", command, ssh_get_error(session_))));
+  }
+  ++exec_count_;
+  return channel.release();
+}
+
+namespace {
+
+// Runs libssh's event loop until the channel is closed, or the connection is lost.
+std::expected<void, std::string> wait_closed(ssh_session session, ssh_channel channel,
+                                             const Collector& collector) {
+  std::unique_ptr<ssh_event_struct, decltype(&ssh_event_free)> event(ssh_event_new(),
+                                                                     ssh_event_free);
+  if (event == nullptr || ssh_event_add_session(event.get(), session) != SSH_OK) {
+    return std::unexpected(std::string("cannot poll the connection"));
+  }
+  std::expected<void, std::string> outcome;
+  while (!collector.closed() && !ssh_channel_is_closed(channel)) {
+    // The timeout only bounds each wait: the kernel reports a dead peer (see
+    // set_dead_peer_detection), which ends the loop through ssh_is_connected().
+    const int rc = ssh_event_dopoll(event.get(), 1000);
+    if (rc == SSH_ERROR || !ssh_is_connected(session) ||
+        (ssh_get_status(session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
+      const std::string why = ssh_get_error(session);
+      outcome = std::unexpected(why.empty() ? std::string("the connection was closed") : why);
+      break;
+    }
+  }
+  ssh_event_remove_session(event.get(), session);
+  return outcome;
+}
+
+}  // namespace
+
+std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
+                                                       Privilege privilege,
+                                                       const LineSink& sink) {
+  const auto start = Clock::now();
+  ScriptResult result;
+  Collector collector(result, sink);
+  auto opened = open_exec("exec", script_command(privilege, user_, target_.become));
+  if (!opened) return std::unexpected(opened.error());
+  ChannelPtr channel(*opened);
+  collector.attach(channel.get());
+
+  const auto lost = [&](std::string_view why) {
+    collector.finish();
+    std::string what = fmt::format("connection lost after {} ms while running a script: {}",
+                                   since(start).count(), why);
+    if (!result.err.empty()) what += "; stderr so far:\n" + tail(result.err);
+    return std::unexpected(failure("exec", what));
+  };
+  std::size_t written = 0;
+  while (written < script.size()) {
+    const int n = ssh_channel_write(channel.get(), script.data() + written,
+                                    static_cast<uint32_t>(script.size() - written));
+    if (n == SSH_ERROR) {
+      // The script may have exited before reading all of stdin: that is its business.
+      if (ssh_is_connected(session_)) break;
+      return lost(ssh_get_error(session_));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
+  if (auto waited = wait_closed(session_, channel.get(), collector); !waited) {
+    return lost(waited.error());
+  }
+  collector.finish();
+  result.duration = since(start);
+  return result;
+}
+
+std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int fd) {
+  UploadResult result;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(sha.get(), EVP_sha1(), nullptr);
+  std::vector<char> buffer(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(failure("upload", "cannot read the local tar stream"));
+    if (n == 0) break;
+    EVP_DigestUpdate(sha.get(), buffer.data(), static_cast<std::size_t>(n));
+    for (ssize_t sent = 0; sent < n;) {
+      const int w = ssh_channel_write(channel, buffer.data() + sent, static_cast<uint32_t>(n - sent));
+      if (w == SSH_ERROR) {
+        return std::unexpected(failure(
+            "upload", fmt::format("sending failed after {} bytes: {}", result.bytes + sent,
+                                  ssh_is_connected(session_) ? "the remote tar stopped reading"
+                                                             : ssh_get_error(session_))));
+      }
+      sent += w;
+    }
+    result.bytes += static_cast<std::uint64_t>(n);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(sha.get(), digest.data(), &length);
+  for (unsigned int i = 0; i < length; ++i) result.sha1 += fmt::format("{:02x}", digest[i]);
+  return result;
+}
+
+std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::path& source,
+                                                       std::string_view remote_dir,
+                                                       Privilege privilege) {
+  const auto start = Clock::now();
+  std::error_code ec;
+  const bool directory = std::filesystem::is_directory(source, ec);
+  if (!directory && !std::filesystem::is_regular_file(source, ec)) {
+    return std::unexpected(
+        failure("upload", fmt::format("{} is neither a directory nor a tar file", source.string())));
+  }
+
+  // The local side: the tar file itself, or `tar -c` packing the directory.
+  bp::pipe pipe;
+  bp::ipstream tar_errors;
+  std::optional<bp::child> tar;
+  int fd = -1;
+  if (directory) {
+    const auto program = bp::search_path("tar");
+    if (program.empty()) return std::unexpected(failure("upload", "`tar` is not installed here"));
+    tar.emplace(program, "-c", "-f", "-", "-C", source.string(), ".", bp::std_out > pipe,
+                bp::std_err > tar_errors, bp::std_in.close());
+    // Only the child writes: EOF must come when it exits.
+    ::close(pipe.native_sink());
+    pipe.assign_sink(-1);
+    fd = pipe.native_source();
+  } else {
+    fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return std::unexpected(failure("upload", fmt::format("cannot read {}", source.string())));
+    }
+  }
+  const auto close_local = [&] {
+    if (!directory) ::close(fd);
+  };
+
+  ScriptResult remote;
+  const LineSink no_sink;
+  Collector collector(remote, no_sink);
+  auto opened = open_exec("upload", upload_command(remote_dir, privilege, user_, target_.become));
+  if (!opened) {
+    close_local();
+    return std::unexpected(opened.error());
+  }
+  ChannelPtr channel(*opened);
+  collector.attach(channel.get());
+  auto sent = stream_fd(channel.get(), fd);
+  close_local();
+  if (tar) {
+    pipe.close();
+    tar->wait();
+  }
+  if (sent && !ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
+  auto waited = wait_closed(session_, channel.get(), collector);
+  if (!waited) {
+    return std::unexpected(failure("upload", fmt::format("connection lost: {}", waited.error())));
+  }
+  if (tar && tar->exit_code() != 0) {
+    std::string errors{std::istreambuf_iterator<char>(tar_errors), {}};
+    return std::unexpected(failure(
+        "upload", fmt::format("local `tar -c {}` failed (exit {}): {}", source.string(),
+                              tar->exit_code(), tail(errors))));
+  }
+  if (remote.exit_status != 0) {
+    return std::unexpected(failure(
+        "upload", fmt::format("unpacking into {} failed (exit {}{}): {}", remote_dir,
+                              remote.exit_status,
+                              remote.signal.empty() ? "" : ", signal " + remote.signal,
+                              tail(remote.err))));
+  }
+  if (!sent) return std::unexpected(sent.error());
+  const auto received = tail(remote.out, 1);
+  if (received != sent->sha1) {
+    return std::unexpected(failure(
+        "upload", fmt::format("checksum mismatch in {}: sent SHA-1 {}, the server read {}",
+                              remote_dir, sent->sha1, received.empty() ? "nothing" : received)));
+  }
+  sent->duration = since(start);
+  return *sent;
+}
+
+}  // namespace berth::ssh

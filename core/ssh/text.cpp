@@ -1,0 +1,111 @@
+#include <core/ssh/text.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <sstream>
+
+namespace berth::ssh {
+
+LineSplitter::LineSplitter(std::function<void(std::string_view)> emit) : emit_(std::move(emit)) {}
+
+void LineSplitter::feed(std::string_view chunk) {
+  while (!chunk.empty()) {
+    const auto newline = chunk.find('\n');
+    if (newline == std::string_view::npos) {
+      partial_.append(chunk);
+      return;
+    }
+    if (partial_.empty()) {
+      emit_(chunk.substr(0, newline));
+    } else {
+      partial_.append(chunk.substr(0, newline));
+      emit_(partial_);
+      partial_.clear();
+    }
+    chunk.remove_prefix(newline + 1);
+  }
+}
+
+void LineSplitter::finish() {
+  if (partial_.empty()) return;
+  emit_(partial_);
+  partial_.clear();
+}
+
+std::string shell_quote(std::string_view text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_./:@%+=,-").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(text);
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  quoted += '\'';
+  return quoted;
+}
+
+namespace {
+
+bool needs_sudo(Privilege privilege, std::string_view user, bool become) {
+  return privilege == Privilege::root && user != "root" && become;
+}
+
+}  // namespace
+
+std::string script_command(Privilege privilege, std::string_view user, bool become) {
+  return needs_sudo(privilege, user, become) ? "sudo -n /bin/sh -s" : "/bin/sh -s";
+}
+
+std::string upload_command(std::string_view remote_dir, Privilege privilege,
+                           std::string_view user, bool become) {
+  // tee feeds a fifo read by sha1sum while tar unpacks, so the bytes are read
+  // once; the pipeline's status is tar's, and set -e stops at the first failure.
+  const std::string script = fmt::format(
+      "set -e; d={}; mkdir -p \"$d\"; t=$(mktemp -d); trap 'rm -rf \"$t\"' EXIT; "
+      "mkfifo \"$t/p\"; sha1sum < \"$t/p\" > \"$t/sum\" & "
+      "tee \"$t/p\" | tar -x -f - -C \"$d\"; wait $!; cut -d' ' -f1 \"$t/sum\"",
+      shell_quote(remote_dir));
+  const std::string command = "/bin/sh -c " + shell_quote(script);
+  return needs_sudo(privilege, user, become) ? "sudo -n " + command : command;
+}
+
+bool relaxes_host_key_checking(std::string_view config_text) {
+  std::istringstream lines{std::string(config_text)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::string lower;
+    for (char c : line) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto start = lower.find_first_not_of(" \t");
+    if (start == std::string::npos || lower.compare(start, 21, "stricthostkeychecking") != 0) {
+      continue;
+    }
+    auto value = lower.substr(start + 21);
+    std::erase_if(value, [](char c) { return c == ' ' || c == '\t' || c == '=' || c == '"'; });
+    if (value == "no" || value == "off" || value == "accept-new") return true;
+  }
+  return false;
+}
+
+std::string expand_home(std::string_view path) {
+  if (path.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home != nullptr ? home : "") + std::string(path.substr(1));
+  }
+  return std::string(path);
+}
+
+std::string throughput(std::uint64_t bytes, std::chrono::milliseconds ms) {
+  if (ms.count() <= 0) return "-";
+  return fmt::format("{:.1f} MB/s", static_cast<double>(bytes) / 1e6 / (ms.count() / 1000.0));
+}
+
+}  // namespace berth::ssh

@@ -1,0 +1,53 @@
+#pragma once
+
+// Pure text helpers of the SSH transport: no libssh, no I/O, unit-tested.
+
+#include <core/remote.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace berth::ssh {
+
+// Cuts a byte stream into lines. feed() may be called with any chunking; each
+// complete line is passed to `emit` without its '\n' (a trailing '\r' is kept).
+// finish() passes the last line when the stream did not end with '\n'.
+class LineSplitter {
+ public:
+  explicit LineSplitter(std::function<void(std::string_view)> emit);
+
+  void feed(std::string_view chunk);
+  void finish();
+
+ private:
+  std::function<void(std::string_view)> emit_;
+  std::string partial_;
+};
+
+// `text` as one POSIX sh word, single-quoted when it contains anything but
+// [A-Za-z0-9_./:@%+=,-].
+std::string shell_quote(std::string_view text);
+
+// The exec command that runs a script written on stdin: `/bin/sh -s`, or
+// `sudo -n /bin/sh -s` when `privilege` is root, `user` is not root and `become`
+// is set (without `become`, the script runs as `user`).
+std::string script_command(Privilege privilege, std::string_view user, bool become);
+
+// The exec command that unpacks a tar stream read on stdin into `remote_dir`
+// (created if missing) and then prints the SHA-1 of the bytes it read, alone on
+// its last line of stdout. Privilege as for script_command().
+std::string upload_command(std::string_view remote_dir, Privilege privilege,
+                           std::string_view user, bool become);
+
+// Whether an ssh_config text relaxes host key checking (StrictHostKeyChecking set
+// to no, off or accept-new), which libssh would otherwise honour silently.
+bool relaxes_host_key_checking(std::string_view config_text);
+
+// `path` with a leading "~/" replaced by $HOME.
+std::string expand_home(std::string_view path);
+
+// "12.3 MB/s" for `bytes` moved in `ms` milliseconds ("-" when ms is 0).
+std::string throughput(std::uint64_t bytes, std::chrono::milliseconds ms);
+
+}  // namespace berth::ssh
