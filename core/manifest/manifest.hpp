@@ -127,6 +127,7 @@ struct Job {
   std::string on_calendar;           // the systemd OnCalendar form of schedule
   std::string command;
   RunOn run_on = RunOn::one;
+  std::string role = "app";          // the servers it runs on: db | app | proxy
   std::string timeout = "1h";        // systemd time span
   Overlap overlap = Overlap::forbid;
   std::string on_failure_webhook;    // optional URL

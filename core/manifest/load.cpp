@@ -1,0 +1,695 @@
+// Loading berth.toml: read, merge the environment overlay, check the structure
+// against the schema, build the Manifest, then check what the schema cannot see
+// (references between sections, schedules, duplicates, value syntax). Every problem
+// becomes a Diagnostic; none stops the others from being found.
+#include <core/manifest/condition_syntax.hpp>
+#include <core/manifest/load.hpp>
+#include <core/manifest/schedule.hpp>
+#include <core/manifest/schema.hpp>
+#include <core/manifest/structure.hpp>
+#include <core/manifest/values.hpp>
+
+#include <core/error.hpp>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace berth::manifest {
+
+std::string Diagnostic::to_string() const {
+  const char* kind = severity == Severity::error ? "error" : "warning";
+  if (where.line == 0) return fmt::format("{}: {}: {}", where.file, kind, message);
+  return fmt::format("{}:{}:{}: {}: {}", where.file, where.line, where.column, kind, message);
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array<std::string_view, 3> all_roles{"db", "app", "proxy"};
+
+// Reads and parses one TOML file; a problem becomes a Diagnostic.
+std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagnostic>& out,
+                                      std::string_view missing_hint) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.push_back({{path, 0, 0}, Severity::error,
+                   fmt::format("cannot read {}: {}{}", path, std::strerror(errno), missing_hint)});
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string content = text.str();
+  try {
+    return toml::parse(std::string_view(content), std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    out.push_back({location_of(e.source(), path), Severity::error,
+                   fmt::format("invalid TOML: {}", e.description())});
+    return std::nullopt;
+  }
+}
+
+// Moves `overlay` into `base`: tables merge key by key; anything else replaces.
+void merge(toml::table& base, toml::table&& overlay) {
+  for (auto&& [k, v] : overlay) {
+    auto* existing = base.get(k.str());
+    if (existing && existing->is_table() && v.is_table()) {
+      merge(*existing->as_table(), std::move(*v.as_table()));
+      continue;
+    }
+    v.visit([&, &key = k](auto&& n) { base.insert_or_assign(key, std::move(n)); });
+  }
+}
+
+// Builds the Manifest from a document that may not fit the schema (the structure
+// pass reported that already): wrong types read as defaults.
+class Builder {
+ public:
+  Builder(const std::string& file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
+
+  Manifest build(const toml::table& root) {
+    Manifest m;
+    if (const auto* app = root["app"].as_table()) read_app(*app, m.app);
+    if (const auto* servers = root["servers"].as_table()) {
+      for (auto&& [k, v] : *servers) {
+        if (const auto* t = v.as_table()) m.servers.push_back(read_server(k, *t));
+      }
+      std::sort(m.servers.begin(), m.servers.end(),
+                [](const Server& a, const Server& b) { return a.name < b.name; });
+    }
+    if (const auto* dbs = root["databases"].as_table()) {
+      for (auto&& [k, v] : *dbs) {
+        if (const auto* t = v.as_table()) m.databases.push_back(read_database(k, *t, m.app));
+      }
+      std::sort(m.databases.begin(), m.databases.end(),
+                [](const Database& a, const Database& b) { return a.key < b.key; });
+    }
+    if (const auto* proxy = root["proxy"].as_table()) m.proxy = read_proxy(*proxy);
+    if (const auto* jobs = root["jobs"].as_array()) {
+      for (const auto& j : *jobs) {
+        if (const auto* t = j.as_table()) m.jobs.push_back(read_job(*t));
+      }
+    }
+    if (const auto* health = root["health"].as_array()) {
+      for (const auto& h : *health) {
+        if (const auto* t = h.as_table()) m.health.push_back(read_health(*t));
+      }
+    }
+    if (const auto* hooks = root["hooks"].as_table()) {
+      m.hooks.pre_build = read_hooks(*hooks, "pre_build");
+      m.hooks.pre_deploy = read_hooks(*hooks, "pre_deploy");
+      m.hooks.post_deploy = read_hooks(*hooks, "post_deploy");
+    }
+    if (const auto* base = root["base"].as_table()) m.base = read_base(*base);
+    if (const auto* secrets = root["secrets"].as_table()) {
+      for (auto&& [k, v] : *secrets) {
+        if (const auto* t = v.as_table()) {
+          SecretSource s;
+          s.name = std::string(k.str());
+          s.command = str(*t, "command");
+          s.env = str(*t, "env");
+          s.where = at(k.source());
+          m.secrets.push_back(std::move(s));
+        }
+      }
+      std::sort(m.secrets.begin(), m.secrets.end(),
+                [](const SecretSource& a, const SecretSource& b) { return a.name < b.name; });
+    }
+    return m;
+  }
+
+ private:
+  Location at(const toml::source_region& r) const { return location_of(r, file_); }
+  Location at(const toml::table& t, std::string_view key) const {
+    if (const auto* n = t.get(key)) return at(n->source());
+    return at(t.source());
+  }
+
+  static std::string str(const toml::table& t, std::string_view key, std::string fallback = {}) {
+    return t[key].value<std::string>().value_or(std::move(fallback));
+  }
+  static int integer(const toml::table& t, std::string_view key, int fallback) {
+    const auto v = t[key].value<std::int64_t>();
+    if (!v || *v < INT32_MIN || *v > INT32_MAX) return fallback;
+    return static_cast<int>(*v);
+  }
+  static bool boolean(const toml::table& t, std::string_view key, bool fallback) {
+    return t[key].value<bool>().value_or(fallback);
+  }
+  static std::vector<std::string> strings(const toml::table& t, std::string_view key) {
+    std::vector<std::string> out;
+    if (const auto* a = t[key].as_array()) {
+      for (const auto& item : *a) {
+        if (auto s = item.value<std::string>()) out.push_back(*s);
+      }
+    }
+    return out;
+  }
+
+  void read_app(const toml::table& t, App& app) {
+    app.name = str(t, "name");
+    app.keep_releases = integer(t, "keep_releases", app.keep_releases);
+    app.where = at(t.source());
+    if (const auto* b = t["build"].as_table()) {
+      app.build.command = str(*b, "command");
+      app.build.dir = str(*b, "dir", app.build.dir);
+      app.build.ignore = strings(*b, "ignore");
+    }
+    if (const auto* r = t["run"].as_table()) {
+      app.run.runtime = str(*r, "runtime", app.run.runtime);
+      app.run.command = str(*r, "command");
+      app.run.port = integer(*r, "port", app.run.port);
+      app.run.instances = integer(*r, "instances", app.run.instances);
+      app.run.migrate = str(*r, "migrate");
+      if (const auto* env = (*r)["env"].as_table()) {
+        for (auto&& [k, v] : *env) {
+          if (auto s = v.value<std::string>()) app.run.env[std::string(k.str())] = *s;
+        }
+      }
+      if (const auto* secrets = (*r)["secrets"].as_table()) {
+        for (auto&& [k, v] : *secrets) {
+          SecretSpec spec;
+          spec.name = std::string(k.str());
+          spec.where = at(v.source());
+          if (auto s = v.value<std::string>()) {
+            spec.value = *s;
+          } else if (const auto* g = v.as_table()) {
+            spec.generate = boolean(*g, "generate", false);
+            spec.length = integer(*g, "length", spec.length);
+          }
+          app.run.secrets.push_back(std::move(spec));
+        }
+        std::sort(app.run.secrets.begin(), app.run.secrets.end(),
+                  [](const SecretSpec& a, const SecretSpec& b) { return a.name < b.name; });
+      }
+    }
+  }
+
+  Server read_server(const toml::key& key, const toml::table& t) {
+    Server s;
+    s.name = std::string(key.str());
+    s.address = str(t, "address");
+    s.port = integer(t, "port", s.port);
+    s.user = str(t, "user", s.user);
+    s.become = boolean(t, "become", s.become);
+    s.roles = strings(t, "roles");
+    s.identity_file = str(t, "identity_file");
+    s.known_hosts = str(t, "known_hosts");
+    s.proxy_jump = str(t, "proxy_jump");
+    s.where = at(key.source());
+    return s;
+  }
+
+  Database read_database(const toml::key& key, const toml::table& t, const App& app) {
+    Database d;
+    d.key = std::string(key.str());
+    const auto engine = str(t, "engine", "postgresql");
+    if (engine == "mysql") d.engine = Engine::mysql;
+    if (engine == "redis") d.engine = Engine::redis;
+    if (engine == "mongodb") d.engine = Engine::mongodb;
+    d.name = str(t, "name", app.name);
+    d.user = str(t, "user", app.name);
+    d.version = str(t, "version");
+    const char* default_var = d.engine == Engine::redis     ? "REDIS_URL"
+                              : d.engine == Engine::mongodb ? "MONGODB_URL"
+                                                            : "DATABASE_URL";
+    d.env_var = str(t, "env_var", default_var);
+    if (const auto* b = t["backups"].as_table()) {
+      d.backups.enabled = boolean(*b, "enabled", d.backups.enabled);
+      d.backups.schedule = str(*b, "schedule", d.backups.schedule);
+      d.backups.keep_days = integer(*b, "keep_days", d.backups.keep_days);
+    }
+    d.where = at(key.source());
+    return d;
+  }
+
+  Proxy read_proxy(const toml::table& t) {
+    Proxy p;
+    p.kind = str(t, "kind", p.kind);
+    p.domains = strings(t, "domains");
+    const auto tls = str(t, "tls", "self-signed");
+    p.tls = tls == "letsencrypt" ? Tls::letsencrypt : tls == "off" ? Tls::off : Tls::self_signed;
+    p.acme_email = str(t, "acme_email");
+    p.acme_directory = str(t, "acme_directory");
+    if (const auto* r = t["rate_limit"].as_table()) {
+      RateLimit rl;
+      rl.requests_per_second = integer(*r, "requests_per_second", rl.requests_per_second);
+      rl.burst = integer(*r, "burst", rl.burst);
+      rl.connections = integer(*r, "connections", rl.connections);
+      p.rate_limit = rl;
+    }
+    p.block_bots = boolean(t, "block_bots", p.block_bots);
+    p.bot_user_agents = strings(t, "bot_user_agents");
+    if (const auto* h = t["headers"].as_table()) {
+      for (auto&& [k, v] : *h) {
+        if (auto s = v.value<std::string>()) p.headers[std::string(k.str())] = *s;
+      }
+    }
+    p.max_body = str(t, "max_body", p.max_body);
+    p.where = at(t.source());
+    return p;
+  }
+
+  Job read_job(const toml::table& t) {
+    Job j;
+    j.name = str(t, "name");
+    j.schedule = str(t, "schedule");
+    j.command = str(t, "command");
+    j.run_on = str(t, "run_on") == "all" ? RunOn::all : RunOn::one;
+    j.role = str(t, "role", j.role);
+    j.timeout = str(t, "timeout", j.timeout);
+    j.overlap = str(t, "overlap") == "allow" ? Overlap::allow : Overlap::forbid;
+    j.on_failure_webhook = str(t, "on_failure_webhook");
+    j.where = at(t.source());
+    return j;
+  }
+
+  HealthCheck read_health(const toml::table& t) {
+    HealthCheck h;
+    h.name = str(t, "name");
+    h.kind = str(t, "kind", h.kind);
+    h.url = str(t, "url");
+    if (const auto* a = t["conditions"].as_array()) {
+      for (const auto& c : *a) {
+        if (auto s = c.value<std::string>()) h.conditions.push_back({*s, at(c.source())});
+      }
+    }
+    h.interval = str(t, "interval", h.interval);
+    h.timeout = str(t, "timeout", h.timeout);
+    h.where = at(t.source());
+    return h;
+  }
+
+  std::vector<Hook> read_hooks(const toml::table& t, std::string_view key) {
+    std::vector<Hook> hooks;
+    if (const auto* a = t[key].as_array()) {
+      for (const auto& item : *a) {
+        Hook h;
+        h.where = at(item.source());
+        if (auto s = item.value<std::string>()) {
+          h.command = *s;
+        } else if (const auto* ht = item.as_table()) {
+          h.command = str(*ht, "command");
+          h.remote = boolean(*ht, "remote", h.remote);
+          h.role = str(*ht, "role", h.role);
+        } else {
+          continue;
+        }
+        hooks.push_back(std::move(h));
+      }
+    }
+    return hooks;
+  }
+
+  Base read_base(const toml::table& t) {
+    Base b;
+    b.deploy_user = str(t, "deploy_user", b.deploy_user);
+    b.ssh_keys = strings(t, "ssh_keys");
+    b.timezone = str(t, "timezone", b.timezone);
+    b.swap = str(t, "swap", b.swap);
+    if (const auto* a = t["open_ports"].as_array()) {
+      for (const auto& p : *a) {
+        if (auto v = p.value<std::int64_t>()) b.open_ports.push_back(static_cast<int>(*v));
+      }
+    }
+    b.journald_max_use = str(t, "journald_max_use", b.journald_max_use);
+    return b;
+  }
+
+  const std::string& file_;
+  std::vector<Diagnostic>& out_;
+};
+
+// The checks the schema cannot express, on the built Manifest.
+class Validator {
+ public:
+  Validator(Manifest& m, const toml::table& root, const std::string& file,
+            std::vector<Diagnostic>& out)
+      : m_(m), root_(root), file_(file), out_(out) {}
+
+  void run() {
+    app();
+    servers();
+    databases();
+    proxy();
+    jobs();
+    health();
+    hooks();
+    base();
+  }
+
+ private:
+  void error(const Location& where, std::string message) {
+    out_.push_back({where, Severity::error, std::move(message)});
+  }
+  void warning(const Location& where, std::string message) {
+    out_.push_back({where, Severity::warning, std::move(message)});
+  }
+  // Where the value of `path` (e.g. {"app", "run", "port"}) was written, or the
+  // closest table that exists.
+  Location at(std::initializer_list<std::string_view> path) const {
+    const toml::node* node = &root_;
+    for (auto key : path) {
+      const auto* t = node->as_table();
+      const toml::node* next = t ? t->get(key) : nullptr;
+      if (!next) break;
+      node = next;
+    }
+    auto where = location_of(node->source(), file_);
+    if (where.line == 0) where.line = 1, where.column = 1;
+    return where;
+  }
+  // Where `key` of the i-th table of the array `array` ([[jobs]]) was written, or
+  // that table when the key is absent.
+  Location at_item(std::string_view array, std::size_t i, std::string_view key) const {
+    const auto item = root_[array][i];
+    if (const auto* n = item[key].node()) return location_of(n->source(), file_);
+    if (const auto* n = item.node()) return location_of(n->source(), file_);
+    return at({array});
+  }
+
+  bool role_exists(std::string_view role) const {
+    return std::any_of(m_.servers.begin(), m_.servers.end(),
+                       [&](const Server& s) { return s.has_role(role); });
+  }
+  void need_role(std::string_view role, const Location& where, std::string_view who) {
+    if (m_.servers.empty() || role_exists(role)) return;
+    error(where, fmt::format("{} needs a server with role '{}', and no server has it (add '{}' "
+                             "to the roles of a [servers.NAME], or leave roles out: that means "
+                             "all roles)",
+                             who, role, role));
+  }
+
+  void value_syntax(std::string_view text, const Location& where, std::string_view what) {
+    if (auto refs = parse_references(text); !refs) error(where, fmt::format("{}: {}", what, refs.error()));
+  }
+
+  void app() {
+    static const std::regex name_re("[a-z][a-z0-9-]{0,31}");
+    if (root_.contains("app") && !m_.app.name.empty() && !std::regex_match(m_.app.name, name_re)) {
+      error(at({"app", "name"}),
+            fmt::format("app name '{}' must be lowercase letters, digits and '-', starting with a "
+                        "letter, at most 32 characters (it names a unix user and a service)",
+                        m_.app.name));
+    }
+    const auto& run = m_.app.run;
+    if (run.port <= 65535 && run.port + run.instances - 1 > 65535) {
+      error(at({"app", "run", "instances"}),
+            fmt::format("instances {} from port {} would use ports beyond 65535", run.instances,
+                        run.port));
+    }
+    for (const auto& [name, value] : run.env) {
+      value_syntax(value, at({"app", "run", "env", name}), fmt::format("env {}", name));
+    }
+    for (const auto& s : run.secrets) {
+      if (s.generate) continue;
+      if (s.value.empty() && !root_["app"]["run"]["secrets"][s.name].is_string()) {
+        error(s.where, fmt::format("secret {}: generate must be true (or give a ${{secret:NAME}} "
+                                   "reference instead of a table)",
+                                   s.name));
+        continue;
+      }
+      auto refs = parse_references(s.value);
+      if (!refs) {
+        error(s.where, fmt::format("secret {}: {}", s.name, refs.error()));
+      } else if (refs->empty()) {
+        warning(s.where, fmt::format("secret {} is written in clear in the manifest; use "
+                                     "\"${{secret:{}}}\" and keep the value in .berth/secrets or "
+                                     "the environment",
+                                     s.name, s.name));
+      }
+    }
+    if (!m_.app.name.empty()) need_role("app", at({"app"}), "[app]");
+  }
+
+  void servers() {
+    static const std::regex name_re("[A-Za-z0-9][A-Za-z0-9_.-]*");
+    for (const auto& s : m_.servers) {
+      if (!std::regex_match(s.name, name_re)) {
+        error(s.where, fmt::format("server name '{}' must be letters, digits, '.', '_' and '-'",
+                                   s.name));
+      }
+      if (root_["servers"][s.name]["address"].is_string() && s.address.empty()) {
+        error(at({"servers", s.name, "address"}), fmt::format("server {} has an empty address", s.name));
+      }
+      std::set<std::string> seen;
+      for (const auto& role : s.roles) {
+        if (!seen.insert(role).second) {
+          warning(at({"servers", s.name, "roles"}),
+                  fmt::format("server {} lists role '{}' twice", s.name, role));
+        }
+      }
+    }
+    if (root_["servers"].is_table() && m_.servers.empty()) {
+      error(at({"servers"}), "[servers] has no server: add a [servers.NAME] table with an address");
+    }
+  }
+
+  void databases() {
+    std::map<std::string, std::string> env_vars;
+    for (const auto& d : m_.databases) {
+      if (auto [it, inserted] = env_vars.emplace(d.env_var, d.key); !inserted) {
+        error(at({"databases", d.key}),
+              fmt::format("[databases.{}] and [databases.{}] both set {}; give one of them "
+                          "env_var = \"...\"",
+                          it->second, d.key, d.env_var));
+      }
+      if (d.backups.enabled) {
+        if (auto oc = to_on_calendar(d.backups.schedule); !oc) {
+          error(at({"databases", d.key, "backups", "schedule"}),
+                fmt::format("backup schedule of [databases.{}]: {}", d.key, oc.error()));
+        }
+      }
+      need_role("db", d.where, fmt::format("[databases.{}]", d.key));
+    }
+  }
+
+  void proxy() {
+    if (!m_.proxy) return;
+    const auto& p = *m_.proxy;
+    static const std::regex domain_re(
+        R"((\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)");
+    for (const auto& d : p.domains) {
+      if (!std::regex_match(d, domain_re)) {
+        error(at({"proxy", "domains"}), fmt::format("'{}' is not a domain name", d));
+      }
+    }
+    if (p.tls == Tls::letsencrypt) {
+      if (p.domains.empty()) {
+        error(at({"proxy", "tls"}), "tls = \"letsencrypt\" needs domains = [\"example.com\"]");
+      }
+      if (p.acme_email.empty()) {
+        error(at({"proxy", "tls"}), "tls = \"letsencrypt\" needs acme_email = \"you@example.com\"");
+      }
+    }
+    static const std::regex size_re(R"(\d+[kKmMgG]?)");
+    if (!std::regex_match(p.max_body, size_re)) {
+      error(at({"proxy", "max_body"}),
+            fmt::format("max_body '{}' is not a size like 10m, 512k or 1g", p.max_body));
+    }
+    for (const auto& [name, value] : p.headers) {
+      value_syntax(value, at({"proxy", "headers", name}), fmt::format("header {}", name));
+    }
+    need_role("proxy", p.where, "[proxy]");
+  }
+
+  void jobs() {
+    static const std::regex name_re("[a-z0-9][a-z0-9_-]*");
+    std::map<std::string, Location> names;
+    for (std::size_t i = 0; i < m_.jobs.size(); ++i) {
+      auto& j = m_.jobs[i];
+      if (!j.name.empty()) {
+        const auto where = at_item("jobs", i, "name");
+        if (!std::regex_match(j.name, name_re)) {
+          error(where, fmt::format("job name '{}' must be lowercase letters, digits, '-' and '_' "
+                                   "(it names a systemd timer)",
+                                   j.name));
+        }
+        if (auto [it, inserted] = names.emplace(j.name, where); !inserted) {
+          error(where, fmt::format("duplicate job name '{}' (first defined at line {})", j.name,
+                                   it->second.line));
+        }
+      }
+      if (!j.schedule.empty()) {
+        if (auto oc = to_on_calendar(j.schedule)) {
+          j.on_calendar = *oc;
+        } else {
+          error(at_item("jobs", i, "schedule"), fmt::format("job {}: {}", j.name, oc.error()));
+        }
+      }
+      if (!is_time_span(j.timeout)) {
+        error(at_item("jobs", i, "timeout"),
+              fmt::format("job {}: timeout '{}' is not a time span like 30min or 1h", j.name,
+                          j.timeout));
+      }
+      need_role(j.role, at_item("jobs", i, "role"), fmt::format("job {}", j.name));
+    }
+  }
+
+  void health() {
+    std::map<std::string, Location> names;
+    for (std::size_t i = 0; i < m_.health.size(); ++i) {
+      const auto& h = m_.health[i];
+      if (!h.name.empty()) {
+        const auto where = at_item("health", i, "name");
+        if (auto [it, inserted] = names.emplace(h.name, where); !inserted) {
+          error(where, fmt::format("duplicate health check name '{}' (first defined at line {})",
+                                   h.name, it->second.line));
+        }
+      }
+      if (h.url.empty()) {
+        error(h.where, fmt::format("health check '{}' checks nothing: give url = \"/healthz\" (the "
+                                   "app on each app server), a full http(s):// URL, or kind = "
+                                   "\"tcp\" with url = \"host:port\"",
+                                   h.name));
+      } else if (h.kind == "http" && !h.url.starts_with('/') && !h.url.starts_with("http://") &&
+                 !h.url.starts_with("https://")) {
+        error(at_item("health", i, "url"), fmt::format("health check '{}': url '{}' must start with /, http:// or "
+                                   "https://",
+                                   h.name, h.url));
+      } else if (h.kind == "tcp" && !std::regex_match(h.url, std::regex(R"([^\s/:]+:\d{1,5})"))) {
+        error(at_item("health", i, "url"), fmt::format("health check '{}': a tcp url is host:port, not '{}'", h.name,
+                                   h.url));
+      }
+      for (const auto& c : h.conditions) {
+        if (auto problem = validate_condition_syntax(c.text)) error(c.where, *problem);
+      }
+      for (const auto& [key, span] : {std::pair{"interval", h.interval}, {"timeout", h.timeout}}) {
+        if (!is_time_span(span)) {
+          error(at_item("health", i, key), fmt::format("health check '{}': {} '{}' is not a duration like 5s or 1m",
+                                     h.name, key, span));
+        }
+      }
+    }
+  }
+
+  void hooks() {
+    auto check = [&](const std::vector<Hook>& hooks, std::string_view stage) {
+      for (const auto& h : hooks) {
+        if (h.command.empty()) error(h.where, fmt::format("{} hook has no command", stage));
+        if (h.remote && stage == "pre_build") {
+          error(h.where, "pre_build hooks run locally, before anything is uploaded: remove "
+                         "remote = true or move the hook to pre_deploy");
+        }
+        if (h.remote) need_role(h.role, h.where, fmt::format("{} hook", stage));
+      }
+    };
+    check(m_.hooks.pre_build, "pre_build");
+    check(m_.hooks.pre_deploy, "pre_deploy");
+    check(m_.hooks.post_deploy, "post_deploy");
+  }
+
+  void base() {
+    static const std::regex swap_re(R"(auto|off|\d+[KMGkmg])");
+    if (!std::regex_match(m_.base.swap, swap_re)) {
+      error(at({"base", "swap"}),
+            fmt::format("swap '{}' must be auto, off or a size like 1G", m_.base.swap));
+    }
+    static const std::regex user_re("[a-z_][a-z0-9_-]{0,31}");
+    if (!std::regex_match(m_.base.deploy_user, user_re)) {
+      error(at({"base", "deploy_user"}),
+            fmt::format("deploy_user '{}' is not a valid unix user name", m_.base.deploy_user));
+    }
+  }
+
+  Manifest& m_;
+  const toml::table& root_;
+  const std::string& file_;
+  std::vector<Diagnostic>& out_;
+};
+
+}  // namespace
+
+LoadResult load(const std::string& path, const std::string& env) {
+  LoadResult result;
+  auto& diags = result.diagnostics;
+  auto root = parse_file(path, diags, " (run `berth init` to write one, or pass -f PATH)");
+  if (!root) return result;
+  if (!env.empty()) {
+    const auto overlay_path =
+        (fs::path(path).parent_path() / fmt::format("berth.{}.toml", env)).string();
+    auto overlay = parse_file(overlay_path, diags,
+                              fmt::format(" (-e {} reads berth.{}.toml next to {})", env, env, path));
+    if (!overlay) return result;
+    merge(*root, std::move(*overlay));
+  }
+
+  check_structure(*root, manifest_schema(), path, diags);
+  Manifest m = Builder(path, diags).build(*root);
+  m.path = fs::absolute(path);
+  m.dir = m.path.parent_path();
+  Validator(m, *root, path, diags).run();
+
+  std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) <
+           std::tie(b.where.file, b.where.line, b.where.column);
+  });
+  const bool has_error = std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) {
+    return d.severity == Severity::error;
+  });
+  if (!has_error) result.manifest = std::move(m);
+  return result;
+}
+
+Manifest load_or_throw(const std::string& path, const std::string& env,
+                       std::vector<Diagnostic>* warnings) {
+  auto result = load(path, env);
+  std::string errors;
+  int count = 0;
+  for (const auto& d : result.diagnostics) {
+    if (d.severity == Severity::error) {
+      errors += "\n  " + d.to_string();
+      ++count;
+    } else if (warnings) {
+      warnings->push_back(d);
+    }
+  }
+  if (!result.manifest) {
+    throw Error(fmt::format("{} is invalid ({} error{}):{}", path, count, count == 1 ? "" : "s",
+                            errors),
+                ExitCode::failure, "fix the manifest; `berth check` lists every problem");
+  }
+  return std::move(*result.manifest);
+}
+
+std::vector<const Server*> select_servers(const Manifest& manifest,
+                                          const std::vector<std::string>& hosts,
+                                          const std::vector<std::string>& roles) {
+  std::vector<std::string> names;
+  for (const auto& s : manifest.servers) names.push_back(s.name);
+  for (const auto& h : hosts) {
+    if (!manifest.find_server(h)) {
+      auto hint = closest_match(h, names);
+      throw Error(fmt::format("unknown server '{}' in --hosts (servers: {})", h, fmt::join(names, ", ")),
+                  ExitCode::usage, hint ? fmt::format("did you mean '{}'?", *hint) : "");
+    }
+  }
+  for (const auto& r : roles) {
+    if (std::find(all_roles.begin(), all_roles.end(), r) == all_roles.end()) {
+      throw Error(fmt::format("unknown role '{}' in --role (roles: db, app, proxy)", r),
+                  ExitCode::usage);
+    }
+  }
+  std::vector<const Server*> selected;
+  for (const auto& s : manifest.servers) {
+    const bool named = hosts.empty() || std::find(hosts.begin(), hosts.end(), s.name) != hosts.end();
+    const bool has_role = roles.empty() || std::any_of(roles.begin(), roles.end(), [&](const auto& r) {
+                            return s.has_role(r);
+                          });
+    if (named && has_role) selected.push_back(&s);
+  }
+  if (selected.empty()) {
+    throw Error(fmt::format("no server matches --hosts {} --role {}", fmt::join(hosts, ","),
+                            fmt::join(roles, ",")),
+                ExitCode::usage, "`berth check` lists the servers and their roles");
+  }
+  return selected;
+}
+
+}  // namespace berth::manifest

@@ -1,0 +1,312 @@
+#include <core/manifest/schema.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <utility>
+
+namespace berth::manifest {
+
+const Schema* Schema::property(std::string_view key) const {
+  for (const auto& p : properties) {
+    if (p.name == key) return &p;
+  }
+  return nullptr;
+}
+
+namespace {
+
+using Type = Schema::Type;
+
+Schema str(std::string description, std::vector<std::string> allowed = {}) {
+  Schema s;
+  s.type = Type::string;
+  s.description = std::move(description);
+  s.allowed = std::move(allowed);
+  return s;
+}
+
+Schema integer(std::string description, std::optional<std::int64_t> minimum = {},
+               std::optional<std::int64_t> maximum = {}) {
+  Schema s;
+  s.type = Type::integer;
+  s.description = std::move(description);
+  s.minimum = minimum;
+  s.maximum = maximum;
+  return s;
+}
+
+Schema boolean(std::string description) {
+  Schema s;
+  s.type = Type::boolean;
+  s.description = std::move(description);
+  return s;
+}
+
+Schema array(std::string description, Schema item) {
+  Schema s;
+  s.type = Type::array;
+  s.description = std::move(description);
+  s.element.push_back(std::move(item));
+  return s;
+}
+
+Schema table(std::string description, std::vector<Schema> properties) {
+  Schema s;
+  s.type = Type::table;
+  s.description = std::move(description);
+  s.properties = std::move(properties);
+  return s;
+}
+
+// A table whose keys are names chosen by the user, each value of shape `value`.
+Schema map(std::string description, Schema value) {
+  Schema s;
+  s.type = Type::table;
+  s.description = std::move(description);
+  s.element.push_back(std::move(value));
+  return s;
+}
+
+Schema any_of(std::string description, std::vector<Schema> alternatives) {
+  Schema s;
+  s.type = Type::any_of;
+  s.description = std::move(description);
+  s.alternatives = std::move(alternatives);
+  return s;
+}
+
+Schema key(std::string name, Schema s) {
+  s.name = std::move(name);
+  return s;
+}
+
+Schema required(std::string name, Schema s) {
+  s.name = std::move(name);
+  s.required = true;
+  return s;
+}
+
+Schema port(std::string description) { return integer(std::move(description), 1, 65535); }
+
+Schema hook_list(std::string description) {
+  return array(std::move(description),
+               any_of("A command, or a table saying where it runs",
+                      {str("A command run locally, in the manifest's folder"),
+                       table("A hook command",
+                             {required("command", str("The command (POSIX sh)")),
+                              key("remote", boolean("Run on the servers instead of locally "
+                                                    "(default false)")),
+                              key("role", str("With remote: the servers of this role "
+                                              "(default app)",
+                                              {"db", "app", "proxy"}))})}));
+}
+
+Schema build_schema() {
+  auto app = table(
+      "The application: how it is built and run",
+      {required("name", str("The app's name: lowercase letters, digits and '-', starting "
+                            "with a letter; names the service, the unix user and the "
+                            "default database")),
+       key("keep_releases", integer("Releases kept on each server for rollback (default 5)",
+                                    1, 100)),
+       key("build",
+           table("How a release is built locally before it is uploaded",
+                 {key("command", str("Run locally in `dir` before packing (e.g. npm ci && "
+                                     "npm run build); empty: none")),
+                  key("dir", str("The folder packed into the release, relative to the "
+                                 "manifest (default .)")),
+                  key("ignore", array("Glob patterns left out of the release tarball",
+                                      str("A glob pattern, e.g. node_modules/.cache")))})),
+       required(
+           "run",
+           table("How the app runs on the servers of role app",
+                 {key("runtime", str("What runs the app (default node)",
+                                     {"node", "python", "binary"})),
+                  required("command", str("The command started in the release folder, "
+                                          "e.g. node server.js")),
+                  key("port", port("The port of the first instance; instance i listens "
+                                   "on port + i (default 3000); given as PORT")),
+                  key("instances", integer("Instances per server (default 1)", 1, 64)),
+                  key("env", map("Environment variables of the app; values may hold "
+                                 "${env:NAME} and ${secret:NAME}",
+                                 str("The value"))),
+                  key("secrets",
+                      map("Secret environment variables of the app",
+                          any_of("A reference or a generated secret",
+                                 {str("${secret:NAME} or ${env:NAME}"),
+                                  table("A secret generated once on the server and kept",
+                                        {required("generate", boolean("Must be true")),
+                                         key("length", integer("Random bytes (default 32)",
+                                                               16, 1024))})}))),
+                  key("migrate", str("Run before the new release starts: a preset "
+                                     "(prisma, sequelize, drizzle, knex, alembic) or a "
+                                     "command"))}))});
+
+  auto server = table(
+      "A server berth manages",
+      {required("address", str("IP address or DNS name (or a Host alias of ~/.ssh/config)")),
+       key("port", port("SSH port (default 22)")),
+       key("user", str("SSH user (default root)")),
+       key("become", boolean("Use sudo -n when the user is not root (default true)")),
+       key("roles", array("What runs here (default: all three)",
+                          str("A role", {"db", "app", "proxy"}))),
+       key("identity_file", str("Private key file (default: the SSH agent, then ~/.ssh/id_*)")),
+       key("known_hosts", str("A known_hosts file for this server (default ~/.ssh/known_hosts)")),
+       key("proxy_jump", str("Reach the server through this bastion: [user@]host[:port]"))});
+
+  auto database = table(
+      "A database server and one database on it",
+      {required("engine", str("The database engine", {"postgresql", "mysql", "redis", "mongodb"})),
+       key("name", str("The database's name (default: the app's name)")),
+       key("user", str("The role or user the app connects as (default: the app's name)")),
+       key("version", str("Engine version (default: the distribution's)")),
+       key("env_var", str("The app's environment variable holding the connection URL "
+                          "(default DATABASE_URL, REDIS_URL or MONGODB_URL)")),
+       key("backups",
+           table("Scheduled local dumps",
+                 {key("enabled", boolean("Take backups (default true)")),
+                  key("schedule", str("When: systemd OnCalendar or 5-field cron (default daily)")),
+                  key("keep_days", integer("Days dumps are kept (default 7)", 1, 3650))}))});
+
+  auto proxy = table(
+      "The reverse proxy in front of the app",
+      {key("kind", str("The proxy (default nginx)", {"nginx"})),
+       key("domains", array("Domain names served", str("A domain name, e.g. example.com"))),
+       key("tls", str("Certificates: letsencrypt, self-signed or off (default self-signed)",
+                      {"letsencrypt", "self-signed", "off"})),
+       key("acme_email", str("Contact e-mail for Let's Encrypt (required with letsencrypt)")),
+       key("acme_directory", str("ACME directory URL (default: Let's Encrypt production)")),
+       key("rate_limit",
+           table("Per-client request limits",
+                 {key("requests_per_second", integer("Requests per second per IP (default 10)",
+                                                     1, 100000)),
+                  key("burst", integer("Requests allowed above the rate (default 20)", 0, 100000)),
+                  key("connections", integer("Concurrent connections per IP; 0: no limit",
+                                             0, 100000))})),
+       key("block_bots", boolean("Refuse known bad bots by User-Agent (default true)")),
+       key("bot_user_agents", array("User-Agent substrings refused besides the built-in list",
+                                    str("A User-Agent substring"))),
+       key("headers", map("Response headers added by the proxy", str("The header's value"))),
+       key("max_body", str("Largest request body, nginx size (default 10m)"))});
+
+  auto job = table(
+      "A scheduled job (a systemd timer)",
+      {required("name", str("The job's name: lowercase letters, digits, '-' and '_'")),
+       required("schedule", str("When: systemd OnCalendar (daily, Mon *-*-* 08:00:00) or "
+                                "5-field cron (30 8 * * 1-5)")),
+       required("command", str("The command, run in the current release's folder with the "
+                               "app's environment")),
+       key("run_on", str("one: on the first server of the role; all: on each (default one)",
+                         {"one", "all"})),
+       key("role", str("The servers it runs on (default app)", {"db", "app", "proxy"})),
+       key("timeout", str("Longest run, systemd time span (default 1h)")),
+       key("overlap", str("forbid: skip a run while the last one runs (default forbid)",
+                          {"forbid", "allow"})),
+       key("on_failure_webhook", str("URL POSTed to when a run fails"))});
+
+  auto health = table(
+      "A health check, Gatus style",
+      {required("name", str("The check's name")),
+       key("kind", str("http or tcp (default http)", {"http", "tcp"})),
+       key("url", str("http: a URL, or a path like /healthz for the app on each app "
+                      "server; tcp: host:port")),
+       key("conditions", array("Conditions that must all hold",
+                               str("[PLACEHOLDER] OP value, e.g. [STATUS] == 200"))),
+       key("interval", str("Time between checks with --watch (default 5s)")),
+       key("timeout", str("Time allowed for one check (default 10s)"))});
+
+  auto hooks = table("Commands run around a deploy",
+                     {key("pre_build", hook_list("Before the build, locally")),
+                      key("pre_deploy", hook_list("Before the new release starts")),
+                      key("post_deploy", hook_list("After the new release is live"))});
+
+  auto base = table(
+      "The hardened server underneath everything",
+      {key("deploy_user", str("The unix user berth deploys as (default deploy)")),
+       key("ssh_keys", array("Public keys allowed to log in as the deploy user",
+                             str("A public key line, e.g. ssh-ed25519 AAAA... me@laptop"))),
+       key("timezone", str("The servers' time zone (default UTC)")),
+       key("swap", str("auto, off, or a size like 1G (default auto)")),
+       key("open_ports", array("Ports opened in the firewall besides 22, 80 and 443",
+                               port("A TCP port"))),
+       key("journald_max_use", str("journald's disk cap (default 500M)"))});
+
+  auto secret = table("Where ${secret:NAME} comes from, when not from the environment or "
+                      ".berth/secrets",
+                      {key("command", str("A command printing the secret, e.g. pass show x")),
+                       key("env", str("An environment variable holding it"))});
+
+  return table("berth.toml: the manifest of one app and its servers",
+               {required("app", std::move(app)),
+                required("servers", map("The servers, by name", std::move(server))),
+                key("databases", map("The databases, by name", std::move(database))),
+                key("proxy", std::move(proxy)),
+                key("jobs", array("Scheduled jobs", std::move(job))),
+                key("health", array("Health checks", std::move(health))),
+                key("hooks", std::move(hooks)),
+                key("base", std::move(base)),
+                key("secrets", map("Secret sources, by secret name", std::move(secret)))});
+}
+
+nlohmann::json to_json(const Schema& s) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!s.description.empty()) j["description"] = s.description;
+  switch (s.type) {
+    case Type::string:
+      j["type"] = "string";
+      if (!s.allowed.empty()) j["enum"] = s.allowed;
+      break;
+    case Type::integer:
+      j["type"] = "integer";
+      if (s.minimum) j["minimum"] = *s.minimum;
+      if (s.maximum) j["maximum"] = *s.maximum;
+      break;
+    case Type::boolean:
+      j["type"] = "boolean";
+      break;
+    case Type::array:
+      j["type"] = "array";
+      j["items"] = to_json(s.element.front());
+      break;
+    case Type::table: {
+      j["type"] = "object";
+      if (s.is_map()) {
+        j["additionalProperties"] = to_json(s.element.front());
+        break;
+      }
+      auto properties = nlohmann::json::object();
+      auto required_keys = nlohmann::json::array();
+      for (const auto& p : s.properties) {
+        properties[p.name] = to_json(p);
+        if (p.required) required_keys.push_back(p.name);
+      }
+      j["properties"] = std::move(properties);
+      if (!required_keys.empty()) j["required"] = std::move(required_keys);
+      j["additionalProperties"] = false;
+      break;
+    }
+    case Type::any_of: {
+      auto alternatives = nlohmann::json::array();
+      for (const auto& a : s.alternatives) alternatives.push_back(to_json(a));
+      j["anyOf"] = std::move(alternatives);
+      break;
+    }
+  }
+  return j;
+}
+
+}  // namespace
+
+const Schema& manifest_schema() {
+  static const Schema schema = build_schema();
+  return schema;
+}
+
+nlohmann::json to_json_schema(const Schema& schema) {
+  auto j = to_json(schema);
+  j["$schema"] = "http://json-schema.org/draft-07/schema#";
+  j["title"] = "berth.toml";
+  return j;
+}
+
+}  // namespace berth::manifest

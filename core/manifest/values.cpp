@@ -1,0 +1,192 @@
+#include <core/manifest/values.hpp>
+
+#include <boost/process.hpp>
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+namespace berth::manifest {
+
+namespace {
+
+namespace bp = boost::process;
+
+// A piece of a value: literal text, or a reference.
+struct Piece {
+  std::string literal;
+  std::optional<Reference> reference;
+};
+
+std::expected<std::vector<Piece>, std::string> split_value(std::string_view text) {
+  static const std::regex name_re("[A-Za-z_][A-Za-z0-9_]*");
+  std::vector<Piece> pieces;
+  std::string literal;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "$${") == 0) {
+      literal += "${";
+      i += 2;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) {
+      literal += text[i];
+      continue;
+    }
+    const auto close = text.find('}', i);
+    if (close == std::string_view::npos) {
+      return std::unexpected(fmt::format("'${{' at offset {} is never closed with '}}'", i));
+    }
+    const auto inner = std::string(text.substr(i + 2, close - i - 2));
+    const auto colon = inner.find(':');
+    const auto kind = inner.substr(0, colon);
+    if (colon == std::string::npos || (kind != "env" && kind != "secret")) {
+      return std::unexpected(fmt::format(
+          "'${{{}}}' is not a reference: write ${{env:NAME}} or ${{secret:NAME}} (or $${{ for a "
+          "literal '${{')",
+          inner));
+    }
+    const auto name = inner.substr(colon + 1);
+    if (!std::regex_match(name, name_re)) {
+      return std::unexpected(fmt::format(
+          "'{}' in '${{{}}}' is not a valid name (letters, digits and '_', not starting with a "
+          "digit)",
+          name, inner));
+    }
+    if (!literal.empty()) pieces.push_back({std::move(literal), std::nullopt});
+    literal.clear();
+    pieces.push_back(
+        {{}, Reference{kind == "env" ? Reference::Kind::env : Reference::Kind::secret, name}});
+    i = close;
+  }
+  if (!literal.empty()) pieces.push_back({std::move(literal), std::nullopt});
+  return pieces;
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+}  // namespace
+
+std::expected<std::vector<Reference>, std::string> parse_references(std::string_view text) {
+  auto pieces = split_value(text);
+  if (!pieces) return std::unexpected(pieces.error());
+  std::vector<Reference> refs;
+  for (auto& piece : *pieces) {
+    if (piece.reference) refs.push_back(std::move(*piece.reference));
+  }
+  return refs;
+}
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+SecretSources::SecretSources(const Manifest& manifest, EnvLookup env)
+    : manifest_(manifest), env_(std::move(env)) {}
+
+const std::map<std::string, std::string>& SecretSources::secrets_file() {
+  if (file_) return *file_;
+  file_.emplace();
+  std::ifstream in(manifest_.dir / ".berth" / "secrets");
+  for (std::string line; std::getline(in, line);) {
+    const auto text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) continue;
+    auto value = trim(text.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    (*file_)[trim(text.substr(0, eq))] = value;
+  }
+  return *file_;
+}
+
+std::expected<Secret, Error> SecretSources::get(const std::string& name) {
+  if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  const SecretSource* source = nullptr;
+  for (const auto& s : manifest_.secrets) {
+    if (s.name == name) source = &s;
+  }
+  std::optional<std::string> value = env_(name);
+  if (!value && source && !source->env.empty()) value = env_(source->env);
+  if (!value) {
+    const auto& file = secrets_file();
+    if (auto it = file.find(name); it != file.end()) value = it->second;
+  }
+  if (!value && source && !source->command.empty()) {
+    bp::ipstream out;
+    std::error_code ec;
+    bp::child child(bp::search_path("sh"), "-c", source->command, bp::std_out > out,
+                    bp::start_dir = manifest_.dir.empty() ? "." : manifest_.dir.string(), ec);
+    if (ec) {
+      return std::unexpected(Error(fmt::format("secret {}: cannot run `{}`: {}", name,
+                                               source->command, ec.message())));
+    }
+    std::string output((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+    child.wait();
+    if (child.exit_code() != 0) {
+      return std::unexpected(Error(
+          fmt::format("secret {}: `{}` exited with status {}", name, source->command,
+                      child.exit_code()),
+          ExitCode::failure, "run the command by hand to see why it fails"));
+    }
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+    value = std::move(output);
+  }
+  if (!value) {
+    auto tried = fmt::format("the environment variable {}, {}", name,
+                             (manifest_.dir / ".berth" / "secrets").string());
+    if (source && !source->env.empty()) tried += ", the environment variable " + source->env;
+    return std::unexpected(Error(
+        fmt::format("secret {} not found (tried {})", name, tried), ExitCode::failure,
+        fmt::format("export {}=..., add {}=... to .berth/secrets, or declare [secrets.{}] with a "
+                    "command",
+                    name, name, name)));
+  }
+  auto [it, inserted] = cache_.emplace(name, Secret(std::move(*value)));
+  return it->second;
+}
+
+std::expected<ResolvedValue, Error> resolve_value(std::string_view text, SecretSources& sources) {
+  auto pieces = split_value(text);
+  if (!pieces) return std::unexpected(Error(fmt::format("invalid value: {}", pieces.error())));
+  ResolvedValue result;
+  std::string out;
+  for (const auto& piece : *pieces) {
+    if (!piece.reference) {
+      out += piece.literal;
+    } else if (piece.reference->kind == Reference::Kind::env) {
+      auto value = sources.env(piece.reference->name);
+      if (!value) {
+        return std::unexpected(Error(
+            fmt::format("environment variable {} is not set (used as ${{env:{}}})",
+                        piece.reference->name, piece.reference->name),
+            ExitCode::failure, fmt::format("export {}=...", piece.reference->name)));
+      }
+      out += *value;
+    } else {
+      auto secret = sources.get(piece.reference->name);
+      if (!secret) return std::unexpected(secret.error());
+      out += secret->reveal();
+      result.from_secret = true;
+    }
+  }
+  if (result.from_secret) {
+    result.secret = Secret(std::move(out));
+  } else {
+    result.text = std::move(out);
+  }
+  return result;
+}
+
+}  // namespace berth::manifest

@@ -1,0 +1,411 @@
+#include <core/error.hpp>
+#include <core/manifest/load.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+using namespace berth::manifest;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string data_dir = std::string(BERTH_SOURCE_DIR) + "/tests/unit/data/manifests";
+
+// A fresh folder under /tmp for one test's manifests.
+fs::path temp_dir() {
+  static std::atomic<int> counter{0};
+  auto dir = fs::temp_directory_path() /
+             ("berth-manifest-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+// Loads `text` as a berth.toml; the folder is removed afterwards.
+LoadResult load_text(const std::string& text) {
+  const auto dir = temp_dir();
+  write(dir / "berth.toml", text);
+  auto result = load((dir / "berth.toml").string());
+  fs::remove_all(dir);
+  return result;
+}
+
+const std::string valid_head = R"(
+[app]
+name = "shop"
+[app.run]
+command = "node server.js"
+[servers.web]
+address = "198.18.0.2"
+)";
+
+std::vector<Diagnostic> errors_of(const LoadResult& r) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : r.diagnostics) {
+    if (d.severity == Severity::error) out.push_back(d);
+  }
+  return out;
+}
+
+// The one error of `text`, which must be the only one.
+Diagnostic only_error(const std::string& text) {
+  const auto result = load_text(text);
+  const auto errors = errors_of(result);
+  INFO(text);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(errors.size() == 1);
+  CHECK_FALSE(result.ok());
+  return errors.front();
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("load: a complete manifest becomes data") {
+  const auto result = load(data_dir + "/full.toml");
+  for (const auto& d : result.diagnostics) INFO(d.to_string());
+  REQUIRE(result.ok());
+  CHECK(result.diagnostics.empty());
+  const auto& m = *result.manifest;
+
+  CHECK(m.path == fs::path(data_dir) / "full.toml");
+  CHECK(m.dir == fs::path(data_dir));
+  CHECK(m.app.name == "shop");
+  CHECK(m.app.keep_releases == 3);
+  CHECK(m.app.build.command == "npm ci && npm run build");
+  CHECK(m.app.build.dir == "web");
+  CHECK(m.app.build.ignore == std::vector<std::string>{".git", "*.log"});
+  CHECK(m.app.run.port == 4000);
+  CHECK(m.app.run.instances == 2);
+  CHECK(m.app.run.migrate == "prisma");
+  CHECK(m.app.run.env.at("API_BASE") == "https://${env:API_HOST}/v1");
+  REQUIRE(m.app.run.secrets.size() == 2);
+  CHECK(m.app.run.secrets[0].name == "JWT_SECRET");
+  CHECK(m.app.run.secrets[0].generate);
+  CHECK(m.app.run.secrets[0].length == 48);
+  CHECK(m.app.run.secrets[1].value == "${secret:STRIPE_KEY}");
+  CHECK_FALSE(m.app.run.secrets[1].generate);
+
+  SECTION("servers are sorted by name, with every field") {
+    REQUIRE(m.servers.size() == 3);
+    CHECK(m.servers[0].name == "db1");
+    CHECK(m.servers[1].name == "web1");
+    CHECK(m.servers[2].name == "web2");
+    const auto* web1 = m.find_server("web1");
+    REQUIRE(web1 != nullptr);
+    CHECK(web1->port == 2222);
+    CHECK(web1->user == "admin");
+    CHECK(web1->proxy_jump == "jump@bastion:22");
+    CHECK(web1->known_hosts == ".berth/known_hosts");
+    CHECK(web1->has_role("proxy"));
+    CHECK_FALSE(web1->has_role("db"));
+    CHECK(web1->where.line > 0);
+  }
+  SECTION("databases get defaults from the app and their engine") {
+    REQUIRE(m.databases.size() == 3);
+    CHECK(m.databases[0].key == "cache");
+    CHECK(m.databases[0].engine == Engine::redis);
+    CHECK(m.databases[0].env_var == "REDIS_URL");
+    CHECK(m.databases[1].key == "docs");
+    CHECK(m.databases[1].env_var == "MONGODB_URL");
+    CHECK(m.databases[1].name == "documents");
+    CHECK(m.databases[2].key == "main");
+    CHECK(m.databases[2].engine == Engine::postgresql);
+    CHECK(m.databases[2].name == "shop");
+    CHECK(m.databases[2].user == "shop");
+    CHECK(m.databases[2].env_var == "DATABASE_URL");
+    CHECK(m.databases[2].version == "15");
+    CHECK(m.databases[2].backups.keep_days == 14);
+    CHECK(m.databases[2].backups.schedule == "03:00");
+  }
+  SECTION("proxy") {
+    REQUIRE(m.proxy);
+    CHECK(m.proxy->tls == Tls::letsencrypt);
+    CHECK(m.proxy->domains.size() == 2);
+    REQUIRE(m.proxy->rate_limit);
+    CHECK(m.proxy->rate_limit->requests_per_second == 5);
+    CHECK(m.proxy->rate_limit->connections == 20);
+    CHECK(m.proxy->headers.at("X-Frame-Options") == "DENY");
+    CHECK(m.proxy->bot_user_agents == std::vector<std::string>{"BadBot"});
+    CHECK(m.proxy->max_body == "25m");
+  }
+  SECTION("jobs, with cron converted to OnCalendar") {
+    REQUIRE(m.jobs.size() == 2);
+    CHECK(m.jobs[0].name == "report");
+    CHECK(m.jobs[0].on_calendar == "Mon..Fri *-*-* 08:30:00");
+    CHECK(m.jobs[0].run_on == RunOn::all);
+    CHECK(m.jobs[0].overlap == Overlap::allow);
+    CHECK(m.jobs[0].timeout == "30min");
+    CHECK(m.jobs[0].role == "app");
+    CHECK(m.jobs[1].on_calendar == "weekly");
+    CHECK(m.jobs[1].role == "db");
+    CHECK(m.jobs[1].run_on == RunOn::one);
+  }
+  SECTION("health checks keep where each condition was written") {
+    REQUIRE(m.health.size() == 2);
+    CHECK(m.health[0].conditions.size() == 3);
+    CHECK(m.health[0].conditions[1].text == "[BODY].status == UP");
+    CHECK(m.health[0].conditions[1].where.line > m.health[0].where.line);
+    CHECK(m.health[0].interval == "10s");
+    CHECK(m.health[1].kind == "tcp");
+  }
+  SECTION("hooks, base and secret sources") {
+    REQUIRE(m.hooks.pre_build.size() == 1);
+    CHECK(m.hooks.pre_build[0].command == "npm test");
+    CHECK_FALSE(m.hooks.pre_build[0].remote);
+    REQUIRE(m.hooks.pre_deploy.size() == 1);
+    CHECK(m.hooks.pre_deploy[0].remote);
+    CHECK(m.base.timezone == "Europe/Paris");
+    CHECK(m.base.open_ports == std::vector<int>{8443});
+    REQUIRE(m.secrets.size() == 1);
+    CHECK(m.secrets[0].name == "STRIPE_KEY");
+    CHECK(m.secrets[0].command == "printf sk_test_from_command");
+  }
+}
+
+TEST_CASE("load: defaults of a minimal manifest") {
+  const auto result = load_text(valid_head);
+  REQUIRE(result.ok());
+  const auto& m = *result.manifest;
+  CHECK(m.app.run.runtime == "node");
+  CHECK(m.app.run.port == 3000);
+  CHECK(m.app.keep_releases == 5);
+  REQUIRE(m.servers.size() == 1);
+  CHECK(m.servers[0].port == 22);
+  CHECK(m.servers[0].user == "root");
+  CHECK(m.servers[0].roles.empty());
+  for (auto role : {"db", "app", "proxy"}) CHECK(m.servers[0].has_role(role));
+  CHECK_FALSE(m.proxy);
+  CHECK(m.base.deploy_user == "deploy");
+}
+
+TEST_CASE("load: -e merges berth.ENV.toml over the manifest") {
+  SECTION("tables merge key by key, values replace") {
+    const auto result = load(data_dir + "/full.toml", "staging");
+    for (const auto& d : result.diagnostics) INFO(d.to_string());
+    REQUIRE(result.ok());
+    const auto& m = *result.manifest;
+    CHECK(m.app.run.instances == 1);
+    CHECK(m.app.run.port == 4000);
+    CHECK(m.find_server("web1")->address == "198.18.1.2");
+    CHECK(m.find_server("web1")->port == 2222);
+    CHECK(m.proxy->tls == Tls::self_signed);
+    CHECK(m.proxy->domains == std::vector<std::string>{"staging.example.com"});
+  }
+  SECTION("a problem in the overlay is located in the overlay") {
+    const auto dir = temp_dir();
+    write(dir / "berth.toml", valid_head);
+    write(dir / "berth.prod.toml", "[servers.web]\nadress = \"x\"\n");
+    const auto result = load((dir / "berth.toml").string(), "prod");
+    fs::remove_all(dir);
+    const auto errors = errors_of(result);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].where.file == (dir / "berth.prod.toml").string());
+    CHECK(errors[0].where.line == 2);
+    CHECK(contains(errors[0].message, "did you mean 'address'?"));
+  }
+  SECTION("a missing overlay is an error naming the file") {
+    const auto dir = temp_dir();
+    write(dir / "berth.toml", valid_head);
+    const auto result = load((dir / "berth.toml").string(), "nope");
+    fs::remove_all(dir);
+    REQUIRE(errors_of(result).size() == 1);
+    CHECK(contains(errors_of(result)[0].message, "berth.nope.toml"));
+  }
+}
+
+TEST_CASE("load: every kind of mistake is a located error") {
+  SECTION("a missing file") {
+    const auto result = load("/nonexistent/berth.toml");
+    REQUIRE(errors_of(result).size() == 1);
+    CHECK(contains(result.diagnostics[0].message, "berth init"));
+    CHECK(result.diagnostics[0].to_string().starts_with("/nonexistent/berth.toml: error: "));
+  }
+  SECTION("TOML syntax, with line and column") {
+    const auto e = only_error("[app]\nname = \"shop\"\nport = = 3\n");
+    CHECK(e.where.line == 3);
+    CHECK(e.where.column > 1);
+    CHECK(contains(e.message, "invalid TOML"));
+  }
+  SECTION("an unknown key, with a suggestion") {
+    const auto e = only_error(valid_head + "prot = 22\n");
+    CHECK(e.where.line == 8);
+    CHECK(e.where.column == 1);
+    CHECK(e.message == "unknown key 'prot' in [servers.web]; did you mean 'port'?");
+  }
+  SECTION("an unknown key far from every known one lists them") {
+    const auto e = only_error(valid_head + "[frobnicate]\n");
+    CHECK(contains(e.message, "known keys: app, servers"));
+  }
+  SECTION("a wrong type") {
+    const auto e = only_error(valid_head + "port = \"22\"\n");
+    CHECK(e.message == "'port' in [servers.web] must be an integer, not a string");
+    CHECK(e.where.line == 8);
+  }
+  SECTION("a missing required key") {
+    const auto e = only_error("[app]\nname = \"shop\"\n[app.run]\nport = 3000\n"
+                              "[servers.web]\naddress = \"a\"\n");
+    CHECK(contains(e.message, "missing required key 'command' in [app.run]"));
+    CHECK(e.where.line == 3);
+  }
+  SECTION("missing [servers]") {
+    const auto e = only_error("[app]\nname = \"shop\"\n[app.run]\ncommand = \"x\"\n");
+    CHECK(contains(e.message, "missing required key 'servers'"));
+  }
+  SECTION("a value not allowed, with a suggestion") {
+    const auto e = only_error(valid_head + "[databases.main]\nengine = \"postgres\"\n");
+    CHECK(contains(e.message, "must be one of postgresql, mysql, redis, mongodb, not 'postgres'"));
+    CHECK(contains(e.message, "did you mean 'postgresql'?"));
+  }
+  SECTION("a port out of range") {
+    const auto e = only_error(valid_head + "port = 70000\n");
+    CHECK(contains(e.message, "out of range (1..65535)"));
+  }
+  SECTION("an invalid app name") {
+    const auto e = only_error("[app]\nname = \"My App\"\n[app.run]\ncommand = \"x\"\n"
+                              "[servers.web]\naddress = \"a\"\n");
+    CHECK(contains(e.message, "app name 'My App'"));
+    CHECK(e.where.line == 2);
+  }
+  SECTION("a job on a role no server has") {
+    const auto e = only_error(
+        "[app]\nname = \"shop\"\n[app.run]\ncommand = \"x\"\n[servers.web]\naddress = \"a\"\n"
+        "roles = [\"app\"]\n[[jobs]]\nname = \"v\"\nschedule = \"daily\"\ncommand = \"x\"\n"
+        "role = \"db\"\n");
+    CHECK(contains(e.message, "job v needs a server with role 'db'"));
+    CHECK(e.where.line == 12);
+  }
+  SECTION("a database without a db server") {
+    const auto e = only_error(
+        "[app]\nname = \"shop\"\n[app.run]\ncommand = \"x\"\n[servers.web]\naddress = \"a\"\n"
+        "roles = [\"app\"]\n[databases.main]\nengine = \"mysql\"\n");
+    CHECK(contains(e.message, "[databases.main] needs a server with role 'db'"));
+  }
+  SECTION("a health check naming nothing") {
+    const auto e = only_error(valid_head + "[[health]]\nname = \"h\"\n");
+    CHECK(contains(e.message, "health check 'h' checks nothing"));
+    CHECK(e.where.line == 8);
+  }
+  SECTION("an invalid schedule") {
+    const auto e = only_error(valid_head +
+                              "[[jobs]]\nname = \"r\"\nschedule = \"61 * * * *\"\ncommand = \"x\"\n");
+    CHECK(contains(e.message, "minute 61 is out of range (0-59)"));
+  }
+  SECTION("an invalid backup schedule") {
+    const auto e = only_error(valid_head +
+                              "[databases.main]\nengine = \"postgresql\"\n"
+                              "backups = { schedule = \"every day\" }\n");
+    CHECK(contains(e.message, "backup schedule of [databases.main]"));
+  }
+  SECTION("duplicate job names") {
+    const auto e = only_error(valid_head +
+                              "[[jobs]]\nname = \"r\"\nschedule = \"daily\"\ncommand = \"x\"\n"
+                              "[[jobs]]\nname = \"r\"\nschedule = \"hourly\"\ncommand = \"y\"\n");
+    CHECK(e.message == "duplicate job name 'r' (first defined at line 9)");
+    CHECK(e.where.line == 13);
+  }
+  SECTION("duplicate health check names") {
+    const auto e = only_error(valid_head + "[[health]]\nname = \"h\"\nurl = \"/\"\n"
+                                           "[[health]]\nname = \"h\"\nurl = \"/x\"\n");
+    CHECK(contains(e.message, "duplicate health check name 'h'"));
+  }
+  SECTION("a malformed health condition, located at the condition") {
+    const auto e = only_error(valid_head + "[[health]]\nname = \"h\"\nurl = \"/\"\n"
+                                           "conditions = [\n  \"[STATUS] == 200\",\n"
+                                           "  \"STATUS = 200\",\n]\n");
+    CHECK(contains(e.message, "condition 'STATUS = 200' is malformed"));
+    CHECK(e.where.line == 13);
+    CHECK(e.where.column == 3);
+  }
+  SECTION("a bad reference") {
+    const auto e = only_error(valid_head + "[app.run.env]\nX = \"${vault:X}\"\n");
+    CHECK(contains(e.message, "env X: '${vault:X}' is not a reference"));
+  }
+  SECTION("letsencrypt without an e-mail") {
+    const auto e = only_error(valid_head + "[proxy]\ndomains = [\"a.example.com\"]\n"
+                                           "tls = \"letsencrypt\"\n");
+    CHECK(contains(e.message, "needs acme_email"));
+  }
+  SECTION("two databases giving the same variable") {
+    const auto e = only_error(valid_head + "[databases.a]\nengine = \"postgresql\"\n"
+                                           "[databases.b]\nengine = \"mysql\"\n");
+    CHECK(contains(e.message, "both set DATABASE_URL"));
+  }
+  SECTION("a remote pre_build hook") {
+    const auto e = only_error(valid_head + "[hooks]\npre_build = [{ command = \"x\", remote = true }]\n");
+    CHECK(contains(e.message, "pre_build hooks run locally"));
+  }
+  SECTION("a bad time span") {
+    const auto e = only_error(valid_head + "[[jobs]]\nname = \"r\"\nschedule = \"daily\"\n"
+                                           "command = \"x\"\ntimeout = \"soon\"\n");
+    CHECK(contains(e.message, "timeout 'soon'"));
+  }
+}
+
+TEST_CASE("load: a secret written in clear is a warning, not an error") {
+  const auto result = load_text(valid_head + "[app.run.secrets]\nTOKEN = \"abc123\"\n");
+  REQUIRE(result.ok());
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(result.diagnostics[0].severity == Severity::warning);
+  CHECK(result.diagnostics[0].to_string().find(": warning: secret TOKEN is written in clear") !=
+        std::string::npos);
+}
+
+TEST_CASE("load: five mistakes give five located errors in one run") {
+  const auto result = load(data_dir + "/five_mistakes.toml");
+  const auto errors = errors_of(result);
+  for (const auto& e : errors) INFO(e.to_string());
+  REQUIRE(errors.size() == 5);
+  CHECK_FALSE(result.ok());
+  // In file order, each on the line of its mistake.
+  CHECK(errors[0].where.line == 7);
+  CHECK(errors[1].where.line == 11);
+  CHECK(errors[2].where.line == 16);
+  CHECK(errors[3].where.line == 23);
+  CHECK(errors[4].where.line == 28);
+  for (const auto& e : errors) {
+    CHECK(e.to_string().starts_with(data_dir + "/five_mistakes.toml:"));
+  }
+}
+
+TEST_CASE("load: load_or_throw lists every error") {
+  try {
+    load_or_throw(data_dir + "/five_mistakes.toml");
+    FAIL("no exception");
+  } catch (const berth::Error& e) {
+    const std::string what = e.what();
+    CHECK(contains(what, "(5 errors)"));
+    CHECK(contains(what, "did you mean 'port'?"));
+    CHECK(e.code() == berth::ExitCode::failure);
+  }
+  std::vector<Diagnostic> warnings;
+  const auto m = load_or_throw(data_dir + "/full.toml", "", &warnings);
+  CHECK(m.app.name == "shop");
+  CHECK(warnings.empty());
+}
+
+TEST_CASE("load: select_servers filters by name and role") {
+  const auto m = load_or_throw(data_dir + "/full.toml");
+  auto names = [](const std::vector<const Server*>& servers) {
+    std::vector<std::string> out;
+    for (const auto* s : servers) out.push_back(s->name);
+    return out;
+  };
+  CHECK(names(select_servers(m, {}, {})) == std::vector<std::string>{"db1", "web1", "web2"});
+  CHECK(names(select_servers(m, {}, {"app"})) == std::vector<std::string>{"web1", "web2"});
+  CHECK(names(select_servers(m, {"web2", "db1"}, {})) == std::vector<std::string>{"db1", "web2"});
+  CHECK(names(select_servers(m, {"web1", "db1"}, {"db"})) == std::vector<std::string>{"db1"});
+  CHECK_THROWS_WITH(select_servers(m, {"web3"}, {}), Catch::Contains("unknown server 'web3'"));
+  CHECK_THROWS_WITH(select_servers(m, {}, {"cache"}), Catch::Contains("unknown role 'cache'"));
+  CHECK_THROWS_WITH(select_servers(m, {"web2"}, {"db"}), Catch::Contains("no server matches"));
+}
