@@ -1,0 +1,116 @@
+# Shell helpers for every e2e test. Source it first:
+#
+#   . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
+#   skip_unless_root_nspawn
+#   sandbox_up mytest 2          # boots hosts, sets SANDBOX_* variables, downs them on exit
+#   write_server_stanza "$SANDBOX_NAME" 1 web berth.toml
+#
+# CTest gives $BERTH (the binary) and $BERTH_SOURCE_DIR. Tests never send traffic
+# outside this machine: sandbox hosts live in 198.18.0.0/15 on local bridges.
+set -eu
+
+: "${BERTH:?BERTH must name the berth binary (CTest sets it)}"
+: "${BERTH_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+BERTH_SANDBOX_STATE=${BERTH_SANDBOX_STATE:-/var/lib/berth/sandbox}
+
+# fail MESSAGE...: print to stderr and exit 1.
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# skip MESSAGE...: print why and exit 77 (CTest reports the test as skipped).
+skip() {
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+# skip_unless_root_nspawn: exit 77 unless this machine can run sandboxes (root,
+# systemd-nspawn, debootstrap, nft, ip, overlayfs).
+skip_unless_root_nspawn() {
+  [ "$(id -u)" = 0 ] || skip "needs root (sandbox hosts are systemd-nspawn containers)"
+  local program
+  for program in systemd-nspawn debootstrap nft ip nsenter ssh ssh-keygen; do
+    command -v "$program" >/dev/null 2>&1 ||
+      skip "needs $program (apt-get install systemd-container debootstrap nftables iproute2 openssh-client)"
+  done
+  grep -qw overlay /proc/filesystems || skip "needs overlayfs (modprobe overlay)"
+}
+
+# The sandboxes this test started; the EXIT trap downs them.
+BERTH_TEST_SANDBOXES=()
+
+_berth_test_cleanup() {
+  local status=$? name
+  for name in "${BERTH_TEST_SANDBOXES[@]}"; do
+    "$BERTH" -q sandbox down "$name" >&2 || status=1
+  done
+  exit "$status"
+}
+trap _berth_test_cleanup EXIT
+
+# sandbox_up NAME [COUNT]: boots sandbox NAME with COUNT hosts (default 1), downs it
+# when the test exits, and sets:
+#   SANDBOX_NAME, SANDBOX_ADDRESSES (array, host 1 first), SANDBOX_ADDRESS (host 1),
+#   SANDBOX_KEY (root's private key), SANDBOX_KNOWN_HOSTS, SANDBOX_DIR,
+#   SANDBOX_STANZA (the [servers.*] TOML `up` printed).
+# Prints the same to stdout as KEY=VALUE lines.
+sandbox_up() {
+  local name=$1 count=${2:-1}
+  BERTH_TEST_SANDBOXES+=("$name")
+  SANDBOX_STANZA=$("$BERTH" sandbox up "$name" --count "$count") ||
+    fail "berth sandbox up $name --count $count failed"
+  SANDBOX_NAME=$name
+  SANDBOX_DIR=$BERTH_SANDBOX_STATE/$name
+  SANDBOX_KEY=$SANDBOX_DIR/id_ed25519
+  SANDBOX_KNOWN_HOSTS=$SANDBOX_DIR/known_hosts
+  mapfile -t SANDBOX_ADDRESSES <"$SANDBOX_DIR/addresses"
+  SANDBOX_ADDRESS=${SANDBOX_ADDRESSES[0]}
+  echo "SANDBOX_NAME=$SANDBOX_NAME"
+  echo "SANDBOX_ADDRESSES=${SANDBOX_ADDRESSES[*]}"
+  echo "SANDBOX_KEY=$SANDBOX_KEY"
+  echo "SANDBOX_KNOWN_HOSTS=$SANDBOX_KNOWN_HOSTS"
+}
+
+# sandbox_address NAME INDEX: the address of host INDEX (1-based) of sandbox NAME.
+sandbox_address() {
+  sed -n "${2}p" "$BERTH_SANDBOX_STATE/$1/addresses"
+}
+
+# write_server_stanza SANDBOX INDEX SERVER FILE: appends a [servers.SERVER] table
+# for host INDEX of SANDBOX to the manifest FILE (created when missing).
+write_server_stanza() {
+  local sandbox=$1 index=$2 server=$3 file=$4 dir=$BERTH_SANDBOX_STATE/$1
+  local address
+  address=$(sandbox_address "$sandbox" "$index")
+  [ -n "$address" ] || fail "sandbox $sandbox has no host $index"
+  {
+    [ -s "$file" ] && echo
+    echo "[servers.$server]"
+    echo "address = \"$address\""
+    echo "user = \"root\""
+    echo "identity_file = \"$dir/id_ed25519\""
+    echo "known_hosts = \"$dir/known_hosts\""
+  } >>"$file"
+}
+
+# sandbox_ssh SANDBOX INDEX COMMAND...: runs COMMAND as root on a sandbox host over
+# OpenSSH with the sandbox's key and known_hosts (never ~/.ssh/config).
+sandbox_ssh() {
+  local sandbox=$1 index=$2
+  shift 2
+  "$BERTH" sandbox ssh "$sandbox/$index" -- "$@"
+}
+
+# berth_leftovers: prints every trace of berth sandboxes on this machine (running
+# nspawn processes, berth* links, berth-* namespaces, mounts under the state folder,
+# the nft table); prints nothing when clean.
+berth_leftovers() {
+  ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 == "systemd-nspawn" { print "process: systemd-nspawn" }'
+  ip -o link show | awk -F': ' '$2 ~ /^berth/ { sub(/@.*/, "", $2); print "link: " $2 }'
+  ip netns list | awk '$1 ~ /^berth-/ { print "netns: " $1 }'
+  awk -v root="$BERTH_SANDBOX_STATE" 'index($2, root) == 1 { print "mount: " $2 }' /proc/mounts
+  awk '$3 == "overlay" && $4 ~ /berth/ { print "overlay: " $2 }' /proc/mounts
+  nft list tables 2>/dev/null | awk '$3 == "berth_sandbox" { print "nft table: " $3 }'
+  return 0
+}
