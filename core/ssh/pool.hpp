@@ -1,0 +1,61 @@
+#pragma once
+
+// Many hosts at once: a bounded thread pool, and a Fleet that keeps one Session per
+// host for the whole run (DESIGN.md invariant 1).
+
+#include <core/error.hpp>
+#include <core/ssh/session.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace berth::ssh {
+
+enum class FailFast { no, yes };
+
+// What became of one task of run_parallel().
+enum class Outcome { succeeded, failed, skipped };
+
+// Runs task(i) for every i in [0, count), starting them in index order on at most
+// `parallel` threads (at least 1). A task returns true when it succeeded. With
+// FailFast::yes, tasks not started yet when one fails are skipped; running ones
+// finish. A task that throws counts as failed, and the first exception is rethrown
+// once every thread has ended.
+std::vector<Outcome> run_parallel(std::size_t count, int parallel, FailFast fail_fast,
+                                  const std::function<bool(std::size_t)>& task);
+
+// The hosts of a run and their sessions, each connected on first use and kept until
+// the Fleet is destroyed. A Session is only ever used by one thread at a time.
+class Fleet {
+ public:
+  Fleet(std::vector<Target> targets, Options options, int parallel, FailFast fail_fast);
+
+  std::size_t size() const { return hosts_.size(); }
+  const Target& target(std::size_t i) const { return hosts_[i].target; }
+  // Why host i could not be connected, once connect failed (ExitCode::unreachable).
+  const std::optional<Error>& connect_error(std::size_t i) const { return hosts_[i].error; }
+
+  // Runs work(i, session) for every host in parallel (bounded by `parallel`),
+  // connecting hosts that are not connected yet first. A host whose connection
+  // failed (now or in an earlier run) counts as failed without calling `work`.
+  // Same failure and exception rules as run_parallel().
+  std::vector<Outcome> run(const std::function<bool(std::size_t, Session&)>& work);
+
+ private:
+  struct Host {
+    Target target;
+    std::unique_ptr<Session> session;
+    std::optional<Error> error;
+  };
+
+  std::vector<Host> hosts_;
+  Options options_;
+  int parallel_;
+  FailFast fail_fast_;
+};
+
+}  // namespace berth::ssh
