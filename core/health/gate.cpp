@@ -1,0 +1,42 @@
+#include <core/health/gate.hpp>
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+namespace berth::health {
+
+std::chrono::steady_clock::time_point SteadyClock::now() { return std::chrono::steady_clock::now(); }
+
+void SteadyClock::sleep_for(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+
+GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock, const OnRound& on_round) {
+  const auto start = clock.now();
+  const auto end = start + policy.deadline;
+  const int threshold = std::max(1, policy.success_threshold);
+  std::map<std::pair<std::string, std::string>, int> streaks;
+  GateOutcome outcome;
+  while (true) {
+    const auto round_start = clock.now();
+    outcome.last = round();
+    ++outcome.rounds;
+    if (on_round) on_round(outcome.rounds, outcome.last);
+    bool all = true;
+    for (const auto& r : outcome.last) {
+      int& streak = streaks[{r.host, r.name}];
+      streak = r.ok ? streak + 1 : 0;
+      all = all && streak >= threshold;
+    }
+    const auto now = clock.now();
+    outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+    if (all) {
+      outcome.passed = true;
+      return outcome;
+    }
+    const auto next = std::max(now, round_start + policy.interval);
+    if (next > end) return outcome;
+    clock.sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(next - now));
+  }
+}
+
+}  // namespace berth::health

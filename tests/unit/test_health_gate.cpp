@@ -1,0 +1,112 @@
+#include <core/health/gate.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace berth::health;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Time moves only when the gate sleeps or a round "takes" time.
+class FakeClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point now() override { return t; }
+  void sleep_for(std::chrono::milliseconds d) override {
+    sleeps.push_back(d);
+    t += d;
+  }
+  std::chrono::steady_clock::time_point t{};
+  std::vector<std::chrono::milliseconds> sleeps;
+};
+
+CheckResult result(std::string name, bool ok) {
+  CheckResult r;
+  r.host = "web";
+  r.name = std::move(name);
+  r.ok = ok;
+  return r;
+}
+
+// A round that plays `script[i]` (ok of check "a", ok of check "b") on round i and
+// takes `cost` of fake time; the last entry repeats.
+Round scripted(FakeClock& clock, std::vector<std::pair<bool, bool>> script, std::chrono::milliseconds cost = 0ms) {
+  return [&clock, script = std::move(script), cost, i = std::size_t{0}]() mutable {
+    const auto [a, b] = script[std::min(i++, script.size() - 1)];
+    clock.t += cost;
+    return std::vector<CheckResult>{result("a", a), result("b", b)};
+  };
+}
+
+}  // namespace
+
+TEST_CASE("gate: passes on the first round when everything passes") {
+  FakeClock clock;
+  const auto out = run_gate(scripted(clock, {{true, true}}), {1s, 10s, 1}, clock);
+  CHECK(out.passed);
+  CHECK(out.rounds == 1);
+  CHECK(clock.sleeps.empty());
+}
+
+TEST_CASE("gate: retries at the interval until the checks pass") {
+  FakeClock clock;
+  int told = 0;
+  const auto out = run_gate(scripted(clock, {{false, true}, {false, false}, {true, true}}), {2s, 60s, 1}, clock,
+                            [&](int round, const std::vector<CheckResult>& r) {
+                              CHECK(round == ++told);
+                              CHECK(r.size() == 2);
+                            });
+  CHECK(out.passed);
+  CHECK(out.rounds == 3);
+  CHECK(told == 3);
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>{2s, 2s});
+  CHECK(out.elapsed == 4s);
+}
+
+TEST_CASE("gate: the interval counts from the start of a round") {
+  FakeClock clock;
+  const auto out = run_gate(scripted(clock, {{false, true}, {true, true}}, 500ms), {2s, 60s, 1}, clock);
+  CHECK(out.passed);
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>{1500ms});
+  SECTION("a round longer than the interval starts the next at once") {
+    FakeClock slow;
+    run_gate(scripted(slow, {{false, true}, {true, true}}, 3s), {2s, 60s, 1}, slow);
+    CHECK(slow.sleeps == std::vector<std::chrono::milliseconds>{0ms});
+  }
+}
+
+TEST_CASE("gate: success threshold needs consecutive passes per check") {
+  FakeClock clock;
+  SECTION("a failure resets the count") {
+    // a: pass pass FAIL pass pass pass -> its third pass in a row is round 6
+    const auto out = run_gate(
+        scripted(clock, {{true, true}, {true, true}, {false, true}, {true, true}, {true, true}, {true, true}}),
+        {1s, 60s, 3}, clock);
+    CHECK(out.passed);
+    CHECK(out.rounds == 6);
+  }
+  SECTION("checks count separately") {
+    // b passes from round 2 on: it needs rounds 2, 3, 4
+    const auto out = run_gate(scripted(clock, {{true, false}, {true, true}}), {1s, 60s, 3}, clock);
+    CHECK(out.passed);
+    CHECK(out.rounds == 4);
+  }
+}
+
+TEST_CASE("gate: gives up when the next round would start after the deadline") {
+  FakeClock clock;
+  const auto out = run_gate(scripted(clock, {{true, false}}), {2s, 7s, 1}, clock);
+  CHECK(!out.passed);
+  CHECK(out.rounds == 4);  // at 0s, 2s, 4s, 6s; 8s is past 7s
+  REQUIRE(out.last.size() == 2);
+  CHECK(!out.last[1].ok);
+  CHECK(out.elapsed == 6s);
+}
+
+TEST_CASE("gate: no checks pass at once") {
+  FakeClock clock;
+  const auto out = run_gate([] { return std::vector<CheckResult>{}; }, {1s, 5s, 3}, clock);
+  CHECK(out.passed);
+  CHECK(out.rounds == 1);
+}
