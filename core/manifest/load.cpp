@@ -294,7 +294,7 @@ class Builder {
         h.where = at(item.source());
         if (auto s = item.value<std::string>()) {
           h.command = *s;
-        } else if (const auto* ht = item.as_table()) {
+        } else if (const auto* ht = item.as_table(); ht && ht->contains("command")) {
           h.command = str(*ht, "command");
           h.remote = boolean(*ht, "remote", h.remote);
           h.role = str(*ht, "role", h.role);
@@ -409,10 +409,14 @@ class Validator {
     }
     for (const auto& s : run.secrets) {
       if (s.generate) continue;
-      if (s.value.empty() && !root_["app"]["run"]["secrets"][s.name].is_string()) {
-        error(s.where, fmt::format("secret {}: generate must be true (or give a ${{secret:NAME}} "
-                                   "reference instead of a table)",
-                                   s.name));
+      const auto entry = root_["app"]["run"]["secrets"][s.name];
+      if (!entry.is_string()) {
+        if (entry["generate"].value<bool>() == false) {
+          error(location_of(entry["generate"].node()->source(), file_),
+                fmt::format("secret {}: generate must be true (or give a \"${{secret:NAME}}\" "
+                            "reference instead of a table)",
+                            s.name));
+        }
         continue;
       }
       auto refs = parse_references(s.value);
@@ -523,6 +527,9 @@ class Validator {
           error(at_item("jobs", i, "schedule"), fmt::format("job {}: {}", j.name, oc.error()));
         }
       }
+      if (j.command.empty() && root_["jobs"][i]["command"].is_string()) {
+        error(at_item("jobs", i, "command"), fmt::format("job {} has an empty command", j.name));
+      }
       if (!is_time_span(j.timeout)) {
         error(at_item("jobs", i, "timeout"),
               fmt::format("job {}: timeout '{}' is not a time span like 30min or 1h", j.name,
@@ -572,7 +579,7 @@ class Validator {
   void hooks() {
     auto check = [&](const std::vector<Hook>& hooks, std::string_view stage) {
       for (const auto& h : hooks) {
-        if (h.command.empty()) error(h.where, fmt::format("{} hook has no command", stage));
+        if (h.command.empty()) error(h.where, fmt::format("{} hook has an empty command", stage));
         if (h.remote && stage == "pre_build") {
           error(h.where, "pre_build hooks run locally, before anything is uploaded: remove "
                          "remote = true or move the hook to pre_deploy");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace berth::manifest {
 
@@ -89,6 +90,11 @@ std::string display(const std::vector<std::string>& path) {
   return "[" + out + "]";
 }
 
+std::string lowercase_first(std::string text) {
+  if (!text.empty()) text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+  return text;
+}
+
 class Checker {
  public:
   Checker(const std::string& file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
@@ -148,8 +154,8 @@ class Checker {
     for (const auto& p : s.properties) {
       if (p.required && !t.contains(p.name)) {
         error(t.source(), fallback,
-              fmt::format("missing required key '{}' in {} ({})", p.name, display(path),
-                          p.description));
+              fmt::format("missing required key '{}' in {}: {}", p.name, display(path),
+                          lowercase_first(p.description)));
       }
     }
   }
