@@ -158,8 +158,8 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
                             result->exit_code, partial.string(), result->tail(15)),
                 ExitCode::failure,
                 fmt::format("check the network and the mirror {} (set BERTH_SANDBOX_MIRROR to "
-                            "use another); details in {}",
-                            mirror, log.string()));
+                            "use another){}",
+                            mirror, fs::exists(log, ec) ? "; details in " + log.string() : ""));
   }
   configure_base(partial / "rootfs", sources);
   const double seconds =

@@ -4,6 +4,6 @@
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 
-sandbox_up fixture-cache 1 >/dev/null
-"$BERTH" sandbox ssh fixture-cache -- systemctl is-system-running >/dev/null ||
+sandbox_up e2e-fixture 1 >/dev/null
+"$BERTH" sandbox ssh e2e-fixture -- systemctl is-system-running >/dev/null ||
   fail "the fixture host does not report running"

@@ -37,6 +37,17 @@ skip_unless_root_nspawn() {
   grep -qw overlay /proc/filesystems || skip "needs overlayfs (modprobe overlay)"
 }
 
+# foreign_sandboxes: names of running sandboxes that no e2e test made (tests name
+# theirs e2e-*), i.e. someone's working hosts on a shared machine, one a line.
+foreign_sandboxes() {
+  sandbox_names | grep -v '^e2e-' || true
+}
+
+# sandbox_names: the names of all sandboxes on this machine, one a line.
+sandbox_names() {
+  "$BERTH" sandbox list 2>/dev/null | awk 'NR > 1 { sub(/\/[0-9]+$/, "", $4); print $4 }' | sort -u
+}
+
 # The sandboxes this test started; the EXIT trap downs them.
 BERTH_TEST_SANDBOXES=()
 
@@ -49,7 +60,7 @@ _berth_test_cleanup() {
 }
 trap _berth_test_cleanup EXIT
 
-# sandbox_up NAME [COUNT]: boots sandbox NAME with COUNT hosts (default 1), downs it
+# sandbox_up NAME [COUNT]: boots sandbox NAME (tests use names starting with e2e-) with COUNT hosts (default 1), downs it
 # when the test exits, and sets:
 #   SANDBOX_NAME, SANDBOX_ADDRESSES (array, host 1 first), SANDBOX_ADDRESS (host 1),
 #   SANDBOX_KEY (root's private key), SANDBOX_KNOWN_HOSTS, SANDBOX_DIR,

@@ -31,8 +31,7 @@ ssh_host apt-get update >/dev/null 2>&1 || fail "apt-get update fails inside the
 
 # list and --json agree with the stanza.
 "$BERTH" sandbox list | grep -E "^e2e-demo +$address +running" >/dev/null || fail "list does not show the host running"
-json_address=$("$BERTH" --json sandbox list | jq -r '.[] | select(.name == "e2e-demo") | .hosts[0].address')
-[ "$json_address" = "$address" ] || fail "--json list says $json_address, expected $address"
+"$BERTH" --json sandbox list | grep -q "\"address\": \"$address\"" || fail "--json list does not hold $address"
 
 # A second `up` of a running sandbox is refused, and leaves it running.
 if "$BERTH" sandbox up e2e-demo 2>/dev/null; then fail "a second up of a running sandbox succeeded"; fi

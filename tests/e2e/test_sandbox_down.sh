@@ -4,8 +4,12 @@
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 
-forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
+# down --all would also remove someone's working hosts on a shared machine.
+foreign=$(foreign_sandboxes | tr '\n' ' ')
+[ -z "$foreign" ] || skip "sandboxes not made by tests are running ($foreign); down --all would remove them"
+
 "$BERTH" sandbox down --all
+forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 [ -z "$(berth_leftovers)" ] || fail "leftovers before the test: $(berth_leftovers)"
 
 sandbox_up e2e-down-a 2 >/dev/null
