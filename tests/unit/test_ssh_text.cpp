@@ -1,0 +1,83 @@
+#include <core/ssh/text.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace berth;
+using namespace berth::ssh;
+
+TEST_CASE("text: LineSplitter cuts any chunking into lines") {
+  std::vector<std::string> lines;
+  LineSplitter splitter([&](std::string_view line) { lines.emplace_back(line); });
+
+  SECTION("whole lines in one chunk") {
+    splitter.feed("one\ntwo\n");
+    splitter.finish();
+    CHECK(lines == std::vector<std::string>{"one", "two"});
+  }
+  SECTION("a line split across chunks, byte by byte") {
+    for (char c : std::string("ab\ncd\n")) splitter.feed(std::string_view(&c, 1));
+    CHECK(lines == std::vector<std::string>{"ab", "cd"});
+  }
+  SECTION("the last line without a newline comes with finish()") {
+    splitter.feed("done\npart");
+    CHECK(lines == std::vector<std::string>{"done"});
+    splitter.finish();
+    CHECK(lines == std::vector<std::string>{"done", "part"});
+  }
+  SECTION("empty lines are kept") {
+    splitter.feed("\n\nx\n");
+    CHECK(lines == std::vector<std::string>{"", "", "x"});
+  }
+}
+
+TEST_CASE("text: shell_quote makes one sh word") {
+  CHECK(shell_quote("/srv/app-1/releases") == "/srv/app-1/releases");
+  CHECK(shell_quote("") == "''");
+  CHECK(shell_quote("a b") == "'a b'");
+  CHECK(shell_quote("it's") == "'it'\\''s'");
+  CHECK(shell_quote("$(rm -rf /)") == "'$(rm -rf /)'");
+}
+
+TEST_CASE("text: script_command uses sudo only when needed") {
+  SECTION("root login never needs sudo") {
+    CHECK(script_command(Privilege::root, "root", true) == "/bin/sh -s");
+  }
+  SECTION("a user with become runs root work through sudo -n") {
+    CHECK(script_command(Privilege::root, "deploy", true) == "sudo -n /bin/sh -s");
+    CHECK(script_command(Privilege::user, "deploy", true) == "/bin/sh -s");
+  }
+  SECTION("without become everything runs as the user") {
+    CHECK(script_command(Privilege::root, "deploy", false) == "/bin/sh -s");
+  }
+}
+
+TEST_CASE("text: upload_command unpacks with tar and prints a checksum") {
+  const auto command = upload_command("/srv/my app", Privilege::root, "deploy", true);
+  CHECK(command.starts_with("sudo -n /bin/sh -c "));
+  CHECK(command.find("tar -x") != std::string::npos);
+  CHECK(command.find("sha1sum") != std::string::npos);
+  // The folder is quoted inside the quoted script.
+  CHECK(command.find("my app") != std::string::npos);
+  CHECK(upload_command("/tmp/x", Privilege::root, "root", true).starts_with("/bin/sh -c "));
+}
+
+TEST_CASE("text: relaxes_host_key_checking spots StrictHostKeyChecking no") {
+  CHECK(relaxes_host_key_checking("Host *\n  StrictHostKeyChecking no\n"));
+  CHECK(relaxes_host_key_checking("stricthostkeychecking=accept-new"));
+  CHECK(relaxes_host_key_checking("\tStrictHostKeyChecking \"off\""));
+  CHECK_FALSE(relaxes_host_key_checking("StrictHostKeyChecking yes\n"));
+  CHECK_FALSE(relaxes_host_key_checking("# StrictHostKeyChecking no\n"));
+  CHECK_FALSE(relaxes_host_key_checking(""));
+}
+
+TEST_CASE("text: expand_home and throughput") {
+  setenv("HOME", "/home/ann", 1);
+  CHECK(expand_home("~/.ssh/id_ed25519") == "/home/ann/.ssh/id_ed25519");
+  CHECK(expand_home("/etc/x") == "/etc/x");
+  CHECK(throughput(200'000'000, std::chrono::milliseconds(2000)) == "100.0 MB/s");
+  CHECK(throughput(1, std::chrono::milliseconds(0)) == "-");
+}
