@@ -619,6 +619,12 @@ LoadResult load(const std::string& path, const std::string& env) {
   auto root = parse_file(path, diags, " (run `berth init` to write one, or pass -f PATH)");
   if (!root) return result;
   if (!env.empty()) {
+    if (!std::regex_match(env, std::regex("[A-Za-z0-9_-]+"))) {
+      diags.push_back({{path, 0, 0}, Severity::error,
+                       fmt::format("-e '{}': an environment name is letters, digits, '-' and '_'",
+                                   env)});
+      return result;
+    }
     const auto overlay_path =
         (fs::path(path).parent_path() / fmt::format("berth.{}.toml", env)).string();
     auto overlay = parse_file(overlay_path, diags,

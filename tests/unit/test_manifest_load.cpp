@@ -352,6 +352,55 @@ TEST_CASE("load: every kind of mistake is a located error") {
   }
 }
 
+TEST_CASE("load: smaller checks each give one error") {
+  struct Case {
+    std::string toml;
+    std::string expected;
+  };
+  const std::vector<Case> cases{
+      {"[servers.web2]\naddress = \"\"\n", "server web2 has an empty address"},
+      {"[servers.\"bad name\"]\naddress = \"a\"\n", "server name 'bad name'"},
+      {"[app.run.secrets]\nK = { generate = false }\n", "secret K: generate must be true"},
+      {"[[jobs]]\nname = \"j\"\nschedule = \"daily\"\ncommand = \"\"\n", "job j has an empty command"},
+      {"[[jobs]]\nname = \"Big\"\nschedule = \"daily\"\ncommand = \"x\"\n", "job name 'Big'"},
+      {"[hooks]\npost_deploy = [\"\"]\n", "post_deploy hook has an empty command"},
+      {"[[health]]\nname = \"h\"\nurl = \"example.com\"\n", "must start with /, http:// or https://"},
+      {"[[health]]\nname = \"h\"\nkind = \"tcp\"\nurl = \"http://x\"\n", "a tcp url is host:port"},
+      {"[[health]]\nname = \"h\"\nurl = \"/\"\ninterval = \"often\"\n", "interval 'often'"},
+      {"[[health]]\nname = \"h\"\nurl = \"/\"\nconditions = [\"[STATUSS] == 200\"]\n",
+       "unknown placeholder [STATUSS]"},
+      {"[proxy]\ndomains = [\"not a domain\"]\n", "'not a domain' is not a domain name"},
+      {"[proxy]\nmax_body = \"ten megs\"\n", "max_body 'ten megs'"},
+      {"[proxy.headers]\nX = \"${secret:}\"\n", "header X:"},
+      {"[base]\nswap = \"lots\"\n", "swap 'lots'"},
+      {"[base]\ndeploy_user = \"Deploy User\"\n", "deploy_user 'Deploy User'"},
+      {"[base]\nopen_ports = [0]\n", "'open_ports item 1' in [base] is 0, out of range"},
+      {"[servers.web2]\naddress = \"b\"\nbecome = \"yes\"\n",
+       "'become' in [servers.web2] must be a boolean (true or false), not a string"},
+      {"[[jobs]]\nname = \"j\"\nschedule = \"daily\"\ncommand = \"x\"\nrun_on = \"every\"\n",
+       "'run_on' in [jobs #1] must be one of one, all, not 'every'"},
+  };
+  for (const auto& c : cases) {
+    const auto e = only_error(valid_head + c.toml);
+    INFO(e.to_string());
+    CHECK(contains(e.message, c.expected));
+    CHECK(e.where.line > 0);
+  }
+}
+
+TEST_CASE("load: instances must fit below port 65536") {
+  const auto e = only_error("[app]\nname = \"a\"\n[app.run]\ncommand = \"x\"\nport = 65500\n"
+                            "instances = 64\n[servers.web]\naddress = \"a\"\n");
+  CHECK(contains(e.message, "instances 64 from port 65500 would use ports beyond 65535"));
+  CHECK(e.where.line == 6);
+}
+
+TEST_CASE("load: a bad environment name is refused") {
+  const auto result = load(data_dir + "/full.toml", "../etc");
+  REQUIRE(errors_of(result).size() == 1);
+  CHECK(contains(result.diagnostics[0].message, "an environment name is"));
+}
+
 TEST_CASE("load: a secret written in clear is a warning, not an error") {
   const auto result = load_text(valid_head + "[app.run.secrets]\nTOKEN = \"abc123\"\n");
   REQUIRE(result.ok());
