@@ -5,6 +5,8 @@
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +109,33 @@ class PipeReader {
   std::size_t delivered_ = 0;
 };
 
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      const timespec no_wait{};
+      while (sigtimedwait(&pipe_, nullptr, &no_wait) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
 std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
                                         const OutputLineSink& sink, const ProcessOptions& options) {
   if (argv.empty()) return std::unexpected(Error("run_process: empty command", ExitCode::internal));
@@ -130,6 +159,11 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
         Error("cannot start `" + describe_command(argv) + "`: " + e.what(), ExitCode::failure));
   }
 
+  // Writing to a child that exited without reading its stdin raises SIGPIPE, which
+  // would kill us. Blocked here (after the fork, so the child's mask is untouched),
+  // the signal stays pending on this thread and is discarded below; the write just
+  // fails with EPIPE.
+  SigpipeGuard sigpipe_guard;
   PipeReader out_reader(out_pipe, result.out, OutputStream::out, sink);
   PipeReader err_reader(err_pipe, result.err, OutputStream::err, sink);
   out_reader.start();
