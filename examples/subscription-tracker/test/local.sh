@@ -15,7 +15,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+pg_bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+[ -d "$pg_bin" ] || pg_bin=""
 if [ -z "$pg_bin" ] && command -v pg_config >/dev/null; then pg_bin=$(pg_config --bindir); fi
 for tool in node npm curl; do
   command -v "$tool" >/dev/null || { echo "local.sh: $tool is missing" >&2; exit 2; }
@@ -60,7 +61,9 @@ check() { # check DESCRIPTION EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi
 }
 contains() { # contains DESCRIPTION NEEDLE HAYSTACK
-  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: '$2' not in '$3'" ;; esac
+  local text=$3
+  [ "${#text}" -le 600 ] || text="...${text: -600}"
+  case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1: '$2' not in '$text'" ;; esac
 }
 
 # --- PostgreSQL -------------------------------------------------------------------
@@ -89,7 +92,7 @@ mkdir -p "$release"
 tar -C "$here/app" --exclude=node_modules -cf - . | tar -C "$release" -xf -
 (cd "$release" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >"$logs/npm.log" 2>&1) ||
   { cat "$logs/npm.log"; exit 1; }
-ok "npm ci --omit=dev in a copy of app/ ($(ls "$release/node_modules" | wc -l) packages)"
+ok "npm ci --omit=dev in a copy of app/ ($(find "$release/node_modules" -mindepth 1 -maxdepth 1 | wc -l) packages)"
 
 export DATABASE_URL="postgres://tracker:$db_password@127.0.0.1:$pg_port/tracker"
 export JWT_SECRET
@@ -121,8 +124,7 @@ start_instance() { # start_instance NAME PORT [ENV=VALUE...]
   shift 2
   (cd "$release" && exec env PORT="$port" "$@" node server.js >"$logs/$name.log" 2>&1) &
   app_pids[$name]=$!
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/health" && return 0
     sleep 0.1
   done
@@ -174,6 +176,8 @@ token_bob=$(json b.token)
 req POST "$port_b" /api/signin '{"email":"ada@example.com","password":"correct horse"}'
 check "signin is 200 (on the other instance)" 200 "$status"
 token_b=$(json b.token)
+req GET "$port_a" /api/subscriptions "" "$token_b"
+check "the sign-in token works" 200 "$status"
 req POST "$port_a" /api/signin '{"email":"ada@example.com","password":"wrong password"}'
 check "signin with a wrong password is 401" 401 "$status"
 req POST "$port_a" /api/signin '{"email":"nobody@example.com","password":"whatever1"}'
@@ -281,6 +285,7 @@ node "$here/test/fake-smtp.js" "$tmp/smtp.port" "$mail" >"$logs/smtp.log" 2>&1 &
 smtp_pid=$!
 for _ in $(seq 1 100); do [ -s "$tmp/smtp.port" ] && break; sleep 0.1; done
 smtp_port=$(cat "$tmp/smtp.port")
+mails() { find "$mail" -name '*.eml' | wc -l; }
 req POST "$port_a" /api/subscriptions "{\"name\":\"VPN\",\"price_cents\":499,\"renews_on\":\"$(day 0)\"}" "$token"
 sub5=$(json b.id)
 req PUT "$port_a" "/api/subscriptions/$sub2" "{\"renews_on\":\"$(day 2)\"}" "$token"
@@ -288,14 +293,14 @@ smtp_env=(SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port" SMTP_USER=reminders SMTP_PA
 out=$(cd "$release" && env "${smtp_env[@]}" node jobs/reminders.js 2>&1)
 check "reminders over SMTP: the new one and the moved renewal" "$sub5 $sub2" \
   "$(sed -n 's/^reminder: sub=\([0-9]*\) .*mailed=yes$/\1/p' <<<"$out" | sort -n -r | tr '\n' ' ' | sed 's/ $//')"
-check "reminders over SMTP: the server got 2 mails" 2 "$(ls "$mail" | wc -l)"
+check "reminders over SMTP: the server got 2 mails" 2 "$(mails)"
 mail1=$(cat "$mail"/*.eml)
 contains "the mail goes to the user" "X-Envelope-To: <ada@example.com>" "$mail1"
 contains "the mail was sent with SMTP AUTH" "X-Auth: reminders" "$mail1"
 contains "the mail names the subscription" "Subject: VPN renews on $(day 0)" "$mail1"
 out=$(cd "$release" && env "${smtp_env[@]}" node jobs/reminders.js 2>&1)
 check "reminders over SMTP: a rerun mails nothing (reminders, mails)" "0 2" \
-  "$(grep -c '^reminder: sub=' <<<"$out" || true) $(ls "$mail" | wc -l)"
+  "$(grep -c '^reminder: sub=' <<<"$out" || true) $(mails)"
 req POST "$port_a" /api/subscriptions "{\"name\":\"Backup\",\"price_cents\":100,\"renews_on\":\"$(day 1)\"}" "$token"
 set +e
 out=$(cd "$release" && SMTP_HOST=127.0.0.1 SMTP_PORT="$(free_port)" node jobs/reminders.js 2>&1)
@@ -311,7 +316,8 @@ port_c=$(free_port)
 start_instance c "$port_c" HEALTH_FAIL=1
 req GET "$port_c" /health
 check "HEALTH_FAIL=1 makes /health 500" 500 "$status"
-kill "${app_pids[c]}" && wait "${app_pids[c]}" || true
+kill "${app_pids[c]}"
+wait "${app_pids[c]}" || true
 unset 'app_pids[c]'
 touch "$release/FAIL_HEALTH"
 req GET "$port_a" /health
