@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace berth::ssh {
 
@@ -30,8 +31,9 @@ std::expected<void, Error> verify_host_key(ssh_session session, const Target& ta
 std::expected<void, Error> authenticate(ssh_session session, const Target& target,
                                         std::string_view user);
 
-// The 1-based number of the first line of `path` equal to `line` (ignoring trailing
-// whitespace), or 0 when there is none or the file cannot be read.
-int find_line(const std::filesystem::path& path, std::string_view line);
+// The 1-based numbers of the lines of the known_hosts file `path` whose host
+// patterns (plain, wildcard or hashed) match `host` ("address", or "[address]:port"
+// when the port is not 22); empty when none does or the file cannot be read.
+std::vector<int> lines_naming(const std::filesystem::path& path, const std::string& host);
 
 }  // namespace berth::ssh

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <memory>
+#include <vector>
 
 namespace berth::ssh {
 
@@ -15,14 +16,6 @@ struct KeyFree {
 struct EntryFree {
   void operator()(ssh_knownhosts_entry* entry) const { ssh_knownhosts_entry_free(entry); }
 };
-
-std::string_view trim_right(std::string_view text) {
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
-                           text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 // "ED25519 key SHA256:..." of the server's key.
 std::expected<std::string, std::string> describe(ssh_session session) {
@@ -46,30 +39,43 @@ std::expected<std::string, std::string> describe(ssh_session session) {
   return text;
 }
 
-// "FILE:LINE" of the entry libssh matched for this host, or the file alone.
+// "FILE:LINE" of the known_hosts lines recorded for this host (hashed or not),
+// or the file alone when no line names it.
 std::string where_known(ssh_session session, const std::string& known_hosts) {
-  ssh_knownhosts_entry* raw = nullptr;
-  ssh_session_get_known_hosts_entry(session, &raw);
-  std::unique_ptr<ssh_knownhosts_entry, EntryFree> entry(raw);
-  if (entry == nullptr || entry->unparsed == nullptr) return known_hosts;
+  char* raw_host = nullptr;
+  if (ssh_options_get(session, SSH_OPTIONS_HOST, &raw_host) != SSH_OK) return known_hosts;
+  std::string host = raw_host;
+  ssh_string_free_char(raw_host);
+  unsigned port = 22;
+  ssh_options_get_port(session, &port);
+  if (port != 22) host = fmt::format("[{}]:{}", host, port);
+
+  std::string places;
   for (const std::string& file : {known_hosts, std::string("/etc/ssh/ssh_known_hosts")}) {
-    if (const int line = find_line(file, entry->unparsed); line > 0) {
-      return fmt::format("{}:{}", file, line);
+    for (const int line : lines_naming(file, host)) {
+      places += fmt::format("{}{}:{}", places.empty() ? "" : ", ", file, line);
     }
   }
-  return known_hosts;
+  return places.empty() ? known_hosts : places;
 }
 
 }  // namespace
 
-int find_line(const std::filesystem::path& path, std::string_view line) {
+std::vector<int> lines_naming(const std::filesystem::path& path, const std::string& host) {
+  std::vector<int> numbers;
   std::ifstream in(path);
   std::string text;
-  const auto wanted = trim_right(line);
   for (int number = 1; std::getline(in, text); ++number) {
-    if (trim_right(text) == wanted) return number;
+    const auto start = text.find_first_not_of(" \t");
+    if (start == std::string::npos || text[start] == '#') continue;
+    ssh_knownhosts_entry* raw = nullptr;
+    // SSH_OK only when the line's host patterns (plain, wildcard or hashed) match.
+    if (ssh_known_hosts_parse_line(host.c_str(), text.c_str() + start, &raw) == SSH_OK) {
+      numbers.push_back(number);
+    }
+    ssh_knownhosts_entry_free(raw);
   }
-  return 0;
+  return numbers;
 }
 
 std::expected<void, Error> verify_host_key(ssh_session session, const Target& target,
