@@ -1,10 +1,23 @@
-// berth plan: not implemented yet (see cli/pending.cpp).
+// berth plan: what setup would change on each host, with diffs; changes nothing.
 #include <cli/cli.hpp>
+#include <cli/converge_command.hpp>
+
+#include <memory>
 
 namespace berth::cli {
 
 void add_plan(CLI::App& app, Cli& cli) {
-  add_pending(app, cli, "plan", "Show what setup would change on each host");
+  auto* sub = app.add_subcommand(
+      "plan",
+      "Show what `berth setup` would create or change on each host, with unified diffs of "
+      "files (secrets redacted). Reads each host with one remote command; changes nothing.");
+  auto detailed = std::make_shared<bool>(false);
+  sub->add_flag("--detailed-exitcode", *detailed,
+                "Exit 0 when nothing would change, 2 when something would, 1 on error");
+  on_run(sub, cli, [&cli, detailed](Ui& ui) {
+    return run_converge(cli.global, ui, converge::Mode::plan,
+                        *detailed ? DetailedExitCode::yes : DetailedExitCode::no);
+  });
 }
 
 }  // namespace berth::cli

@@ -98,7 +98,8 @@ std::string step_body(const Resource& resource, const Change& change) {
             std::string groups;
             for (const auto& g : u.groups) groups += (groups.empty() ? "" : ",") + g;
             if (change.action == Action::create) {
-              return fmt::format("useradd {} --shell {} {} {} {}\n", u.system ? "--system" : "",
+              return fmt::format("useradd {} {} --shell {} {} {} {}\n", u.system ? "--system" : "",
+                                 u.group.empty() ? "" : "--gid " + shell_quote(u.group),
                                  shell_quote(u.shell),
                                  u.home.empty() ? std::string("--create-home")
                                                 : "--create-home --home-dir " + shell_quote(u.home),

@@ -113,7 +113,7 @@ std::string first_package_step(Stage stage, const std::vector<Resource>& resourc
 }  // namespace
 
 HostReport converge_host(Remote& remote, const provisioners::Desired& desired, Mode mode,
-                         const Progress& progress) {
+                         const Progress& progress, const Progress& output) {
   const auto start = std::chrono::steady_clock::now();
   const auto execs_before = remote.exec_count();
   HostReport report;
@@ -175,8 +175,15 @@ HostReport converge_host(Remote& remote, const provisioners::Desired& desired, M
     const auto stage = static_cast<Stage>(s);
     const auto script = render_apply(stage, resources, changes);
     if (script.empty()) continue;
-    say(fmt::format("applying {}", stage_name(stage)));
-    const auto ran = remote.run_script(script);
+    std::string what;
+    for (const auto& c : changes) {
+      const auto& r = resources[c.index];
+      if (c.action != Action::none && r.stage == stage) what += " " + r.id();
+    }
+    say(fmt::format("applying {}:{}", stage_name(stage), what));
+    const auto ran = remote.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
+      if (output && !line.starts_with("@@step ")) output(line);
+    });
     const auto steps = ran ? parse_apply(ran->out) : ApplyReport{};
     const auto package_step = first_package_step(stage, resources, changes);
     for (const auto& c : changes) {

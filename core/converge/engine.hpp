@@ -50,10 +50,12 @@ struct HostReport {
 // Progress messages ("probing", "applying config") for the display; may be empty.
 using Progress = std::function<void(std::string_view)>;
 
-// Probes, plans and (in apply mode) applies `desired` on `remote`. Never throws for a
-// remote failure: it ends up in HostReport::error with the step and stderr tail.
+// Probes, plans and (in apply mode) applies `desired` on `remote`. `progress` gets a
+// line per phase ("applying packages: nginx nodejs"), `output` every line the apply
+// scripts print (apt's progress, validation output). Never throws for a remote
+// failure: it ends up in HostReport::error with the step and stderr tail.
 HostReport converge_host(Remote& remote, const provisioners::Desired& desired, Mode mode,
-                         const Progress& progress = {});
+                         const Progress& progress = {}, const Progress& output = {});
 
 // A generated secret's fresh value: `bytes` random bytes, base64url without padding
 // (safe inside URLs, SQL strings and env files).

@@ -71,6 +71,7 @@ struct Group {
 struct User {
   std::string name;
   bool system = true;
+  std::string group;                 // primary group (must exist); empty: one of its own
   std::string home;                  // empty: the default
   std::string shell = "/usr/sbin/nologin";
   std::vector<std::string> groups;   // supplementary groups, added if missing

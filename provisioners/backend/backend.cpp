@@ -12,7 +12,8 @@ using namespace converge;
 namespace {
 
 std::vector<std::string> runtime_packages(const std::string& runtime) {
-  if (runtime == "node") return {"nodejs", "npm"};
+  // The build runs on the operator's machine (npm ci there), so no npm on the server.
+  if (runtime == "node") return {"nodejs"};
   if (runtime == "python") return {"python3", "python3-venv"};
   return {};
 }
@@ -43,7 +44,7 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
 
   for (const auto& p : runtime_packages(app.run.runtime)) r.push_back(make(Package{p}, "app"));
   r.push_back(make(Group{user}, "app"));
-  r.push_back(make(User{.name = user, .home = root, .groups = {user}}, "app"));
+  r.push_back(make(User{.name = user, .group = user, .home = root}, "app"));
   r.push_back(make(Directory{.path = root, .owner = user, .group = user}, "app"));
   for (const char* sub : {"releases", "shared"}) {
     r.push_back(make(Directory{.path = root + "/" + sub, .owner = user, .group = user}, "app"));

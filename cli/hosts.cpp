@@ -1,0 +1,19 @@
+#include <cli/hosts.hpp>
+#include <core/manifest/load.hpp>
+
+namespace berth::cli {
+
+Hosts open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui) {
+  auto servers = manifest::select_servers(manifest, global.hosts, global.roles);
+  std::vector<ssh::Target> targets;
+  for (const auto* server : servers) targets.push_back(ssh::target_of(*server));
+  ssh::Options options;
+  options.host_keys = global.accept_new_host_keys ? ssh::HostKeyPolicy::accept_new
+                                                  : ssh::HostKeyPolicy::refuse_unknown;
+  options.warn = [&ui](std::string_view line) { ui.warn(line); };
+  return Hosts{std::move(servers),
+               ssh::Fleet(std::move(targets), options, global.parallel,
+                          global.fail_fast ? ssh::FailFast::yes : ssh::FailFast::no)};
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,23 @@
+#pragma once
+
+// What the commands that work on servers share: the selected hosts of the manifest,
+// connected through one ssh::Fleet built from the global options.
+
+#include <cli/cli.hpp>
+#include <core/manifest/manifest.hpp>
+#include <core/ssh/pool.hpp>
+
+#include <vector>
+
+namespace berth::cli {
+
+// The servers chosen by --hosts/--role, and a Fleet (not yet connected) for them with
+// the host-key policy, parallelism and fail-fast of the global options. Warnings of
+// the transport go to `ui`.
+struct Hosts {
+  std::vector<const manifest::Server*> servers;
+  ssh::Fleet fleet;
+};
+Hosts open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+
+}  // namespace berth::cli
