@@ -1,6 +1,6 @@
 // berth plan: what setup would change on each host, with diffs; changes nothing.
 #include <cli/cli.hpp>
-#include <cli/converge_command.hpp>
+#include <cli/playbook_command.hpp>
 
 #include <memory>
 
@@ -15,8 +15,8 @@ void add_plan(CLI::App& app, Cli& cli) {
   sub->add_flag("--detailed-exitcode", *detailed,
                 "Exit 0 when nothing would change, 2 when something would, 1 on error");
   on_run(sub, cli, [&cli, detailed](Ui& ui) {
-    return run_converge(cli.global, ui, converge::Mode::plan,
-                        *detailed ? DetailedExitCode::yes : DetailedExitCode::no);
+    return run_playbook_command(cli.global, ui, "setup", converge::Mode::plan,
+                                *detailed ? DetailedExitCode::yes : DetailedExitCode::no);
   });
 }
 

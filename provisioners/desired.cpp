@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace berth::provisioners {
 
 std::string secret_placeholder(std::string_view name) {
@@ -43,15 +45,17 @@ std::string systemd_quote(std::string_view text) {
 }
 
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
-                      manifest::SecretSources& secrets) {
+                      manifest::SecretSources& secrets, const std::vector<std::string>& components) {
+  const auto wanted = [&](std::string_view component) {
+    return components.empty() ||
+           std::find(components.begin(), components.end(), component) != components.end();
+  };
   Desired out;
-  add_base(manifest, server, out);
-  if (server.has_role("db")) add_databases(manifest, server, out);
-  if (server.has_role("app")) {
-    add_backend(manifest, server, secrets, out);
-    add_jobs(manifest, server, out);
-  }
-  if (server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
+  if (wanted("base")) add_base(manifest, server, out);
+  if (wanted("databases") && server.has_role("db")) add_databases(manifest, server, out);
+  if (wanted("app") && server.has_role("app")) add_backend(manifest, server, secrets, out);
+  if (wanted("jobs") && server.has_role("app")) add_jobs(manifest, server, out);
+  if (wanted("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
   return out;
 }
 

@@ -45,11 +45,13 @@ std::vector<int> app_ports(const manifest::Manifest& m);
 // server with the app role, by name.
 const manifest::Server* primary_app_server(const manifest::Manifest& m);
 
-// What `server` should have according to `manifest`. `secrets` resolves the
-// manifest's ${secret:...} / ${env:...} values. Throws berth::Error when a value
-// cannot be resolved.
+// What `server` should have according to `manifest`, limited to `components` (base,
+// databases, app, proxy, jobs; empty: all) and to the server's roles. `secrets`
+// resolves the manifest's ${secret:...} / ${env:...} values. Throws berth::Error when
+// a value cannot be resolved.
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
-                      manifest::SecretSources& secrets);
+                      manifest::SecretSources& secrets,
+                      const std::vector<std::string>& components = {});
 
 // The components, each adding its resources to `out` (called by desired_state).
 void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out);

@@ -1,0 +1,204 @@
+#include <cli/hosts.hpp>
+#include <cli/playbook_command.hpp>
+#include <core/health/report.hpp>
+#include <core/manifest/load.hpp>
+#include <core/manifest/values.hpp>
+#include <core/playbook/run.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace berth::cli {
+
+using converge::Action;
+using converge::HostReport;
+using converge::Mode;
+using converge::Outcome;
+using playbook::StepKind;
+using playbook::StepReport;
+
+namespace {
+
+const char* action_name(Action action) {
+  switch (action) {
+    case Action::none: return "none";
+    case Action::create: return "create";
+    case Action::update: return "update";
+  }
+  return "?";
+}
+
+const char* kind_name(StepKind kind) {
+  switch (kind) {
+    case StepKind::converge: return "converge";
+    case StepKind::remote: return "remote";
+    case StepKind::local: return "local";
+    case StepKind::health: return "health";
+  }
+  return "?";
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : std::string(separator)) + p;
+  return out;
+}
+
+nlohmann::json host_json(const HostReport& host, Mode mode) {
+  nlohmann::json resources = nlohmann::json::array();
+  for (const auto& r : host.resources) {
+    nlohmann::json item = {{"id", r.id},
+                           {"kind", r.kind},
+                           {"component", r.component},
+                           {"action", action_name(r.action)},
+                           {"status", converge::outcome_name(r.outcome)},
+                           {"reasons", r.reasons}};
+    if (!r.diff.empty()) item["diff"] = r.diff;
+    resources.push_back(std::move(item));
+  }
+  nlohmann::json out = {{"host", host.host},
+                        {"ok", host.count(Outcome::ok)},
+                        {mode == Mode::plan ? "to_change" : "changed", host.count(Outcome::changed)},
+                        {"failed", host.count(Outcome::failed)},
+                        {"skipped", host.count(Outcome::skipped)},
+                        {"execs", host.execs},
+                        {"elapsed_ms", host.elapsed.count()},
+                        {"resources", std::move(resources)}};
+  if (host.failed()) {
+    out["error"] = {{"message", host.error}, {"step", host.failed_step}, {"stderr", host.stderr_tail}};
+  }
+  return out;
+}
+
+nlohmann::json step_json(const StepReport& step, Mode mode) {
+  nlohmann::json out = {{"name", step.name},
+                        {"kind", kind_name(step.kind)},
+                        {"ok", step.ok},
+                        {"ran", step.ran},
+                        {"elapsed_ms", step.elapsed.count()}};
+  if (!step.error.empty()) out["error"] = step.error;
+  if (!step.hosts.empty()) {
+    out["hosts"] = nlohmann::json::array();
+    for (const auto& h : step.hosts) out["hosts"].push_back(host_json(h, mode));
+  }
+  if (!step.commands.empty()) {
+    out["commands"] = nlohmann::json::array();
+    for (const auto& c : step.commands) {
+      out["commands"].push_back({{"host", c.host},
+                                 {"exit_status", c.exit_status},
+                                 {"elapsed_ms", c.elapsed.count()},
+                                 {"error", c.error}});
+    }
+  }
+  if (step.gate) {
+    out["gate"] = {{"passed", step.gate->passed},
+                   {"rounds", step.gate->rounds},
+                   {"elapsed_ms", step.gate->elapsed.count()},
+                   {"checks", nlohmann::json::array()}};
+    for (const auto& c : step.gate->last) out["gate"]["checks"].push_back(health::check_json(c));
+  }
+  return out;
+}
+
+void print_diff(Ui& ui, const std::string& diff) {
+  std::size_t start = 0;
+  while (start < diff.size()) {
+    auto end = diff.find('\n', start);
+    if (end == std::string::npos) end = diff.size();
+    const auto line = diff.substr(start, end - start);
+    const auto painted = line.starts_with("+") && !line.starts_with("+++") ? ui.green(line)
+                         : line.starts_with("-") && !line.starts_with("---") ? ui.red(line)
+                                                                              : ui.dim(line);
+    ui.out("      " + painted);
+    start = end + 1;
+  }
+}
+
+void print_plan(Ui& ui, const HostReport& host) {
+  ui.out(ui.bold(fmt::format("{}: {} to change, {} unchanged", host.host,
+                             host.count(Outcome::changed), host.count(Outcome::ok))));
+  for (const auto& r : host.resources) {
+    if (r.action == Action::none) continue;
+    const auto mark = r.action == Action::create ? ui.green("+") : ui.yellow("~");
+    ui.out(fmt::format("  {} {}{}", mark, r.id,
+                       r.reasons.empty() ? "" : ui.dim("  (" + join(r.reasons, ", ") + ")")));
+    if (!r.diff.empty()) print_diff(ui, r.diff);
+  }
+}
+
+void print_applied(Ui& ui, const HostReport& host) {
+  const auto line = fmt::format("{}: ok={} changed={} failed={} ({:.1f} s, {} exec{})", host.host,
+                                host.count(Outcome::ok), host.count(Outcome::changed),
+                                host.count(Outcome::failed), host.elapsed.count() / 1000.0,
+                                host.execs, host.execs == 1 ? "" : "s");
+  ui.out(host.failed()                       ? ui.red(line)
+         : host.count(Outcome::changed) > 0 ? ui.yellow(line)
+                                            : ui.green(line));
+  for (const auto& r : host.resources) {
+    if (r.outcome == Outcome::changed) ui.detail(fmt::format("  changed {}", r.id));
+  }
+  if (host.failed()) {
+    std::string message = fmt::format("{}: {}", host.host, host.error);
+    if (!host.stderr_tail.empty()) message += "\n" + host.stderr_tail;
+    ui.error(message);
+  }
+}
+
+void print_step(Ui& ui, const StepReport& step, Mode mode, bool many_steps) {
+  if (many_steps) {
+    const auto status = !step.ran ? ui.dim("would run") : step.ok ? ui.green("ok") : ui.red("failed");
+    ui.out(fmt::format("== {} ({}): {} ({:.1f} s)", step.name, kind_name(step.kind), status,
+                       step.elapsed.count() / 1000.0));
+  }
+  for (const auto& host : step.hosts) mode == Mode::plan ? print_plan(ui, host) : print_applied(ui, host);
+  if (!step.ok && step.hosts.empty()) ui.error(step.error);
+}
+
+}  // namespace
+
+int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name, Mode mode,
+                         DetailedExitCode detailed) {
+  // Load the manifest and the playbook, select the hosts.
+  const auto manifest = manifest::load_or_throw(global.file, global.env);
+  const auto book = playbook::load_playbook(manifest.dir, name);
+  auto hosts = open_hosts(global, manifest, ui);
+  manifest::SecretSources secrets(manifest);
+
+  // Run the steps in order; each connects the hosts it needs on first use.
+  playbook::Context context{manifest, hosts.servers, hosts.fleet, secrets, mode, {}, {}, {}};
+  context.progress = [&ui](std::string_view line) { ui.progress(line); };
+  context.detail = [&ui](std::string_view line) { ui.detail(line); };
+  context.env = {{"BERTH_APP", manifest.app.name}, {"BERTH_PLAYBOOK", name}};
+  const auto steps = playbook::run_playbook(book, context);
+
+  // Report.
+  bool ok = true, unreachable = false, changes = false;
+  for (const auto& step : steps) {
+    ok = ok && step.ok;
+    unreachable = unreachable || step.unreachable;
+    for (const auto& h : step.hosts) changes = changes || h.count(Outcome::changed) > 0;
+  }
+  if (ui.json()) {
+    nlohmann::json json_steps = nlohmann::json::array();
+    nlohmann::json json_hosts = nlohmann::json::array();
+    for (const auto& step : steps) {
+      json_steps.push_back(step_json(step, mode));
+      for (const auto& h : step.hosts) json_hosts.push_back(host_json(h, mode));
+    }
+    ui.emit_json({{"command", mode == Mode::plan ? "plan" : name == "setup" ? "setup" : "run"},
+                  {"playbook", name},
+                  {"ok", ok},
+                  {"changes", changes},
+                  {"hosts", std::move(json_hosts)},
+                  {"steps", std::move(json_steps)}});
+  } else {
+    for (const auto& step : steps) print_step(ui, step, mode, book.steps.size() > 1);
+  }
+  if (!ok) return static_cast<int>(unreachable ? ExitCode::unreachable : ExitCode::failure);
+  if (changes && mode == Mode::plan && detailed == DetailedExitCode::yes) {
+    return static_cast<int>(ExitCode::changes_pending);
+  }
+  return 0;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,157 @@
+#include <core/error.hpp>
+#include <core/playbook/playbook.hpp>
+#include <core/util/embedded.hpp>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace berth::playbook {
+
+const std::vector<std::string>& known_components() {
+  static const std::vector<std::string> components{"base", "databases", "app", "proxy", "jobs"};
+  return components;
+}
+
+namespace {
+
+std::string at(const std::string& origin, const toml::source_region& where) {
+  return fmt::format("{}:{}:{}", origin, where.begin.line, where.begin.column);
+}
+
+}  // namespace
+
+Playbook parse_playbook(std::string_view text, std::string name, std::string origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(origin));
+  } catch (const toml::parse_error& e) {
+    throw Error(fmt::format("{}: error: {}", at(origin, e.source()), e.description()));
+  }
+  Playbook book{std::move(name), origin, {}, {}};
+  std::vector<std::string> errors;
+  auto error = [&](const toml::source_region& where, std::string message) {
+    errors.push_back(fmt::format("{}: error: {}", at(origin, where), message));
+  };
+
+  for (const auto& [key, value] : root) {
+    if (key == "description" && value.is_string()) {
+      book.description = value.as_string()->get();
+    } else if (key != "steps") {
+      error(value.source(), fmt::format("unknown key '{}' (a playbook has description and [[steps]])",
+                                        key.str()));
+    }
+  }
+  const auto* steps = root["steps"].as_array();
+  if (!steps || steps->empty()) error(root.source(), "a playbook needs at least one [[steps]]");
+  if (steps) {
+    for (const auto& node : *steps) {
+      const auto* t = node.as_table();
+      if (!t) {
+        error(node.source(), "each step is a table ([[steps]])");
+        continue;
+      }
+      Step step;
+      step.line = static_cast<int>(t->source().begin.line);
+      int kinds = 0;
+      for (const auto& [key, value] : *t) {
+        const auto k = key.str();
+        auto string_of = [&](std::string& into) {
+          if (const auto* s = value.as_string()) {
+            into = s->get();
+          } else {
+            error(value.source(), fmt::format("'{}' must be a string", k));
+          }
+        };
+        if (k == "name") {
+          string_of(step.name);
+        } else if (k == "converge") {
+          ++kinds;
+          step.kind = StepKind::converge;
+          const auto* list = value.as_array();
+          if (!list) {
+            error(value.source(), "'converge' must be a list of components");
+            continue;
+          }
+          for (const auto& c : *list) {
+            const auto* s = c.as_string();
+            const auto& known = known_components();
+            if (!s || std::find(known.begin(), known.end(), s->get()) == known.end()) {
+              error(c.source(), "unknown component (base, databases, app, proxy, jobs)");
+            } else {
+              step.components.push_back(s->get());
+            }
+          }
+        } else if (k == "remote" || k == "local") {
+          ++kinds;
+          step.kind = k == "remote" ? StepKind::remote : StepKind::local;
+          string_of(step.command);
+        } else if (k == "health") {
+          ++kinds;
+          step.kind = StepKind::health;
+          if (!value.is_boolean() || !value.as_boolean()->get()) {
+            error(value.source(), "'health' must be true");
+          }
+        } else if (k == "role") {
+          string_of(step.role);
+        } else if (k == "deadline") {
+          string_of(step.deadline);
+        } else {
+          error(value.source(), fmt::format("unknown key '{}' in a step (name, converge, remote, "
+                                            "local, health, role, deadline)",
+                                            k));
+        }
+      }
+      if (kinds != 1) {
+        error(t->source(), "a step has exactly one of converge, remote, local, health");
+      }
+      if (step.name.empty()) step.name = fmt::format("step {}", book.steps.size() + 1);
+      book.steps.push_back(std::move(step));
+    }
+  }
+  if (!errors.empty()) {
+    std::string message = fmt::format("playbook '{}' is invalid:", book.name);
+    for (const auto& e : errors) message += "\n  " + e;
+    throw Error(message);
+  }
+  return book;
+}
+
+Playbook load_playbook(const std::filesystem::path& project_dir, const std::string& name) {
+  const auto own = project_dir / "playbooks" / (name + ".toml");
+  if (std::filesystem::is_regular_file(own)) {
+    std::ifstream in(own, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_playbook(text.str(), name, own.string());
+  }
+  const auto built_in = "playbooks/" + name + ".toml";
+  if (const auto text = find_embedded(built_in)) {
+    return parse_playbook(*text, name, "built-in " + built_in);
+  }
+  std::string names;
+  for (const auto& n : available_playbooks(project_dir)) names += (names.empty() ? "" : ", ") + n;
+  throw Error(fmt::format("no playbook named '{}' (in {} or built in)", name,
+                          (project_dir / "playbooks").string()),
+              ExitCode::usage, "playbooks you can run: " + names);
+}
+
+std::vector<std::string> available_playbooks(const std::filesystem::path& project_dir) {
+  std::set<std::string> names;
+  for (const auto& f : embedded_files()) {
+    if (f.path.starts_with("playbooks/") && f.path.ends_with(".toml")) {
+      names.insert(std::string(f.path.substr(10, f.path.size() - 15)));
+    }
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(project_dir / "playbooks", ec)) {
+    if (entry.path().extension() == ".toml") names.insert(entry.path().stem().string());
+  }
+  return {names.begin(), names.end()};
+}
+
+}  // namespace berth::playbook

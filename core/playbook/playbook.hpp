@@ -1,0 +1,47 @@
+#pragma once
+
+// Playbooks: the ordered steps of setup, deploy and rollback, as TOML files in
+// playbooks/ (compiled into the binary); a project adds or overrides its own in
+// playbooks/NAME.toml next to berth.toml and runs them with `berth run NAME`.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::playbook {
+
+enum class StepKind { converge, remote, local, health };
+
+struct Step {
+  std::string name;
+  StepKind kind = StepKind::converge;
+  std::vector<std::string> components;   // converge: base, databases, app, proxy, jobs
+  std::string command;                   // remote, local
+  std::string role = "app";              // remote: which servers
+  std::string deadline = "60s";          // health: how long to retry
+  int line = 0;                          // where the step starts in its file
+};
+
+struct Playbook {
+  std::string name;
+  std::string origin;                    // the file it came from ("built-in playbooks/setup.toml")
+  std::string description;
+  std::vector<Step> steps;
+};
+
+// The components a converge step may name.
+const std::vector<std::string>& known_components();
+
+// Parses a playbook. Throws berth::Error listing every problem as origin:line:col
+// (unknown keys, a step with no or two kinds, unknown components).
+Playbook parse_playbook(std::string_view text, std::string name, std::string origin);
+
+// Playbook NAME: the project's playbooks/NAME.toml in `project_dir` when it exists,
+// else the built-in one. Throws berth::Error when there is none, listing those that exist.
+Playbook load_playbook(const std::filesystem::path& project_dir, const std::string& name);
+
+// The names of the playbooks a project can run (built-in and its own), sorted.
+std::vector<std::string> available_playbooks(const std::filesystem::path& project_dir);
+
+}  // namespace berth::playbook

@@ -1,0 +1,221 @@
+#include <core/health/check.hpp>
+#include <core/playbook/run.hpp>
+#include <core/util/duration.hpp>
+#include <core/util/process.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace berth::playbook {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+std::string tail(std::string_view text, std::size_t lines) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  auto pos = text.size();
+  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
+}
+
+// `export NAME='value'` lines for the BERTH_* variables, prepended to remote commands.
+std::string exports(const std::map<std::string, std::string>& env) {
+  std::string out;
+  for (const auto& [name, value] : env) {
+    std::string quoted = "'";
+    for (char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    out += fmt::format("export {}={}\n", name, quoted);
+  }
+  return out;
+}
+
+void note_unreachable(Context& context, StepReport& report) {
+  for (std::size_t i = 0; i < context.fleet.size(); ++i) {
+    if (const auto& e = context.fleet.connect_error(i)) {
+      report.unreachable = true;
+      report.ok = false;
+      if (report.error.empty()) report.error = e->what();
+    }
+  }
+}
+
+void run_converge(const Step& step, Context& context, StepReport& report) {
+  // Desired state per host: pure and local, so a missing secret fails before any change.
+  std::vector<provisioners::Desired> desired;
+  for (const auto* server : context.servers) {
+    desired.push_back(provisioners::desired_state(context.manifest, *server, context.secrets,
+                                                  step.components));
+  }
+  report.hosts.resize(context.servers.size());
+  const auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+    report.hosts[i] = converge::converge_host(
+        session, desired[i], context.mode,
+        [&](std::string_view what) {
+          if (context.progress) context.progress(fmt::format("{}: {}", session.name(), what));
+        },
+        [&](std::string_view line) {
+          if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
+        });
+    return !report.hosts[i].failed();
+  });
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    auto& host = report.hosts[i];
+    if (const auto& e = context.fleet.connect_error(i)) {
+      host.host = context.servers[i]->name;
+      host.error = e->what();
+      host.failed_step = "connect";
+    } else if (outcomes[i] == ssh::Outcome::skipped) {
+      host.host = context.servers[i]->name;
+      host.error = "skipped: another host failed (--fail-fast)";
+      host.failed_step = "none";
+    }
+    if (host.failed()) {
+      report.ok = false;
+      if (report.error.empty()) report.error = fmt::format("{}: {}", host.host, host.error);
+    }
+  }
+  note_unreachable(context, report);
+}
+
+void run_remote(const Step& step, Context& context, StepReport& report) {
+  report.commands.resize(context.servers.size());
+  const auto script = exports(context.env) + step.command + "\n";
+  const auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+    auto& out = report.commands[i];
+    out.host = session.name();
+    if (!context.servers[i]->has_role(step.role)) {
+      out.exit_status = 0;
+      return true;
+    }
+    const auto start = Clock::now();
+    if (context.progress) context.progress(fmt::format("{}: {}", session.name(), step.name));
+    const auto result = session.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
+      if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
+    });
+    out.elapsed = since(start);
+    if (!result) {
+      out.error = result.error().what();
+      return false;
+    }
+    out.exit_status = result->exit_status;
+    if (result->exit_status != 0) {
+      out.error = fmt::format("`{}` exited with status {}\n{}", step.command, result->exit_status,
+                              tail(result->err.empty() ? result->out : result->err, 10));
+    }
+    return result->exit_status == 0;
+  });
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i] != ssh::Outcome::succeeded && report.ok) {
+      report.ok = false;
+      report.error = fmt::format("{}: {}", context.servers[i]->name,
+                                 report.commands[i].error.empty() ? "skipped (--fail-fast)"
+                                                                  : report.commands[i].error);
+    }
+  }
+  note_unreachable(context, report);
+}
+
+void run_local(const Step& step, Context& context, StepReport& report) {
+  const auto start = Clock::now();
+  if (context.progress) context.progress(fmt::format("local: {}", step.name));
+  ProcessOptions options;
+  options.cwd = context.manifest.dir;
+  options.env = context.env;
+  const auto result = run_process_streaming(
+      {"/bin/sh", "-c", step.command},
+      [&](OutputStream, std::string_view line) {
+        if (context.detail) context.detail(fmt::format("local | {}", line));
+      },
+      options);
+  CommandReport out{"local", -1, {}, since(start)};
+  if (!result) {
+    out.error = result.error().what();
+  } else {
+    out.exit_status = result->exit_code;
+    if (!result->ok()) {
+      out.error = fmt::format("`{}` exited with status {}\n{}", step.command, result->exit_code,
+                              result->tail(10));
+    }
+  }
+  if (!out.error.empty()) {
+    report.ok = false;
+    report.error = "local: " + out.error;
+  }
+  report.commands.push_back(std::move(out));
+}
+
+void run_health(const Step& step, Context& context, StepReport& report) {
+  health::Selection selection;
+  for (const auto* s : context.servers) selection.hosts.push_back(s->name);
+  const auto checks = health::plan_local_checks(context.manifest, selection);
+  const auto deadline = util::parse_duration(step.deadline);
+  if (!deadline) {
+    throw Error(fmt::format("playbook step '{}': deadline '{}' is not a duration", step.name,
+                            step.deadline));
+  }
+  health::GatePolicy policy;
+  policy.deadline = *deadline;
+  for (const auto& c : checks) {
+    policy.success_threshold = std::max(policy.success_threshold, c.success_threshold);
+  }
+  health::SteadyClock clock;
+  report.gate = health::run_gate(
+      [&] { return health::run_round(checks, {}); }, policy, clock,
+      [&](int round, const std::vector<health::CheckResult>& results) {
+        const auto failing = std::count_if(results.begin(), results.end(),
+                                           [](const health::CheckResult& r) { return !r.ok; });
+        if (context.progress) {
+          context.progress(fmt::format("health: round {}: {} of {} checks pass", round,
+                                       results.size() - static_cast<std::size_t>(failing),
+                                       results.size()));
+        }
+      });
+  if (!report.gate->passed) {
+    report.ok = false;
+    std::string failing;
+    for (const auto& r : report.gate->last) {
+      if (r.ok) continue;
+      for (const auto& c : r.conditions) {
+        if (!c.ok) failing += fmt::format("\n  {} {}: {} (observed {})", r.host, r.name, c.condition, c.observed);
+      }
+      if (!r.error.empty()) failing += fmt::format("\n  {} {}: {}", r.host, r.name, r.error);
+    }
+    report.error = fmt::format("health checks did not pass within {}:{}", step.deadline, failing);
+  }
+}
+
+}  // namespace
+
+std::vector<StepReport> run_playbook(const Playbook& book, Context& context) {
+  std::vector<StepReport> reports;
+  for (const auto& step : book.steps) {
+    StepReport report;
+    report.name = step.name;
+    report.kind = step.kind;
+    const auto start = Clock::now();
+    if (context.mode == converge::Mode::plan && step.kind != StepKind::converge) {
+      report.ran = false;
+    } else {
+      switch (step.kind) {
+        case StepKind::converge: run_converge(step, context, report); break;
+        case StepKind::remote: run_remote(step, context, report); break;
+        case StepKind::local: run_local(step, context, report); break;
+        case StepKind::health: run_health(step, context, report); break;
+      }
+    }
+    report.elapsed = since(start);
+    reports.push_back(std::move(report));
+    if (!reports.back().ok) break;
+  }
+  return reports;
+}
+
+}  // namespace berth::playbook

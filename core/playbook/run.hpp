@@ -1,0 +1,62 @@
+#pragma once
+
+// Running a playbook over the selected hosts: its steps in order, each on every host
+// it concerns (hosts in parallel), stopping at the first step that fails.
+
+#include <core/converge/engine.hpp>
+#include <core/health/gate.hpp>
+#include <core/manifest/manifest.hpp>
+#include <core/manifest/values.hpp>
+#include <core/playbook/playbook.hpp>
+#include <core/ssh/pool.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::playbook {
+
+// A remote or local command's outcome on one host ("local" for local steps).
+struct CommandReport {
+  std::string host;
+  int exit_status = -1;
+  std::string error;                    // transport failure or exit status, with the stderr tail
+  std::chrono::milliseconds elapsed{0};
+};
+
+struct StepReport {
+  std::string name;
+  StepKind kind = StepKind::converge;
+  bool ok = true;
+  bool ran = true;                      // false in plan mode for steps that only run for real
+  std::string error;                    // why the step failed
+  std::chrono::milliseconds elapsed{0};
+  std::vector<converge::HostReport> hosts;      // converge steps
+  std::vector<CommandReport> commands;          // remote and local steps
+  std::optional<health::GateOutcome> gate;      // health steps
+  bool unreachable = false;             // a host could not be connected
+};
+
+// What a playbook run works with. `fleet` has one target per entry of `servers`, in
+// the same order.
+struct Context {
+  const manifest::Manifest& manifest;
+  std::vector<const manifest::Server*> servers;
+  ssh::Fleet& fleet;
+  manifest::SecretSources& secrets;
+  converge::Mode mode = converge::Mode::apply;
+  std::function<void(std::string_view)> progress;   // a line per phase and host
+  std::function<void(std::string_view)> detail;     // command output lines
+  std::map<std::string, std::string> env;           // BERTH_* for remote and local commands
+};
+
+// Runs `book`'s steps in order and returns a report per step run (the failing one
+// last). In plan mode converge steps only plan, other steps are reported with
+// ran = false. Throws berth::Error only for problems before any host work (a
+// malformed health condition, a secret that cannot be resolved).
+std::vector<StepReport> run_playbook(const Playbook& book, Context& context);
+
+}  // namespace berth::playbook
