@@ -1,0 +1,52 @@
+# Upload (DESIGN.md invariant 5): 200 MB stream through one exec channel into
+# `tar -x`, checksummed on both ends, and arrive intact: every file, mode and
+# symlink. A tar file uploads as is; a failing remote tar is a clear error.
+. "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
+skip_unless_root_nspawn
+
+sandbox_up e2e-upload 1 >/dev/null
+work=$SANDBOX_DIR/test # removed with the sandbox
+mkdir -p "$work/data/nested/deeper"
+cd "$work"
+printf '[app]\nname = "upload"\n\n[app.run]\ncommand = "true"\n\n' >berth.toml
+write_server_stanza e2e-upload 1 web berth.toml
+
+for i in 1 2 3 4; do head -c 50000000 /dev/urandom >"data/blob$i"; done
+echo hello >"data/nested/with space.txt"
+: >data/nested/empty
+printf '#!/bin/sh\necho run\n' >data/nested/deeper/tool.sh
+chmod 0755 data/nested/deeper/tool.sh
+ln -s ../blob1 data/nested/link
+listing='cd "$1" && find . -printf "%p %y %m %s %l\n" | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum'
+local_listing=$(sh -c "$listing" sh "$work/data")
+
+# A directory, packed on the fly.
+"$BERTH" --json exec --upload "$work/data:/srv/upload" -- "set -- /srv/upload; $listing" \
+  >dir.json 2>err.txt || fail "the directory upload failed: $(cat err.txt)"
+jq -e '.ok and .hosts[0].upload.bytes >= 200000000 and (.hosts[0].upload.sha1 | length) == 40' \
+  dir.json >/dev/null || fail "bad upload report: $(jq -c '.hosts[0].upload' dir.json)"
+[ "$(jq -r '.hosts[0].stdout' dir.json)" = "$local_listing" ] ||
+  fail "the uploaded tree differs: $(diff <(jq -r '.hosts[0].stdout' dir.json) <(echo "$local_listing") | head)"
+jq -r '.hosts[0].upload | "uploaded \(.bytes) bytes in \(.duration_ms) ms (\(.mb_per_s | floor) MB/s)"' dir.json
+
+# A tar file, sent as is: the server's checksum is the file's.
+tar -c -f release.tar -C data .
+"$BERTH" --json exec --upload "$work/release.tar:/srv/upload2" -- "set -- /srv/upload2; $listing" \
+  >tar.json 2>err.txt || fail "the tar upload failed: $(cat err.txt)"
+[ "$(jq -r '.hosts[0].upload.sha1' tar.json)" = "$(sha1sum <release.tar | cut -d' ' -f1)" ] ||
+  fail "the server's checksum is not the tar file's"
+[ "$(jq -r '.hosts[0].stdout' tar.json)" = "$local_listing" ] || fail "the uploaded tar differs"
+
+# Text mode reports size and throughput.
+"$BERTH" --no-color exec --upload "$work/data/nested:/srv/small" >out.txt 2>err.txt ||
+  fail "the small upload failed: $(cat err.txt)"
+grep -q "web: uploaded 0.0 MB into /srv/small in [0-9]* ms (.* MB/s)" err.txt ||
+  fail "no throughput line: $(cat err.txt)"
+
+# The remote tar fails (the target is under a file): exit 1, the error says why.
+status=0
+"$BERTH" --no-color exec --upload "$work/data/nested:/etc/hostname/x" >out.txt 2>err.txt || status=$?
+[ "$status" = 1 ] || fail "a failing remote tar should exit 1, got $status"
+grep -q "error: web: upload: unpacking into /etc/hostname/x failed (exit [0-9]*)" err.txt ||
+  fail "no upload error naming the folder: $(cat err.txt)"
+echo PASS
