@@ -412,14 +412,15 @@ void check_ssh(const Sandbox& sandbox, const Host& host, Clock::time_point deadl
 }
 
 // Writes what each host needs into its own layer before it boots: identity
-// (machine-id, hostname), its SSH host key, and root's authorized key.
+// (machine-id, hostname, /etc/hosts naming its peers), its SSH host key, and root's
+// authorized key.
 void prepare_root(const Sandbox& sandbox, const Host& host, const fs::path& root) {
   sys::write_file(root / "etc/machine-id", sys::random_hex32() + "\n", 0444);
   sys::write_file(root / "etc/hostname", host.server + "\n");
-  sys::write_file(root / "etc/hosts",
-                  fmt::format("127.0.0.1\tlocalhost\n{}\t{}\n::1\tlocalhost ip6-localhost "
-                              "ip6-loopback\n",
-                              host.address, host.server));
+  // Every host of the sandbox by name, so that fleet-1 reaches fleet-2 as "fleet-2".
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  for (const auto& peer : sandbox.hosts) hosts += fmt::format("{}\t{}\n", peer.address, peer.server);
+  sys::write_file(root / "etc/hosts", hosts);
   sys::run_checked({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@" + host.server,
                     "-f", (root / "etc/ssh/ssh_host_ed25519_key").string()},
                    fmt::format("generate the SSH host key of {}", host.server));

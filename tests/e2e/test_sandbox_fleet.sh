@@ -17,6 +17,10 @@ for i in 1 2 3; do
   done
 done
 
+# ... and by name, through /etc/hosts.
+sandbox_ssh e2e-fleet 1 "timeout 5 bash -c 'exec 3<>/dev/tcp/e2e-fleet-3/22 && head -c 7 <&3'" |
+  grep -q '^SSH-2.0' || fail "host 1 cannot reach e2e-fleet-3 by name"
+
 ids=$(for i in 1 2 3; do sandbox_ssh e2e-fleet "$i" cat /etc/machine-id; done | sort -u | wc -l)
 [ "$ids" = 3 ] || fail "the hosts share a machine-id"
 keys=$(awk '{ print $3 }' "$SANDBOX_KNOWN_HOSTS" | sort -u | wc -l)
