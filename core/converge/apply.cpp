@@ -14,11 +14,14 @@ constexpr std::string_view apply_prelude = R"sh(export LC_ALL=C DEBIAN_FRONTEND=
 umask 022
 run_step() {
   printf '@@step %s begin\n' "$1"
-  "$2" >&2
+  step=$1
+  "$2" 3>&1 >&2
   rc=$?
   if [ "$rc" -ne 0 ]; then printf '@@step %s failed %s\n' "$1" "$rc"; exit 1; fi
   printf '@@step %s ok\n' "$1"
 }
+# unchanged: the step found nothing to do after all (a guard met by earlier stages).
+unchanged() { printf '@@step %s unchanged\n' "$step" >&3; }
 # put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE < base64 content
 put_file() {
   d=$(dirname "$1")
@@ -65,6 +68,20 @@ std::string base64(std::string_view data) {
   if (out.empty() || out.back() != '\n') out += '\n';
   return out;
 }
+
+}  // namespace
+
+std::string guard_test(const Command& c) {
+  std::string test;
+  if (!c.creates.empty()) test = fmt::format("[ -e {} ]", shell_quote(c.creates));
+  if (!c.unless.empty()) {
+    if (!test.empty()) test += " || ";
+    test += fmt::format("( {} ) >/dev/null 2>&1", c.unless);
+  }
+  return test.empty() ? "false" : test;
+}
+
+namespace {
 
 // The body of one step's function: commands that `return` on failure.
 std::string step_body(const Resource& resource, const Change& change) {
@@ -126,7 +143,10 @@ std::string step_body(const Resource& resource, const Change& change) {
             }
             return body;
           },
-          [&](const Command& c) { return fmt::format("( {}\n)\n", c.run); },
+          [&](const Command& c) {
+            // The guard is checked again: an earlier stage may have met it.
+            return fmt::format("if {}; then unchanged; return 0; fi\n( {}\n)\n", guard_test(c), c.run);
+          },
       },
       resource.spec);
 }
@@ -227,8 +247,10 @@ ApplyReport parse_apply(std::string_view output) {
     const auto what = rest.substr(space + 1);
     if (what == "begin") {
       report.steps[id] = StepStatus::begun;
+    } else if (what == "unchanged") {
+      report.steps[id] = StepStatus::unchanged;
     } else if (what == "ok") {
-      report.steps[id] = StepStatus::ok;
+      if (report.steps[id] != StepStatus::unchanged) report.steps[id] = StepStatus::ok;
     } else if (what.starts_with("failed")) {
       report.steps[id] = StepStatus::failed;
       report.failed_step = id;

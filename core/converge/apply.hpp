@@ -22,7 +22,7 @@ namespace berth::converge {
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
                          const std::vector<Change>& changes);
 
-enum class StepStatus { pending, begun, ok, failed };
+enum class StepStatus { pending, begun, ok, unchanged, failed };
 
 // What the markers of an apply run said.
 struct ApplyReport {
@@ -32,6 +32,9 @@ struct ApplyReport {
 };
 
 ApplyReport parse_apply(std::string_view output);
+
+// The shell test that is true when command `c` need not run (its creates/unless).
+std::string guard_test(const Command& c);
 
 // The handlers triggered by the changed resources of `stage`, deduplicated, in the
 // order they run: "daemon-reload" first, then the others in order of appearance.

@@ -194,6 +194,7 @@ HostReport converge_host(Remote& remote, const provisioners::Desired& desired, M
       const auto it = steps.steps.find(id);
       const auto status = it == steps.steps.end() ? StepStatus::pending : it->second;
       if (status == StepStatus::ok) report.resources[c.index].outcome = Outcome::changed;
+      if (status == StepStatus::unchanged) report.resources[c.index].outcome = Outcome::ok;
       if (status == StepStatus::failed || status == StepStatus::begun) {
         report.resources[c.index].outcome = Outcome::failed;
       }

@@ -114,10 +114,24 @@ std::vector<Change> plan(const std::vector<Resource>& resources,
                          const std::vector<Observed>& observed) {
   std::vector<Change> changes;
   changes.reserve(resources.size());
+  bool installs = false;
   for (std::size_t i = 0; i < resources.size(); ++i) {
     auto change = diff_one(resources[i], i < observed.size() ? observed[i] : Observed{});
     change.index = i;
+    installs = installs || (change.action != Action::none &&
+                            std::holds_alternative<Package>(resources[i].spec));
     changes.push_back(std::move(change));
+  }
+  // A command's guard was probed before anything changed. Installing packages changes
+  // the system in ways the plan cannot see (files, users, services appear), so then
+  // the apply checks every later command's guard again.
+  for (auto& change : changes) {
+    const auto& r = resources[change.index];
+    if (installs && change.action == Action::none && std::holds_alternative<Command>(r.spec) &&
+        r.stage != Stage::packages) {
+      change.action = Action::update;
+      change.reasons.emplace_back("guard checked again after earlier changes");
+    }
   }
   return changes;
 }

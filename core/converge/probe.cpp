@@ -1,3 +1,4 @@
+#include <core/converge/apply.hpp>
 #include <core/converge/probe.hpp>
 #include <core/util/overloaded.hpp>
 
@@ -77,14 +78,8 @@ std::string probe_one(std::size_t index, const Resource& resource) {
             return line;
           },
           [&](const Command& c) {
-            std::string test;
-            if (!c.creates.empty()) test = fmt::format("[ -e {} ]", shell_quote(c.creates));
-            if (!c.unless.empty()) {
-              if (!test.empty()) test += " || ";
-              test += fmt::format("( {} ) >/dev/null 2>&1", c.unless);
-            }
-            if (test.empty()) test = "false";
-            return fmt::format("if {}; then v {} guard 1; else v {} guard 0; fi\n", test, i, i);
+            return fmt::format("if {}; then v {} guard 1; else v {} guard 0; fi\n", guard_test(c),
+                               i, i);
           },
       },
       resource.spec);

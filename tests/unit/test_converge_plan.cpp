@@ -131,3 +131,18 @@ TEST_CASE("plan: a unit started only once its path exists") {
   o.condition = true;
   CHECK(plan_one(r, o).reasons == std::vector<std::string>{"not running (inactive)"});
 }
+
+TEST_CASE("plan: commands are checked again when packages get installed first") {
+  const std::vector<Resource> resources{
+      make(Package{"nginx"}, "proxy"),
+      make(Command{.run = "rm -f /etc/nginx/sites-enabled/default",
+                   .unless = "[ ! -e /etc/nginx/sites-enabled/default ]"},
+           "proxy")};
+  std::vector<Observed> seen(2);
+  seen[1].guard_satisfied = true;  // probed before nginx existed
+  auto changes = plan(resources, seen);
+  CHECK(changes[1].action == Action::update);
+  seen[0].exists = true;           // nothing to install: the guard stands
+  changes = plan(resources, seen);
+  CHECK(changes[1].action == Action::none);
+}

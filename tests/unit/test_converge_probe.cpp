@@ -90,3 +90,12 @@ TEST_CASE("apply: markers tell which step failed") {
   CHECK(report.failed_step == "3");
   CHECK(report.failed_exit_code == 2);
 }
+
+TEST_CASE("apply: a command whose guard is met by then reports unchanged") {
+  const std::vector<Resource> resources{make(Command{.run = "touch /x", .creates = "/x"}, "x")};
+  const std::vector<Change> changes{{0, Action::create, {}, {}}};
+  const auto script = render_apply(Stage::data, resources, changes);
+  CHECK(script.find("if [ -e '/x' ]; then unchanged; return 0; fi") != std::string::npos);
+  const auto report = parse_apply("@@step 0 begin\n@@step 0 unchanged\n@@step 0 ok\n@@step end\n");
+  CHECK(report.steps.at("0") == StepStatus::unchanged);
+}
