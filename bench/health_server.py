@@ -6,6 +6,7 @@ Prints its port on stdout, then serves (https with --tls) until killed:
   /delay/MS         waits MS milliseconds, then 200 {"status":"ok","delay_ms":MS}
   /status/CODE      answers CODE with {"status":"..."} ("ok" when CODE < 400)
   /json             200 {"db":"ok","items":[1,2,3],"version":"1.4.2"}
+  /flip/N           200 for the first N requests to this path, then 503
   anything else     404
 """
 import http.server
@@ -13,7 +14,11 @@ import json
 import socketserver
 import ssl
 import sys
+import threading
 import time
+
+flips = {}
+flips_lock = threading.Lock()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -39,6 +44,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif len(parts) == 2 and parts[0] == "status" and parts[1].isdigit():
             code = int(parts[1])
             self.reply(code, {"status": "ok" if code < 400 else "down"})
+        elif len(parts) == 2 and parts[0] == "flip" and parts[1].isdigit():
+            with flips_lock:
+                flips[self.path] = flips.get(self.path, 0) + 1
+                count = flips[self.path]
+            self.reply(200 if count <= int(parts[1]) else 503, {"request": count})
         elif parts == ["json"]:
             self.reply(200, {"db": "ok", "items": [1, 2, 3], "version": "1.4.2"})
         else:

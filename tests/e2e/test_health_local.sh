@@ -1,7 +1,7 @@
 # berth health through the real binary against a local HTTP server on 127.0.0.1
 # (bench/health_server.py): the table and exit 1 when a check fails, exit 0 with
 # --only on passing checks, the --json document, --watch transitions, a relative URL
-# checked on each server, malformed conditions as located manifest errors, and
+# checked on each server, a state change under --watch, malformed conditions as located manifest errors, and
 # https with a custom CA, connect-to and [CERTIFICATE_EXPIRATION]. Loopback only.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 
@@ -109,6 +109,28 @@ run_berth -f "$work/berth.toml" health --watch 0.1 --rounds 3
 [ "$(printf '%s\n' "$out" | wc -l)" = 4 ] || fail "--watch printed more than the transitions: $out"
 printf '%s\n' "$out" | grep -q 'down: new -> FAIL \[STATUS\] == any(200, 204) (observed 503)' ||
   fail "--watch does not name the failing condition: $out"
+
+# --watch prints a check that changes state: /flip/1 answers 200 once, then 503.
+cat >"$work/flip.toml" <<TOML
+[app]
+name = "demo"
+
+[app.run]
+command = "node server.js"
+
+[servers.web]
+address = "127.0.0.1"
+
+[[health]]
+name = "flip"
+url = "http://127.0.0.1:$port/flip/1"
+conditions = ["[STATUS] == 200"]
+TOML
+run_berth -f "$work/flip.toml" health --watch 0.1 --rounds 3
+[ "$status" = 1 ] || fail "--watch ending failed: exit $status, want 1"
+printf '%s\n' "$out" | sed 's/^[0-9:]* //' >"$work/flip.out"
+printf '127.0.0.1 flip: new -> pass\n127.0.0.1 flip: pass -> FAIL [STATUS] == 200 (observed 503)\n' >"$work/flip.want"
+diff "$work/flip.want" "$work/flip.out" >&2 || fail "--watch transitions differ"
 
 # A check that cannot connect fails with the reason.
 sed "s/127.0.0.1:$port\"/127.0.0.1:1\"/" "$work/berth.toml" >"$work/closed.toml"
