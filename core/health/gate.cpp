@@ -10,10 +10,23 @@ std::chrono::steady_clock::time_point SteadyClock::now() { return std::chrono::s
 
 void SteadyClock::sleep_for(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
 
+GatePolicy gate_policy(std::span<const LocalCheck> checks, std::chrono::milliseconds deadline) {
+  GatePolicy policy;
+  policy.deadline = deadline;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    policy.interval = i == 0 ? checks[i].interval : std::min(policy.interval, checks[i].interval);
+    policy.thresholds[checks[i].name] = checks[i].success_threshold;
+  }
+  return policy;
+}
+
 GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock, const OnRound& on_round) {
   const auto start = clock.now();
   const auto end = start + policy.deadline;
-  const int threshold = std::max(1, policy.success_threshold);
+  const auto threshold_of = [&](const std::string& name) {
+    const auto it = policy.thresholds.find(name);
+    return std::max(1, it == policy.thresholds.end() ? policy.success_threshold : it->second);
+  };
   std::map<std::pair<std::string, std::string>, int> streaks;
   GateOutcome outcome;
   while (true) {
@@ -25,7 +38,7 @@ GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock,
     for (const auto& r : outcome.last) {
       int& streak = streaks[{r.host, r.name}];
       streak = r.ok ? streak + 1 : 0;
-      all = all && streak >= threshold;
+      all = all && streak >= threshold_of(r.name);
     }
     const auto now = clock.now();
     outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);

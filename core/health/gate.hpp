@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace berth::health {
@@ -31,7 +34,12 @@ struct GatePolicy {
   std::chrono::milliseconds interval{std::chrono::seconds(2)};  // between the starts of two rounds
   std::chrono::milliseconds deadline{std::chrono::seconds(60)}; // no round starts after this
   int success_threshold = 1;             // consecutive passes each check needs
+  std::map<std::string, int, std::less<>> thresholds;  // by check name: overrides success_threshold
 };
+
+// The policy for the manifest checks `checks`: the shortest of their intervals, each
+// check's own success_threshold, and `deadline`.
+GatePolicy gate_policy(std::span<const LocalCheck> checks, std::chrono::milliseconds deadline);
 
 // What the gate decided.
 struct GateOutcome {
@@ -46,8 +54,8 @@ using Round = std::function<std::vector<CheckResult>()>;
 // Told about each round: its number (1-based) and results.
 using OnRound = std::function<void(int round, const std::vector<CheckResult>& results)>;
 
-// Runs `round` until every check (by host and name) has passed
-// `policy.success_threshold` rounds in a row (a failure resets that check's count),
+// Runs `round` until every check (by host and name) has passed its threshold
+// (policy.thresholds[name], else policy.success_threshold) rounds in a row (a failure resets that check's count),
 // or until the next round would start after `policy.deadline`: then the outcome is
 // not passed and `last` says which checks failed. Exceptions from `round` propagate.
 GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock, const OnRound& on_round = {});

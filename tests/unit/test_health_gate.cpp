@@ -110,3 +110,30 @@ TEST_CASE("gate: no checks pass at once") {
   CHECK(out.passed);
   CHECK(out.rounds == 1);
 }
+
+TEST_CASE("gate: each manifest check keeps its own threshold") {
+  LocalCheck a;
+  a.name = "a";
+  a.interval = 5s;
+  a.success_threshold = 1;
+  LocalCheck b = a;
+  b.name = "b";
+  b.interval = 2s;
+  b.success_threshold = 3;
+  const std::vector<LocalCheck> checks{a, b};
+  const auto policy = gate_policy(checks, 30s);
+  CHECK(policy.interval == 2s);
+  CHECK(policy.deadline == 30s);
+  CHECK(policy.thresholds.at("a") == 1);
+  CHECK(policy.thresholds.at("b") == 3);
+  FakeClock clock;
+  // a passes from round 1, b from round 1: b needs 3 rounds, a only 1.
+  const auto out = run_gate(scripted(clock, {{true, true}}), policy, clock);
+  CHECK(out.passed);
+  CHECK(out.rounds == 3);
+  SECTION("a check that fails again resets only its own count") {
+    FakeClock c2;
+    const auto again = run_gate(scripted(c2, {{true, true}, {false, true}, {true, true}}), policy, c2);
+    CHECK(again.rounds == 3);  // b passed 3 in a row; a's failure in round 2 was fixed by round 3
+  }
+}
