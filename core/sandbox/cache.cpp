@@ -24,6 +24,10 @@ const char* const essential_files[] = {
     "bin/sh",                  "etc/os-release", "usr/sbin/ip",    "etc/ssh/sshd_config.d/berth-sandbox.conf",
 };
 
+void progress(const Reporter& reporter, std::string_view line) {
+  if (reporter.progress) reporter.progress(line);
+}
+
 bool cache_usable(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(dir / marker_name, ec)) return false;
@@ -119,7 +123,9 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
   const fs::path rootfs = dir / "rootfs";
   if (cache_usable(dir)) return rootfs;
 
-  sys::FileLock lock(paths.cache / ".lock");
+  sys::FileLock lock(paths.cache / ".lock", [&] {
+    progress(reporter, "waiting for another berth to finish building the sandbox cache");
+  });
   // Another berth may have built it while we waited for the lock.
   if (cache_usable(dir)) return rootfs;
 
@@ -130,7 +136,7 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
                               dir.string()),
                   ExitCode::failure, "run `berth sandbox down --all`, then retry");
     }
-    reporter.progress(fmt::format("sandbox cache {} is incomplete or corrupt: rebuilding", key));
+    progress(reporter, fmt::format("sandbox cache {} is incomplete or corrupt: rebuilding", key));
     fs::remove_all(dir, ec);
   }
   const fs::path partial = paths.cache / (key + ".partial");
@@ -145,11 +151,11 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
   const std::vector<std::string> argv = {
       "debootstrap", "--variant=" + recipe.variant, "--include=" + includes, recipe.suite,
       (partial / "rootfs").string(), mirror};
-  reporter.progress(fmt::format("building the sandbox cache {} (debootstrap {} from {}, about a minute)",
+  progress(reporter, fmt::format("building the sandbox cache {} (debootstrap {} from {}, about a minute)",
                                 key, recipe.suite, mirror));
   const auto started = std::chrono::steady_clock::now();
   auto result = run_process_streaming(argv, [&](OutputStream, std::string_view line) {
-    reporter.detail(fmt::format("debootstrap: {}", line));
+    if (reporter.detail) reporter.detail(fmt::format("debootstrap: {}", line));
   });
   if (!result) throw result.error();
   if (!result->ok()) {
@@ -168,7 +174,7 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
                   fmt::format("key={}\nmirror={}\nseconds={:.1f}\n", key, mirror, seconds));
   fs::rename(partial, dir, ec);
   if (ec) throw Error(fmt::format("cannot rename {} to {}: {}", partial.string(), dir.string(), ec.message()));
-  reporter.progress(fmt::format("sandbox cache {} built in {:.0f} s", key, seconds));
+  progress(reporter, fmt::format("sandbox cache {} built in {:.0f} s", key, seconds));
   return rootfs;
 }
 

@@ -43,6 +43,8 @@ namespace {
 constexpr std::string_view state_file = "state.json";
 constexpr std::string_view ip_forward_path = "/proc/sys/net/ipv4/ip_forward";
 constexpr auto poll_interval = std::chrono::milliseconds(100);
+constexpr std::string_view waiting_for_lock =
+    "waiting for another `berth sandbox` run on this machine to finish";
 
 void say(const Reporter& reporter, std::string_view line) {
   if (reporter.progress) reporter.progress(line);
@@ -599,7 +601,7 @@ Sandbox up(const Paths& paths, std::string_view name, const UpOptions& options,
   }
   const fs::path rootfs = ensure_cache(paths, reporter);
 
-  sys::FileLock lock(paths.state / ".lock");
+  sys::FileLock lock(paths.state / ".lock", [&] { say(reporter, waiting_for_lock); });
   const fs::path dir = paths.state / name;
   if (auto existing = load(dir)) {
     const bool running = existing->complete &&
@@ -663,13 +665,13 @@ void down(const Paths& paths, std::string_view name, const Reporter& reporter) {
   if (auto problem = name_problem(name); !problem.empty()) {
     throw Error(fmt::format("invalid sandbox name `{}`: {}", name, problem), ExitCode::usage);
   }
-  sys::FileLock lock(paths.state / ".lock");
+  sys::FileLock lock(paths.state / ".lock", [&] { say(reporter, waiting_for_lock); });
   down_locked(paths, name, reporter);
 }
 
 void down_all(const Paths& paths, const Reporter& reporter) {
   check_requirements();
-  sys::FileLock lock(paths.state / ".lock");
+  sys::FileLock lock(paths.state / ".lock", [&] { say(reporter, waiting_for_lock); });
   for (const auto& name : sandbox_names(paths)) down_locked(paths, name, reporter);
 
   // Whatever a crash left without a state folder, found by berth's names.

@@ -197,11 +197,13 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-FileLock::FileLock(const fs::path& path) {
+FileLock::FileLock(const fs::path& path, const std::function<void()>& on_wait) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw Error(fmt::format("cannot open lock {}: {}", path.string(), std::strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (errno == EWOULDBLOCK && on_wait) on_wait();
   if (::flock(fd_, LOCK_EX) != 0) {
     const int error = errno;
     ::close(fd_);

@@ -6,6 +6,7 @@
 #include <core/util/process.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,9 +61,11 @@ void write_file(const std::filesystem::path& path, std::string_view content, int
 std::string read_file(const std::filesystem::path& path);
 
 // An exclusive flock on `path` (created when missing), held until destruction.
+// When another process holds it, `on_wait` is called once before blocking.
 class FileLock {
  public:
-  explicit FileLock(const std::filesystem::path& path);
+  explicit FileLock(const std::filesystem::path& path,
+                    const std::function<void()>& on_wait = {});
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
