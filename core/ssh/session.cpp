@@ -373,9 +373,16 @@ std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int f
   EVP_DigestInit_ex(sha.get(), EVP_sha1(), nullptr);
   std::vector<char> buffer(1 << 20);
   for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(failure("upload", "cannot read the local tar stream"));
+    // Fill the whole buffer first: a pipe gives 64 KiB per read, and fewer, larger
+    // channel writes are what keeps libssh fast.
+    ssize_t n = 0;
+    while (n < static_cast<ssize_t>(buffer.size())) {
+      const ssize_t got = ::read(fd, buffer.data() + n, buffer.size() - static_cast<std::size_t>(n));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return std::unexpected(failure("upload", "cannot read the local tar stream"));
+      if (got == 0) break;
+      n += got;
+    }
     if (n == 0) break;
     EVP_DigestUpdate(sha.get(), buffer.data(), static_cast<std::size_t>(n));
     for (ssize_t sent = 0; sent < n;) {
@@ -421,6 +428,9 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
     // Only the child writes: EOF must come when it exits.
     ::close(pipe.native_sink());
     pipe.assign_sink(-1);
+    // A larger pipe lets tar run ahead while a chunk is encrypted and sent; the
+    // default size is kept when the system refuses.
+    fcntl(pipe.native_source(), F_SETPIPE_SZ, 1 << 20);
     fd = pipe.native_source();
   } else {
     fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
