@@ -15,10 +15,15 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace berth::manifest {
 
@@ -71,7 +76,7 @@ void merge(toml::table& base, toml::table&& overlay) {
 // pass reported that already): wrong types read as defaults.
 class Builder {
  public:
-  Builder(const std::string& file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
+  explicit Builder(const std::string& file) : file_(file) {}
 
   Manifest build(const toml::table& root) {
     Manifest m;
@@ -323,7 +328,6 @@ class Builder {
   }
 
   const std::string& file_;
-  std::vector<Diagnostic>& out_;
 };
 
 // The checks the schema cannot express, on the built Manifest.
@@ -634,7 +638,7 @@ LoadResult load(const std::string& path, const std::string& env) {
   }
 
   check_structure(*root, manifest_schema(), path, diags);
-  Manifest m = Builder(path, diags).build(*root);
+  Manifest m = Builder(path).build(*root);
   m.path = fs::absolute(path);
   m.dir = m.path.parent_path();
   Validator(m, *root, path, diags).run();
