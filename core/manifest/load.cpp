@@ -7,6 +7,7 @@
 #include <core/manifest/schedule.hpp>
 #include <core/manifest/schema.hpp>
 #include <core/manifest/structure.hpp>
+#include <core/manifest/text.hpp>
 #include <core/manifest/values.hpp>
 
 #include <core/error.hpp>
@@ -20,7 +21,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -70,6 +70,34 @@ void merge(toml::table& base, toml::table&& overlay) {
     }
     v.visit([&, &key = k](auto&& n) { base.insert_or_assign(key, std::move(n)); });
   }
+}
+
+// A domain name, "*." allowed first: labels of 1..63 letters, digits and '-', not
+// starting or ending with '-'.
+bool is_domain(std::string_view name) {
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = name.find('.', start);
+    const auto label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    const auto inner = [](char c) { return text::is_alnum(c) || c == '-'; };
+    if (!text::is_word(label, text::is_alnum, inner, 63) || label.back() == '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// host:port, the host without spaces, '/' or ':', the port 1..5 digits.
+bool is_host_port(std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const auto host = s.substr(0, colon);
+  const auto port = s.substr(colon + 1);
+  const bool host_ok = std::none_of(host.begin(), host.end(), [](char c) {
+    return text::is_space(c) || c == '/' || c == ':';
+  });
+  return host_ok && text::is_number(port) && port.size() <= 5;
 }
 
 // Builds the Manifest from a document that may not fit the schema (the structure
@@ -395,8 +423,10 @@ class Validator {
   }
 
   void app() {
-    static const std::regex name_re("[a-z][a-z0-9-]{0,31}");
-    if (root_.contains("app") && !m_.app.name.empty() && !std::regex_match(m_.app.name, name_re)) {
+    const bool name_ok = text::is_word(m_.app.name, text::is_lower, [](char c) {
+      return text::is_lower(c) || text::is_digit(c) || c == '-';
+    }, 32);
+    if (root_.contains("app") && !m_.app.name.empty() && !name_ok) {
       error(at({"app", "name"}),
             fmt::format("app name '{}' must be lowercase letters, digits and '-', starting with a "
                         "letter, at most 32 characters (it names a unix user and a service)",
@@ -437,9 +467,10 @@ class Validator {
   }
 
   void servers() {
-    static const std::regex name_re("[A-Za-z0-9][A-Za-z0-9_.-]*");
     for (const auto& s : m_.servers) {
-      if (!std::regex_match(s.name, name_re)) {
+      if (!text::is_word(s.name, text::is_alnum, [](char c) {
+            return text::is_alnum(c) || c == '_' || c == '.' || c == '-';
+          })) {
         error(s.where, fmt::format("server name '{}' must be letters, digits, '.', '_' and '-'",
                                    s.name));
       }
@@ -481,10 +512,8 @@ class Validator {
   void proxy() {
     if (!m_.proxy) return;
     const auto& p = *m_.proxy;
-    static const std::regex domain_re(
-        R"((\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)");
     for (const auto& d : p.domains) {
-      if (!std::regex_match(d, domain_re)) {
+      if (!is_domain(d)) {
         error(at({"proxy", "domains"}), fmt::format("'{}' is not a domain name", d));
       }
     }
@@ -496,8 +525,7 @@ class Validator {
         error(at({"proxy", "tls"}), "tls = \"letsencrypt\" needs acme_email = \"you@example.com\"");
       }
     }
-    static const std::regex size_re(R"(\d+[kKmMgG]?)");
-    if (!std::regex_match(p.max_body, size_re)) {
+    if (!text::is_size(p.max_body, "kKmMgG", false)) {
       error(at({"proxy", "max_body"}),
             fmt::format("max_body '{}' is not a size like 10m, 512k or 1g", p.max_body));
     }
@@ -508,13 +536,14 @@ class Validator {
   }
 
   void jobs() {
-    static const std::regex name_re("[a-z0-9][a-z0-9_-]*");
     std::map<std::string, Location> names;
     for (std::size_t i = 0; i < m_.jobs.size(); ++i) {
       auto& j = m_.jobs[i];
       if (!j.name.empty()) {
         const auto where = at_item("jobs", i, "name");
-        if (!std::regex_match(j.name, name_re)) {
+        const auto lower_or_digit = [](char c) { return text::is_lower(c) || text::is_digit(c); };
+        if (!text::is_word(j.name, lower_or_digit,
+                           [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; })) {
           error(where, fmt::format("job name '{}' must be lowercase letters, digits, '-' and '_' "
                                    "(it names a systemd timer)",
                                    j.name));
@@ -564,7 +593,7 @@ class Validator {
         error(at_item("health", i, "url"), fmt::format("health check '{}': url '{}' must start with /, http:// or "
                                    "https://",
                                    h.name, h.url));
-      } else if (h.kind == "tcp" && !std::regex_match(h.url, std::regex(R"([^\s/:]+:\d{1,5})"))) {
+      } else if (h.kind == "tcp" && !is_host_port(h.url)) {
         error(at_item("health", i, "url"), fmt::format("health check '{}': a tcp url is host:port, not '{}'", h.name,
                                    h.url));
       }
@@ -597,13 +626,14 @@ class Validator {
   }
 
   void base() {
-    static const std::regex swap_re(R"(auto|off|\d+[KMGkmg])");
-    if (!std::regex_match(m_.base.swap, swap_re)) {
+    const auto& swap = m_.base.swap;
+    if (swap != "auto" && swap != "off" && !text::is_size(swap, "KMGkmg", true)) {
       error(at({"base", "swap"}),
             fmt::format("swap '{}' must be auto, off or a size like 1G", m_.base.swap));
     }
-    static const std::regex user_re("[a-z_][a-z0-9_-]{0,31}");
-    if (!std::regex_match(m_.base.deploy_user, user_re)) {
+    const auto user_start = [](char c) { return text::is_lower(c) || c == '_'; };
+    const auto user_rest = [&](char c) { return user_start(c) || text::is_digit(c) || c == '-'; };
+    if (!text::is_word(m_.base.deploy_user, user_start, user_rest, 32)) {
       error(at({"base", "deploy_user"}),
             fmt::format("deploy_user '{}' is not a valid unix user name", m_.base.deploy_user));
     }
@@ -623,7 +653,8 @@ LoadResult load(const std::string& path, const std::string& env) {
   auto root = parse_file(path, diags, " (run `berth init` to write one, or pass -f PATH)");
   if (!root) return result;
   if (!env.empty()) {
-    if (!std::regex_match(env, std::regex("[A-Za-z0-9_-]+"))) {
+    const auto env_char = [](char c) { return text::is_alnum(c) || c == '_' || c == '-'; };
+    if (!text::is_word(env, env_char, env_char)) {
       diags.push_back({{path, 0, 0}, Severity::error,
                        fmt::format("-e '{}': an environment name is letters, digits, '-' and '_'",
                                    env)});

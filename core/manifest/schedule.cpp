@@ -1,4 +1,5 @@
 #include <core/manifest/schedule.hpp>
+#include <core/manifest/text.hpp>
 
 #include <fmt/format.h>
 
@@ -7,7 +8,6 @@
 #include <cctype>
 #include <charconv>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -208,27 +208,52 @@ Expected cron_to_on_calendar(const std::vector<std::string>& f) {
   return weekdays->empty() ? out : *weekdays + " " + out;
 }
 
+bool is_day_name(std::string_view name) {
+  static const std::set<std::string, std::less<>> days{
+      "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday",
+      "thursday", "friday", "saturday", "sunday"};
+  return days.contains(lower(name));
+}
+
 bool is_weekday_token(std::string_view token) {
-  static const std::regex day(
-      "(mon|tue|wed|thu|fri|sat|sun)(day|sday|nesday|rsday|urday)?", std::regex::icase);
   for (const auto& item : split(token, ',')) {
     const auto range = item.find("..");
     if (range == std::string::npos) {
-      if (!std::regex_match(item, day)) return false;
-    } else if (!std::regex_match(item.substr(0, range), day) ||
-               !std::regex_match(item.substr(range + 2), day)) {
+      if (!is_day_name(item)) return false;
+    } else if (!is_day_name(item.substr(0, range)) || !is_day_name(item.substr(range + 2))) {
       return false;
     }
   }
   return true;
 }
 
-// Each part of a date or time: lists of *, N, N..M, with an optional /step.
+// One item of a date or time part: "*" or N or N..M, then an optional /STEP; seconds
+// (`fractional`) may have decimals.
+bool is_calendar_item(std::string_view s, bool fractional) {
+  std::size_t pos = 0;
+  if (s.starts_with('*')) {
+    pos = 1;
+  } else {
+    pos = text::scan_number(s, 0, fractional);
+    if (pos == 0) return false;
+    if (s.substr(pos).starts_with("..")) {
+      const auto n = text::scan_number(s, pos + 2, fractional);
+      if (n == 0) return false;
+      pos += 2 + n;
+    }
+  }
+  if (pos < s.size() && s[pos] == '/') {
+    const auto n = text::scan_number(s, pos + 1, fractional);
+    if (n == 0) return false;
+    pos += 1 + n;
+  }
+  return pos == s.size();
+}
+
+// Each part of a date or time: a comma list of items.
 bool is_calendar_part(std::string_view part, bool fractional) {
-  static const std::regex item(R"((\*|\d+(\.\.\d+)?)(/\d+)?)");
-  static const std::regex seconds(R"((\*|\d+(\.\d+)?(\.\.\d+(\.\d+)?)?)(/\d+(\.\d+)?)?)");
-  for (const auto& text : split(part, ',')) {
-    if (!std::regex_match(text, fractional ? seconds : item)) return false;
+  for (const auto& item : split(part, ',')) {
+    if (!is_calendar_item(item, fractional)) return false;
   }
   return true;
 }
@@ -252,9 +277,17 @@ bool is_time_token(std::string_view token) {
   return true;
 }
 
+// "UTC", or an IANA name like Europe/Paris.
 bool is_time_zone(std::string_view token) {
-  static const std::regex zone(R"(UTC|[A-Z][A-Za-z_+-]*(/[A-Za-z0-9_+-]+)+)");
-  return std::regex_match(std::string(token), zone);
+  if (token == "UTC") return true;
+  const auto zone_char = [](char c) {
+    return text::is_alnum(c) || c == '_' || c == '+' || c == '-';
+  };
+  const auto parts = split(token, '/');
+  if (parts.size() < 2 || !text::is_word(parts[0], text::is_upper, zone_char)) return false;
+  return std::all_of(parts.begin() + 1, parts.end(), [&](const std::string& p) {
+    return text::is_word(p, zone_char, zone_char);
+  });
 }
 
 Expected check_on_calendar(std::string_view schedule) {
@@ -294,10 +327,12 @@ std::expected<std::string, std::string> to_on_calendar(std::string_view schedule
       "semi-annually", "yearly", "annually"};
   const auto tokens = words(schedule);
   if (tokens.size() == 1 && named.contains(lower(tokens[0]))) return lower(tokens[0]);
-  static const std::regex cron_token(R"([0-9A-Za-z*,/-]+)");
+  const auto cron_char = [](char c) {
+    return text::is_alnum(c) || c == '*' || c == ',' || c == '/' || c == '-';
+  };
   const bool looks_like_cron =
-      tokens.size() == 5 && std::all_of(tokens.begin(), tokens.end(), [](const std::string& t) {
-        return std::regex_match(t, cron_token) && t.find(':') == std::string::npos;
+      tokens.size() == 5 && std::all_of(tokens.begin(), tokens.end(), [&](const std::string& t) {
+        return text::is_word(t, cron_char, cron_char);
       });
   if (looks_like_cron) {
     auto converted = cron_to_on_calendar(tokens);
@@ -310,9 +345,33 @@ std::expected<std::string, std::string> to_on_calendar(std::string_view schedule
 }
 
 bool is_time_span(std::string_view span) {
-  static const std::regex re(
-      R"(\s*(infinity|(\d+(\.\d+)?\s*(us|usec|ms|msec|s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?\s*)+))");
-  return std::regex_match(std::string(span), re);
+  static const std::set<std::string, std::less<>> units{
+      "us", "usec", "ms", "msec", "s", "sec", "second", "seconds", "m", "min", "minute",
+      "minutes", "h", "hr", "hour", "hours", "d", "day", "days", "w", "week", "weeks"};
+  std::size_t pos = 0;
+  const auto skip_space = [&] {
+    while (pos < span.size() && text::is_space(span[pos])) ++pos;
+  };
+  skip_space();
+  if (span.substr(pos).starts_with("infinity")) {
+    pos += 8;
+    skip_space();
+    return pos == span.size();
+  }
+  int pairs = 0;
+  while (pos < span.size()) {
+    const auto digits = text::scan_number(span, pos, true);
+    if (digits == 0) return false;
+    pos += digits;
+    skip_space();
+    const auto unit_start = pos;
+    while (pos < span.size() && text::is_alpha(span[pos])) ++pos;
+    const auto unit = span.substr(unit_start, pos - unit_start);
+    if (!unit.empty() && !units.contains(unit)) return false;
+    skip_space();
+    ++pairs;
+  }
+  return pairs > 0;
 }
 
 }  // namespace berth::manifest

@@ -1,3 +1,4 @@
+#include <core/manifest/text.hpp>
 #include <core/manifest/values.hpp>
 
 #include <boost/process.hpp>
@@ -6,7 +7,6 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 
 namespace berth::manifest {
 
@@ -21,7 +21,6 @@ struct Piece {
 };
 
 std::expected<std::vector<Piece>, std::string> split_value(std::string_view text) {
-  static const std::regex name_re("[A-Za-z_][A-Za-z0-9_]*");
   std::vector<Piece> pieces;
   std::string literal;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -48,7 +47,8 @@ std::expected<std::vector<Piece>, std::string> split_value(std::string_view text
           inner));
     }
     const auto name = inner.substr(colon + 1);
-    if (!std::regex_match(name, name_re)) {
+    const auto start = [](char c) { return text::is_alpha(c) || c == '_'; };
+    if (!text::is_word(name, start, [&](char c) { return start(c) || text::is_digit(c); })) {
       return std::unexpected(fmt::format(
           "'{}' in '${{{}}}' is not a valid name (letters, digits and '_', not starting with a "
           "digit)",
