@@ -53,9 +53,9 @@ nlohmann::json sandbox_json(const sandbox::Sandbox& box) {
 
 int run_up(Ui& ui, const SandboxArgs& args) {
   const auto paths = sandbox::Paths::from_environment();
-  const auto box = sandbox::up(paths, args.name,
-                               {.count = args.count, .boot_timeout = std::chrono::seconds(args.timeout)},
-                               reporter_for(ui));
+  const auto box = sandbox::up(
+      paths, args.name, {.count = args.count, .boot_timeout = std::chrono::seconds(args.timeout)},
+      reporter_for(ui));
   if (ui.json()) {
     ui.emit_json(sandbox_json(box));
     return 0;
@@ -89,7 +89,8 @@ int run_list(Ui& ui) {
   const auto boxes = sandbox::list(sandbox::Paths::from_environment());
   if (ui.json()) {
     auto doc = nlohmann::json::array();
-    for (const auto& box : boxes) doc.push_back(sandbox_json(box));
+    for (const auto& box : boxes)
+      doc.push_back(sandbox_json(box));
     ui.emit_json(doc);
     return 0;
   }
@@ -122,7 +123,8 @@ int run_ssh(const SandboxArgs& args) {
   }
   const auto argv = sandbox::ssh_argv(box, box.hosts[ref->host - 1], args.command);
   std::vector<char*> c_argv;
-  for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const auto& arg : argv)
+    c_argv.push_back(const_cast<char*>(arg.c_str()));
   c_argv.push_back(nullptr);
   std::fflush(nullptr);
   ::execvp(c_argv[0], c_argv.data());

@@ -20,8 +20,14 @@ const std::string default_mirror = "http://deb.debian.org/debian";
 
 // Files that every usable rootfs has; one missing means a corrupt cache.
 const char* const essential_files[] = {
-    "usr/lib/systemd/systemd", "usr/sbin/sshd", "usr/bin/apt-get", "usr/bin/sudo",
-    "bin/sh",                  "etc/os-release", "usr/sbin/ip",    "etc/ssh/sshd_config.d/berth-sandbox.conf",
+    "usr/lib/systemd/systemd",
+    "usr/sbin/sshd",
+    "usr/bin/apt-get",
+    "usr/bin/sudo",
+    "bin/sh",
+    "etc/os-release",
+    "usr/sbin/ip",
+    "etc/ssh/sshd_config.d/berth-sandbox.conf",
 };
 
 void progress(const Reporter& reporter, std::string_view line) {
@@ -132,9 +138,9 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
   std::error_code ec;
   if (fs::exists(dir, ec)) {
     if (!sys::mounts_under(dir).empty()) {
-      throw Error(fmt::format("the sandbox cache {} is corrupt but sandboxes still use it",
-                              dir.string()),
-                  ExitCode::failure, "run `berth sandbox down --all`, then retry");
+      throw Error(
+          fmt::format("the sandbox cache {} is corrupt but sandboxes still use it", dir.string()),
+          ExitCode::failure, "run `berth sandbox down --all`, then retry");
     }
     progress(reporter, fmt::format("sandbox cache {} is incomplete or corrupt: rebuilding", key));
     fs::remove_all(dir, ec);
@@ -147,12 +153,14 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
   const auto sources = debian_source_files();
   const std::string mirror = mirror_for(sources);
   std::string includes;
-  for (const auto& package : recipe.packages) includes += (includes.empty() ? "" : ",") + package;
+  for (const auto& package : recipe.packages)
+    includes += (includes.empty() ? "" : ",") + package;
   const std::vector<std::string> argv = {
-      "debootstrap", "--variant=" + recipe.variant, "--include=" + includes, recipe.suite,
-      (partial / "rootfs").string(), mirror};
-  progress(reporter, fmt::format("building the sandbox cache {} (debootstrap {} from {}, about a minute)",
-                                key, recipe.suite, mirror));
+      "debootstrap", "--variant=" + recipe.variant, "--include=" + includes,
+      recipe.suite,  (partial / "rootfs").string(), mirror};
+  progress(reporter,
+           fmt::format("building the sandbox cache {} (debootstrap {} from {}, about a minute)",
+                       key, recipe.suite, mirror));
   const auto started = std::chrono::steady_clock::now();
   auto result = run_process_streaming(argv, [&](OutputStream, std::string_view line) {
     if (reporter.detail) reporter.detail(fmt::format("debootstrap: {}", line));
@@ -173,7 +181,9 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
   sys::write_file(partial / marker_name,
                   fmt::format("key={}\nmirror={}\nseconds={:.1f}\n", key, mirror, seconds));
   fs::rename(partial, dir, ec);
-  if (ec) throw Error(fmt::format("cannot rename {} to {}: {}", partial.string(), dir.string(), ec.message()));
+  if (ec)
+    throw Error(
+        fmt::format("cannot rename {} to {}: {}", partial.string(), dir.string(), ec.message()));
   progress(reporter, fmt::format("sandbox cache {} built in {:.0f} s", key, seconds));
   return rootfs;
 }

@@ -29,11 +29,20 @@ std::string toml_string(std::string_view text) {
   std::string quoted = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': quoted += "\\\""; break;
-      case '\\': quoted += "\\\\"; break;
-      case '\n': quoted += "\\n"; break;
-      case '\t': quoted += "\\t"; break;
-      default: quoted += c;
+    case '"':
+      quoted += "\\\"";
+      break;
+    case '\\':
+      quoted += "\\\\";
+      break;
+    case '\n':
+      quoted += "\\n";
+      break;
+    case '\t':
+      quoted += "\\t";
+      break;
+    default:
+      quoted += c;
     }
   }
   return quoted + "\"";
@@ -140,7 +149,7 @@ std::string render_stanza(const std::vector<StanzaHost>& hosts) {
 CacheRecipe default_recipe() {
   CacheRecipe recipe;
   // DESIGN.md's list: what berth needs on a server, nothing more (no Python).
-  recipe.packages = {"systemd", "systemd-sysv", "dbus",   "openssh-server",
+  recipe.packages = {"systemd",  "systemd-sysv",    "dbus", "openssh-server",
                      "iproute2", "ca-certificates", "sudo"};
 #if defined(__x86_64__)
   recipe.architecture = "amd64";
@@ -155,7 +164,8 @@ CacheRecipe default_recipe() {
 std::string cache_key(const CacheRecipe& recipe) {
   std::string text = fmt::format("suite={}\nvariant={}\narch={}\nversion={}\n", recipe.suite,
                                  recipe.variant, recipe.architecture, recipe.version);
-  for (const auto& package : recipe.packages) text += "include=" + package + "\n";
+  for (const auto& package : recipe.packages)
+    text += "include=" + package + "\n";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);

@@ -73,7 +73,7 @@ std::optional<HostRef> parse_host_ref(std::string_view text);
 
 // One host as it appears in a [servers.*] stanza.
 struct StanzaHost {
-  std::string server;         // the table key
+  std::string server;  // the table key
   std::string address;
   std::string identity_file;
   std::string known_hosts;

@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <sys/utsname.h>
-#include <csignal>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <set>
@@ -138,9 +138,11 @@ bool host_alive(const Host& host) {
 }
 
 std::string trim(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.pop_back();
   std::size_t start = 0;
-  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start])))
+    ++start;
   return text.substr(start);
 }
 
@@ -193,21 +195,21 @@ void enable_nat(const Paths& paths) {
   std::error_code ec;
   if (!fs::exists(saved, ec)) sys::write_file(saved, sys::read_file(fs::path(ip_forward_path)));
   write_proc(ip_forward_path, "1\n");
-  const std::string script = fmt::format(
-      "table ip {0}\n"
-      "delete table ip {0}\n"
-      "table ip {0} {{\n"
-      "  chain postrouting {{\n"
-      "    type nat hook postrouting priority srcnat; policy accept;\n"
-      "    ip saddr {1} ip daddr != {1} masquerade\n"
-      "  }}\n"
-      "  chain forward {{\n"
-      "    type filter hook forward priority filter; policy accept;\n"
-      "    ip saddr {1} accept\n"
-      "    ip daddr {1} ct state established,related accept\n"
-      "  }}\n"
-      "}}\n",
-      nft_table, address_range);
+  const std::string script =
+      fmt::format("table ip {0}\n"
+                  "delete table ip {0}\n"
+                  "table ip {0} {{\n"
+                  "  chain postrouting {{\n"
+                  "    type nat hook postrouting priority srcnat; policy accept;\n"
+                  "    ip saddr {1} ip daddr != {1} masquerade\n"
+                  "  }}\n"
+                  "  chain forward {{\n"
+                  "    type filter hook forward priority filter; policy accept;\n"
+                  "    ip saddr {1} accept\n"
+                  "    ip daddr {1} ct state established,related accept\n"
+                  "  }}\n"
+                  "}}\n",
+                  nft_table, address_range);
   ProcessOptions options;
   options.stdin_text = script;
   sys::run_checked({"nft", "-f", "-"}, fmt::format("create the nft table {}", nft_table), options);
@@ -260,9 +262,8 @@ void stop_containers(const std::vector<int>& pids) {
   // that nothing of ours shows in `ps` afterwards (not an error when it is slow).
   auto wait_reaped = [&] {
     for (auto deadline = Clock::now() + std::chrono::seconds(5); Clock::now() < deadline;) {
-      if (std::none_of(pids.begin(), pids.end(), [](int pid) {
-            return fs::exists(fmt::format("/proc/{}", pid));
-          })) {
+      if (std::none_of(pids.begin(), pids.end(),
+                       [](int pid) { return fs::exists(fmt::format("/proc/{}", pid)); })) {
         return;
       }
       std::this_thread::sleep_for(poll_interval);
@@ -272,7 +273,8 @@ void stop_containers(const std::vector<int>& pids) {
     if (all_gone()) return wait_reaped();
     std::this_thread::sleep_for(poll_interval);
   }
-  for (int pid : pids) ::kill(pid, SIGKILL);
+  for (int pid : pids)
+    ::kill(pid, SIGKILL);
   for (auto deadline = Clock::now() + std::chrono::seconds(5); Clock::now() < deadline;) {
     if (all_gone()) return wait_reaped();
     std::this_thread::sleep_for(poll_interval);
@@ -280,14 +282,14 @@ void stop_containers(const std::vector<int>& pids) {
   for (int pid : pids) {
     if (sys::process_alive(pid)) {
       throw Error(fmt::format("systemd-nspawn (pid {}) does not exit after SIGKILL", pid),
-                  ExitCode::failure, "look at it with: ps -o pid,stat,cmd -p " + std::to_string(pid));
+                  ExitCode::failure,
+                  "look at it with: ps -o pid,stat,cmd -p " + std::to_string(pid));
     }
   }
 }
 
 // The nspawn processes whose machine `belongs` says is ours.
-template <class Pred>
-std::vector<int> nspawn_pids(Pred belongs) {
+template <class Pred> std::vector<int> nspawn_pids(Pred belongs) {
   std::vector<int> pids;
   for (const auto& process : sys::processes()) {
     const auto machine = sys::nspawn_machine(process);
@@ -305,7 +307,8 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
 
   std::set<std::string> machines;
   if (state) {
-    for (const auto& host : state->hosts) machines.insert(host.machine);
+    for (const auto& host : state->hosts)
+      machines.insert(host.machine);
   }
   for (const auto& netns : sys::netns_names()) {
     if (is_machine_of(netns, name)) machines.insert(netns);
@@ -317,10 +320,13 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
   say(reporter, fmt::format("{}: removing", name));
 
   stop_containers(pids);
-  for (const auto& mount : sys::mounts_under(dir)) sys::unmount(mount);
-  for (const auto& machine : machines) delete_netns(machine);
+  for (const auto& mount : sys::mounts_under(dir))
+    sys::unmount(mount);
+  for (const auto& machine : machines)
+    delete_netns(machine);
   if (state) {
-    for (const auto& host : state->hosts) delete_link(host.veth);
+    for (const auto& host : state->hosts)
+      delete_link(host.veth);
   }
   delete_link(state ? state->bridge : bridge_name(name));
   fs::remove_all(dir, ec);
@@ -338,7 +344,7 @@ int container_init(int nspawn_pid) {
 
 std::vector<std::string> in_container(int init_pid, std::vector<std::string> command) {
   std::vector<std::string> argv = {"nsenter", "-t", std::to_string(init_pid), "-m", "-u", "-i",
-                                   "-n", "-p"};
+                                   "-n",      "-p"};
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
@@ -404,10 +410,10 @@ void check_ssh(const Sandbox& sandbox, const Host& host, Clock::time_point deadl
     if (result && result->ok()) return;
     last = result ? result->tail(3) : result.error().what();
     if (Clock::now() > deadline) {
-      throw Error(fmt::format("{}: booted, but ssh root@{} fails: {}", host.server, host.address,
-                              last),
-                  ExitCode::unreachable,
-                  fmt::format("try it by hand: berth sandbox ssh {}/{}", sandbox.name, host.index));
+      throw Error(
+          fmt::format("{}: booted, but ssh root@{} fails: {}", host.server, host.address, last),
+          ExitCode::unreachable,
+          fmt::format("try it by hand: berth sandbox ssh {}/{}", sandbox.name, host.index));
     }
     std::this_thread::sleep_for(poll_interval * 2);
   }
@@ -421,7 +427,8 @@ void prepare_root(const Sandbox& sandbox, const Host& host, const fs::path& root
   sys::write_file(root / "etc/hostname", host.server + "\n");
   // Every host of the sandbox by name, so that fleet-1 reaches fleet-2 as "fleet-2".
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  for (const auto& peer : sandbox.hosts) hosts += fmt::format("{}\t{}\n", peer.address, peer.server);
+  for (const auto& peer : sandbox.hosts)
+    hosts += fmt::format("{}\t{}\n", peer.address, peer.server);
   sys::write_file(root / "etc/hosts", hosts);
   sys::run_checked({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@" + host.server,
                     "-f", (root / "etc/ssh/ssh_host_ed25519_key").string()},
@@ -435,14 +442,16 @@ void prepare_root(const Sandbox& sandbox, const Host& host, const fs::path& root
 
 void mount_overlay(const fs::path& lower, const fs::path& host_dir) {
   std::error_code ec;
-  for (const char* sub : {"upper", "work", "root"}) fs::create_directories(host_dir / sub, ec);
+  for (const char* sub : {"upper", "work", "root"})
+    fs::create_directories(host_dir / sub, ec);
   const std::string options =
       fmt::format("lowerdir={},upperdir={},workdir={}", lower.string(),
                   (host_dir / "upper").string(), (host_dir / "work").string());
   if (::mount("overlay", (host_dir / "root").c_str(), "overlay", 0, options.c_str()) != 0) {
     throw Error(fmt::format("cannot mount the overlay on {}: {}", (host_dir / "root").string(),
                             std::strerror(errno)),
-                ExitCode::failure, "does this kernel support overlayfs? (grep overlay /proc/filesystems)");
+                ExitCode::failure,
+                "does this kernel support overlayfs? (grep overlay /proc/filesystems)");
   }
 }
 
@@ -452,19 +461,17 @@ void create_network(const Sandbox& sandbox, const Host& host) {
   sys::run_checked({"ip", "netns", "add", host.machine},
                    "create network namespace " + host.machine);
   ProcessOptions outside;
-  outside.stdin_text = fmt::format(
-      "link add {0} type veth peer name eth0 netns {1}\n"
-      "link set {0} master {2}\n"
-      "link set {0} up\n",
-      host.veth, host.machine, sandbox.bridge);
+  outside.stdin_text = fmt::format("link add {0} type veth peer name eth0 netns {1}\n"
+                                   "link set {0} master {2}\n"
+                                   "link set {0} up\n",
+                                   host.veth, host.machine, sandbox.bridge);
   sys::run_checked({"ip", "-batch", "-"}, "create link " + host.veth, outside);
   ProcessOptions inside;
-  inside.stdin_text = fmt::format(
-      "link set lo up\n"
-      "addr add {0}/24 dev eth0\n"
-      "link set eth0 up\n"
-      "route add default via {1}\n",
-      host.address, host_address(sandbox.subnet, 0));
+  inside.stdin_text = fmt::format("link set lo up\n"
+                                  "addr add {0}/24 dev eth0\n"
+                                  "link set eth0 up\n"
+                                  "route add default via {1}\n",
+                                  host.address, host_address(sandbox.subnet, 0));
   sys::run_checked({"ip", "-n", host.machine, "-batch", "-"},
                    "configure the network of " + host.machine, inside);
 }
@@ -474,8 +481,7 @@ int start_container(const Sandbox& sandbox, const Host& host) {
   const std::vector<std::string> argv = {
       "systemd-nspawn", "--quiet", "-D", (host_dir / "root").string(), "--boot",
       // No machined on this machine (PID 1 is not systemd): no registration, no scope.
-      "--register=no", "--keep-unit", "--machine=" + host.machine,
-      "--hostname=" + host.server,
+      "--register=no", "--keep-unit", "--machine=" + host.machine, "--hostname=" + host.server,
       "--network-namespace-path=/run/netns/" + host.machine,
       // Our own resolv.conf and journal stay as the cache made them.
       "--resolv-conf=off", "--link-journal=no", "--timezone=off", "--console=read-only"};
@@ -487,7 +493,8 @@ int start_container(const Sandbox& sandbox, const Host& host) {
 std::string known_hosts_text(const Sandbox& sandbox) {
   std::string text;
   for (const auto& host : sandbox.hosts) {
-    const fs::path key = sandbox.dir / std::to_string(host.index) / "root/etc/ssh/ssh_host_ed25519_key.pub";
+    const fs::path key =
+        sandbox.dir / std::to_string(host.index) / "root/etc/ssh/ssh_host_ed25519_key.pub";
     std::istringstream words(sys::read_file(key));
     std::string type, blob;
     words >> type >> blob;
@@ -496,8 +503,8 @@ std::string known_hosts_text(const Sandbox& sandbox) {
   return text;
 }
 
-void create(const Paths& paths, Sandbox& sandbox, const fs::path& rootfs,
-            const UpOptions& options, const Reporter& reporter) {
+void create(const Paths& paths, Sandbox& sandbox, const fs::path& rootfs, const UpOptions& options,
+            const Reporter& reporter) {
   const auto started = Clock::now();
   sys::run_checked({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
                     "berth-sandbox-" + sandbox.name, "-f", sandbox.identity_file.string()},
@@ -505,11 +512,10 @@ void create(const Paths& paths, Sandbox& sandbox, const fs::path& rootfs,
   enable_nat(paths);
   delete_link(sandbox.bridge);
   ProcessOptions bridge;
-  bridge.stdin_text = fmt::format(
-      "link add {0} type bridge\n"
-      "addr add {1}/24 dev {0}\n"
-      "link set {0} up\n",
-      sandbox.bridge, host_address(sandbox.subnet, 0));
+  bridge.stdin_text = fmt::format("link add {0} type bridge\n"
+                                  "addr add {1}/24 dev {0}\n"
+                                  "link set {0} up\n",
+                                  sandbox.bridge, host_address(sandbox.subnet, 0));
   sys::run_checked({"ip", "-batch", "-"}, "create bridge " + sandbox.bridge, bridge);
 
   std::vector<Clock::time_point> boot_started;
@@ -534,7 +540,8 @@ void create(const Paths& paths, Sandbox& sandbox, const fs::path& rootfs,
     save(sandbox);
     if (host.status == "degraded") {
       std::string units;
-      for (const auto& unit : host.failed_units) units += (units.empty() ? "" : ", ") + unit;
+      for (const auto& unit : host.failed_units)
+        units += (units.empty() ? "" : ", ") + unit;
       say(reporter, fmt::format("{}: degraded after {:.1f} s; failed units: {}", host.server,
                                 host.boot_seconds, units));
     } else {
@@ -544,7 +551,8 @@ void create(const Paths& paths, Sandbox& sandbox, const fs::path& rootfs,
   sandbox.complete = true;
   save(sandbox);
   std::string addresses;
-  for (const auto& host : sandbox.hosts) addresses += host.address + "\n";
+  for (const auto& host : sandbox.hosts)
+    addresses += host.address + "\n";
   sys::write_file(sandbox.dir / "addresses", addresses);
   sys::write_file(sandbox.dir / "stanza.toml", render_stanza(sandbox.stanza_hosts()));
   say(reporter, fmt::format("{}: {} host(s) up in {:.1f} s", sandbox.name, sandbox.hosts.size(),
@@ -565,9 +573,12 @@ void check_requirements() {
                 ExitCode::failure, "run it as root (sudo berth sandbox ...)");
   }
   const std::vector<std::pair<const char*, const char*>> programs = {
-      {"systemd-nspawn", "systemd-container"}, {"debootstrap", "debootstrap"},
-      {"nft", "nftables"},                     {"ip", "iproute2"},
-      {"ssh-keygen", "openssh-client"},        {"ssh", "openssh-client"},
+      {"systemd-nspawn", "systemd-container"},
+      {"debootstrap", "debootstrap"},
+      {"nft", "nftables"},
+      {"ip", "iproute2"},
+      {"ssh-keygen", "openssh-client"},
+      {"ssh", "openssh-client"},
       {"nsenter", "util-linux"}};
   std::string missing, packages;
   for (const auto& [program, package] : programs) {
@@ -672,12 +683,15 @@ void down(const Paths& paths, std::string_view name, const Reporter& reporter) {
 void down_all(const Paths& paths, const Reporter& reporter) {
   check_requirements();
   sys::FileLock lock(paths.state / ".lock", [&] { say(reporter, waiting_for_lock); });
-  for (const auto& name : sandbox_names(paths)) down_locked(paths, name, reporter);
+  for (const auto& name : sandbox_names(paths))
+    down_locked(paths, name, reporter);
 
   // Whatever a crash left without a state folder, found by berth's names.
   const std::string prefix = std::string(link_prefix) + "-";
-  stop_containers(nspawn_pids([&](const std::string& machine) { return machine.starts_with(prefix); }));
-  for (const auto& mount : sys::mounts_under(paths.state)) sys::unmount(mount);
+  stop_containers(
+      nspawn_pids([&](const std::string& machine) { return machine.starts_with(prefix); }));
+  for (const auto& mount : sys::mounts_under(paths.state))
+    sys::unmount(mount);
   for (const auto& netns : sys::netns_names()) {
     if (netns.starts_with(prefix)) delete_netns(netns);
   }
@@ -710,12 +724,26 @@ Sandbox find(const Paths& paths, std::string_view name) {
 
 std::vector<std::string> ssh_argv(const Sandbox& sandbox, const Host& host,
                                   const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {
-      "ssh", "-F", "/dev/null", "-i", sandbox.identity_file.string(),
-      "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + sandbox.known_hosts.string(),
-      "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
-      "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-      "root@" + host.address};
+  std::vector<std::string> argv = {"ssh",
+                                   "-F",
+                                   "/dev/null",
+                                   "-i",
+                                   sandbox.identity_file.string(),
+                                   "-o",
+                                   "IdentitiesOnly=yes",
+                                   "-o",
+                                   "UserKnownHostsFile=" + sandbox.known_hosts.string(),
+                                   "-o",
+                                   "GlobalKnownHostsFile=/dev/null",
+                                   "-o",
+                                   "StrictHostKeyChecking=yes",
+                                   "-o",
+                                   "BatchMode=yes",
+                                   "-o",
+                                   "ConnectTimeout=10",
+                                   "-o",
+                                   "LogLevel=ERROR",
+                                   "root@" + host.address};
   if (!command.empty()) argv.emplace_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

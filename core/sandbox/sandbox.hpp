@@ -38,15 +38,15 @@ struct Reporter {
 
 // One host of a sandbox, as recorded in its state file.
 struct Host {
-  int index = 1;                    // 1-based
-  std::string server;               // [servers.*] name and hostname
-  std::string machine;              // nspawn machine name and netns name
+  int index = 1;        // 1-based
+  std::string server;   // [servers.*] name and hostname
+  std::string machine;  // nspawn machine name and netns name
   std::string address;
-  std::string veth;                 // host side of its link (on the bridge)
-  int nspawn_pid = 0;               // 0 until started
-  std::string status;               // creating | booting | running | degraded | stopped
+  std::string veth;                       // host side of its link (on the bridge)
+  int nspawn_pid = 0;                     // 0 until started
+  std::string status;                     // creating | booting | running | degraded | stopped
   std::vector<std::string> failed_units;  // when degraded
-  double boot_seconds = 0;          // from start of nspawn to running/degraded
+  double boot_seconds = 0;                // from start of nspawn to running/degraded
 };
 
 // A sandbox as recorded in /var/lib/berth/sandbox/NAME/state.json.
@@ -55,10 +55,10 @@ struct Sandbox {
   int subnet = 0;
   std::string bridge;
   std::string cache_key;
-  std::filesystem::path dir;             // its state folder
-  std::filesystem::path identity_file;   // root's private key (ed25519)
-  std::filesystem::path known_hosts;     // host keys of all its hosts
-  bool complete = false;                 // `up` finished
+  std::filesystem::path dir;            // its state folder
+  std::filesystem::path identity_file;  // root's private key (ed25519)
+  std::filesystem::path known_hosts;    // host keys of all its hosts
+  bool complete = false;                // `up` finished
   std::vector<Host> hosts;
 
   // The [servers.*] entries of its hosts.

@@ -1,12 +1,12 @@
 #include <core/sandbox/system.hpp>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +23,9 @@ namespace fs = std::filesystem;
 ProcessResult run_checked(const std::vector<std::string>& argv, std::string_view what,
                           const ProcessOptions& options) {
   auto result = run_process(argv, options);
-  if (!result) throw Error(fmt::format("cannot {}: {}", what, result.error().what()),
-                           result.error().code(), result.error().hint());
+  if (!result)
+    throw Error(fmt::format("cannot {}: {}", what, result.error().what()), result.error().code(),
+                result.error().hint());
   if (!result->ok()) {
     throw Error(fmt::format("cannot {}: `{}` exited with {}{}{}", what, describe_command(argv),
                             result->exit_code, result->tail().empty() ? "" : ":\n",
@@ -61,8 +62,7 @@ std::string unescape_mount_path(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\\' && i + 3 < text.size()) {
       const auto digits = text.substr(i + 1, 3);
-      if (std::all_of(digits.begin(), digits.end(),
-                                            [](char c) { return c >= '0' && c <= '7'; })) {
+      if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
         path += static_cast<char>(std::stoi(std::string(digits), nullptr, 8));
         i += 3;
         continue;
@@ -201,7 +201,8 @@ FileLock::FileLock(const fs::path& path, const std::function<void()>& on_wait) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) throw Error(fmt::format("cannot open lock {}: {}", path.string(), std::strerror(errno)));
+  if (fd_ < 0)
+    throw Error(fmt::format("cannot open lock {}: {}", path.string(), std::strerror(errno)));
   if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
   if (errno == EWOULDBLOCK && on_wait) on_wait();
   if (::flock(fd_, LOCK_EX) != 0) {
@@ -219,7 +220,8 @@ std::string random_hex32() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("cannot get random bytes (OpenSSL)");
   std::string hex;
-  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+  for (unsigned char b : bytes)
+    hex += fmt::format("{:02x}", b);
   return hex;
 }
 

@@ -63,14 +63,13 @@ std::string read_file(const std::filesystem::path& path);
 // An exclusive flock on `path` (created when missing), held until destruction.
 // When another process holds it, `on_wait` is called once before blocking.
 class FileLock {
- public:
-  explicit FileLock(const std::filesystem::path& path,
-                    const std::function<void()>& on_wait = {});
+public:
+  explicit FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait = {});
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
- private:
+private:
   int fd_ = -1;
 };
 

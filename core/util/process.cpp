@@ -22,12 +22,14 @@ std::string describe_command(const std::vector<std::string>& argv) {
   std::string text;
   for (const auto& arg : argv) {
     if (!text.empty()) text += ' ';
-    const bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    const bool plain =
+        !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
     if (plain) {
       text += arg;
     } else {
       text += '\'';
-      for (char c : arg) text += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      for (char c : arg)
+        text += c == '\'' ? std::string("'\\''") : std::string(1, c);
       text += '\'';
     }
   }
@@ -37,7 +39,8 @@ std::string describe_command(const std::vector<std::string>& argv) {
 std::string ProcessResult::tail(int lines) const {
   const std::string& text = err.empty() ? out : err;
   std::size_t end = text.size();
-  while (end > 0 && text[end - 1] == '\n') --end;
+  while (end > 0 && text[end - 1] == '\n')
+    --end;
   std::size_t begin = end;
   for (int seen = 0; begin > 0; --begin) {
     if (text[begin - 1] == '\n' && ++seen == lines) break;
@@ -62,16 +65,16 @@ std::expected<boost::filesystem::path, Error> locate(const std::string& name) {
   if (name.find('/') != std::string::npos) return boost::filesystem::path(name);
   auto found = bp::search_path(name);
   if (found.empty()) {
-    return std::unexpected(Error(
-        "program not found: " + name, ExitCode::failure,
-        "install it (Debian: apt-get install the package that provides `" + name + "`)"));
+    return std::unexpected(
+        Error("program not found: " + name, ExitCode::failure,
+              "install it (Debian: apt-get install the package that provides `" + name + "`)"));
   }
   return found;
 }
 
 // Reads one pipe until EOF, appending to `text` and handing complete lines to `sink`.
 class PipeReader {
- public:
+public:
   PipeReader(bp::async_pipe& pipe, std::string& text, OutputStream stream,
              const OutputLineSink& sink)
       : pipe_(pipe), text_(text), stream_(stream), sink_(sink) {}
@@ -81,12 +84,14 @@ class PipeReader {
                           [this](const boost::system::error_code& ec, std::size_t n) {
                             text_.append(buffer_.data(), n);
                             deliver_lines(false);
-                            if (!ec) start();
-                            else deliver_lines(true);
+                            if (!ec)
+                              start();
+                            else
+                              deliver_lines(true);
                           });
   }
 
- private:
+private:
   void deliver_lines(bool at_end) {
     if (!sink_) return;
     for (;;) {
@@ -110,7 +115,7 @@ class PipeReader {
 };
 
 class SigpipeGuard {
- public:
+public:
   SigpipeGuard() {
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
@@ -130,7 +135,7 @@ class SigpipeGuard {
   SigpipeGuard(const SigpipeGuard&) = delete;
   SigpipeGuard& operator=(const SigpipeGuard&) = delete;
 
- private:
+private:
   sigset_t pipe_{};
   sigset_t old_{};
   bool was_pending_ = false;
@@ -144,7 +149,8 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
   const std::vector<std::string> args(argv.begin() + 1, argv.end());
 
   bp::environment env = boost::this_process::environment();
-  for (const auto& [key, value] : options.env) env[key] = value;
+  for (const auto& [key, value] : options.env)
+    env[key] = value;
   const auto cwd = options.cwd.empty() ? std::filesystem::current_path() : options.cwd;
 
   boost::asio::io_context ioc;
@@ -152,7 +158,7 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
   ProcessResult result;
   bp::child child;
   try {
-    child = bp::child(*exe, bp::args(args), bp::std_in < in_pipe, bp::std_out > out_pipe,
+    child = bp::child(*exe, bp::args(args), bp::std_in<in_pipe, bp::std_out> out_pipe,
                       bp::std_err > err_pipe, bp::start_dir(cwd.string()), env);
   } catch (const bp::process_error& e) {
     return std::unexpected(
@@ -174,10 +180,9 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
   if (input.empty()) {
     in_pipe.close();
   } else {
-    boost::asio::async_write(in_pipe, boost::asio::buffer(input),
-                             [&in_pipe](const boost::system::error_code&, std::size_t) {
-                               in_pipe.close();
-                             });
+    boost::asio::async_write(
+        in_pipe, boost::asio::buffer(input),
+        [&in_pipe](const boost::system::error_code&, std::size_t) { in_pipe.close(); });
   }
 
   if (options.timeout) {
@@ -219,25 +224,26 @@ std::expected<ProcessResult, Error> run_process_streaming(const std::vector<std:
 
 std::expected<int, Error> spawn_detached(const std::vector<std::string>& argv,
                                          const std::filesystem::path& log_file) {
-  if (argv.empty()) return std::unexpected(Error("spawn_detached: empty command", ExitCode::internal));
+  if (argv.empty())
+    return std::unexpected(Error("spawn_detached: empty command", ExitCode::internal));
   auto exe = locate(argv[0]);
   if (!exe) return std::unexpected(exe.error());
   const std::vector<std::string> args(argv.begin() + 1, argv.end());
 
   const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) {
-    return std::unexpected(Error("cannot open log file " + log_file.string() + ": " +
-                                 std::strerror(errno)));
+    return std::unexpected(
+        Error("cannot open log file " + log_file.string() + ": " + std::strerror(errno)));
   }
   try {
-    bp::child child(*exe, bp::args(args), bp::std_in < bp::null,
-                    bp::extend::on_exec_setup = [log_fd](auto&) {
-                      // In the child, between fork and exec: a session of its own, so
-                      // that our terminal's signals (Ctrl-C) do not reach it.
-                      ::setsid();
-                      ::dup2(log_fd, STDOUT_FILENO);
-                      ::dup2(log_fd, STDERR_FILENO);
-                    });
+    bp::child child(
+        *exe, bp::args(args), bp::std_in < bp::null, bp::extend::on_exec_setup = [log_fd](auto&) {
+          // In the child, between fork and exec: a session of its own, so
+          // that our terminal's signals (Ctrl-C) do not reach it.
+          ::setsid();
+          ::dup2(log_fd, STDOUT_FILENO);
+          ::dup2(log_fd, STDERR_FILENO);
+        });
     const int pid = child.id();
     child.detach();
     ::close(log_fd);

@@ -21,16 +21,16 @@ namespace berth {
 
 // How to run a program. argv[0] is looked up in PATH unless it contains a '/'.
 struct ProcessOptions {
-  std::optional<std::string> stdin_text;    // written to the child's stdin, then closed;
-                                            // nullopt: stdin is /dev/null
-  std::filesystem::path cwd;                // empty: the current folder
-  std::map<std::string, std::string> env;   // set (or overridden) on top of ours
+  std::optional<std::string> stdin_text;             // written to the child's stdin, then closed;
+                                                     // nullopt: stdin is /dev/null
+  std::filesystem::path cwd;                         // empty: the current folder
+  std::map<std::string, std::string> env;            // set (or overridden) on top of ours
   std::optional<std::chrono::milliseconds> timeout;  // killed (SIGKILL) when exceeded
 };
 
 // What a finished program did.
 struct ProcessResult {
-  int exit_code = -1;             // -1 when killed by a signal (or by the timeout)
+  int exit_code = -1;  // -1 when killed by a signal (or by the timeout)
   bool timed_out = false;
   std::string out;
   std::string err;

@@ -83,7 +83,8 @@ TEST_CASE("naming: subnet allocation takes the lowest free /24") {
 
   SECTION("none left") {
     std::set<int> all;
-    for (int i = first_subnet; i <= last_subnet; ++i) all.insert(i);
+    for (int i = first_subnet; i <= last_subnet; ++i)
+      all.insert(i);
     CHECK_FALSE(allocate_subnet(all));
   }
 }
@@ -113,24 +114,25 @@ TEST_CASE("naming: the stanza is TOML for berth.toml") {
        "/var/lib/berth/sandbox/fleet/known_hosts"},
       {"fleet-2", "198.18.2.3", "/var/lib/berth/sandbox/fleet/id_ed25519",
        "/var/lib/berth/sandbox/fleet/known_hosts"}};
-  CHECK(render_stanza(hosts) ==
-        "[servers.fleet-1]\n"
-        "address = \"198.18.2.2\"\n"
-        "user = \"root\"\n"
-        "identity_file = \"/var/lib/berth/sandbox/fleet/id_ed25519\"\n"
-        "known_hosts = \"/var/lib/berth/sandbox/fleet/known_hosts\"\n"
-        "\n"
-        "[servers.fleet-2]\n"
-        "address = \"198.18.2.3\"\n"
-        "user = \"root\"\n"
-        "identity_file = \"/var/lib/berth/sandbox/fleet/id_ed25519\"\n"
-        "known_hosts = \"/var/lib/berth/sandbox/fleet/known_hosts\"\n");
+  CHECK(render_stanza(hosts) == "[servers.fleet-1]\n"
+                                "address = \"198.18.2.2\"\n"
+                                "user = \"root\"\n"
+                                "identity_file = \"/var/lib/berth/sandbox/fleet/id_ed25519\"\n"
+                                "known_hosts = \"/var/lib/berth/sandbox/fleet/known_hosts\"\n"
+                                "\n"
+                                "[servers.fleet-2]\n"
+                                "address = \"198.18.2.3\"\n"
+                                "user = \"root\"\n"
+                                "identity_file = \"/var/lib/berth/sandbox/fleet/id_ed25519\"\n"
+                                "known_hosts = \"/var/lib/berth/sandbox/fleet/known_hosts\"\n");
 
   SECTION("paths are escaped") {
     const auto text = render_stanza({{"x", "198.18.1.2", "/tmp/a \"b\"\\c", "/k"}});
     CHECK(text.find("identity_file = \"/tmp/a \\\"b\\\"\\\\c\"\n") != std::string::npos);
   }
-  SECTION("no hosts, no text") { CHECK(render_stanza({}).empty()); }
+  SECTION("no hosts, no text") {
+    CHECK(render_stanza({}).empty());
+  }
 }
 
 TEST_CASE("naming: the cache key follows the recipe") {
@@ -157,8 +159,7 @@ TEST_CASE("naming: the cache key follows the recipe") {
     for (const char* needed : {"systemd", "systemd-sysv", "openssh-server", "sudo"}) {
       CHECK(std::find(p.begin(), p.end(), needed) != p.end());
     }
-    CHECK(std::none_of(p.begin(), p.end(), [](const std::string& name) {
-      return name.starts_with("python");
-    }));
+    CHECK(std::none_of(p.begin(), p.end(),
+                       [](const std::string& name) { return name.starts_with("python"); }));
   }
 }
