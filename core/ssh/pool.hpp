@@ -15,6 +15,7 @@
 
 namespace berth::ssh {
 
+// Whether one failing host stops the hosts not started yet (--fail-fast).
 enum class FailFast { no, yes };
 
 // What became of one task of run_parallel().
@@ -32,8 +33,10 @@ std::vector<Outcome> run_parallel(std::size_t count, int parallel, FailFast fail
 // the Fleet is destroyed. A Session is only ever used by one thread at a time.
 class Fleet {
  public:
+  // Connects nothing yet: hosts are connected by run(), `parallel` at a time.
   Fleet(std::vector<Target> targets, Options options, int parallel, FailFast fail_fast);
 
+  // The number of hosts, and host i's Target (in the order given).
   std::size_t size() const { return hosts_.size(); }
   const Target& target(std::size_t i) const { return hosts_[i].target; }
   // Why host i could not be connected, once connect failed (ExitCode::unreachable).

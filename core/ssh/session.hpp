@@ -38,6 +38,7 @@ Target target_of(const manifest::Server& server);
 // refused.
 enum class HostKeyPolicy { refuse_unknown, accept_new };
 
+// How Session::connect() behaves, the same for every host of a run.
 struct Options {
   HostKeyPolicy host_keys = HostKeyPolicy::refuse_unknown;
   // TCP connect plus key exchange plus authentication.
@@ -59,22 +60,29 @@ class Session final : public Remote {
   // message naming the host and the step (connect, host key, auth) and what to do.
   static std::expected<std::unique_ptr<Session>, Error> connect(const Target& target,
                                                                 const Options& options);
+  // Disconnects.
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // The manifest name of the host.
   const std::string& name() const override { return target_.name; }
   // The login user after ~/.ssh/config was applied.
   const std::string& user() const { return user_; }
 
+  // See Remote::run_script. Transport errors name the host and the step ("exec"),
+  // how long the script had run and the tail of its stderr so far.
   std::expected<ScriptResult, Error> run_script(std::string_view script,
                                                 Privilege privilege = Privilege::root,
                                                 const LineSink& sink = {}) override;
 
+  // See Remote::upload_tar. Errors name the host and the step ("upload"): a local
+  // tar failure, the remote tar's exit status and stderr, or a checksum mismatch.
   std::expected<UploadResult, Error> upload_tar(const std::filesystem::path& source,
                                                 std::string_view remote_dir,
                                                 Privilege privilege = Privilege::root) override;
 
+  // Exec channels opened so far (scripts and uploads).
   int exec_count() const override { return exec_count_; }
 
  private:
