@@ -1,10 +1,130 @@
-// berth deploy: not implemented yet (see cli/pending.cpp).
+// berth deploy and berth rollback: zero-downtime releases gated on health
+// (core/deploy/deploy.hpp), with the deploy lock, and the report of each step.
 #include <cli/cli.hpp>
+#include <cli/hosts.hpp>
+#include <core/deploy/deploy.hpp>
+#include <core/manifest/load.hpp>
+#include <core/util/duration.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
 
 namespace berth::cli {
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+void on_deploy_signal(int) { interrupted.store(true); }
+
+struct DeployFlags {
+  std::string lock_wait = "0s";
+  std::string gate_deadline = "60s";
+  std::string target;
+};
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
+  const auto d = util::parse_duration(text);
+  if (!d) throw Error(fmt::format("{} '{}' is not a duration (e.g. 90s, 5m)", flag, text), ExitCode::usage);
+  return *d;
+}
+
+int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const DeployFlags& flags) {
+  // Load the manifest and select the app hosts.
+  const auto manifest = manifest::load_or_throw(global.file, global.env);
+  auto selection = global;
+  if (selection.roles.empty()) selection.roles = {"app"};
+  auto hosts = open_hosts(selection, manifest, ui);
+
+  deploy::Options options;
+  options.kind = kind;
+  options.target = flags.target;
+  options.lock_wait = std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--lock-wait", flags.lock_wait));
+  options.gate_deadline = duration_flag("--gate-deadline", flags.gate_deadline);
+  options.interrupted = &interrupted;
+  // Ctrl-C or a TERM lets the current step end, then puts the previous release back.
+  std::signal(SIGINT, on_deploy_signal);
+  std::signal(SIGTERM, on_deploy_signal);
+
+  deploy::Callbacks callbacks;
+  callbacks.progress = [&ui](std::string_view line) { ui.progress(line); };
+  callbacks.output = [&ui](std::string_view line) { ui.detail(line); };
+  const auto result = deploy::run(manifest, hosts.servers, hosts.fleet, options, callbacks);
+
+  const char* verb = kind == deploy::Kind::deploy ? "deploy" : "rollback";
+  if (ui.json()) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : result.steps) {
+      steps.push_back({{"name", s.name}, {"ok", s.ok}, {"elapsed_ms", s.elapsed.count()}, {"detail", s.detail}});
+    }
+    nlohmann::json hosts_json = nlohmann::json::array();
+    for (const auto* s : hosts.servers) hosts_json.push_back(s->name);
+    ui.emit_json({{"command", verb},
+                  {"ok", result.ok},
+                  {"release", result.release},
+                  {"previous", result.previous},
+                  {"hosts", hosts_json},
+                  {"steps", steps},
+                  {"switched_back", result.switched_back},
+                  {"error", result.error.empty() ? nlohmann::json() : nlohmann::json(result.error)},
+                  {"journal", result.journal}});
+  } else {
+    for (const auto& s : result.steps) {
+      ui.out(fmt::format("{} {:<14} {:>6.1f} s  {}", s.ok ? ui.green("ok") : ui.red("!!"), s.name,
+                         s.elapsed.count() / 1000.0, s.ok ? s.detail : ""));
+    }
+    if (result.ok) {
+      ui.out(ui.bold(fmt::format("{} {} is live on {} host(s)", verb, result.release, hosts.servers.size())));
+    }
+  }
+  if (!result.ok) {
+    std::string message = fmt::format("{} failed: {}", verb, result.error);
+    if (result.switched_back) message += "\nswitched back: the previous release keeps serving";
+    if (!result.journal.empty()) {
+      message += "\nlast lines of the new instances' journal:";
+      for (const auto& line : result.journal) message += "\n  " + line;
+    }
+    ui.error(message);
+    if (result.lock_held) return static_cast<int>(ExitCode::lock_held);
+    return static_cast<int>(ExitCode::failure);
+  }
+  return 0;
+}
+
+void add_flags(CLI::App* sub, DeployFlags& flags) {
+  sub->add_option("--lock-wait", flags.lock_wait,
+                  "When another run holds the deploy lock, wait this long for it (default 0s: fail "
+                  "at once, naming the holder)");
+  sub->add_option("--gate-deadline", flags.gate_deadline,
+                  "How long the new release has to pass its health checks (default 60s)");
+}
+
+}  // namespace
 
 void add_deploy(CLI::App& app, Cli& cli) {
-  add_pending(app, cli, "deploy", "Build, ship and switch to a new release with zero downtime");
+  auto* sub = app.add_subcommand(
+      "deploy",
+      "Build the app locally ([app.build] command), pack it, ship it to every app host, run the "
+      "migration once, start it on the idle blue/green ports, check the new instances directly, "
+      "switch nginx to them, gate on the [[health]] checks (switching back when they fail), then "
+      "make it current and stop the old instances. Holds the deploy lock on every host.");
+  auto flags = std::make_shared<DeployFlags>();
+  add_flags(sub, *flags);
+  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, deploy::Kind::deploy, *flags); });
+}
+
+void add_rollback(CLI::App& app, Cli& cli) {
+  auto* sub = app.add_subcommand(
+      "rollback",
+      "Switch back to the previous release (or RELEASE) through the same steps as a deploy: "
+      "start it on the idle ports, check, switch, gate, make current. No build, no migration.");
+  auto flags = std::make_shared<DeployFlags>();
+  sub->add_option("RELEASE", flags->target, "The release to go back to (default: the one before current)");
+  add_flags(sub, *flags);
+  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, deploy::Kind::rollback, *flags); });
 }
 
 }  // namespace berth::cli

@@ -1,10 +1,79 @@
-// berth lock: not implemented yet (see cli/pending.cpp).
+// berth lock status | release: who holds the deploy lock on each app host.
 #include <cli/cli.hpp>
+#include <cli/hosts.hpp>
+#include <core/deploy/scripts.hpp>
+#include <core/manifest/load.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <mutex>
 
 namespace berth::cli {
+namespace {
+
+int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
+  const auto manifest = manifest::load_or_throw(global.file, global.env);
+  auto selection = global;
+  if (selection.roles.empty()) selection.roles = {"app"};
+  auto hosts = open_hosts(selection, manifest, ui);
+  std::vector<std::optional<deploy::LockInfo>> held(hosts.servers.size());
+  std::vector<std::string> errors(hosts.servers.size());
+  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
+    auto ran = session.run_script(deploy::lock_status_script(manifest));
+    if (ran && release) ran = session.run_script(deploy::lock_release_script(manifest, {}));
+    if (!ran) {
+      errors[i] = ran.error().what();
+      return false;
+    }
+    const auto info = deploy::parse_lock_info(ran->out);
+    if (!info.token.empty()) held[i] = info;
+    return true;
+  });
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  int status = 0;
+  nlohmann::json json = nlohmann::json::array();
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const auto& name = hosts.servers[i]->name;
+    if (const auto& e = hosts.fleet.connect_error(i)) errors[i] = e->what();
+    if (!errors[i].empty()) {
+      ui.error(fmt::format("{}: {}", name, errors[i]));
+      status = static_cast<int>(ExitCode::unreachable);
+      json.push_back({{"host", name}, {"error", errors[i]}});
+      continue;
+    }
+    if (!held[i]) {
+      ui.out(fmt::format("{}: unlocked", name));
+      json.push_back({{"host", name}, {"locked", false}});
+      continue;
+    }
+    const auto& l = *held[i];
+    const bool expired = now - l.heartbeat > l.ttl;
+    ui.out(fmt::format("{}: {} by {} (pid {}, `berth {}`, started {} s ago, heartbeat {} s ago{})", name,
+                       release ? "released, was held" : "locked", l.owner, l.pid, l.command,
+                       now - l.started, now - l.heartbeat, expired ? ", expired" : ""));
+    json.push_back({{"host", name}, {"locked", !release}, {"released", release}, {"owner", l.owner},
+                    {"pid", l.pid}, {"command", l.command}, {"started", l.started},
+                    {"heartbeat", l.heartbeat}, {"ttl", l.ttl}, {"expired", expired}});
+  }
+  if (ui.json()) ui.emit_json({{"hosts", json}});
+  return status;
+}
+
+}  // namespace
 
 void add_lock(CLI::App& app, Cli& cli) {
-  add_pending(app, cli, "lock", "Show or release the deploy lock");
+  auto* sub = app.add_subcommand("lock", "Show or release the deploy lock on each app host");
+  sub->require_subcommand(1);
+  auto* status = sub->add_subcommand("status", "Who holds the deploy lock, since when, and whether it expired");
+  on_run(status, cli, [&cli](Ui& ui) { return run_lock(cli.global, ui, false); });
+  auto* release = sub->add_subcommand(
+      "release", "Remove the deploy lock (for a run that died on another machine; a run from this "
+                 "machine whose process is gone is taken over automatically)");
+  on_run(release, cli, [&cli](Ui& ui) { return run_lock(cli.global, ui, true); });
 }
 
 }  // namespace berth::cli

@@ -1,10 +1,40 @@
-// berth releases: not implemented yet (see cli/pending.cpp).
+// berth releases: each app host's releases, newest first, the current one marked.
 #include <cli/cli.hpp>
+#include <cli/hosts.hpp>
+#include <core/deploy/deploy.hpp>
+#include <core/manifest/load.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace berth::cli {
 
 void add_releases(CLI::App& app, Cli& cli) {
-  add_pending(app, cli, "releases", "List the releases on each host");
+  auto* sub = app.add_subcommand(
+      "releases", "List the releases on each app host, newest first; `*` marks the current one");
+  on_run(sub, cli, [&cli](Ui& ui) {
+    const auto manifest = manifest::load_or_throw(cli.global.file, cli.global.env);
+    auto selection = cli.global;
+    if (selection.roles.empty()) selection.roles = {"app"};
+    auto hosts = open_hosts(selection, manifest, ui);
+    const auto list = deploy::list_releases(manifest, hosts.fleet);
+    int status = 0;
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& h : list) {
+      if (!h.error.empty()) {
+        ui.error(fmt::format("{}: {}", h.host, h.error));
+        status = 1;
+      }
+      json.push_back({{"host", h.host}, {"current", h.current}, {"live_color", h.live},
+                      {"releases", h.releases}, {"error", h.error}});
+      if (ui.json() || !h.error.empty()) continue;
+      ui.out(ui.bold(fmt::format("{} ({} ports live)", h.host, h.live)));
+      if (h.releases.empty()) ui.out("  no releases yet: run berth deploy");
+      for (const auto& r : h.releases) ui.out(fmt::format("  {} {}", r == h.current ? "*" : " ", r));
+    }
+    if (ui.json()) ui.emit_json({{"hosts", json}});
+    return status;
+  });
 }
 
 }  // namespace berth::cli

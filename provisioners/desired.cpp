@@ -17,10 +17,22 @@ std::string secret_path(const manifest::Manifest& m, std::string_view name) {
   return fmt::format("{}/secrets/{}", config_dir(m), name);
 }
 
-std::vector<int> app_ports(const manifest::Manifest& m) {
+std::vector<int> app_ports(const manifest::Manifest& m, Color color) {
   std::vector<int> ports;
-  for (int i = 0; i < m.app.run.instances; ++i) ports.push_back(m.app.run.port + i);
+  const int first = m.app.run.port + (color == Color::green ? m.app.run.instances : 0);
+  for (int i = 0; i < m.app.run.instances; ++i) ports.push_back(first + i);
   return ports;
+}
+
+const char* color_name(Color color) { return color == Color::blue ? "blue" : "green"; }
+
+std::string instances_dir(const manifest::Manifest& m) { return app_root(m) + "/instances"; }
+std::string upstream_file(const manifest::Manifest& m) { return config_dir(m) + "/upstream.conf"; }
+
+std::string upstream_content(const std::vector<int>& ports) {
+  std::string out = "# Managed by berth deploy: the live instances.\n";
+  for (int port : ports) out += fmt::format("server 127.0.0.1:{} max_fails=1 fail_timeout=2s;\n", port);
+  return out;
 }
 
 const manifest::Server* primary_app_server(const manifest::Manifest& m) {

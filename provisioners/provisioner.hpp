@@ -38,8 +38,19 @@ std::string config_dir(const manifest::Manifest& m);    // /etc/berth/APP
 std::string env_file(const manifest::Manifest& m);      // /etc/berth/APP/app.env
 std::string secret_path(const manifest::Manifest& m, std::string_view name);
 
-// The ports of the app's instances: port, port+1, ...
-std::vector<int> app_ports(const manifest::Manifest& m);
+// Blue/green: the app's instances run on one of two sets of ports, `instances` each:
+// blue = port, port+1, ...; green = the next `instances` ports. A deploy starts the
+// new release on the set that is not live and points nginx's upstream at it.
+enum class Color { blue, green };
+std::vector<int> app_ports(const manifest::Manifest& m, Color color = Color::blue);
+const char* color_name(Color color);
+
+// /srv/APP/instances/PORT links to the release an instance runs (its WorkingDirectory).
+std::string instances_dir(const manifest::Manifest& m);
+// The nginx upstream servers of the live color, included by the site; written by
+// setup once (blue) and then only by deploys.
+std::string upstream_file(const manifest::Manifest& m);
+std::string upstream_content(const std::vector<int>& ports);
 
 // The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
 // server with the app role, by name.

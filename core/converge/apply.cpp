@@ -133,14 +133,8 @@ std::string step_body(const Resource& resource, const Change& change) {
             std::string body;
             body += u.enabled ? fmt::format("systemctl enable {} || return\n", n)
                               : fmt::format("systemctl disable {} || return\n", n);
-            if (!u.active) {
-              body += fmt::format("systemctl stop {}\n", n);
-            } else if (u.when_exists.empty()) {
-              body += fmt::format("systemctl start {}\n", n);
-            } else {
-              body += fmt::format("if [ -e {} ]; then systemctl start {}; fi\n",
-                                  shell_quote(u.when_exists), n);
-            }
+            body += u.active ? fmt::format("systemctl start {}\n", n)
+                             : fmt::format("systemctl stop {}\n", n);
             return body;
           },
           [&](const Command& c) {

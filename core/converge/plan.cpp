@@ -82,7 +82,7 @@ Change diff_one(const Resource& resource, const Observed& o) {
               return;
             }
             if (u.enabled != o.enabled) reasons.emplace_back(u.enabled ? "not enabled" : "enabled");
-            if (u.active != o.active && o.condition) {
+            if (u.active != o.active) {
               reasons.push_back(u.active ? fmt::format("not running ({})", o.active_state)
                                          : std::string("running"));
             }

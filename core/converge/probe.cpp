@@ -69,14 +69,7 @@ std::string probe_one(std::size_t index, const Resource& resource) {
                 "v {0} entry \"$(getent passwd {1})\"; v {0} groups \"$(id -nG {1} 2>/dev/null)\"\n",
                 i, shell_quote(u.name));
           },
-          [&](const Unit& u) {
-            auto line = fmt::format("unit_state {} {}\n", i, shell_quote(u.name));
-            if (!u.when_exists.empty()) {
-              line += fmt::format("if [ -e {} ]; then v {} cond 1; else v {} cond 0; fi\n",
-                                  shell_quote(u.when_exists), i, i);
-            }
-            return line;
-          },
+          [&](const Unit& u) { return fmt::format("unit_state {} {}\n", i, shell_quote(u.name)); },
           [&](const Command& c) {
             return fmt::format("if {}; then v {} guard 1; else v {} guard 0; fi\n", guard_test(c),
                                i, i);
@@ -150,8 +143,6 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
   } else if (field == "active") {
     o.active_state = value;
     o.active = value == "active" || value == "reloading" || value == "activating";
-  } else if (field == "cond") {
-    o.condition = value == "1";
   } else if (field == "guard") {
     o.guard_satisfied = value == "1";
   }

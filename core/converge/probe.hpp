@@ -29,7 +29,6 @@ struct Observed {
   bool enabled = false;          // units
   bool active = false;           // units
   std::string active_state;      // units: active, inactive, failed, ...
-  bool condition = true;         // units: Unit::when_exists exists (true without one)
   std::string shell;             // users
   std::string home;              // users
   std::vector<std::string> groups;  // users: supplementary groups

@@ -83,9 +83,6 @@ struct Unit {
   std::string name;                  // e.g. "nginx.service", "app@3000.service"
   bool enabled = true;
   bool active = true;
-  // When set, `active` is only enforced while this path exists (an app unit is
-  // enabled by setup but started by the first deploy, once `current` exists).
-  std::string when_exists;
 };
 
 // A command that runs only when its guard says so: `creates` (a path that must not

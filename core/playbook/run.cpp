@@ -161,11 +161,7 @@ void run_health(const Step& step, Context& context, StepReport& report) {
     throw Error(fmt::format("playbook step '{}': deadline '{}' is not a duration", step.name,
                             step.deadline));
   }
-  health::GatePolicy policy;
-  policy.deadline = *deadline;
-  for (const auto& c : checks) {
-    policy.success_threshold = std::max(policy.success_threshold, c.success_threshold);
-  }
+  const auto policy = health::gate_policy(checks, *deadline);
   health::SteadyClock clock;
   report.gate = health::run_gate(
       [&] { return health::run_round(checks, {}); }, policy, clock,

@@ -46,7 +46,7 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   r.push_back(make(Group{user}, "app"));
   r.push_back(make(User{.name = user, .group = user, .home = root}, "app"));
   r.push_back(make(Directory{.path = root, .owner = user, .group = user}, "app"));
-  for (const char* sub : {"releases", "shared"}) {
+  for (const char* sub : {"releases", "shared", "instances"}) {
     r.push_back(make(Directory{.path = root + "/" + sub, .owner = user, .group = user}, "app"));
   }
 
@@ -70,8 +70,13 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   }
   for (const auto& [name, value] : database_env(m)) env += env_line(name, value);
 
+  // try-restart: only the instances that run (one color) restart with the new env.
   std::vector<std::string> restart_all;
-  for (int port : app_ports(m)) restart_all.push_back(fmt::format("restart:{}@{}.service", app.name, port));
+  for (auto color : {Color::blue, Color::green}) {
+    for (int port : app_ports(m, color)) {
+      restart_all.push_back(fmt::format("restart:{}@{}.service", app.name, port));
+    }
+  }
 
   r.push_back(make(File{.path = env_file(m), .content = env, .mode = "0600",
                         .sensitive = Sensitive::yes},
@@ -88,12 +93,7 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   r.push_back(make(File{.path = fmt::format("/etc/systemd/system/{}@.service", app.name),
                         .content = render_template(m.dir, "systemd/app@.service.mustache", unit)},
                    "app", notify));
-  for (int port : app_ports(m)) {
-    // Started once a release is deployed (`current` exists); setup only enables it.
-    r.push_back(make(Unit{.name = fmt::format("{}@{}.service", app.name, port),
-                          .when_exists = root + "/current"},
-                     "app"));
-  }
+  // The instances themselves are started, switched and stopped by deploys.
 }
 
 }  // namespace berth::provisioners

@@ -7,7 +7,8 @@ namespace berth::provisioners {
 using namespace converge;
 
 void add_base(const manifest::Manifest& m, const manifest::Server&, Desired& out) {
-  for (const char* p : {"ca-certificates", "tzdata"}) {
+  // curl: deploys check new instances directly on the server before switching.
+  for (const char* p : {"ca-certificates", "tzdata", "curl"}) {
     out.resources.push_back(make(Package{p}, "base"));
   }
   out.resources.push_back(make(Directory{.path = "/etc/berth", .mode = "0755"}, "base"));

@@ -73,9 +73,7 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
     for (const auto& n : proxy.domains) names += (names.empty() ? "" : " ") + n;
     return names;
   }());
-  kainjow::mustache::data ports{kainjow::mustache::data::type::list};
-  for (int port : app_ports(m)) ports.push_back(kainjow::mustache::data("port", std::to_string(port)));
-  d.set("ports", ports);
+  d.set("upstream_file", upstream_file(m));
   d.set("tls", tls);
   d.set("cert", cert);
   d.set("key", key);
@@ -104,6 +102,10 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
   }
   d.set("headers", headers);
 
+  // Blue is live until the first deploy; from then on deploys own this file.
+  r.push_back(make(File{.path = upstream_file(m), .content = upstream_content(app_ports(m)),
+                        .overwrite = Overwrite::no},
+                   "nginx"));
   r.push_back(make(File{.path = fmt::format("/etc/nginx/sites-enabled/{}.conf", app),
                         .content = render_template(m.dir, "nginx/site.conf.mustache", d),
                         .validate = "nginx -t"},

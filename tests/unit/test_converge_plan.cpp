@@ -123,15 +123,6 @@ TEST_CASE("plan: units and guarded commands") {
   CHECK_FALSE(has_changes(plan({make(Group{"g"}, "x")}, {Observed{.exists = true}})));
 }
 
-TEST_CASE("plan: a unit started only once its path exists") {
-  const auto r = make(Unit{.name = "app@3000.service", .when_exists = "/srv/app/current"}, "app");
-  Observed o{.exists = true, .enabled = true, .active = false, .active_state = "inactive",
-             .condition = false};
-  CHECK(plan_one(r, o).action == Action::none);
-  o.condition = true;
-  CHECK(plan_one(r, o).reasons == std::vector<std::string>{"not running (inactive)"});
-}
-
 TEST_CASE("plan: commands are checked again when packages get installed first") {
   const std::vector<Resource> resources{
       make(Package{"nginx"}, "proxy"),

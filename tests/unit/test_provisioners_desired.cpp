@@ -47,8 +47,7 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
   CHECK(find(d, "package:nginx"));
   CHECK(find(d, "package:postgresql"));
   CHECK(find(d, "package:nodejs"));
-  CHECK(find(d, "unit:shop@3000.service"));
-  CHECK(find(d, "unit:shop@3001.service"));
+  CHECK_FALSE(find(d, "unit:shop@3000.service"));  // deploys own the instances
   CHECK(find(d, "unit:shop-job-reminders.timer"));
 
   SECTION("the env file is secret and holds placeholders for generated values") {
@@ -68,7 +67,7 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
     REQUIRE(site);
     const auto& f = std::get<File>(site->spec);
     CHECK(f.validate == "nginx -t");
-    CHECK(f.content.find("server 127.0.0.1:3001") != std::string::npos);
+    CHECK(f.content.find("include /etc/berth/shop/upstream.conf;") != std::string::npos);
     CHECK(f.content.find("rate=5r/s") != std::string::npos);
     CHECK(f.content.find("burst=10 nodelay") != std::string::npos);
     CHECK(f.content.find("limit_req_status 429") != std::string::npos);
@@ -76,9 +75,12 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
     CHECK(f.content.find("return 301 https://") != std::string::npos);
     CHECK(site->notify == std::vector<std::string>{"reload:nginx.service"});
   }
-  SECTION("app units are started by deploys, not by setup") {
-    const auto& u = std::get<Unit>(find(d, "unit:shop@3000.service")->spec);
-    CHECK(u.when_exists == "/srv/shop/current");
+  SECTION("the upstream starts blue and is never overwritten by setup") {
+    const auto& f = std::get<File>(find(d, "file:/etc/berth/shop/upstream.conf")->spec);
+    CHECK(f.overwrite == Overwrite::no);
+    CHECK(f.content.find("server 127.0.0.1:3000") != std::string::npos);
+    CHECK(f.content.find("server 127.0.0.1:3001") != std::string::npos);
+    CHECK(provisioners::app_ports(m, provisioners::Color::green) == std::vector<int>{3002, 3003});
   }
 }
 

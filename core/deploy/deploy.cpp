@@ -1,0 +1,551 @@
+#include <core/deploy/deploy.hpp>
+#include <core/deploy/release.hpp>
+#include <core/deploy/scripts.hpp>
+#include <core/health/check.hpp>
+#include <core/health/gate.hpp>
+#include <core/output/redact.hpp>
+#include <core/util/process.hpp>
+#include <provisioners/provisioner.hpp>
+
+#include <fmt/format.h>
+#include <openssl/rand.h>
+
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace berth::deploy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using provisioners::Color;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+std::string tail(std::string_view text, std::size_t lines) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  auto pos = text.size();
+  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
+}
+
+std::string random_token() {
+  unsigned char bytes[8];
+  RAND_bytes(bytes, sizeof bytes);
+  std::string out;
+  for (auto b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+std::string machine_name() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  const char* user = std::getenv("USER");
+  return fmt::format("{}@{}", user ? user : "root", name);
+}
+
+// The path of the first http check with a relative URL: new instances are checked
+// on it directly, before they take traffic. "/" when there is none.
+const manifest::HealthCheck* direct_check(const manifest::Manifest& m) {
+  for (const auto& h : m.health) {
+    if (h.kind == "http" && h.url.starts_with("/")) return &h;
+  }
+  return nullptr;
+}
+
+// One host's part of the run.
+struct Host {
+  std::string name;
+  Color live = Color::blue;
+  std::string current;
+  bool started = false;     // new instances running
+  bool switched = false;    // upstream points at them
+  std::string error;
+};
+
+class Run {
+ public:
+  Run(const manifest::Manifest& m, const std::vector<const manifest::Server*>& servers,
+      ssh::Fleet& fleet, const Options& options, const Callbacks& callbacks)
+      : m_(m), servers_(servers), fleet_(fleet), options_(options), callbacks_(callbacks),
+        hosts_(servers.size()) {
+    me_.token = random_token();
+    me_.owner = machine_name();
+    me_.pid = std::to_string(getpid());
+    me_.command = options.kind == Kind::deploy ? "deploy" : "rollback";
+    me_.ttl = options.lock_ttl.count();
+    for (std::size_t i = 0; i < servers.size(); ++i) hosts_[i].name = servers[i]->name;
+  }
+
+  Result go() {
+    if (!step("lock", [&] { return lock(); })) return finish();
+    const bool ok = options_.kind == Kind::deploy ? deploy_steps() : rollback_steps();
+    if (ok) {
+      result_.ok = true;
+      hooks("post_deploy", m_.hooks.post_deploy);
+    }
+    return finish();
+  }
+
+ private:
+  bool deploy_steps() {
+    const auto tarball = std::filesystem::temp_directory_path() /
+                         fmt::format("berth-{}-{}.tar", m_.app.name, me_.token);
+    struct Remove {
+      std::filesystem::path path;
+      ~Remove() {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+      }
+    } remove{tarball};
+    result_.release = make_release_id(build_dir(m_), std::chrono::system_clock::now());
+    return hooks("pre_build", m_.hooks.pre_build) &&
+           step("build", [&] {
+             run_build(m_, [&](std::string_view line) { output("build | " + std::string(line)); });
+             pack_release(m_, tarball);
+             return fmt::format("{} ({:.1f} MB)", result_.release,
+                                std::filesystem::file_size(tarball) / 1e6);
+           }) &&
+           hooks("pre_deploy", m_.hooks.pre_deploy) &&
+           step("ship", [&] { return ship(tarball); }) && step("migrate", [&] { return migrate(); }) &&
+           switch_steps();
+  }
+
+  bool rollback_steps() {
+    return step("choose release", [&] { return choose_rollback(); }) && switch_steps();
+  }
+
+  bool switch_steps() {
+    return step("start", [&] { return start(); }) && step("switch", [&] { return switch_over(); }) &&
+           step("gate", [&] { return gate(); }) && step("finalize", [&] { return finalize(); });
+  }
+
+  // Runs `body` as a named step: timed, reported, failures recorded. Returns whether
+  // it succeeded. A body returns its detail text, or throws StepFailed / berth::Error.
+  template <class Body>
+  bool step(const std::string& name, Body body) {
+    if (options_.interrupted && options_.interrupted->load()) {
+      result_.error = fmt::format("interrupted before {}", name);
+      undo();
+      return false;
+    }
+    progress(name);
+    const auto start = Clock::now();
+    StepReport report{name, true, {}, {}};
+    try {
+      report.detail = body();
+    } catch (const Error& e) {
+      report.ok = false;
+      report.detail = e.what();
+      if (result_.error.empty()) result_.error = fmt::format("{}: {}", name, e.what());
+    }
+    report.elapsed = since(start);
+    result_.steps.push_back(report);
+    if (!report.ok) undo();
+    return report.ok;
+  }
+
+  void progress(std::string_view line) {
+    if (callbacks_.progress) callbacks_.progress(line);
+  }
+  void output(std::string_view line) {
+    if (callbacks_.output) callbacks_.output(line);
+  }
+
+  // Runs `script(i)` on every host at once; throws berth::Error naming the first host
+  // that failed (transport or exit status), with its stderr tail.
+  std::vector<ScriptResult> on_hosts(const std::string& what,
+                                     const std::function<std::string(std::size_t)>& script,
+                                     bool with_heartbeat = true) {
+    std::vector<ScriptResult> results(hosts_.size());
+    std::vector<std::string> errors(hosts_.size());
+    fleet_.run([&](std::size_t i, ssh::Session& session) {
+      auto text = script(i);
+      if (text.empty()) return true;
+      if (with_heartbeat) text = lock_heartbeat_script(m_, me_.token) + text;
+      auto ran = session.run_script(text, Privilege::root, [&](Stream, std::string_view line) {
+        if (!line.starts_with("@@")) output(fmt::format("{} | {}", session.name(), line));
+      });
+      if (!ran) {
+        errors[i] = ran.error().what();
+        return false;
+      }
+      results[i] = *ran;
+      if (ran->exit_status != 0) {
+        errors[i] = fmt::format("{}: {} failed (exit status {})\n{}", session.name(), what,
+                                ran->exit_status, redact(tail(ran->err.empty() ? ran->out : ran->err, 15)));
+        return false;
+      }
+      return true;
+    });
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      if (const auto& e = fleet_.connect_error(i)) throw Error(e->what(), ExitCode::unreachable, e->hint());
+      if (!errors[i].empty()) throw Error(errors[i]);
+    }
+    return results;
+  }
+
+  std::string lock() {
+    const auto deadline = Clock::now() + options_.lock_wait;
+    std::vector<bool> held(hosts_.size(), false);
+    while (true) {
+      std::vector<std::optional<LockInfo>> holders(hosts_.size());
+      std::vector<std::string> errors(hosts_.size());
+      fleet_.run([&](std::size_t i, ssh::Session& session) {
+        if (held[i]) return true;
+        auto ran = session.run_script(lock_acquire_script(m_, me_));
+        if (ran && ran->exit_status == lock_held_status) {
+          auto holder = parse_lock_info(ran->out);
+          // Our own machine's crashed run: its process is gone, take the lock over.
+          if (holder.owner == me_.owner && !holder.pid.empty() &&
+              ::kill(std::stoi(holder.pid), 0) != 0 && errno == ESRCH) {
+            ran = session.run_script(lock_acquire_script(m_, me_, holder.token));
+          } else {
+            holders[i] = holder;
+            return false;
+          }
+        }
+        if (!ran) {
+          errors[i] = ran.error().what();
+          return false;
+        }
+        if (ran->exit_status != 0) {
+          errors[i] = fmt::format("{}: taking the lock failed (exit status {})", session.name(),
+                                  ran->exit_status);
+          return false;
+        }
+        held[i] = true;
+        return true;
+      });
+      for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (const auto& e = fleet_.connect_error(i)) throw Error(e->what(), ExitCode::unreachable, e->hint());
+        if (!errors[i].empty()) throw Error(errors[i]);
+      }
+      locked_ = true;  // release whatever we hold from here on
+      std::optional<std::pair<std::string, LockInfo>> busy;
+      for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (holders[i]) busy = {{hosts_[i].name, *holders[i]}};
+      }
+      if (!busy) return fmt::format("held on {} host(s)", hosts_.size());
+      if (Clock::now() >= deadline) {
+        const auto& [host, info] = *busy;
+        result_.lock_held = true;
+        const auto age = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() -
+                         info.started;
+        throw Error(fmt::format("{}: the deploy lock is held by {} (pid {}, `berth {}`, started {} s "
+                                "ago, expires {} s after its last heartbeat)",
+                                host, info.owner, info.pid, info.command, age, info.ttl),
+                    ExitCode::lock_held,
+                    "wait for it, run with --lock-wait 5m, or `berth lock release` if that run is dead");
+      }
+      progress(fmt::format("lock: held by {} on {}, waiting", busy->second.owner, busy->first));
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  }
+
+  void release_lock() {
+    if (!locked_) return;
+    fleet_.run([&](std::size_t, ssh::Session& session) {
+      return session.run_script(lock_release_script(m_, me_.token)).has_value();
+    });
+  }
+
+  bool hooks(const char* name, const std::vector<manifest::Hook>& list) {
+    if (list.empty()) return true;
+    return step(name, [&] {
+      for (const auto& hook : list) {
+        if (hook.remote) {
+          on_hosts(fmt::format("{} hook `{}`", name, hook.command), [&](std::size_t i) {
+            if (!servers_[i]->has_role(hook.role)) return std::string();
+            return fmt::format("export BERTH_APP={} BERTH_RELEASE={} BERTH_HOST={}\ncd {}/releases/{} 2>/dev/null\n{}\n",
+                               m_.app.name, result_.release, servers_[i]->name,
+                               provisioners::app_root(m_), result_.release, hook.command);
+          });
+        } else {
+          ProcessOptions opts;
+          opts.cwd = m_.dir;
+          opts.env = {{"BERTH_APP", m_.app.name}, {"BERTH_RELEASE", result_.release}};
+          const auto r = run_process_streaming({"/bin/sh", "-c", hook.command},
+                                               [&](OutputStream, std::string_view line) {
+                                                 output(fmt::format("{} | {}", name, line));
+                                               },
+                                               opts);
+          if (!r) throw r.error();
+          if (!r->ok()) {
+            throw Error(fmt::format("`{}` exited with status {}\n{}", hook.command, r->exit_code, r->tail(10)));
+          }
+        }
+      }
+      return fmt::format("{} command(s)", list.size());
+    });
+  }
+
+  void read_state(std::size_t i, const std::string& out) {
+    for (const auto& [key, value] : parse_pairs(out)) {
+      if (key == "live") hosts_[i].live = value == "green" ? Color::green : Color::blue;
+      if (key == "current") hosts_[i].current = value;
+    }
+  }
+
+  std::string ship(const std::filesystem::path& tarball) {
+    std::vector<std::string> lines(hosts_.size());
+    std::vector<std::string> errors(hosts_.size());
+    const auto dest = fmt::format("{}/releases/{}", provisioners::app_root(m_), result_.release);
+    fleet_.run([&](std::size_t i, ssh::Session& session) {
+      progress(fmt::format("{}: uploading {}", session.name(), result_.release));
+      auto up = session.upload_tar(tarball, dest);
+      if (!up) {
+        errors[i] = up.error().what();
+        return false;
+      }
+      lines[i] = fmt::format("{} {:.1f} MB in {} ms", session.name(), up->bytes / 1e6, up->duration.count());
+      return true;
+    });
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      if (!errors[i].empty()) throw Error(errors[i]);
+    }
+    const auto states = on_hosts("preparing the release", [&](std::size_t) { return prepare_script(m_, result_.release); });
+    for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].out);
+    result_.previous = hosts_.empty() ? "" : hosts_[0].current;
+    std::string detail;
+    for (const auto& l : lines) detail += (detail.empty() ? "" : "; ") + l;
+    return detail;
+  }
+
+  std::string migrate() {
+    if (m_.app.run.migrate.empty()) return "no migrate command";
+    const auto command = migrate_command(m_.app.run.migrate);
+    // Once, on the first app host, before anything switches.
+    on_hosts("the migration `" + command + "`", [&](std::size_t i) {
+      return i == 0 ? migrate_script(m_, result_.release, command) : std::string();
+    });
+    return fmt::format("`{}` on {}", command, hosts_[0].name);
+  }
+
+  std::string choose_rollback() {
+    std::vector<std::vector<std::string>> releases(hosts_.size());
+    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      read_state(i, states[i].out);
+      for (const auto& [key, value] : parse_pairs(states[i].out)) {
+        if (key == "release") releases[i].push_back(value);
+      }
+    }
+    const auto& first = releases[0];
+    result_.previous = hosts_[0].current;
+    if (!options_.target.empty()) {
+      result_.release = options_.target;
+    } else {
+      // The newest complete release older than the current one.
+      for (const auto& r : first) {
+        if (r < hosts_[0].current) {
+          result_.release = r;
+          break;
+        }
+      }
+    }
+    if (result_.release.empty()) {
+      throw Error("no release older than the current one to roll back to", ExitCode::failure,
+                  "`berth releases` lists what each host has");
+    }
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      if (std::find(releases[i].begin(), releases[i].end(), result_.release) == releases[i].end()) {
+        throw Error(fmt::format("{}: has no release {}", hosts_[i].name, result_.release), ExitCode::failure,
+                    "`berth releases` lists what each host has");
+      }
+    }
+    return fmt::format("{} (current {})", result_.release, hosts_[0].current);
+  }
+
+  static Color other(Color c) { return c == Color::blue ? Color::green : Color::blue; }
+
+  // Judges the direct probes of new instances against the direct check's conditions.
+  std::string judge_probes(std::size_t i, const std::vector<InstanceProbe>& probes) {
+    const auto* check = direct_check(m_);
+    std::vector<health::Condition> conditions;
+    if (check) {
+      for (const auto& c : check->conditions) {
+        if (auto parsed = health::parse_condition(c.text)) conditions.push_back(*parsed);
+      }
+    }
+    if (conditions.empty()) conditions.push_back(*health::parse_condition("[STATUS] < 500"));
+    std::string failures;
+    for (const auto& p : probes) {
+      health::Observation o;
+      if (p.status > 0) {
+        o.status = p.status;
+        o.body = p.body;
+        o.response_time = p.time;
+      }
+      o.connected = p.status > 0;
+      for (const auto& c : conditions) {
+        const auto e = health::evaluate(c, o);
+        if (!e.ok) {
+          failures += fmt::format("\n  {} port {}: {} (observed {})", hosts_[i].name, p.port,
+                                  c.text, p.status > 0 ? e.observed : "no answer");
+        }
+      }
+    }
+    return failures;
+  }
+
+  std::string start() {
+    const auto* check = direct_check(m_);
+    const auto path = check ? check->url : std::string("/");
+    auto results = on_hosts("starting the new instances", [&](std::size_t i) {
+      hosts_[i].started = true;
+      return start_script(m_, result_.release, provisioners::app_ports(m_, other(hosts_[i].live)), path,
+                          options_.start_wait);
+    });
+    // Direct checks, retried until the gate's deadline: the new release takes no
+    // traffic before it passes them.
+    const auto deadline = Clock::now() + options_.gate_deadline;
+    while (true) {
+      std::string failures;
+      for (std::size_t i = 0; i < hosts_.size(); ++i) failures += judge_probes(i, parse_probes(results[i].out));
+      if (failures.empty()) break;
+      if (Clock::now() >= deadline || (options_.interrupted && options_.interrupted->load())) {
+        throw Error("the new instances failed their health check before taking traffic:" + failures);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      results = on_hosts("probing the new instances", [&](std::size_t i) {
+        return probe_script(provisioners::app_ports(m_, other(hosts_[i].live)), path);
+      });
+    }
+    return fmt::format("{} instance(s) per host on the {} ports, healthy", m_.app.run.instances,
+                       provisioners::color_name(other(hosts_[0].live)));
+  }
+
+  std::string switch_over() {
+    if (!m_.proxy) return "no proxy: the new instances serve on their own ports";
+    on_hosts("switching nginx", [&](std::size_t i) {
+      hosts_[i].switched = true;
+      return switch_script(m_, provisioners::app_ports(m_, other(hosts_[i].live)));
+    });
+    return "nginx upstream points at the new instances";
+  }
+
+  std::string gate() {
+    health::Selection selection;
+    for (const auto& h : hosts_) selection.hosts.push_back(h.name);
+    const auto checks = health::plan_local_checks(m_, selection);
+    if (checks.empty()) return "no health checks in the manifest";
+    health::SteadyClock clock;
+    const auto outcome = health::run_gate([&] { return health::run_round(checks, {}); },
+                                          health::gate_policy(checks, options_.gate_deadline), clock,
+                                          [&](int round, const std::vector<health::CheckResult>& results) {
+                                            const auto passing = std::count_if(
+                                                results.begin(), results.end(),
+                                                [](const health::CheckResult& r) { return r.ok; });
+                                            progress(fmt::format("gate: round {}: {} of {} checks pass", round,
+                                                                 passing, results.size()));
+                                          });
+    if (outcome.passed) return fmt::format("{} check(s) passed in {} round(s)", checks.size(), outcome.rounds);
+    std::string failures;
+    for (const auto& r : outcome.last) {
+      if (r.ok) continue;
+      if (!r.error.empty()) failures += fmt::format("\n  {} {}: {}", r.host, r.name, r.error);
+      for (const auto& c : r.conditions) {
+        if (!c.ok) failures += fmt::format("\n  {} {}: {} (observed {})", r.host, r.name, c.condition, c.observed);
+      }
+    }
+    throw Error("the health checks did not pass after the switch:" + failures);
+  }
+
+  std::string finalize() {
+    on_hosts("making the release current", [&](std::size_t i) {
+      return finalize_script(m_, result_.release, provisioners::app_ports(m_, other(hosts_[i].live)),
+                             provisioners::app_ports(m_, hosts_[i].live), options_.drain);
+    });
+    for (auto& h : hosts_) h.started = h.switched = false;
+    return fmt::format("{} is current", result_.release);
+  }
+
+  // Puts every host back as it was: upstream to the old color, new instances stopped
+  // (with their journal kept for the report).
+  void undo() {
+    bool any = false;
+    for (const auto& h : hosts_) any = any || h.started || h.switched;
+    if (!any) return;
+    progress("switching back: the previous release keeps serving");
+    std::vector<std::string> journals(hosts_.size());
+    fleet_.run([&](std::size_t i, ssh::Session& session) {
+      auto& h = hosts_[i];
+      std::string script;
+      if (h.switched) script += switch_script(m_, provisioners::app_ports(m_, h.live)) + "\n";
+      if (h.started) script += stop_script(m_, provisioners::app_ports(m_, other(h.live)), 15);
+      const auto ran = session.run_script(script);
+      if (ran) journals[i] = ran->out;
+      h.started = h.switched = false;
+      return ran && ran->exit_status == 0;
+    });
+    result_.switched_back = true;
+    for (const auto& j : journals) {
+      std::size_t pos = 0;
+      while (pos < j.size()) {
+        auto eol = j.find('\n', pos);
+        if (eol == std::string::npos) eol = j.size();
+        if (eol > pos) result_.journal.push_back(redact(j.substr(pos, eol - pos)));
+        pos = eol + 1;
+      }
+    }
+  }
+
+  Result finish() {
+    release_lock();
+    return result_;
+  }
+
+  const manifest::Manifest& m_;
+  const std::vector<const manifest::Server*>& servers_;
+  ssh::Fleet& fleet_;
+  const Options& options_;
+  const Callbacks& callbacks_;
+  std::vector<Host> hosts_;
+  LockInfo me_;
+  bool locked_ = false;
+  Result result_;
+};
+
+}  // namespace
+
+Result run(const manifest::Manifest& m, const std::vector<const manifest::Server*>& servers,
+           ssh::Fleet& fleet, const Options& options, const Callbacks& callbacks) {
+  return Run(m, servers, fleet, options, callbacks).go();
+}
+
+std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet) {
+  std::vector<HostReleases> out(fleet.size());
+  fleet.run([&](std::size_t i, ssh::Session& session) {
+    auto& h = out[i];
+    h.host = session.name();
+    const auto ran = session.run_script(state_script(m));
+    if (!ran || ran->exit_status != 0) {
+      h.error = ran ? tail(ran->err, 5) : std::string(ran.error().what());
+      return false;
+    }
+    for (const auto& [key, value] : parse_pairs(ran->out)) {
+      if (key == "live") h.live = value;
+      if (key == "current") h.current = value;
+      if (key == "release") h.releases.push_back(value);
+    }
+    return true;
+  });
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (const auto& e = fleet.connect_error(i)) {
+      out[i].host = fleet.target(i).name;
+      out[i].error = e->what();
+    }
+  }
+  return out;
+}
+
+}  // namespace berth::deploy

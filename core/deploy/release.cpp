@@ -1,0 +1,64 @@
+#include <core/deploy/release.hpp>
+#include <core/util/process.hpp>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace berth::deploy {
+
+std::string make_release_id(const std::filesystem::path& dir,
+                            std::chrono::system_clock::time_point now) {
+  auto id = fmt::format("{:%Y%m%dT%H%M%SZ}", std::chrono::floor<std::chrono::seconds>(now));
+  ProcessOptions options;
+  options.cwd = dir;
+  const auto sha = run_process({"git", "rev-parse", "--short", "HEAD"}, options);
+  if (sha && sha->ok()) {
+    auto text = sha->out;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (!text.empty()) id += "-" + text;
+  }
+  return id;
+}
+
+std::filesystem::path build_dir(const manifest::Manifest& m) {
+  return (m.dir / m.app.build.dir).lexically_normal();
+}
+
+void run_build(const manifest::Manifest& m, const std::function<void(std::string_view)>& line) {
+  if (m.app.build.command.empty()) return;
+  ProcessOptions options;
+  options.cwd = build_dir(m);
+  const auto result = run_process_streaming(
+      {"/bin/sh", "-c", m.app.build.command},
+      [&](OutputStream, std::string_view text) { line(text); }, options);
+  if (!result) throw result.error();
+  if (!result->ok()) {
+    throw Error(fmt::format("build: `{}` in {} exited with status {}\n{}", m.app.build.command,
+                            options.cwd.string(), result->exit_code, result->tail(15)),
+                ExitCode::failure, "fix the build, then run berth deploy again; nothing was shipped");
+  }
+}
+
+void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarball) {
+  std::vector<std::string> argv{"tar", "--create", "--file", tarball.string(),
+                                "--exclude=.git", "--exclude=.berth"};
+  for (const auto& pattern : m.app.build.ignore) argv.push_back("--exclude=" + pattern);
+  argv.insert(argv.end(), {"--directory", build_dir(m).string(), "."});
+  const auto result = run_process(argv);
+  if (!result) throw result.error();
+  if (!result->ok()) {
+    throw Error(fmt::format("packing the release failed: {}\n{}", describe_command(argv),
+                            result->tail(10)));
+  }
+}
+
+std::string migrate_command(const std::string& migrate) {
+  if (migrate == "prisma") return "npx prisma migrate deploy";
+  if (migrate == "sequelize") return "npx sequelize-cli db:migrate";
+  if (migrate == "drizzle") return "npx drizzle-kit migrate";
+  if (migrate == "knex") return "npx knex migrate:latest";
+  if (migrate == "alembic") return "alembic upgrade head";
+  return migrate;
+}
+
+}  // namespace berth::deploy

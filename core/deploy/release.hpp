@@ -1,0 +1,36 @@
+#pragma once
+
+// The local half of a deploy: the release id, the build command, the tarball.
+
+#include <core/error.hpp>
+#include <core/manifest/manifest.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace berth::deploy {
+
+// "20261125T153000Z" plus "-<git short sha>" when `dir` is inside a git work tree.
+std::string make_release_id(const std::filesystem::path& dir,
+                            std::chrono::system_clock::time_point now);
+
+// The folder a release is packed from: app.build.dir relative to the manifest.
+std::filesystem::path build_dir(const manifest::Manifest& m);
+
+// Runs app.build.command with /bin/sh in build_dir(), streaming its output lines to
+// `line`. Throws berth::Error with the exit status and the last lines of output when
+// it fails. Does nothing when there is no build command.
+void run_build(const manifest::Manifest& m, const std::function<void(std::string_view)>& line);
+
+// Packs build_dir() into `tarball` (plain tar: the upload streams it into `tar -x`), leaving out app.build.ignore patterns and
+// .git. Throws berth::Error when tar fails.
+void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarball);
+
+// The command a migrate setting stands for: a preset (prisma, sequelize, drizzle,
+// knex, alembic) or the text itself.
+std::string migrate_command(const std::string& migrate);
+
+}  // namespace berth::deploy

@@ -1,0 +1,244 @@
+#include <core/converge/probe.hpp>
+#include <core/deploy/scripts.hpp>
+#include <provisioners/provisioner.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace berth::deploy {
+
+using converge::shell_quote;
+
+namespace {
+
+std::string lock_dir(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/lock"; }
+
+std::string ports_list(const std::vector<int>& ports) {
+  std::string out;
+  for (int p : ports) out += (out.empty() ? "" : " ") + std::to_string(p);
+  return out;
+}
+
+std::string units(const manifest::Manifest& m, const std::vector<int>& ports) {
+  std::string out;
+  for (int p : ports) out += fmt::format("{}{}@{}.service", out.empty() ? "" : " ", m.app.name, p);
+  return out;
+}
+
+// Shell lines setting live=blue|green from the upstream file, and current=ID.
+std::string read_state(const manifest::Manifest& m) {
+  return fmt::format(
+      "if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then live=blue; else live=green; fi\n"
+      "current=$(readlink {2}/current 2>/dev/null | sed 's|.*/||')\n"
+      "echo \"live=$live\"; echo \"current=$current\"\n",
+      m.app.run.port, shell_quote(provisioners::upstream_file(m)), shell_quote(provisioners::app_root(m)));
+}
+
+constexpr std::string_view probe_function = R"sh(probe() {
+  body=$(mktemp)
+  out=$(curl -s -o "$body" -w '%{http_code} %{time_total}' --max-time 5 "http://127.0.0.1:$1$2" 2>/dev/null) || out="0 0"
+  code=${out% *}; secs=${out#* }
+  ms=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')
+  printf '@@probe %s %s %s %s\n' "$1" "$code" "$ms" "$(wc -c < "$body")"
+  cat "$body"; printf '\n'; rm -f "$body"
+}
+)sh";
+
+}  // namespace
+
+std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
+                                const std::string& break_token) {
+  return fmt::format(
+      "dir={0}\nnow=$(date +%s)\nmkdir -p \"$(dirname \"$dir\")\"\n"
+      "if ! mkdir \"$dir\" 2>/dev/null; then\n"
+      "  token=$(sed -n 's/^token=//p' \"$dir/info\" 2>/dev/null)\n"
+      "  beat=$(sed -n 's/^heartbeat=//p' \"$dir/info\" 2>/dev/null); ttl=$(sed -n 's/^ttl=//p' \"$dir/info\" 2>/dev/null)\n"
+      "  if [ -n \"$beat\" ] && [ $((now - beat)) -le \"${{ttl:-0}}\" ] && [ \"$token\" != {1} ]; then\n"
+      "    cat \"$dir/info\"; exit {2}\n"
+      "  fi\n"
+      "  rm -rf \"$dir\" && mkdir \"$dir\" || exit 1\n"
+      "fi\n"
+      "printf 'token=%s\\nowner=%s\\npid=%s\\ncommand=%s\\nstarted=%s\\nheartbeat=%s\\nttl=%s\\n' "
+      "{3} {4} {5} {6} \"$now\" \"$now\" {7} > \"$dir/info\"\n",
+      shell_quote(lock_dir(m)), shell_quote(break_token.empty() ? "-" : break_token),
+      lock_held_status, shell_quote(me.token), shell_quote(me.owner), shell_quote(me.pid),
+      shell_quote(me.command), me.ttl);
+}
+
+std::string lock_heartbeat_script(const manifest::Manifest& m, const std::string& token) {
+  return fmt::format(
+      "f={0}/info\nif grep -qx {1} \"$f\" 2>/dev/null; then sed -i \"s/^heartbeat=.*/heartbeat=$(date +%s)/\" \"$f\"; fi\n",
+      shell_quote(lock_dir(m)), shell_quote("token=" + token));
+}
+
+std::string lock_release_script(const manifest::Manifest& m, const std::string& token) {
+  if (token.empty()) return fmt::format("rm -rf {}\n", shell_quote(lock_dir(m)));
+  return fmt::format("if grep -qx {1} {0}/info 2>/dev/null; then rm -rf {0}; fi\n",
+                     shell_quote(lock_dir(m)), shell_quote("token=" + token));
+}
+
+std::string lock_status_script(const manifest::Manifest& m) {
+  return fmt::format("cat {}/info 2>/dev/null; true\n", shell_quote(lock_dir(m)));
+}
+
+std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    const auto line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    out.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+  }
+  return out;
+}
+
+LockInfo parse_lock_info(std::string_view text) {
+  LockInfo info;
+  auto number = [](const std::string& s) {
+    long v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  };
+  for (const auto& [key, value] : parse_pairs(text)) {
+    if (key == "token") info.token = value;
+    if (key == "owner") info.owner = value;
+    if (key == "pid") info.pid = value;
+    if (key == "command") info.command = value;
+    if (key == "started") info.started = number(value);
+    if (key == "heartbeat") info.heartbeat = number(value);
+    if (key == "ttl") info.ttl = number(value);
+  }
+  return info;
+}
+
+std::string prepare_script(const manifest::Manifest& m, const std::string& release) {
+  const auto root = provisioners::app_root(m);
+  return fmt::format(
+      "rel={0}/releases/{1}\n"
+      "for entry in {0}/shared/* {0}/shared/.[!.]*; do\n"
+      "  [ -e \"$entry\" ] || continue\n"
+      "  name=$(basename \"$entry\"); [ -e \"$rel/$name\" ] || ln -s \"$entry\" \"$rel/$name\"\n"
+      "done\n"
+      "chown -R {2}:{2} \"$rel\" && touch \"$rel/.berth-release\" || exit 1\n{3}",
+      shell_quote(root), release, shell_quote(m.app.name), read_state(m));
+}
+
+std::string state_script(const manifest::Manifest& m) {
+  return read_state(m) +
+         fmt::format("for r in $(ls -1r {0}/releases 2>/dev/null); do\n"
+                     "  [ -f {0}/releases/\"$r\"/.berth-release ] && echo \"release=$r\"\n"
+                     "done\ntrue\n",
+                     shell_quote(provisioners::app_root(m)));
+}
+
+std::string migrate_script(const manifest::Manifest& m, const std::string& release,
+                           const std::string& command) {
+  return fmt::format(
+      "exec systemd-run --quiet --wait --pipe --collect --unit={0}-migrate-$$ "
+      "-p User={0} -p Group={0} -p EnvironmentFile={1} -p WorkingDirectory={2}/releases/{3} "
+      "/bin/sh -c {4} < /dev/null 2>&1\n",
+      m.app.name, shell_quote(provisioners::env_file(m)), shell_quote(provisioners::app_root(m)),
+      release, shell_quote(command));
+}
+
+std::string start_script(const manifest::Manifest& m, const std::string& release,
+                         const std::vector<int>& ports, const std::string& path,
+                         std::chrono::seconds wait) {
+  const auto root = provisioners::app_root(m);
+  std::string script(probe_function);
+  script += fmt::format(
+      "for p in {0}; do\n"
+      "  ln -sfn {1}/releases/{2} {1}/instances/$p.new && mv -fT {1}/instances/$p.new {1}/instances/$p || exit 1\n"
+      "  systemctl restart {3}@$p.service || exit 1\n"
+      "done\n"
+      "deadline=$(( $(date +%s) + {4} ))\n"
+      "for p in {0}; do\n"
+      "  until curl -s -o /dev/null --max-time 2 \"http://127.0.0.1:$p/\"; do\n"
+      "    [ \"$(date +%s)\" -ge \"$deadline\" ] && break\n"
+      "    sleep 0.3\n"
+      "  done\n"
+      "  probe $p {5}\n"
+      "done\n",
+      ports_list(ports), shell_quote(root), release, m.app.name, wait.count(), shell_quote(path));
+  return script;
+}
+
+std::string probe_script(const std::vector<int>& ports, const std::string& path) {
+  return std::string(probe_function) +
+         fmt::format("for p in {}; do probe $p {}; done\n", ports_list(ports), shell_quote(path));
+}
+
+std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports) {
+  const auto file = provisioners::upstream_file(m);
+  return fmt::format(
+      "f={0}\ncp -p \"$f\" \"$f.prev\" 2>/dev/null\n"
+      "tmp=$(mktemp \"$f.XXXXXX\") && cat > \"$tmp\" <<'@@berth-upstream'\n{1}@@berth-upstream\n"
+      "chmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
+      "if ! out=$(nginx -t 2>&1); then\n"
+      "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
+      "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
+      "fi\n"
+      "systemctl reload nginx.service\n",
+      shell_quote(file), provisioners::upstream_content(ports));
+}
+
+std::string finalize_script(const manifest::Manifest& m, const std::string& release,
+                            const std::vector<int>& new_ports, const std::vector<int>& old_ports,
+                            std::chrono::seconds drain) {
+  const auto root = provisioners::app_root(m);
+  return fmt::format(
+      "ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
+      "systemctl enable --quiet {2} || exit 1\n"
+      "sleep {4}\n"
+      "systemctl disable --quiet --now {3} 2>/dev/null\n"
+      "cd {0}/releases || exit 1\n"
+      "ls -1r | tail -n +{5} | while read -r old; do\n"
+      "  [ \"$old\" = {1} ] && continue\n"
+      "  in_use=no\n"
+      "  for link in {0}/instances/*; do [ \"$(readlink \"$link\")\" = \"{0}/releases/$old\" ] && in_use=yes; done\n"
+      "  [ $in_use = no ] && rm -rf -- \"$old\"\n"
+      "done\ntrue\n",
+      shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain.count(),
+      m.app.keep_releases + 1);
+}
+
+std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines) {
+  return fmt::format(
+      "for u in {0}; do\n"
+      "  journalctl --no-pager -o cat -n {1} -u \"$u\" 2>/dev/null | sed \"s|^|$u: |\"\n"
+      "done\nsystemctl disable --quiet --now {0} 2>/dev/null\ntrue\n",
+      units(m, ports), lines);
+}
+
+std::vector<InstanceProbe> parse_probes(std::string_view output) {
+  std::vector<InstanceProbe> probes;
+  std::size_t pos = 0;
+  constexpr std::string_view tag = "@@probe ";
+  while ((pos = output.find(tag, pos)) != std::string_view::npos) {
+    if (pos > 0 && output[pos - 1] != '\n') {
+      pos += tag.size();
+      continue;
+    }
+    const auto eol = output.find('\n', pos);
+    if (eol == std::string_view::npos) break;
+    const auto header = output.substr(pos + tag.size(), eol - pos - tag.size());
+    int port = 0, status = 0;
+    long ms = 0;
+    std::size_t length = 0;
+    if (std::sscanf(std::string(header).c_str(), "%d %d %ld %zu", &port, &status, &ms, &length) != 4 ||
+        eol + 1 + length > output.size()) {
+      break;
+    }
+    probes.push_back({port, status, std::chrono::milliseconds(ms),
+                      std::string(output.substr(eol + 1, length))});
+    pos = eol + 1 + length;
+  }
+  return probes;
+}
+
+}  // namespace berth::deploy

@@ -1,0 +1,98 @@
+#pragma once
+
+// The remote half of a deploy, as POSIX sh scripts: pure functions of their inputs,
+// unit-tested here and run by core/deploy/deploy.cpp (one exec each, on each host).
+// Layout on the server (see provisioners/provisioner.hpp):
+//   /srv/APP/releases/ID        one folder per release (.berth-release marks it complete)
+//   /srv/APP/instances/PORT     -> the release an instance runs
+//   /srv/APP/current            -> the live release
+//   /etc/berth/APP/upstream.conf  nginx upstream of the live color
+//   /var/lib/berth/APP/lock/    the deploy lock (info: owner, command, times)
+
+#include <core/manifest/manifest.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth::deploy {
+
+// Who holds the lock, as the lock script reports it.
+struct LockInfo {
+  std::string token;
+  std::string owner;       // user@machine
+  std::string pid;         // of the berth process on `machine`
+  std::string command;     // "deploy", "rollback"
+  long started = 0;        // unix seconds
+  long heartbeat = 0;
+  long ttl = 0;            // seconds after the last heartbeat when it expires
+};
+
+// Exit statuses of lock_acquire_script.
+inline constexpr int lock_held_status = 75;
+
+// Takes the lock (mkdir is atomic) or, when held, prints the holder as KEY=VALUE lines
+// and exits lock_held_status. An expired lock (heartbeat older than its ttl), or one
+// whose token is `break_token`, is taken over.
+std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
+                                const std::string& break_token = {});
+// Refreshes the heartbeat when `token` holds the lock.
+std::string lock_heartbeat_script(const manifest::Manifest& m, const std::string& token);
+// Releases the lock if `token` holds it; with an empty token, whoever holds it.
+std::string lock_release_script(const manifest::Manifest& m, const std::string& token);
+// Prints the holder as KEY=VALUE lines, or nothing.
+std::string lock_status_script(const manifest::Manifest& m);
+// Reads the KEY=VALUE lines of the scripts above.
+LockInfo parse_lock_info(std::string_view text);
+
+// After the upload: marks the release complete, owned by the app user, with the
+// entries of shared/ linked in; prints "live=blue|green" and "current=ID".
+std::string prepare_script(const manifest::Manifest& m, const std::string& release);
+
+// Prints "live=blue|green" and "current=ID" (the current release, may be empty), and
+// "release=ID" for each complete release, newest first.
+std::string state_script(const manifest::Manifest& m);
+
+// Runs the migration in the release folder as the app user with the app's
+// environment (systemd-run), printing its output.
+std::string migrate_script(const manifest::Manifest& m, const std::string& release,
+                           const std::string& command);
+
+// Points the instances of `ports` at the release, (re)starts them, waits up to
+// `wait` for each to answer HTTP, then prints for each port a framed record
+//   @@probe PORT STATUS MILLISECONDS LENGTH\nBODY\n
+// of GET `path` (STATUS 0 when it never answered).
+std::string start_script(const manifest::Manifest& m, const std::string& release,
+                         const std::vector<int>& ports, const std::string& path,
+                         std::chrono::seconds wait);
+
+// Probes `ports` again (the same records as start_script), without restarting.
+std::string probe_script(const std::vector<int>& ports, const std::string& path);
+
+// Points nginx's upstream at `ports`: written atomically, `nginx -t`, reload; on a
+// failed test the previous upstream is restored and the script fails.
+std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports);
+
+// After a passed gate: `current` -> release, the new instances enabled, the old ones
+// stopped and disabled after `drain`, releases beyond keep_releases pruned (never the
+// current one).
+std::string finalize_script(const manifest::Manifest& m, const std::string& release,
+                            const std::vector<int>& new_ports, const std::vector<int>& old_ports,
+                            std::chrono::seconds drain);
+
+// Stops the instances of `ports` and prints the last `lines` journal lines of each.
+std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines);
+
+// The records of start_script/probe_script.
+struct InstanceProbe {
+  int port = 0;
+  int status = 0;
+  std::chrono::milliseconds time{0};
+  std::string body;
+};
+std::vector<InstanceProbe> parse_probes(std::string_view output);
+
+// KEY=VALUE lines as pairs, in order.
+std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view text);
+
+}  // namespace berth::deploy
