@@ -39,6 +39,13 @@ jq -e 'all(.hosts[]; .stdout == "out\n" and .stderr == "err\n" and .exit_status 
 jq -e '.ok and (.hosts | length) == 1 and .hosts[0].name == "web-2" and .hosts[0].stdout == "42\n"' \
   ok.json >/dev/null || fail "bad --hosts web-2 result: $(cat ok.json)"
 
+# --fail-fast: with one host at a time, the failure on web-1 skips web-2.
+status=0
+"$BERTH" --no-color --parallel 1 --fail-fast exec -- 'exit 4' >out.txt 2>err.txt || status=$?
+[ "$status" = 1 ] || fail "--fail-fast: expected exit 1, got $status"
+grep -qx "web-1: exit 4 ([0-9]* ms)" out.txt || fail "--fail-fast: web-1 should fail: $(cat out.txt)"
+grep -qx "web-2: skipped (--fail-fast)" out.txt || fail "--fail-fast: web-2 should be skipped: $(cat out.txt)"
+
 # A signal is reported as such.
 status=0
 "$BERTH" --json --hosts web-1 exec -- 'kill -TERM $$' >sig.json 2>/dev/null || status=$?
