@@ -32,3 +32,10 @@ tests="openssh-client openssh-server debootstrap systemd-container nftables
 
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $build $tests
+
+# Demo: the example's local build runs `npm ci` and `node --check` on this machine.
+# Debian's nodejs and npm, unless an npm is already on PATH (e.g. a newer Node from
+# another source, which Debian's npm package would conflict with).
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get install -y -q --no-install-recommends nodejs npm
+fi
