@@ -244,6 +244,54 @@ void delete_netns(const std::string& name) {
   sys::run_checked({"ip", "netns", "del", name}, "delete network namespace " + name);
 }
 
+// --- cgroups -----------------------------------------------------------------
+
+// Where each host's container gets a cgroup of its own: "berth/<machine>" in the
+// hierarchies systemd uses (name=systemd and unified on a v1 hybrid machine, the
+// single tree on v2). Without this, nspawn --keep-unit puts every container under
+// the caller's cgroup, so hosts share /payload/system.slice/ssh.service: one host
+// stopping a unit kills the others' processes of that unit, and concurrent boots race
+// (status=219/CGROUP).
+std::vector<fs::path> cgroup_roots() {
+  std::error_code ec;
+  if (fs::exists("/sys/fs/cgroup/cgroup.controllers", ec)) return {"/sys/fs/cgroup/berth"};
+  std::vector<fs::path> roots;
+  for (const char* hierarchy : {"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"}) {
+    if (fs::exists(fs::path(hierarchy) / "cgroup.procs", ec))
+      roots.push_back(fs::path(hierarchy) / "berth");
+  }
+  return roots;
+}
+
+// Removes cgroup `path` and everything below it (rmdir, deepest first). Retries a
+// little: the kernel empties a cgroup asynchronously after its last process exits.
+void remove_cgroup(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  for (auto deadline = Clock::now() + std::chrono::seconds(3);;) {
+    std::vector<fs::path> dirs;
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory(ec)) dirs.push_back(it->path());
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+      return a.string().size() > b.string().size();
+    });
+    dirs.push_back(path);
+    int error = 0;
+    for (const auto& dir : dirs) {
+      if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) error = errno;
+    }
+    if (error == 0) return;
+    if (Clock::now() > deadline) {
+      throw Error(fmt::format("cannot remove cgroup {}: {}", path.string(), std::strerror(error)),
+                  ExitCode::failure, "see which processes are in it: cat " + path.string() +
+                                         "/cgroup.procs");
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+}
+
 // --- containers --------------------------------------------------------------
 
 // Stops the nspawn processes `pids`: SIGKILL to each container's init ends every
@@ -313,6 +361,13 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
   for (const auto& netns : sys::netns_names()) {
     if (is_machine_of(netns, name)) machines.insert(netns);
   }
+  std::error_code scan_ec;
+  for (const auto& root : cgroup_roots()) {
+    for (const auto& entry : fs::directory_iterator(root, scan_ec)) {
+      const auto machine = entry.path().filename().string();
+      if (is_machine_of(machine, name)) machines.insert(machine);
+    }
+  }
   const auto pids = nspawn_pids([&](const std::string& machine) {
     return machines.contains(machine) || is_machine_of(machine, name);
   });
@@ -324,6 +379,10 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
     sys::unmount(mount);
   for (const auto& machine : machines)
     delete_netns(machine);
+  for (const auto& root : cgroup_roots()) {
+    for (const auto& machine : machines)
+      remove_cgroup(root / machine);
+  }
   if (state) {
     for (const auto& host : state->hosts)
       delete_link(host.veth);
@@ -331,7 +390,11 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
   delete_link(state ? state->bridge : bridge_name(name));
   fs::remove_all(dir, ec);
   if (ec) throw Error(fmt::format("cannot remove {}: {}", dir.string(), ec.message()));
-  if (sandbox_names(paths).empty()) disable_nat(paths);
+  if (sandbox_names(paths).empty()) {
+    for (const auto& root : cgroup_roots())
+      remove_cgroup(root);
+    disable_nat(paths);
+  }
 }
 
 // The container's init (systemd, PID 1 inside), a child of nspawn; 0 while starting.
@@ -485,7 +548,25 @@ int start_container(const Sandbox& sandbox, const Host& host) {
       "--network-namespace-path=/run/netns/" + host.machine,
       // Our own resolv.conf and journal stay as the cache made them.
       "--resolv-conf=off", "--link-journal=no", "--timezone=off", "--console=read-only"};
-  auto pid = spawn_detached(argv, host_dir / "nspawn.log");
+  // The shell joins the host's cgroups and then becomes nspawn (exec keeps the PID),
+  // so nspawn and the container start in them.
+  std::vector<std::string> wrapped = {
+      "/bin/sh", "-c",
+      "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || { echo \"berth: cannot join cgroup "
+      "$1\" >&2; exit 1; }; shift; done; shift; exec \"$@\"",
+      "sh"};
+  for (const auto& root : cgroup_roots()) {
+    const fs::path cgroup = root / host.machine;
+    std::error_code ec;
+    fs::create_directories(cgroup, ec);
+    if (ec) {
+      throw Error(fmt::format("cannot create cgroup {}: {}", cgroup.string(), ec.message()));
+    }
+    wrapped.push_back((cgroup / "cgroup.procs").string());
+  }
+  wrapped.emplace_back("--");
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  auto pid = spawn_detached(wrapped, host_dir / "nspawn.log");
   if (!pid) throw pid.error();
   return *pid;
 }
@@ -698,6 +779,8 @@ void down_all(const Paths& paths, const Reporter& reporter) {
   for (const auto& link : sys::links()) {
     if (link.starts_with(link_prefix)) delete_link(link);
   }
+  for (const auto& root : cgroup_roots())
+    remove_cgroup(root);
   disable_nat(paths);
 }
 

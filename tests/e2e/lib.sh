@@ -115,7 +115,7 @@ sandbox_ssh() {
 
 # berth_leftovers: prints every trace of berth sandboxes on this machine (running
 # nspawn processes, berth* links, berth-* namespaces, mounts under the state folder,
-# the nft table); prints nothing when clean.
+# the nft table, berth cgroups); prints nothing when clean.
 berth_leftovers() {
   ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 == "systemd-nspawn" { print "process: systemd-nspawn" }'
   ip -o link show | awk -F': ' '$2 ~ /^berth/ { sub(/@.*/, "", $2); print "link: " $2 }'
@@ -123,5 +123,9 @@ berth_leftovers() {
   awk -v root="$BERTH_SANDBOX_STATE" 'index($2, root) == 1 { print "mount: " $2 }' /proc/mounts
   awk '$3 == "overlay" && $4 ~ /berth/ { print "overlay: " $2 }' /proc/mounts
   nft list tables 2>/dev/null | awk '$3 == "berth_sandbox" { print "nft table: " $3 }'
+  local cgroup
+  for cgroup in /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth; do
+    [ -d "$cgroup" ] && echo "cgroup: $cgroup"
+  done
   return 0
 }

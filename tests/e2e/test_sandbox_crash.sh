@@ -22,7 +22,7 @@ sandbox_up e2e-crash 2 >/dev/null
 [ "$(sandbox_ssh e2e-crash 2 systemctl is-system-running)" = running ] || fail "host 2 not running after the re-up"
 
 "$BERTH" sandbox down e2e-crash
-leftovers=$(berth_leftovers | grep -E 'e2e-crash|berth-e2e-c' || true)
+leftovers=$(berth_leftovers | grep -E 'e2e-crash' || true)
 [ -z "$leftovers" ] || fail "after down: $leftovers"
 [ ! -e "$BERTH_SANDBOX_STATE/e2e-crash" ] || fail "the state folder remains"
 echo "PASS"

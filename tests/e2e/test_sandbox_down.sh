@@ -1,5 +1,6 @@
 # berth sandbox down --all removes every trace: no systemd-nspawn process, no berth
-# link or bridge, no network namespace, no overlay mount, no nft table; forwarding
+# link or bridge, no network namespace, no overlay mount, no nft table, no cgroup;
+# forwarding
 # is back to what it was; running it twice is fine.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
@@ -20,7 +21,7 @@ sandbox_up e2e-down-b 1 >/dev/null
 "$BERTH" sandbox down --all
 leftovers=$(berth_leftovers)
 [ -z "$leftovers" ] || fail "after down --all: $leftovers"
-for kind in process link netns mount overlay "nft table"; do
+for kind in process link netns mount overlay "nft table" cgroup; do
   ! printf '%s\n' "$leftovers" | grep -q "^$kind:" || fail "a $kind remains"
 done
 [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$forward_before" ] || fail "ip_forward not restored"
