@@ -442,6 +442,10 @@ class Validator {
       value_syntax(value, at({"app", "run", "env", name}), fmt::format("env {}", name));
     }
     for (const auto& s : run.secrets) {
+      if (run.env.contains(s.name)) {
+        error(s.where, fmt::format("{} is in both [app.run.env] and [app.run.secrets]; keep one",
+                                   s.name));
+      }
       if (s.generate) continue;
       const auto entry = root_["app"]["run"]["secrets"][s.name];
       if (!entry.is_string()) {
@@ -506,6 +510,16 @@ class Validator {
         }
       }
       need_role("db", d.where, fmt::format("[databases.{}]", d.key));
+      // The app's environment gets the URL under env_var: it must not be set twice.
+      const bool in_env = m_.app.run.env.contains(d.env_var);
+      const bool in_secrets = std::any_of(m_.app.run.secrets.begin(), m_.app.run.secrets.end(),
+                                          [&](const SecretSpec& s) { return s.name == d.env_var; });
+      if (in_env || in_secrets) {
+        error(at({"databases", d.key}),
+              fmt::format("[databases.{}] gives the app {}, which [app.run.{}] sets too; remove it "
+                          "there or set env_var = \"...\" here",
+                          d.key, d.env_var, in_env ? "env" : "secrets"));
+      }
     }
   }
 
