@@ -282,6 +282,9 @@ Error Session::failure(std::string_view step, std::string_view what) const {
 
 std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
                                                      const std::string& command) {
+  if (!ssh_is_connected(session_)) {
+    return std::unexpected(failure(step, "the connection was lost earlier in this run"));
+  }
   ChannelPtr channel(ssh_channel_new(session_));
   if (channel == nullptr) {
     return std::unexpected(failure(step, fmt::format("cannot open a channel: {}",
