@@ -263,6 +263,37 @@ std::vector<fs::path> cgroup_roots() {
   return roots;
 }
 
+// SIGKILLs every process in cgroup `path` and below, until none is left (or 10 s
+// passed). Reliable where following parent links is not: a container whose nspawn
+// died early is re-parented to PID 1 but stays in its host's cgroup.
+void kill_cgroup(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    bool any = false;
+    std::vector<fs::path> files = {path / "cgroup.procs"};
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory(ec)) files.push_back(it->path() / "cgroup.procs");
+    }
+    for (const auto& file : files) {
+      std::string procs;
+      try {
+        procs = sys::read_file(file);
+      } catch (const Error&) {
+        continue;  // removed meanwhile
+      }
+      std::istringstream pids(procs);
+      for (int pid = 0; pids >> pid;) {
+        any = true;
+        ::kill(pid, SIGKILL);
+      }
+    }
+    if (!any) return;
+    std::this_thread::sleep_for(poll_interval);
+  }
+}
+
 // Removes cgroup `path` and everything below it (rmdir, deepest first). Retries a
 // little: the kernel empties a cgroup asynchronously after its last process exits.
 void remove_cgroup(const fs::path& path) {
@@ -374,6 +405,10 @@ void down_locked(const Paths& paths, std::string_view name, const Reporter& repo
   if (!exists && machines.empty() && pids.empty()) return;
   say(reporter, fmt::format("{}: removing", name));
 
+  for (const auto& root : cgroup_roots()) {
+    for (const auto& machine : machines)
+      kill_cgroup(root / machine);
+  }
   stop_containers(pids);
   for (const auto& mount : sys::mounts_under(dir))
     sys::unmount(mount);
@@ -769,6 +804,8 @@ void down_all(const Paths& paths, const Reporter& reporter) {
 
   // Whatever a crash left without a state folder, found by berth's names.
   const std::string prefix = std::string(link_prefix) + "-";
+  for (const auto& root : cgroup_roots())
+    kill_cgroup(root);
   stop_containers(
       nspawn_pids([&](const std::string& machine) { return machine.starts_with(prefix); }));
   for (const auto& mount : sys::mounts_under(paths.state))

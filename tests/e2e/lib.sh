@@ -123,6 +123,8 @@ berth_leftovers() {
   awk -v root="$BERTH_SANDBOX_STATE" 'index($2, root) == 1 { print "mount: " $2 }' /proc/mounts
   awk '$3 == "overlay" && $4 ~ /berth/ { print "overlay: " $2 }' /proc/mounts
   nft list tables 2>/dev/null | awk '$3 == "berth_sandbox" { print "nft table: " $3 }'
+  awk -F: '$3 ~ /^\/berth\// { split(FILENAME, f, "/"); print "process: pid " f[3] " in cgroup " $3; nextfile }' \
+    /proc/[0-9]*/cgroup 2>/dev/null || true
   local cgroup
   for cgroup in /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth; do
     [ -d "$cgroup" ] && echo "cgroup: $cgroup"
