@@ -8,15 +8,20 @@
 # differs, and a second deploy ships a new release with zero downtime.
 # Tear down with: build/berth sandbox down demo
 #
-# usage: scripts/demo.sh        (BERTH_BUILD_DIR moves the build folder, as for build.sh)
+# usage: scripts/demo.sh
+# Environment (tests/e2e/test_example.sh runs this script with all three):
+#   BERTH_BUILD_DIR      the build folder, as for scripts/build.sh (default: build)
+#   BERTH                use this berth binary: skips installing and building
+#   BERTH_DEMO_SANDBOX   the sandbox's name (default: demo)
+#   BERTH_DEMO_EXAMPLE   the example's folder (default: examples/subscription-tracker)
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BERTH_BUILD_DIR:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
-berth=$build/berth
-sandbox=demo
-example=$root/examples/subscription-tracker
+berth=${BERTH:-$build/berth}
+sandbox=${BERTH_DEMO_SANDBOX:-demo}
+example=${BERTH_DEMO_EXAMPLE:-$root/examples/subscription-tracker}
 overlay=$example/berth.sandbox.toml
 steps=8
 n=0
@@ -48,7 +53,7 @@ sandbox_stanza() {
   state=$("$berth" sandbox list 2>/dev/null | awk -v s="$sandbox/1" '$4 == s { print $3 }')
   if [ "$state" = running ] || [ "$state" = degraded ]; then
     say "sandbox $sandbox is already up ($state): reusing it"
-    cp "/var/lib/berth/sandbox/$sandbox/stanza.toml" "$1"
+    cp "${BERTH_SANDBOX_STATE:-/var/lib/berth/sandbox}/$sandbox/stanza.toml" "$1"
   else
     "$berth" sandbox up "$sandbox" >"$1"
   fi
@@ -82,9 +87,14 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-step "install dependencies (scripts/install-deps.sh)" scripts/install-deps.sh
-step "build berth (scripts/build.sh)" scripts/build.sh
-step "boot sandbox $sandbox and write examples/subscription-tracker/berth.sandbox.toml" write_overlay
+if [ -n "${BERTH:-}" ]; then
+  step "install dependencies: skipped, BERTH is set" true
+  step "build berth: skipped, using $berth" test -x "$berth"
+else
+  step "install dependencies (scripts/install-deps.sh)" scripts/install-deps.sh
+  step "build berth (scripts/build.sh)" scripts/build.sh
+fi
+step "boot sandbox $sandbox and write $overlay" write_overlay
 address=$(sed -n 's/^address = "\(.*\)"$/\1/p' "$overlay")
 step "check the manifest (berth -e sandbox check)" example_berth check
 step "provision the server (berth -e sandbox setup; about a minute the first time)" example_berth setup
@@ -105,8 +115,8 @@ Try it:
   curl -k https://$address/api/signup -H 'content-type: application/json' \\
        -d '{"email":"$email","password":"correct horse"}'
 
-More, from examples/subscription-tracker (its README.md documents the API):
-  cd examples/subscription-tracker
+More, from the example's folder (its README.md documents the API):
+  cd $example
   $berth -e sandbox releases            # the releases on the server
   $berth -e sandbox jobs run reminders  # run the daily reminders job now
   $berth -e sandbox deploy              # another zero-downtime release
