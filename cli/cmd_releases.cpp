@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace berth::cli {
 
 void add_releases(CLI::App& app, Cli& cli) {
@@ -26,11 +28,15 @@ void add_releases(CLI::App& app, Cli& cli) {
         status = 1;
       }
       json.push_back({{"host", h.host}, {"current", h.current}, {"live_color", h.live},
-                      {"releases", h.releases}, {"error", h.error}});
+                      {"releases", h.releases}, {"served", h.served}, {"error", h.error}});
       if (ui.json() || !h.error.empty()) continue;
       ui.out(ui.bold(fmt::format("{} ({} ports live)", h.host, h.live)));
       if (h.releases.empty()) ui.out("  no releases yet: run berth deploy");
-      for (const auto& r : h.releases) ui.out(fmt::format("  {} {}", r == h.current ? "*" : " ", r));
+      for (const auto& r : h.releases) {
+        const bool served = std::find(h.served.begin(), h.served.end(), r) != h.served.end();
+        ui.out(fmt::format("  {} {}{}", r == h.current ? "*" : " ", r,
+                           served ? "" : ui.dim("  (never live: failed its checks)")));
+      }
     }
     if (ui.json()) ui.emit_json({{"hosts", json}});
     return status;

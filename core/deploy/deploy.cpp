@@ -332,20 +332,22 @@ class Run {
 
   std::string choose_rollback() {
     std::vector<std::vector<std::string>> releases(hosts_.size());
+    std::vector<std::string> served;
     const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
       read_state(i, states[i].out);
       for (const auto& [key, value] : parse_pairs(states[i].out)) {
         if (key == "release") releases[i].push_back(value);
+        if (key == "served" && i == 0) served.push_back(value);
       }
     }
-    const auto& first = releases[0];
     result_.previous = hosts_[0].current;
     if (!options_.target.empty()) {
       result_.release = options_.target;
     } else {
-      // The newest complete release older than the current one.
-      for (const auto& r : first) {
+      // The newest release older than the current one that has served before (one
+      // that failed its checks never went live).
+      for (const auto& r : served) {
         if (r < hosts_[0].current) {
           result_.release = r;
           break;
@@ -536,6 +538,7 @@ std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet&
       if (key == "live") h.live = value;
       if (key == "current") h.current = value;
       if (key == "release") h.releases.push_back(value);
+      if (key == "served") h.served.push_back(value);
     }
     return true;
   });

@@ -68,6 +68,7 @@ struct HostReleases {
   std::string live;                 // blue | green
   std::string current;
   std::vector<std::string> releases;
+  std::vector<std::string> served;  // releases that have been live
   std::string error;
 };
 std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet);

@@ -132,6 +132,7 @@ std::string state_script(const manifest::Manifest& m) {
   return read_state(m) +
          fmt::format("for r in $(ls -1r {0}/releases 2>/dev/null); do\n"
                      "  [ -f {0}/releases/\"$r\"/.berth-release ] && echo \"release=$r\"\n"
+                     "  [ -f {0}/releases/\"$r\"/.berth-served ] && echo \"served=$r\"\n"
                      "done\ntrue\n",
                      shell_quote(provisioners::app_root(m)));
 }
@@ -193,6 +194,7 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
   const auto root = provisioners::app_root(m);
   return fmt::format(
       "ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
+      "touch {0}/releases/{1}/.berth-served\n"
       "systemctl enable --quiet {2} || exit 1\n"
       "sleep {4}\n"
       "systemctl disable --quiet --now {3} 2>/dev/null\n"

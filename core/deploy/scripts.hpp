@@ -50,7 +50,8 @@ LockInfo parse_lock_info(std::string_view text);
 std::string prepare_script(const manifest::Manifest& m, const std::string& release);
 
 // Prints "live=blue|green" and "current=ID" (the current release, may be empty), and
-// "release=ID" for each complete release, newest first.
+// "release=ID" for each complete release, newest first, followed by "served=ID" when
+// that release has been live (a release that failed its checks never was).
 std::string state_script(const manifest::Manifest& m);
 
 // Runs the migration in the release folder as the app user with the app's

@@ -8,7 +8,8 @@ command -v python3 >/dev/null || skip "needs python3 to read --json"
 
 sandbox_up e2e-converge 1 >/dev/null
 work=$(mktemp -d)
-trap 'cd /; rm -rf "$work"; _berth_test_cleanup' EXIT
+# Keep the test's exit status through the clean-up (lib.sh's trap reads $?).
+trap 'status=$?; cd /; rm -rf "$work"; (exit $status); _berth_test_cleanup' EXIT
 cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
 sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
 write_server_stanza e2e-converge 1 web "$work/berth.toml"
@@ -20,7 +21,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 echo "== plan on a fresh host lists the stack"
 "$BERTH" plan --json >plan.json
 for id in package:nginx package:nodejs user:hello file:$site file:/etc/berth/hello/app.env \
-  file:/etc/systemd/system/hello@.service unit:hello@3000.service; do
+  file:/etc/systemd/system/hello@.service file:/etc/berth/hello/upstream.conf; do
   json "[r['action'] for r in d['hosts'][0]['resources'] if r['id'] == '$id'][0]" <plan.json |
     grep -qx create || json "[r['action'] for r in d['hosts'][0]['resources'] if r['id'] == '$id']" <plan.json |
     grep -q update || fail "plan does not create $id"
@@ -42,7 +43,8 @@ echo "== a second setup changes nothing and costs one exec"
 [ "$(json "d['hosts'][0]['execs']" <again.json)" = 1 ] || fail "second setup used more than one exec"
 
 echo "== a hand edit is one change with its diff, and setup puts it back"
-sandbox_ssh e2e-converge 1 sh -c "echo '# edited by hand' >> $site"
+# One string: ssh joins its arguments into one remote command line.
+sandbox_ssh e2e-converge 1 "echo '# edited by hand' >> $site"
 "$BERTH" plan --json >edited.json
 [ "$(json "sum(1 for r in d['hosts'][0]['resources'] if r['action'] != 'none')" <edited.json)" = 1 ] ||
   fail "a hand edit should be exactly one change"

@@ -1,0 +1,76 @@
+# berth deploy on a real host (issue 8): zero failed requests under load while v2
+# replaces v1; a release failing its health check never takes traffic (exit 1, the
+# condition named); a failing migration switches nothing; a second concurrent deploy
+# names the lock holder; rollback returns to the previous release.
+. "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
+. "$BERTH_SOURCE_DIR/tests/e2e/deploy_lib.sh"
+skip_unless_root_nspawn
+command -v curl >/dev/null || skip "needs curl"
+
+deploy_project e2e-deploy
+
+echo "== v1"
+"$BERTH" deploy || fail "the first deploy failed"
+[ "$(site)" = v1 ] || fail "v1 is not served"
+
+echo "== v2 under load: no failed request"
+set_version v2
+load_start
+sleep 1
+"$BERTH" deploy || { load_stop; fail "the v2 deploy failed"; }
+sleep 1
+load_stop
+[ "$LOAD_TOTAL" -ge 1000 ] || fail "the load generator sent too few requests ($LOAD_TOTAL)"
+[ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed during the deploy"
+[ "$(site)" = v2 ] || fail "v2 is not served after its deploy"
+
+echo "== a release failing its health check never takes traffic"
+set_version v3
+touch app/FAIL_HEALTH
+load_start
+set +e
+"$BERTH" deploy --gate-deadline 5s >bad.out 2>&1
+status=$?
+set -e
+load_stop
+cat bad.out
+rm app/FAIL_HEALTH
+[ $status = 1 ] || fail "a failing release should exit 1 (got $status)"
+grep -q '\[STATUS\] == 200 (observed 500)' bad.out || fail "the failing condition is not named"
+[ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED requests failed while the bad release was tried"
+[ "$(site)" = v2 ] || fail "v2 no longer serves after the failed deploy"
+
+echo "== a failing migration switches nothing"
+set_version v4
+sed -i 's/^port = 4000$/port = 4000\nmigrate = "echo migration broke >\&2; exit 3"/' berth.toml
+set +e
+"$BERTH" deploy >mig.out 2>&1
+status=$?
+set -e
+cat mig.out
+sed -i '/^migrate = /d' berth.toml
+[ $status = 1 ] || fail "a failing migration should exit 1 (got $status)"
+grep -q 'migration broke' mig.out || fail "the migration's output is not shown"
+[ "$(site)" = v2 ] || fail "something switched after a failed migration"
+
+echo "== two deploys at once: the second names the lock holder"
+sed -i 's/^dir = "app"$/dir = "app"\ncommand = "sleep 8"/' berth.toml
+"$BERTH" -q deploy >first.out 2>&1 &
+first=$!
+sleep 3
+set +e
+"$BERTH" deploy >second.out 2>&1
+status=$?
+set -e
+wait $first || fail "the first of two deploys failed: $(cat first.out)"
+cat second.out
+[ $status = 4 ] || fail "the second deploy should exit 4 (got $status)"
+grep -q "lock is held by .*berth deploy" second.out || fail "the lock holder is not named"
+sed -i '/^command = "sleep 8"$/d' berth.toml
+[ "$(site)" = v4 ] || fail "the first deploy's release is not served"
+
+echo "== rollback goes back to the previous release"
+"$BERTH" -q rollback >/dev/null || fail "rollback failed"
+[ "$(site)" = v2 ] || fail "rollback does not serve v2 (got $(site))"
+"$BERTH" releases
+echo "PASS"
