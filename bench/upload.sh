@@ -7,8 +7,9 @@
 #
 #   BERTH=build/berth bench/upload.sh          (SIZE_MB=200 ROUNDS=3; needs root)
 #
-# "transfer" excludes connection setup: berth reports its upload time itself; for
-# OpenSSH it is the wall time minus the median of `ssh host true`.
+# Times exclude connection setup: berth reports its upload time itself (one exec
+# channel on an open session); OpenSSH runs over a ControlMaster connection opened
+# beforehand, so each of its runs also costs just one channel on an open session.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,7 @@ ROUNDS=${ROUNDS:-3}
 name=bench-upload-$$
 work=$(mktemp -d)
 cleanup() {
+  [ -S "$work/ctl" ] && ssh -F /dev/null -o ControlPath="$work/ctl" -O exit x >/dev/null 2>&1
   "$BERTH" -q sandbox down "$name" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -31,7 +33,9 @@ address=$(head -1 "$state/addresses")
   printf '[app]\nname = "bench"\n[app.run]\ncommand = "true"\n\n'
   grep -v '^#' "$work/stanza.toml"
 } >"$work/berth.toml"
-ssh_opts=(-F /dev/null -i "$state/id_ed25519" -o UserKnownHostsFile="$state/known_hosts" -o BatchMode=yes)
+ssh_opts=(-F /dev/null -i "$state/id_ed25519" -o UserKnownHostsFile="$state/known_hosts" -o BatchMode=yes
+  -o ControlPath="$work/ctl")
+ssh "${ssh_opts[@]}" -o ControlMaster=yes -o ControlPersist=600 -f -N "root@$address"
 remote() { ssh "${ssh_opts[@]}" "root@$address" "$@"; }
 
 # SIZE_MB of incompressible data in 4 files, packed once for the tar-file runs.
@@ -51,7 +55,6 @@ seconds() {
   awk -v ns=$((end - start)) 'BEGIN { printf "%.3f\n", ns / 1e9 }'
 }
 
-connect=$(for _ in $(seq 5); do seconds remote true; done | median)
 declare -A transfer
 berth_upload() {
   local source=$1 json
@@ -71,26 +74,25 @@ for _ in $(seq "$ROUNDS"); do
   fi
 done
 
-row() { # KEY LABEL INCLUDES_CONNECT: prints the median transfer time and rate of KEY
-  local key=$1 label=$2 t net
+row() { # KEY LABEL: prints the median time and rate of KEY
+  local key=$1 label=$2 net
   if [ ! -s "$work/$key" ]; then
     printf '%-46s (not run: rsync is missing here or on the host)\n' "$label"
     return
   fi
-  t=$(median <"$work/$key")
-  net=$(awk -v t="$t" -v c="$connect" -v with="$3" 'BEGIN { printf "%.3f", with == "yes" ? t - c : t }')
+  net=$(median <"$work/$key")
   transfer[$key]=$net
   awk -v label="$label" -v s="$net" -v b="$bytes" \
     'BEGIN { printf "%-46s %7.3f s %7.1f MB/s\n", label, s, b / 1e6 / s }'
 }
 echo "upload of $((bytes / 1000000)) MB to one sandbox host over veth, median of $ROUNDS"
-echo "(OpenSSH connection setup, subtracted below: $connect s)"
-row berth-tar "berth upload (tar file)" no
-row berth-dir "berth upload (directory, tar -c on the fly)" no
-row ssh-cat "ssh host 'cat > /dev/null'" yes
-row ssh-tar "ssh host 'tar -x' (no checksum)" yes
-row scp "scp" yes
-row rsync "rsync" yes
+echo "(OpenSSH over a ControlMaster connection: no connection setup in its times)"
+row berth-tar "berth upload (tar file)"
+row berth-dir "berth upload (directory, tar -c on the fly)"
+row ssh-cat "ssh host 'cat > /dev/null'"
+row ssh-tar "ssh host 'tar -x' (no checksum)"
+row scp "scp"
+row rsync "rsync"
 for key in berth-tar berth-dir; do
   awk -v cat="${transfer[ssh-cat]}" -v b="${transfer[$key]}" -v k="$key" \
     'BEGIN { printf "%s reaches %.0f%% of the throughput of ssh cat > /dev/null\n", k, 100 * cat / b }'
