@@ -1,6 +1,7 @@
 #include <core/converge/apply.hpp>
 #include <core/converge/probe.hpp>
 #include <core/util/overloaded.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -8,6 +9,8 @@
 #include <charconv>
 
 namespace berth::converge {
+
+using util::shell_quote;
 namespace {
 
 constexpr std::string_view apply_prelude = R"sh(export LC_ALL=C DEBIAN_FRONTEND=noninteractive

@@ -4,6 +4,8 @@
 #include <core/output/redact.hpp>
 #include <core/secret.hpp>
 
+#include <core/util/text.hpp>
+
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
@@ -50,14 +52,6 @@ std::string generate_secret_value(int bytes) {
 
 namespace {
 
-std::string tail_lines(std::string_view text, std::size_t lines) {
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  auto pos = text.size();
-  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
-}
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
   for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
@@ -143,14 +137,14 @@ HostReport converge_host(Remote& remote, const provisioners::Desired& desired, M
   if (probed->exit_status != 0) {
     report.error = fmt::format("the probe exited with status {}", probed->exit_status);
     report.failed_step = "probe";
-    report.stderr_tail = redact(tail_lines(probed->err, 10));
+    report.stderr_tail = redact(util::tail_lines(probed->err, 10));
     return finish();
   }
   const auto parsed = parse_probe(probed->out, resources.size());
   if (!parsed) {
     report.error = "the probe's output could not be read: " + parsed.error();
     report.failed_step = "probe";
-    report.stderr_tail = redact(tail_lines(probed->err, 10));
+    report.stderr_tail = redact(util::tail_lines(probed->err, 10));
     return finish();
   }
 
@@ -209,7 +203,7 @@ HostReport converge_host(Remote& remote, const provisioners::Desired& desired, M
                                                   : resources[std::stoul(id)].id();
       report.error = fmt::format("{} failed (exit status {})", report.failed_step,
                                  id.empty() ? ran->exit_status : steps.failed_exit_code);
-      report.stderr_tail = redact(tail_lines(ran->err, 15));
+      report.stderr_tail = redact(util::tail_lines(ran->err, 15));
     }
   }
   return finish();

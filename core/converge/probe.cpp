@@ -1,6 +1,7 @@
 #include <core/converge/apply.hpp>
 #include <core/converge/probe.hpp>
 #include <core/util/overloaded.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -8,18 +9,7 @@
 
 namespace berth::converge {
 
-std::string shell_quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
+using util::shell_quote;
 
 namespace {
 

@@ -56,7 +56,4 @@ std::string render_probe(const std::vector<Resource>& resources, const ProbeExtr
 std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
                                                     std::size_t resource_count);
 
-// The shell-quoted form of `text`: 'text' with embedded quotes escaped.
-std::string shell_quote(std::string_view text);
-
 }  // namespace berth::converge

@@ -7,6 +7,8 @@
 #include <core/util/process.hpp>
 #include <provisioners/provisioner.hpp>
 
+#include <core/util/text.hpp>
+
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
@@ -26,14 +28,6 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-std::string tail(std::string_view text, std::size_t lines) {
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  auto pos = text.size();
-  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
-}
 
 std::string random_token() {
   unsigned char bytes[8];
@@ -179,7 +173,7 @@ class Run {
       results[i] = *ran;
       if (ran->exit_status != 0) {
         errors[i] = fmt::format("{}: {} failed (exit status {})\n{}", session.name(), what,
-                                ran->exit_status, redact(tail(ran->err.empty() ? ran->out : ran->err, 15)));
+                                ran->exit_status, redact(util::tail_lines(ran->err.empty() ? ran->out : ran->err, 15)));
         return false;
       }
       return true;
@@ -531,7 +525,7 @@ std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet&
     h.host = session.name();
     const auto ran = session.run_script(state_script(m));
     if (!ran || ran->exit_status != 0) {
-      h.error = ran ? tail(ran->err, 5) : std::string(ran.error().what());
+      h.error = ran ? util::tail_lines(ran->err, 5) : std::string(ran.error().what());
       return false;
     }
     for (const auto& [key, value] : parse_pairs(ran->out)) {

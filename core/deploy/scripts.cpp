@@ -1,5 +1,5 @@
-#include <core/converge/probe.hpp>
 #include <core/deploy/scripts.hpp>
+#include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 
 namespace berth::deploy {
 
-using converge::shell_quote;
+using util::shell_quote;
 
 namespace {
 

@@ -1,4 +1,5 @@
 #include <core/health/condition.hpp>
+#include <core/util/text.hpp>
 #include <core/util/duration.hpp>
 
 #include <fmt/format.h>
@@ -67,21 +68,6 @@ std::optional<bool> to_bool(std::string_view s) {
   return std::nullopt;
 }
 
-// Levenshtein distance, for "did you mean".
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 struct Failure {
   std::size_t offset;
@@ -150,7 +136,7 @@ class Parser {
       std::string upper(name);
       std::transform(upper.begin(), upper.end(), upper.begin(),
                      [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-      const auto d = distance(upper, candidate);
+      const auto d = util::edit_distance(upper, candidate);
       if (d < best_distance && d <= std::max<std::size_t>(1, candidate.size() / 3)) {
         best_distance = d;
         best = candidate;

@@ -1,3 +1,4 @@
+#include <core/util/text.hpp>
 #include <core/manifest/structure.hpp>
 
 #include <fmt/format.h>
@@ -17,20 +18,6 @@ Location location_of(const toml::source_region& region, const std::string& file)
 
 namespace {
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string type_name(const toml::node& node) {
   switch (node.type()) {
@@ -220,7 +207,7 @@ std::optional<std::string> closest_match(std::string_view word,
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& c : candidates) {
-    const auto d = edit_distance(word, c);
+    const auto d = util::edit_distance(word, c);
     if (d < best_distance) {
       best_distance = d;
       best = c;

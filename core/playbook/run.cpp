@@ -3,6 +3,8 @@
 #include <core/util/duration.hpp>
 #include <core/util/process.hpp>
 
+#include <core/util/text.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,14 +18,6 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-std::string tail(std::string_view text, std::size_t lines) {
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  auto pos = text.size();
-  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
-}
 
 // `export NAME='value'` lines for the BERTH_* variables, prepended to remote commands.
 std::string exports(const std::map<std::string, std::string>& env) {
@@ -108,7 +102,7 @@ void run_remote(const Step& step, Context& context, StepReport& report) {
     out.exit_status = result->exit_status;
     if (result->exit_status != 0) {
       out.error = fmt::format("`{}` exited with status {}\n{}", step.command, result->exit_status,
-                              tail(result->err.empty() ? result->out : result->err, 10));
+                              util::tail_lines(result->err.empty() ? result->out : result->err, 10));
     }
     return result->exit_status == 0;
   });

@@ -1,0 +1,46 @@
+#include <core/util/text.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace berth::util {
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+std::string tail_lines(std::string_view text, std::size_t lines) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (text.empty()) return {};
+  auto pos = text.size();
+  for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return std::string(pos == std::string_view::npos ? text : text.substr(pos + 1));
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace berth::util

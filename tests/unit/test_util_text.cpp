@@ -1,0 +1,23 @@
+#include <core/util/text.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace berth::util;
+
+TEST_CASE("text: shell quoting survives any quote") {
+  CHECK(shell_quote("plain") == "'plain'");
+  CHECK(shell_quote("it's") == "'it'\\''s'");
+  CHECK(shell_quote("") == "''");
+}
+
+TEST_CASE("text: the tail of a text, by lines") {
+  CHECK(tail_lines("a\nb\nc\n", 2) == "b\nc");
+  CHECK(tail_lines("a\nb\n", 5) == "a\nb");
+  CHECK(tail_lines("", 3).empty());
+}
+
+TEST_CASE("text: edit distance") {
+  CHECK(edit_distance("port", "prot") == 2);
+  CHECK(edit_distance("address", "adress") == 1);
+  CHECK(edit_distance("", "abc") == 3);
+}
