@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -42,6 +43,10 @@ namespace {
 
 constexpr std::string_view state_file = "state.json";
 constexpr std::string_view ip_forward_path = "/proc/sys/net/ipv4/ip_forward";
+// Each host's systemd takes inotify instances; the default 128 per user runs out at
+// about 20 hosts ("Too many open files").
+constexpr std::string_view inotify_path = "/proc/sys/fs/inotify/max_user_instances";
+constexpr int inotify_wanted = 4096;
 constexpr auto poll_interval = std::chrono::milliseconds(100);
 constexpr std::string_view waiting_for_lock =
     "waiting for another `berth sandbox` run on this machine to finish";
@@ -195,6 +200,12 @@ void enable_nat(const Paths& paths) {
   std::error_code ec;
   if (!fs::exists(saved, ec)) sys::write_file(saved, sys::read_file(fs::path(ip_forward_path)));
   write_proc(ip_forward_path, "1\n");
+  const fs::path inotify_saved = paths.state / "inotify.orig";
+  const auto inotify_now = sys::read_file(fs::path(inotify_path));
+  if (std::atoi(inotify_now.c_str()) < inotify_wanted) {
+    if (!fs::exists(inotify_saved, ec)) sys::write_file(inotify_saved, inotify_now);
+    write_proc(inotify_path, fmt::format("{}\n", inotify_wanted));
+  }
   const std::string script =
       fmt::format("table ip {0}\n"
                   "delete table ip {0}\n"
@@ -225,6 +236,11 @@ void disable_nat(const Paths& paths) {
   if (fs::exists(saved, ec)) {
     write_proc(ip_forward_path, sys::read_file(saved));
     fs::remove(saved, ec);
+  }
+  const fs::path inotify_saved = paths.state / "inotify.orig";
+  if (fs::exists(inotify_saved, ec)) {
+    write_proc(inotify_path, sys::read_file(inotify_saved));
+    fs::remove(inotify_saved, ec);
   }
 }
 
