@@ -2,7 +2,6 @@
 // against the schema, build the Manifest, then check what the schema cannot see
 // (references between sections, schedules, duplicates, value syntax). Every problem
 // becomes a Diagnostic; none stops the others from being found.
-#include <core/manifest/condition_syntax.hpp>
 #include <core/manifest/load.hpp>
 #include <core/manifest/schedule.hpp>
 #include <core/manifest/schema.hpp>
@@ -11,6 +10,7 @@
 #include <core/manifest/values.hpp>
 
 #include <core/error.hpp>
+#include <core/health/condition.hpp>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -98,6 +98,43 @@ bool is_host_port(std::string_view s) {
     return text::is_space(c) || c == '/' || c == ':';
   });
   return host_ok && text::is_number(port) && port.size() <= 5;
+}
+
+// An HTTP method: 1..20 uppercase letters (GET, HEAD, POST, ...).
+bool is_http_method(std::string_view s) {
+  return text::is_word(s, text::is_upper, text::is_upper, 20);
+}
+
+// An HTTP header name: an RFC 9110 token.
+bool is_header_name(std::string_view s) {
+  const auto token = [](char c) {
+    return text::is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  return text::is_word(s, token, token, 256);
+}
+
+// curl's --connect-to form HOST:PORT:ADDRESS:PORT; HOST and ADDRESS may be [IPv6],
+// any part may be empty (curl: "any"), a port is up to 5 digits.
+bool is_connect_to(std::string_view s) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  bool bracket = false;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && s[i] == '[') bracket = true;
+    if (i < s.size() && s[i] == ']') bracket = false;
+    if (i == s.size() || (s[i] == ':' && !bracket)) {
+      parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() != 4) return false;
+  const auto port_ok = [](std::string_view p) {
+    return p.empty() || (text::is_number(p) && p.size() <= 5);
+  };
+  const auto host_ok = [](std::string_view h) {
+    return std::none_of(h.begin(), h.end(), [](char c) { return text::is_space(c) || c == '/'; });
+  };
+  return host_ok(parts[0]) && port_ok(parts[1]) && host_ok(parts[2]) && port_ok(parts[3]);
 }
 
 // Builds the Manifest from a document that may not fit the schema (the structure
@@ -316,6 +353,17 @@ class Builder {
     h.interval = str(t, "interval", h.interval);
     h.timeout = str(t, "timeout", h.timeout);
     h.where = at(t.source());
+    h.method = str(t, "method", h.method);
+    if (const auto* headers = t["headers"].as_table()) {
+      for (auto&& [k, v] : *headers) {
+        if (auto s = v.value<std::string>()) h.headers[std::string(k.str())] = *s;
+      }
+    }
+    h.connect_to = strings(t, "connect_to");
+    h.ca_file = str(t, "ca_file");
+    h.insecure = boolean(t, "insecure", h.insecure);
+    h.connect_timeout = str(t, "connect_timeout");
+    h.success_threshold = integer(t, "success_threshold", h.success_threshold);
     return h;
   }
 
@@ -612,9 +660,56 @@ class Validator {
                                    h.url));
       }
       for (const auto& c : h.conditions) {
-        if (auto problem = validate_condition_syntax(c.text)) error(c.where, *problem);
+        if (auto problem = health::condition_error(c.text)) {
+          // c.where is the opening quote; the parser counts from the first character after it.
+          auto where = c.where;
+          where.column += problem->first;
+          error(where, fmt::format("condition '{}': {}", c.text, problem->second));
+        }
       }
-      for (const auto& [key, span] : {std::pair{"interval", h.interval}, {"timeout", h.timeout}}) {
+      const bool http = h.kind == "http";
+      if (http && !is_http_method(h.method)) {
+        error(at_item("health", i, "method"),
+              fmt::format("health check '{}': method '{}' is not an HTTP method like GET or HEAD",
+                          h.name, h.method));
+      }
+      for (const auto& [name, value] : h.headers) {
+        if (!is_header_name(name)) {
+          error(at_item("health", i, "headers"),
+                fmt::format("health check '{}': header '{}' is not a header name (letters, digits "
+                            "and '-')",
+                            h.name, name));
+        }
+      }
+      for (std::size_t j = 0; j < h.connect_to.size(); ++j) {
+        if (!is_connect_to(h.connect_to[j])) {
+          error(at_item("health", i, "connect_to"),
+                fmt::format("health check '{}': connect_to '{}' is not HOST:PORT:ADDRESS:PORT, "
+                            "e.g. app.example.com:443:198.18.0.2:443",
+                            h.name, h.connect_to[j]));
+        }
+      }
+      if ((!h.ca_file.empty() || h.insecure) && (!http || h.url.starts_with("http://"))) {
+        error(at_item("health", i, h.insecure ? "insecure" : "ca_file"),
+              fmt::format("health check '{}': ca_file and insecure are for https checks, and url "
+                          "'{}' is not https",
+                          h.name, h.url));
+      } else if (!h.ca_file.empty() && h.insecure) {
+        error(at_item("health", i, "insecure"),
+              fmt::format("health check '{}': insecure = true skips the verification ca_file is "
+                          "for; keep one",
+                          h.name));
+      }
+      if (!h.ca_file.empty() && !fs::is_regular_file(h.ca_file)) {
+        error(at_item("health", i, "ca_file"),
+              fmt::format("health check '{}': ca_file {} is not a file (a relative ca_file "
+                          "starts at the manifest's folder)",
+                          h.name, h.ca_file));
+      }
+      std::vector<std::pair<const char*, std::string>> spans{{"interval", h.interval},
+                                                             {"timeout", h.timeout}};
+      if (!h.connect_timeout.empty()) spans.emplace_back("connect_timeout", h.connect_timeout);
+      for (const auto& [key, span] : spans) {
         if (!is_time_span(span)) {
           error(at_item("health", i, key), fmt::format("health check '{}': {} '{}' is not a duration like 5s or 1m",
                                      h.name, key, span));
@@ -686,6 +781,9 @@ LoadResult load(const std::string& path, const std::string& env) {
   Manifest m = Builder(path).build(*root);
   m.path = fs::absolute(path);
   m.dir = m.path.parent_path();
+  for (auto& h : m.health) {
+    if (!h.ca_file.empty()) h.ca_file = (m.dir / h.ca_file).lexically_normal().string();
+  }
   Validator(m, *root, path, diags).run();
 
   std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {

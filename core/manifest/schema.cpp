@@ -212,8 +212,23 @@ Schema build_schema() {
                       "server; tcp: host:port")),
        key("conditions", array("Conditions that must all hold",
                                str("[PLACEHOLDER] OP value, e.g. [STATUS] == 200"))),
-       key("interval", str("Time between checks with --watch (default 5s)")),
-       key("timeout", str("Time allowed for one check (default 10s)"))});
+       key("interval", str("Time between rounds of the deploy gate (default 5s)")),
+       key("timeout", str("Time allowed for one check (default 10s)")),
+       key("method", str("http: the request method, e.g. HEAD (default GET)")),
+       key("headers", map("http: extra request headers, by name",
+                          str("A header value, e.g. Host = \"app.example.com\""))),
+       key("connect_to", array("http: where to connect instead of what the URL names, "
+                               "curl --connect-to style",
+                               str("HOST:PORT:ADDRESS:PORT, e.g. "
+                                   "app.example.com:443:198.18.0.2:443"))),
+       key("ca_file", str("https: a PEM CA bundle to verify the server with, relative to "
+                          "the manifest's folder (default: the system's CAs)")),
+       key("insecure", boolean("https: skip certificate verification (default false)")),
+       key("connect_timeout", str("Time allowed to connect (default: the smaller of "
+                                  "timeout and 5s)")),
+       key("success_threshold", integer("Passes in a row each check needs in the deploy "
+                                        "gate (default 1)",
+                                        1))});
 
   auto hooks = table("Commands run around a deploy",
                      {key("pre_build", hook_list("Before the build, locally")),

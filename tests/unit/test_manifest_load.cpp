@@ -173,6 +173,93 @@ TEST_CASE("load: a complete manifest becomes data") {
   }
 }
 
+TEST_CASE("load: [[health]] reads the request, TLS and gate keys") {
+  const auto dir = temp_dir();
+  fs::create_directories(dir / "certs");
+  write(dir / "certs" / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  write(dir / "berth.toml", valid_head + R"(
+[[health]]
+name = "staging"
+url = "https://app.example.com/healthz"
+method = "HEAD"
+headers = { X-Token = "ops", Accept = "application/json" }
+connect_to = ["app.example.com:443:198.18.0.2:443", "::[::1]:8443"]
+ca_file = "certs/ca.pem"
+connect_timeout = "2s"
+success_threshold = 3
+
+[[health]]
+name = "self-signed"
+url = "https://198.18.0.2/"
+insecure = true
+)");
+  const auto result = load((dir / "berth.toml").string());
+  fs::remove_all(dir);
+  for (const auto& d : result.diagnostics) INFO(d.to_string());
+  REQUIRE(result.ok());
+  const auto& m = *result.manifest;
+  REQUIRE(m.health.size() == 2);
+  const auto& h = m.health[0];
+  CHECK(h.method == "HEAD");
+  CHECK(h.headers == std::map<std::string, std::string>{{"Accept", "application/json"},
+                                                        {"X-Token", "ops"}});
+  CHECK(h.connect_to ==
+        std::vector<std::string>{"app.example.com:443:198.18.0.2:443", "::[::1]:8443"});
+  SECTION("ca_file is resolved against the manifest's folder") {
+    CHECK(h.ca_file == (m.dir / "certs" / "ca.pem").string());
+  }
+  CHECK_FALSE(h.insecure);
+  CHECK(h.connect_timeout == "2s");
+  CHECK(h.success_threshold == 3);
+  SECTION("the defaults") {
+    const auto& d = m.health[1];
+    CHECK(d.insecure);
+    CHECK(d.method == "GET");
+    CHECK(d.headers.empty());
+    CHECK(d.connect_to.empty());
+    CHECK(d.ca_file.empty());
+    CHECK(d.connect_timeout.empty());
+    CHECK(d.success_threshold == 1);
+  }
+}
+
+TEST_CASE("load: [[health]] request and TLS keys are checked") {
+  const std::string head = valid_head + "[[health]]\nname = \"h\"\n";
+  struct Case {
+    std::string toml;
+    std::string expected;
+    int line;
+  };
+  const std::vector<Case> cases{
+      {"url = \"/\"\nmethod = \"get\"\n", "method 'get' is not an HTTP method", 11},
+      {"url = \"/\"\nheaders = { \"X Y\" = \"1\" }\n", "header 'X Y' is not a header name", 11},
+      {"url = \"/\"\nheaders = { X = 1 }\n", "must be a string", 11},
+      {"url = \"/\"\nconnect_to = [\"a.test:443\"]\n", "connect_to 'a.test:443' is not HOST:PORT:ADDRESS:PORT", 11},
+      {"url = \"/\"\nconnect_to = [\"a:https:b:443\"]\n", "connect_to 'a:https:b:443'", 11},
+      {"url = \"https://a.test/\"\nca_file = \"missing.pem\"\n", "missing.pem is not a file", 11},
+      {"url = \"http://a.test/\"\ninsecure = true\n", "ca_file and insecure are for https checks", 11},
+      {"kind = \"tcp\"\nurl = \"a:1\"\ninsecure = true\n", "ca_file and insecure are for https checks", 12},
+      {"url = \"/\"\nconnect_timeout = \"fast\"\n", "connect_timeout 'fast' is not a duration", 11},
+      {"url = \"/\"\nsuccess_threshold = 0\n", "out of range", 11},
+      {"url = \"/\"\ninsecure = \"yes\"\n", "must be a boolean", 11},
+  };
+  for (const auto& c : cases) {
+    const auto e = only_error(head + c.toml);
+    INFO(e.to_string());
+    CHECK(contains(e.message, c.expected));
+    CHECK(e.where.line == c.line);
+  }
+  SECTION("insecure together with ca_file") {
+    const auto dir = temp_dir();
+    write(dir / "ca.pem", "");
+    write(dir / "berth.toml", head + "url = \"https://a.test/\"\nca_file = \"ca.pem\"\ninsecure = true\n");
+    const auto errors = errors_of(load((dir / "berth.toml").string()));
+    fs::remove_all(dir);
+    REQUIRE(errors.size() == 1);
+    CHECK(contains(errors[0].message, "insecure = true skips the verification ca_file is for"));
+  }
+}
+
 TEST_CASE("load: defaults of a minimal manifest") {
   const auto result = load_text(valid_head);
   REQUIRE(result.ok());
@@ -323,9 +410,10 @@ TEST_CASE("load: every kind of mistake is a located error") {
     const auto e = only_error(valid_head + "[[health]]\nname = \"h\"\nurl = \"/\"\n"
                                            "conditions = [\n  \"[STATUS] == 200\",\n"
                                            "  \"STATUS = 200\",\n]\n");
-    CHECK(contains(e.message, "condition 'STATUS = 200' is malformed"));
+    CHECK(contains(e.message, "condition 'STATUS = 200': expected an operator"));
+    // At the '=' the parser stopped on: the opening quote is column 3, '=' the 8th character.
     CHECK(e.where.line == 13);
-    CHECK(e.where.column == 3);
+    CHECK(e.where.column == 11);
   }
   SECTION("a bad reference") {
     const auto e = only_error(valid_head + "[app.run.env]\nX = \"${vault:X}\"\n");
@@ -426,6 +514,7 @@ TEST_CASE("load: five mistakes give five located errors in one run") {
   CHECK(errors[2].where.line == 16);
   CHECK(errors[3].where.line == 23);
   CHECK(errors[4].where.line == 28);
+  CHECK(errors[4].where.column == 23);  // the '=' inside "STATUS = 200"
   for (const auto& e : errors) {
     CHECK(e.to_string().starts_with(data_dir + "/five_mistakes.toml:"));
   }
