@@ -1,6 +1,7 @@
 # berth check, schema and init through the real binary: every example is valid, the
 # five-mistakes manifest gives five located errors and exit 1, --json is the same
 # data, -e merges an overlay, and init refuses to overwrite. Offline: no host needed.
+# fixtures: none
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 
 command -v jq >/dev/null 2>&1 || skip "needs jq (apt-get install jq)"
