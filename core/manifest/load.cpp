@@ -108,7 +108,8 @@ bool is_http_method(std::string_view s) {
 // An HTTP header name: an RFC 9110 token.
 bool is_header_name(std::string_view s) {
   const auto token = [](char c) {
-    return text::is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return text::is_alnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   };
   return text::is_word(s, token, token, 256);
 }

@@ -201,8 +201,8 @@ insecure = true
   REQUIRE(m.health.size() == 2);
   const auto& h = m.health[0];
   CHECK(h.method == "HEAD");
-  CHECK(h.headers == std::map<std::string, std::string>{{"Accept", "application/json"},
-                                                        {"X-Token", "ops"}});
+  CHECK(h.headers ==
+        std::map<std::string, std::string>{{"Accept", "application/json"}, {"X-Token", "ops"}});
   CHECK(h.connect_to ==
         std::vector<std::string>{"app.example.com:443:198.18.0.2:443", "::[::1]:8443"});
   SECTION("ca_file is resolved against the manifest's folder") {
@@ -234,11 +234,14 @@ TEST_CASE("load: [[health]] request and TLS keys are checked") {
       {"url = \"/\"\nmethod = \"get\"\n", "method 'get' is not an HTTP method", 11},
       {"url = \"/\"\nheaders = { \"X Y\" = \"1\" }\n", "header 'X Y' is not a header name", 11},
       {"url = \"/\"\nheaders = { X = 1 }\n", "must be a string", 11},
-      {"url = \"/\"\nconnect_to = [\"a.test:443\"]\n", "connect_to 'a.test:443' is not HOST:PORT:ADDRESS:PORT", 11},
+      {"url = \"/\"\nconnect_to = [\"a.test:443\"]\n",
+       "connect_to 'a.test:443' is not HOST:PORT:ADDRESS:PORT", 11},
       {"url = \"/\"\nconnect_to = [\"a:https:b:443\"]\n", "connect_to 'a:https:b:443'", 11},
       {"url = \"https://a.test/\"\nca_file = \"missing.pem\"\n", "missing.pem is not a file", 11},
-      {"url = \"http://a.test/\"\ninsecure = true\n", "ca_file and insecure are for https checks", 11},
-      {"kind = \"tcp\"\nurl = \"a:1\"\ninsecure = true\n", "ca_file and insecure are for https checks", 12},
+      {"url = \"http://a.test/\"\ninsecure = true\n", "ca_file and insecure are for https checks",
+       11},
+      {"kind = \"tcp\"\nurl = \"a:1\"\ninsecure = true\n",
+       "ca_file and insecure are for https checks", 12},
       {"url = \"/\"\nconnect_timeout = \"fast\"\n", "connect_timeout 'fast' is not a duration", 11},
       {"url = \"/\"\nsuccess_threshold = 0\n", "out of range", 11},
       {"url = \"/\"\ninsecure = \"yes\"\n", "must be a boolean", 11},
@@ -252,7 +255,8 @@ TEST_CASE("load: [[health]] request and TLS keys are checked") {
   SECTION("insecure together with ca_file") {
     const auto dir = temp_dir();
     write(dir / "ca.pem", "");
-    write(dir / "berth.toml", head + "url = \"https://a.test/\"\nca_file = \"ca.pem\"\ninsecure = true\n");
+    write(dir / "berth.toml",
+          head + "url = \"https://a.test/\"\nca_file = \"ca.pem\"\ninsecure = true\n");
     const auto errors = errors_of(load((dir / "berth.toml").string()));
     fs::remove_all(dir);
     REQUIRE(errors.size() == 1);
