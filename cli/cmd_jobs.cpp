@@ -41,9 +41,9 @@ std::string host_error(const Hosts& hosts, std::size_t i, const std::string& err
 
 // The status of `units` on every host of `hosts` (units[i] for host i), one exec each.
 // Hosts with no unit are not contacted. Sets errors[i] for hosts that failed.
-std::vector<std::vector<jobs::Status>> query_status(Hosts& hosts,
-                                                    const std::vector<std::vector<std::string>>& units,
-                                                    std::vector<std::string>& errors) {
+std::vector<std::vector<jobs::Status>>
+query_status(Hosts& hosts, const std::vector<std::vector<std::string>>& units,
+             std::vector<std::string>& errors) {
   std::vector<std::vector<jobs::Status>> out(hosts.servers.size());
   errors.assign(hosts.servers.size(), {});
   hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
@@ -54,8 +54,8 @@ std::vector<std::vector<jobs::Status>> query_status(Hosts& hosts,
       return false;
     }
     if (ran->exit_status != 0) {
-      errors[i] = fmt::format("{}: reading the jobs' units failed (exit status {}): {}", session.name(),
-                              ran->exit_status, ran->err);
+      errors[i] = fmt::format("{}: reading the jobs' units failed (exit status {}): {}",
+                              session.name(), ran->exit_status, ran->err);
       return false;
     }
     out[i] = jobs::parse_status(ran->out);
@@ -81,7 +81,8 @@ int run_list(const GlobalOptions& global, Ui& ui) {
   auto selection = global;
   if (selection.roles.empty()) {
     for (const auto& job : m.jobs) {
-      if (std::find(selection.roles.begin(), selection.roles.end(), job.role) == selection.roles.end()) {
+      if (std::find(selection.roles.begin(), selection.roles.end(), job.role) ==
+          selection.roles.end()) {
         selection.roles.push_back(job.role);
       }
     }
@@ -119,18 +120,19 @@ int run_list(const GlobalOptions& global, Ui& ui) {
       const auto& job = *host_jobs[i][j];
       const auto& s = statuses[i][j];
       missing = missing || !s.installed;
-      host_json.push_back({{"name", job.name},
-                           {"unit", s.unit},
-                           {"schedule", job.schedule},
-                           {"run_on", job.run_on == manifest::RunOn::all ? "all" : "one"},
-                           {"timer", timer_state(s)},
-                           {"running", s.running},
-                           {"last_start", or_null(s.last_start)},
-                           {"last_end", or_null(s.last_end)},
-                           {"result", or_null(s.last_start.empty() ? std::string() : s.result)},
-                           {"exit_status", s.last_start.empty() ? nlohmann::json() : nlohmann::json(s.exit_status)},
-                           {"outcome", s.outcome()},
-                           {"next_run", or_null(s.next_run)}});
+      host_json.push_back(
+          {{"name", job.name},
+           {"unit", s.unit},
+           {"schedule", job.schedule},
+           {"run_on", job.run_on == manifest::RunOn::all ? "all" : "one"},
+           {"timer", timer_state(s)},
+           {"running", s.running},
+           {"last_start", or_null(s.last_start)},
+           {"last_end", or_null(s.last_end)},
+           {"result", or_null(s.last_start.empty() ? std::string() : s.result)},
+           {"exit_status", s.last_start.empty() ? nlohmann::json() : nlohmann::json(s.exit_status)},
+           {"outcome", s.outcome()},
+           {"next_run", or_null(s.next_run)}});
       rows.push_back({host, job.name, job.schedule, timer_state(s),
                       s.last_start.empty() ? "-" : s.last_start, s.outcome(),
                       s.next_run.empty() ? "-" : s.next_run});
@@ -142,11 +144,14 @@ int run_list(const GlobalOptions& global, Ui& ui) {
     ui.emit_json({{"hosts", json}});
     return status;
   }
-  const std::vector<std::string> header = {"HOST", "JOB", "SCHEDULE", "TIMER", "LAST RUN", "RESULT", "NEXT RUN"};
+  const std::vector<std::string> header = {"HOST",     "JOB",    "SCHEDULE", "TIMER",
+                                           "LAST RUN", "RESULT", "NEXT RUN"};
   std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (std::size_t c = 0; c < header.size(); ++c)
+    width[c] = header[c].size();
   for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (std::size_t c = 0; c < row.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
   }
   const auto line = [&](const std::vector<std::string>& cells) {
     std::string text;
@@ -156,7 +161,8 @@ int run_list(const GlobalOptions& global, Ui& ui) {
     return text;
   };
   if (!rows.empty()) ui.out(ui.bold(line(header)));
-  for (const auto& row : rows) ui.out(line(row));
+  for (const auto& row : rows)
+    ui.out(line(row));
   return status;
 }
 
@@ -223,14 +229,17 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
       continue;
     }
     const auto& r = *runs[i];
-    for (const auto& line : r.output) ui.out(fmt::format("{} | {}", ui.bold(host), line));
+    for (const auto& line : r.output)
+      ui.out(fmt::format("{} | {}", ui.bold(host), line));
     std::string error;
     if (r.missing) {
       error = fmt::format("{}.service is not installed", unit);
     } else if (!r.ok()) {
       error = fmt::format("{}.service failed ({}, exit status {}) after {:.1f} s", unit,
-                          r.result.empty() ? "unknown" : r.result, r.exit_status, r.elapsed_ms / 1000.0);
-      for (const auto& e : r.errors) error += "\n  " + e;
+                          r.result.empty() ? "unknown" : r.result, r.exit_status,
+                          r.elapsed_ms / 1000.0);
+      for (const auto& e : r.errors)
+        error += "\n  " + e;
     }
     json.push_back({{"host", host},
                     {"ok", r.ok()},
@@ -242,10 +251,12 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
                     {"error", or_null(error)}});
     if (!error.empty()) {
       ui.error(fmt::format("{}: job {}: {}", host, job.name, error),
-               r.missing ? "run `berth setup` to install it"
-                         : fmt::format("its output is above; older runs: berth logs, or journalctl -u {}.service "
-                                       "on the host",
-                                       unit));
+               r.missing
+                   ? "run `berth setup` to install it"
+                   : fmt::format(
+                         "its output is above; older runs: berth logs, or journalctl -u {}.service "
+                         "on the host",
+                         unit));
       status = std::max(status, static_cast<int>(ExitCode::failure));
       continue;
     }
@@ -253,7 +264,8 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
                        r.elapsed_ms / 1000.0));
   }
   if (ui.json()) {
-    ui.emit_json({{"job", job.name}, {"unit", unit + ".service"}, {"ok", status == 0}, {"hosts", json}});
+    ui.emit_json(
+        {{"job", job.name}, {"unit", unit + ".service"}, {"ok", status == 0}, {"hosts", json}});
   }
   return status;
 }
@@ -264,11 +276,13 @@ void add_jobs(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand(
       "jobs", "List the scheduled jobs ([[jobs]]): per host, timer, last run, result and next run");
   sub->footer(
-      "TIMER is enabled on the hosts that run the job on schedule (run_on = \"one\": the first app\n"
+      "TIMER is enabled on the hosts that run the job on schedule (run_on = \"one\": the first "
+      "app\n"
       "server; \"all\": each), disabled elsewhere, missing before `berth setup`. Times are UTC.\n"
       "Exit status: 0, or 1 when a host could not be read (5: not reached).\n");
   auto* run = sub->add_subcommand(
-      "run", "Run a job now where its timer is enabled, wait for it to finish and print its output");
+      "run",
+      "Run a job now where its timer is enabled, wait for it to finish and print its output");
   auto name = std::make_shared<std::string>();
   run->add_option("name", *name, "The job ([[jobs]] name)")->required();
   run->footer(

@@ -23,8 +23,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 }
 
 // `text` as an int, or `fallback` when it is not one.
-template <class Int>
-Int to_int(std::string_view text, Int fallback) {
+template <class Int> Int to_int(std::string_view text, Int fallback) {
   Int value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() && end == text.data() + text.size() ? value : fallback;
@@ -40,7 +39,8 @@ std::string_view next_word(std::string_view& text) {
 
 std::string join(const std::vector<std::string>& words) {
   std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  for (const auto& w : words)
+    out += (out.empty() ? "" : ", ") + w;
   return out;
 }
 
@@ -79,11 +79,12 @@ std::string status_script(const std::vector<std::string>& units) {
 )sh";
   for (const auto& unit : units) {
     const auto q = ssh::shell_quote(unit);
-    script += fmt::format("echo @@job {0}\n"
-                          "show timer {0}.timer LoadState UnitFileState NextElapseUSecRealtime LastTriggerUSec\n"
-                          "show service {0}.service LoadState ActiveState Result ExecMainStatus "
-                          "ExecMainStartTimestamp ExecMainExitTimestamp\n",
-                          q);
+    script += fmt::format(
+        "echo @@job {0}\n"
+        "show timer {0}.timer LoadState UnitFileState NextElapseUSecRealtime LastTriggerUSec\n"
+        "show service {0}.service LoadState ActiveState Result ExecMainStatus "
+        "ExecMainStartTimestamp ExecMainExitTimestamp\n",
+        q);
   }
   return script;
 }
@@ -217,10 +218,11 @@ std::vector<std::size_t> hosts_to_run(const manifest::Job& job,
                             hosts.empty() ? "no host selected" : problems()),
                 ExitCode::failure, setup_hint);
   }
-  throw Error(fmt::format("job {} runs on one host (run_on = \"one\") but its timer is enabled on {}",
-                          job.name, join(enabled_names)),
-              ExitCode::failure,
-              "run `berth setup` to leave it on the primary app server only, or pick one with --hosts");
+  throw Error(
+      fmt::format("job {} runs on one host (run_on = \"one\") but its timer is enabled on {}",
+                  job.name, join(enabled_names)),
+      ExitCode::failure,
+      "run `berth setup` to leave it on the primary app server only, or pick one with --hosts");
 }
 
 }  // namespace berth::jobs

@@ -32,15 +32,15 @@ std::string status_script(const std::vector<std::string>& units);
 
 // One job's state on one host.
 struct Status {
-  std::string unit;              // APP-job-NAME
-  bool installed = false;        // the timer unit exists
-  bool enabled = false;          // the timer is enabled: this host runs the job on schedule
-  bool running = false;          // the service is running now
-  std::string last_start;        // UTC, ISO 8601; empty: not run since the host booted
+  std::string unit;        // APP-job-NAME
+  bool installed = false;  // the timer unit exists
+  bool enabled = false;    // the timer is enabled: this host runs the job on schedule
+  bool running = false;    // the service is running now
+  std::string last_start;  // UTC, ISO 8601; empty: not run since the host booted
   std::string last_end;
-  std::string result;            // systemd's Result of the last run: success, exit-code, timeout...
-  int exit_status = 0;           // of the last run's command
-  std::string next_run;          // UTC, ISO 8601; empty: not scheduled here
+  std::string result;    // systemd's Result of the last run: success, exit-code, timeout...
+  int exit_status = 0;   // of the last run's command
+  std::string next_run;  // UTC, ISO 8601; empty: not scheduled here
 
   // "never", "running", "success" or "failed (exit-code, status 1)".
   std::string outcome() const;
@@ -63,12 +63,12 @@ std::string run_script(const std::string& unit);
 
 // What run_script reported.
 struct Run {
-  bool missing = false;          // the service is not installed on the host
-  int start_status = -1;         // exit status of `systemctl start`
+  bool missing = false;   // the service is not installed on the host
+  int start_status = -1;  // exit status of `systemctl start`
   long long elapsed_ms = 0;
-  std::string result;            // success, exit-code, timeout, signal...
-  int exit_status = -1;          // the job command's exit status
-  std::string started;           // UTC, ISO 8601
+  std::string result;               // success, exit-code, timeout, signal...
+  int exit_status = -1;             // the job command's exit status
+  std::string started;              // UTC, ISO 8601
   std::vector<std::string> errors;  // stderr of systemctl start
   std::vector<std::string> output;  // the run's journal lines
 

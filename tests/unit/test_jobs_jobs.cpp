@@ -11,7 +11,9 @@ manifest::Manifest sample() {
   manifest::Manifest m;
   m.app.name = "tracker";
   m.jobs = {{.name = "reminders", .schedule = "0 8 * * *", .command = "node jobs/reminders.js"},
-            {.name = "cleanup", .schedule = "daily", .command = "node jobs/cleanup.js",
+            {.name = "cleanup",
+             .schedule = "daily",
+             .command = "node jobs/cleanup.js",
              .run_on = manifest::RunOn::all}};
   return m;
 }
@@ -64,8 +66,10 @@ TEST_CASE("jobs: unit names and lookup follow provisioners/jobs") {
 TEST_CASE("jobs: the status script asks systemctl for each unit's timer and service") {
   const auto script = jobs::status_script({"tracker-job-reminders", "tracker-job-cleanup"});
   CHECK(script.find("echo @@job tracker-job-reminders\n") != std::string::npos);
-  CHECK(script.find("show timer tracker-job-reminders.timer LoadState UnitFileState") != std::string::npos);
-  CHECK(script.find("show service tracker-job-cleanup.service LoadState ActiveState Result") != std::string::npos);
+  CHECK(script.find("show timer tracker-job-reminders.timer LoadState UnitFileState") !=
+        std::string::npos);
+  CHECK(script.find("show service tracker-job-cleanup.service LoadState ActiveState Result") !=
+        std::string::npos);
   CHECK(script.find("date -u -d") != std::string::npos);
   SECTION("a unit name is quoted for the shell") {
     CHECK(jobs::status_script({"a b"}).find("show timer 'a b'.timer") != std::string::npos);
@@ -100,7 +104,8 @@ TEST_CASE("jobs: status records parse into last run, result and next run") {
   }
   SECTION("a running job is running, whatever the last result") {
     const auto running = jobs::parse_status(
-        "@@job x\nservice.ActiveState=activating\nservice.ExecMainStartTimestamp=2026-11-25T08:00:04Z\n");
+        "@@job "
+        "x\nservice.ActiveState=activating\nservice.ExecMainStartTimestamp=2026-11-25T08:00:04Z\n");
     CHECK(running[0].outcome() == "running");
   }
   SECTION("a scheduled run counts when the service's own start time is gone (reboot)") {
@@ -140,9 +145,10 @@ TEST_CASE("jobs: run reports parse into a verdict and the output") {
     CHECK(run.output[1] == "@@result exit-code 1");
   }
   SECTION("a failed run keeps systemctl's message and the exit status") {
-    const auto run = jobs::parse_run(
-        "@@start 1 80\n@@error Job for x.service failed because the control process exited with error code.\n"
-        "@@result exit-code 3\n@@started 2026-11-25T16:30:29Z\n@@output\nboom\n");
+    const auto run =
+        jobs::parse_run("@@start 1 80\n@@error Job for x.service failed because the control "
+                        "process exited with error code.\n"
+                        "@@result exit-code 3\n@@started 2026-11-25T16:30:29Z\n@@output\nboom\n");
     CHECK_FALSE(run.ok());
     CHECK(run.result == "exit-code");
     CHECK(run.exit_status == 3);
