@@ -151,15 +151,21 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
   bp::environment env = boost::this_process::environment();
   for (const auto& [key, value] : options.env)
     env[key] = value;
-  const auto cwd = options.cwd.empty() ? std::filesystem::current_path() : options.cwd;
 
   boost::asio::io_context ioc;
   bp::async_pipe in_pipe(ioc), out_pipe(ioc), err_pipe(ioc);
   ProcessResult result;
   bp::child child;
   try {
-    child = bp::child(*exe, bp::args(args), bp::std_in<in_pipe, bp::std_out> out_pipe,
-                      bp::std_err > err_pipe, bp::start_dir(cwd.string()), env);
+    // Without a cwd the child inherits ours, even when that folder was removed
+    // (current_path() would fail there: `sandbox down` runs from inside a sandbox).
+    if (options.cwd.empty()) {
+      child = bp::child(*exe, bp::args(args), bp::std_in<in_pipe, bp::std_out> out_pipe,
+                        bp::std_err > err_pipe, env);
+    } else {
+      child = bp::child(*exe, bp::args(args), bp::std_in<in_pipe, bp::std_out> out_pipe,
+                        bp::std_err > err_pipe, bp::start_dir(options.cwd.string()), env);
+    }
   } catch (const bp::process_error& e) {
     return std::unexpected(
         Error("cannot start `" + describe_command(argv) + "`: " + e.what(), ExitCode::failure));
