@@ -35,9 +35,7 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
 int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const DeployFlags& flags) {
   // Load the manifest and select the app hosts.
   const auto manifest = manifest::load_or_throw(global.file, global.env);
-  auto selection = global;
-  if (selection.roles.empty()) selection.roles = {"app"};
-  auto hosts = open_hosts(selection, manifest, ui);
+  auto hosts = open_app_hosts(global, manifest, ui);
 
   deploy::Options options;
   options.kind = kind;

@@ -1,6 +1,7 @@
 // berth exec: run a shell command on the selected hosts, in parallel, over one SSH
 // session per host; output streams prefixed by host, then a status per host.
 #include <cli/cli.hpp>
+#include <cli/hosts.hpp>
 #include <core/exit_code.hpp>
 #include <core/manifest/load.hpp>
 #include <core/ssh/pool.hpp>
@@ -64,7 +65,8 @@ nlohmann::json to_json(const ssh::Target& target, const HostReport& report, bool
 int run_exec(Ui& ui, const GlobalOptions& g, const ExecOptions& options) {
   // Load the manifest and select the hosts.
   const auto manifest = manifest::load_or_throw(g.file, g.env);
-  const auto servers = manifest::select_servers(manifest, g.hosts, g.roles);
+  auto selected = open_hosts(g, manifest, ui);
+  auto& fleet = selected.fleet;
   const auto script = join(options.command);
   std::string local, remote_dir;
   if (!options.upload.empty()) {
@@ -82,14 +84,6 @@ int run_exec(Ui& ui, const GlobalOptions& g, const ExecOptions& options) {
   }
 
   // Connect (one session per host) and run, hosts in parallel.
-  std::vector<ssh::Target> targets;
-  for (const auto* server : servers) targets.push_back(ssh::target_of(*server));
-  ssh::Options ssh_options;
-  ssh_options.host_keys = g.accept_new_host_keys ? ssh::HostKeyPolicy::accept_new
-                                                 : ssh::HostKeyPolicy::refuse_unknown;
-  ssh_options.warn = [&ui](std::string_view line) { ui.warn(line); };
-  ssh::Fleet fleet(std::move(targets), ssh_options, g.parallel,
-                   g.fail_fast ? ssh::FailFast::yes : ssh::FailFast::no);
   std::vector<HostReport> reports(fleet.size());
   const auto started = std::chrono::steady_clock::now();
   const auto outcomes = fleet.run([&](std::size_t i, ssh::Session& session) {

@@ -15,9 +15,7 @@ namespace {
 
 int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
   const auto manifest = manifest::load_or_throw(global.file, global.env);
-  auto selection = global;
-  if (selection.roles.empty()) selection.roles = {"app"};
-  auto hosts = open_hosts(selection, manifest, ui);
+  auto hosts = open_app_hosts(global, manifest, ui);
   std::vector<std::optional<deploy::LockInfo>> held(hosts.servers.size());
   std::vector<std::string> errors(hosts.servers.size());
   hosts.fleet.run([&](std::size_t i, ssh::Session& session) {

@@ -21,9 +21,7 @@ struct LogsFlags {
 
 int run_logs(const GlobalOptions& global, Ui& ui, const LogsFlags& flags) {
   const auto manifest = manifest::load_or_throw(global.file, global.env);
-  auto selection = global;
-  if (selection.roles.empty()) selection.roles = {"app"};
-  auto hosts = open_hosts(selection, manifest, ui);
+  auto hosts = open_app_hosts(global, manifest, ui);
 
   // One journalctl per host over the run's session; the lines stream as they come.
   auto script = fmt::format("exec journalctl --no-pager -o short-iso -n {} -u {}", flags.lines,

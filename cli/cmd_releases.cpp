@@ -16,9 +16,7 @@ void add_releases(CLI::App& app, Cli& cli) {
       "releases", "List the releases on each app host, newest first; `*` marks the current one");
   on_run(sub, cli, [&cli](Ui& ui) {
     const auto manifest = manifest::load_or_throw(cli.global.file, cli.global.env);
-    auto selection = cli.global;
-    if (selection.roles.empty()) selection.roles = {"app"};
-    auto hosts = open_hosts(selection, manifest, ui);
+    auto hosts = open_app_hosts(cli.global, manifest, ui);
     const auto list = deploy::list_releases(manifest, hosts.fleet);
     int status = 0;
     nlohmann::json json = nlohmann::json::array();

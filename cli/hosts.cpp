@@ -16,4 +16,10 @@ Hosts open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest
                           global.fail_fast ? ssh::FailFast::yes : ssh::FailFast::no)};
 }
 
+Hosts open_app_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui) {
+  auto selection = global;
+  if (selection.roles.empty()) selection.roles = {"app"};
+  return open_hosts(selection, manifest, ui);
+}
+
 }  // namespace berth::cli

@@ -20,4 +20,8 @@ struct Hosts {
 };
 Hosts open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
 
+// open_hosts() for commands about the app (deploy, releases, lock, logs): without
+// --role, the servers with the app role.
+Hosts open_app_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+
 }  // namespace berth::cli
