@@ -76,7 +76,7 @@ load_start() {
   for i in 1 2 3 4; do
     (
       while [ ! -e "$LOAD_DIR/stop" ]; do
-        curl -sk -w '%{http_code}\n' --max-time 5 "${urls[@]}" >>"$LOAD_DIR/codes.$i"
+        curl -skS -w '%{http_code}\n' --max-time 5 "${urls[@]}" >>"$LOAD_DIR/codes.$i" 2>>"$LOAD_DIR/errors"
       done
     ) &
   done
@@ -90,6 +90,7 @@ load_stop() {
   total=$(cat "$LOAD_DIR"/codes.* | wc -l)
   failed=$(cat "$LOAD_DIR"/codes.* | grep -vcx 200 || true)
   echo "requests=$total failed=$failed ($(cat "$LOAD_DIR"/codes.* | sort | uniq -c | tr '\n' ' '))"
+  if [ -s "$LOAD_DIR/errors" ]; then sed 's/^/curl: /' "$LOAD_DIR/errors" | sort | uniq -c; fi
   LOAD_FAILED=$failed
   LOAD_TOTAL=$total
   rm -rf "$LOAD_DIR"
