@@ -6,20 +6,8 @@
 skip_unless_root_nspawn
 
 hosts=20
-# Twenty systemd containers need more inotify instances than the kernel's default
-# 128 per user: raise the limit for this test and restore it at exit.
-old_instances=$(sysctl -n fs.inotify.max_user_instances)
-if [ "$old_instances" -lt 1024 ]; then
-  restore_then_cleanup() {
-    local status=$?
-    set +e
-    sysctl -qw fs.inotify.max_user_instances="$old_instances"
-    (exit "$status")
-    _berth_test_cleanup
-  }
-  trap restore_then_cleanup EXIT
-  sysctl -qw fs.inotify.max_user_instances=1024
-fi
+# Twenty systemd containers need more inotify instances than the kernel's default 128
+# per user: `berth sandbox up` raises the limit and the last `down` restores it.
 sandbox_up e2e-fleet20 $hosts >/dev/null
 work=$SANDBOX_DIR/test # removed with the sandbox
 mkdir -p "$work"
