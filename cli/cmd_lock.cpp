@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <mutex>
 
 namespace berth::cli {
 namespace {

@@ -1,3 +1,4 @@
+#include <core/util/clock.hpp>
 #include <core/deploy/deploy.hpp>
 #include <core/deploy/release.hpp>
 #include <core/deploy/scripts.hpp>
@@ -14,19 +15,16 @@
 
 #include <csignal>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 #include <unistd.h>
 
 namespace berth::deploy {
 namespace {
 
+using util::since;
+
 using Clock = std::chrono::steady_clock;
 using provisioners::Color;
-
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
 
 
 std::string random_token() {

@@ -1,3 +1,4 @@
+#include <core/util/clock.hpp>
 #include <core/health/check.hpp>
 #include <core/playbook/run.hpp>
 #include <core/util/duration.hpp>
@@ -12,11 +13,9 @@
 namespace berth::playbook {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using util::since;
 
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
+using Clock = std::chrono::steady_clock;
 
 
 // `export NAME='value'` lines for the BERTH_* variables, prepended to remote commands.

@@ -1,3 +1,4 @@
+#include <core/util/clock.hpp>
 #include <core/ssh/connect_steps.hpp>
 #include <core/ssh/session.hpp>
 #include <core/ssh/text.hpp>
@@ -25,14 +26,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using util::since;
+
 // AES-GCM first: AES-NI makes it the fastest cipher on both ends for bulk uploads.
 constexpr const char* cipher_preference =
     "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
     "aes128-ctr,aes192-ctr,aes256-ctr";
-
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
