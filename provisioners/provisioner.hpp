@@ -23,10 +23,20 @@ struct GeneratedSecret {
   int length = 32;                  // bytes of randomness
 };
 
+// A port the host's firewall opens, contributed by any component; base turns the
+// host's rules into one nftables ruleset (validated with `nft -c`, applied whole).
+struct FirewallRule {
+  int port = 0;
+  std::string proto = "tcp";        // tcp | udp
+  std::string from;                 // a source address or CIDR; empty: anywhere
+  std::string why;                  // shown in the rendered ruleset, e.g. "postgresql for app"
+};
+
 // Everything one host should have.
 struct Desired {
   std::vector<converge::Resource> resources;
   std::vector<GeneratedSecret> secrets;
+  std::vector<FirewallRule> firewall;
 };
 
 // The text standing for a generated secret's value in a file's content.
