@@ -9,6 +9,11 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <optional>
+#include <thread>
 #include <fcntl.h>
 #include <fstream>
 #include <mutex>
@@ -32,6 +37,87 @@ using util::since;
 constexpr const char* cipher_preference =
     "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
     "aes128-ctr,aes192-ctr,aes256-ctr";
+
+// Reads a local stream on its own thread, in 1 MiB chunks hashed with SHA-1, while
+// the caller encrypts and sends the previous ones: reading, hashing and sending
+// overlap. At most `depth` chunks wait; destroying the reader stops it.
+class ChunkReader {
+ public:
+  explicit ChunkReader(int fd) : sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free), thread_([this, fd] { run(fd); }) {}
+  ~ChunkReader() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+  }
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+
+  // The next chunk, or nothing at the end of the stream (or on a read error: ok()).
+  std::optional<std::vector<char>> next() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !chunks_.empty() || done_; });
+    if (chunks_.empty()) return std::nullopt;
+    auto chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    changed_.notify_all();
+    return chunk;
+  }
+  bool ok() const { return !failed_; }
+  // The hex SHA-1 of everything read; valid after next() returned nothing.
+  std::string sha1() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(sha_.get(), digest.data(), &length);
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+    return hex;
+  }
+
+ private:
+  static constexpr std::size_t chunk_size = 1 << 20;
+  static constexpr std::size_t depth = 4;
+
+  void run(int fd) {
+    EVP_DigestInit_ex(sha_.get(), EVP_sha1(), nullptr);
+    for (;;) {
+      // Fill the whole chunk first: a pipe gives 64 KiB per read, and fewer, larger
+      // channel writes are what keeps libssh fast.
+      std::vector<char> chunk(chunk_size);
+      std::size_t n = 0;
+      bool failed = false;
+      while (n < chunk.size()) {
+        const ssize_t got = ::read(fd, chunk.data() + n, chunk.size() - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) failed = true;
+        if (got <= 0) break;
+        n += static_cast<std::size_t>(got);
+      }
+      chunk.resize(n);
+      EVP_DigestUpdate(sha_.get(), chunk.data(), n);
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return chunks_.size() < depth || stop_; });
+      if (n > 0 && !stop_) chunks_.push_back(std::move(chunk));
+      if (n < chunk_size || failed || stop_) {
+        failed_ = failed;
+        done_ = true;
+        changed_.notify_all();
+        return;
+      }
+      changed_.notify_all();
+    }
+  }
+
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<char>> chunks_;
+  bool done_ = false;
+  bool stop_ = false;
+  std::atomic<bool> failed_ = false;
+  std::jthread thread_;   // last: started after every member it uses exists
+};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -371,24 +457,11 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
 
 std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int fd) {
   UploadResult result;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(sha.get(), EVP_sha1(), nullptr);
-  std::vector<char> buffer(1 << 20);
-  for (;;) {
-    // Fill the whole buffer first: a pipe gives 64 KiB per read, and fewer, larger
-    // channel writes are what keeps libssh fast.
-    ssize_t n = 0;
-    while (n < static_cast<ssize_t>(buffer.size())) {
-      const ssize_t got = ::read(fd, buffer.data() + n, buffer.size() - static_cast<std::size_t>(n));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return std::unexpected(failure("upload", "cannot read the local tar stream"));
-      if (got == 0) break;
-      n += got;
-    }
-    if (n == 0) break;
-    EVP_DigestUpdate(sha.get(), buffer.data(), static_cast<std::size_t>(n));
+  ChunkReader reader(fd);
+  while (auto chunk = reader.next()) {
+    const auto n = static_cast<ssize_t>(chunk->size());
     for (ssize_t sent = 0; sent < n;) {
-      const int w = ssh_channel_write(channel, buffer.data() + sent, static_cast<uint32_t>(n - sent));
+      const int w = ssh_channel_write(channel, chunk->data() + sent, static_cast<uint32_t>(n - sent));
       if (w == SSH_ERROR) {
         return std::unexpected(failure(
             "upload", fmt::format("sending failed after {} bytes: {}", result.bytes + sent,
@@ -399,10 +472,8 @@ std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int f
     }
     result.bytes += static_cast<std::uint64_t>(n);
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(sha.get(), digest.data(), &length);
-  for (unsigned int i = 0; i < length; ++i) result.sha1 += fmt::format("{:02x}", digest[i]);
+  if (!reader.ok()) return std::unexpected(failure("upload", "cannot read the local tar stream"));
+  result.sha1 = reader.sha1();
   return result;
 }
 

@@ -60,6 +60,7 @@ TEST_CASE("text: upload_command unpacks with tar and prints a checksum") {
   CHECK(command.starts_with("sudo -n /bin/sh -c "));
   CHECK(command.find("tar -x") != std::string::npos);
   CHECK(command.find("sha1sum") != std::string::npos);
+  CHECK(command.find("openssl sha1 -r") != std::string::npos);
   // The folder is quoted inside the quoted script.
   CHECK(command.find("my app") != std::string::npos);
   CHECK(upload_command("/tmp/x", Privilege::root, "root", true).starts_with("/bin/sh -c "));
