@@ -597,6 +597,10 @@ int start_container(const Sandbox& sandbox, const Host& host) {
       // No machined on this machine (PID 1 is not systemd): no registration, no scope.
       "--register=no", "--keep-unit", "--machine=" + host.machine, "--hostname=" + host.server,
       "--network-namespace-path=/run/netns/" + host.machine,
+      // The host's network namespace is its own, as a VPS's is: it may set up its own
+      // firewall (nftables), which needs CAP_NET_ADMIN (nspawn grants it only with
+      // the networking it creates itself).
+      "--capability=CAP_NET_ADMIN",
       // Our own resolv.conf and journal stay as the cache made them.
       "--resolv-conf=off", "--link-journal=no", "--timezone=off", "--console=read-only"};
   // The shell joins the host's cgroups and then becomes nspawn (exec keeps the PID),
