@@ -1,19 +1,41 @@
 // jobs: a systemd service and timer per [[jobs]] entry, with the app's environment.
 // `run_on = "one"` jobs get their timer on one host only (the primary app server);
 // `overlap = "forbid"` holds a lock for the whole run so a job never runs twice at once.
+// A failed run starts APP-job-failed@JOB.service (OnFailure=), which writes the failure
+// to the journal and POSTs it to the job's on_failure_webhook when there is one.
 #include <core/render.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace berth::provisioners {
 
 using namespace converge;
 
+namespace {
+
+// `text` as a double-quoted value of a curl config file.
+std::string curl_config_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desired& out) {
   const auto* primary = primary_app_server(m);
+  const auto script = fmt::format("/usr/local/lib/berth/{}-job-failed", m.app.name);
+  const auto webhook_dir = config_dir(m) + "/jobs";
+  bool any = false;
   for (const auto& job : m.jobs) {
     if (!server.has_role(job.role)) continue;
+    any = true;
     const bool here = job.run_on == manifest::RunOn::all || (primary && primary->name == server.name);
     const auto unit = fmt::format("{}-job-{}", m.app.name, job.name);
     kainjow::mustache::data d;
@@ -40,7 +62,38 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
                                  "jobs", {"daemon-reload", "restart:" + unit + ".timer"}));
     out.resources.push_back(
         make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, "jobs"));
+    // Always written, empty without a webhook, so that removing the key stops the posts.
+    // 0600: webhook URLs often carry a token.
+    out.resources.push_back(make(
+        File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
+             .content = job.on_failure_webhook.empty()
+                            ? std::string("# no on_failure_webhook\n")
+                            : "url = " + curl_config_quote(job.on_failure_webhook) + "\n",
+             .mode = "0600",
+             .sensitive = Sensitive::yes},
+        "jobs"));
   }
+  if (!any) return;
+
+  // What a failed run starts: one template unit for all the app's jobs.
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("script", script);
+  d.set("webhook_dir", webhook_dir);
+  // Other components may need curl too; a resource id appears once per host.
+  if (std::none_of(out.resources.begin(), out.resources.end(),
+                   [](const Resource& r) { return r.id() == "package:curl"; })) {
+    out.resources.push_back(make(Package{"curl"}, "jobs"));
+  }
+  out.resources.push_back(
+      make(File{.path = script,
+                .content = render_template(m.dir, "systemd/job-failed.sh.mustache", d),
+                .mode = "0755"},
+           "jobs"));
+  out.resources.push_back(make(
+      File{.path = fmt::format("/etc/systemd/system/{}-job-failed@.service", m.app.name),
+           .content = render_template(m.dir, "systemd/job-failed@.service.mustache", d)},
+      "jobs", {"daemon-reload"}));
 }
 
 }  // namespace berth::provisioners

@@ -1,0 +1,111 @@
+#include <provisioners/provisioner.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace berth;
+using namespace berth::converge;
+
+namespace {
+
+manifest::Manifest sample() {
+  manifest::Manifest m;
+  m.app.name = "shop";
+  m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
+               {.name = "b", .address = "198.18.0.3", .roles = {"app"}}};
+  m.jobs = {{.name = "reminders", .schedule = "daily", .on_calendar = "daily",
+             .command = "node jobs/reminders.js",
+             .on_failure_webhook = "https://hooks.test/T0K\"EN"},
+            {.name = "cleanup", .schedule = "hourly", .on_calendar = "hourly",
+             .command = "true", .run_on = manifest::RunOn::all}};
+  return m;
+}
+
+provisioners::Desired jobs_of(const manifest::Manifest& m, std::size_t server) {
+  provisioners::Desired d;
+  provisioners::add_jobs(m, m.servers[server], d);
+  return d;
+}
+
+const Resource* find(const provisioners::Desired& d, std::string_view id) {
+  for (const auto& r : d.resources) {
+    if (r.id() == id) return &r;
+  }
+  return nullptr;
+}
+
+const std::string& content(const provisioners::Desired& d, std::string_view id) {
+  const auto* r = find(d, id);
+  REQUIRE(r);
+  return std::get<File>(r->spec).content;
+}
+
+bool has(const std::string& text, std::string_view needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name") {
+  const auto m = sample();
+  const auto d = jobs_of(m, 0);
+  CHECK(has(content(d, "file:/etc/systemd/system/shop-job-reminders.service"),
+            "\nOnFailure=shop-job-failed@reminders.service\n"));
+
+  SECTION("one template unit runs the script, as root, for every job") {
+    const auto* unit = find(d, "file:/etc/systemd/system/shop-job-failed@.service");
+    REQUIRE(unit);
+    CHECK(unit->notify == std::vector<std::string>{"daemon-reload"});
+    const auto& u = std::get<File>(unit->spec).content;
+    CHECK(has(u, "ExecStart=/usr/local/lib/berth/shop-job-failed %i\n"));
+    CHECK_FALSE(has(u, "User="));
+    const auto* script = find(d, "file:/usr/local/lib/berth/shop-job-failed");
+    REQUIRE(script);
+    CHECK(std::get<File>(script->spec).mode == "0755");
+  }
+
+  SECTION("the script writes to the journal and posts JSON with curl, retrying") {
+    const auto& s = content(d, "file:/usr/local/lib/berth/shop-job-failed");
+    CHECK(has(s, "unit=shop-job-$job.service\n"));
+    CHECK(has(s, "echo \"<3>job $job of shop failed on $host"));
+    CHECK(has(s, "conf=/etc/berth/shop/jobs/$job.curl\n"));
+    CHECK(has(s, "{\"app\":\"%s\",\"job\":\"%s\",\"host\":\"%s\",\"result\":\"%s\",\"status\":%s,\"time\":\"%s\"}"));
+    CHECK(has(s, "--max-time 10 --retry 3"));
+    CHECK(has(s, "-H 'Content-Type: application/json'"));
+    CHECK(find(d, "package:curl"));
+  }
+
+  SECTION("the webhook's url is in a 0600 curl config, quoted; none is an empty config") {
+    const auto* hook = find(d, "file:/etc/berth/shop/jobs/reminders.curl");
+    REQUIRE(hook);
+    const auto& f = std::get<File>(hook->spec);
+    CHECK(f.content == "url = \"https://hooks.test/T0K\\\"EN\"\n");
+    CHECK(f.mode == "0600");
+    CHECK(f.sensitive == Sensitive::yes);
+    CHECK_FALSE(has(content(d, "file:/etc/berth/shop/jobs/cleanup.curl"), "url"));
+  }
+}
+
+TEST_CASE("jobs: run_on = one has its timer on one host, the notify unit on every host") {
+  const auto m = sample();
+  const auto a = jobs_of(m, 0);
+  const auto b = jobs_of(m, 1);
+  CHECK(std::get<Unit>(find(a, "unit:shop-job-reminders.timer")->spec).enabled);
+  CHECK_FALSE(std::get<Unit>(find(b, "unit:shop-job-reminders.timer")->spec).enabled);
+  CHECK(std::get<Unit>(find(b, "unit:shop-job-cleanup.timer")->spec).enabled);
+  CHECK(find(b, "file:/etc/systemd/system/shop-job-failed@.service"));
+}
+
+TEST_CASE("jobs: curl is added once per host, and nothing without jobs") {
+  auto m = sample();
+  provisioners::Desired d;
+  d.resources.push_back(make(Package{"curl"}, "base"));
+  provisioners::add_jobs(m, m.servers[0], d);
+  CHECK(std::count_if(d.resources.begin(), d.resources.end(),
+                      [](const Resource& r) { return r.id() == "package:curl"; }) == 1);
+
+  m.jobs.clear();
+  const auto none = jobs_of(m, 0);
+  CHECK(none.resources.empty());
+}
