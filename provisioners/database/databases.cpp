@@ -1,83 +1,105 @@
-// databases: PostgreSQL and Redis from Debian's packages, private, with generated
-// passwords kept on the server. MySQL/MariaDB and MongoDB land with issue 6.
+// databases: every [databases.*] entry on the db servers, private (localhost, or the
+// private address with access for the app servers only), with generated passwords
+// kept on the server, and backed up by a timer. One file per engine; this one has what
+// they share and the app's connection URLs.
 #include <core/error.hpp>
-#include <provisioners/provisioner.hpp>
+#include <provisioners/database/database.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace berth::provisioners {
 
-using namespace converge;
+namespace database {
 
-namespace {
+const char* engine_name(manifest::Engine engine) {
+  switch (engine) {
+    case manifest::Engine::postgresql: return "postgresql";
+    case manifest::Engine::mysql: return "mysql";
+    case manifest::Engine::redis: return "redis";
+    case manifest::Engine::mongodb: return "mongodb";
+  }
+  return "unknown";
+}
 
 std::string password_secret(const manifest::Database& db) { return "db_" + db.key + "_password"; }
 
-// Where the app reaches `db`: this machine when the db server is an app server too,
-// else the db server's address.
+Placement placement(const manifest::Manifest& m, const manifest::Server& s) {
+  Placement p;
+  p.listen.push_back("127.0.0.1");
+  const bool any_remote = std::any_of(m.servers.begin(), m.servers.end(), [&](const auto& other) {
+    return other.has_role("app") && other.name != s.name;
+  });
+  if (!any_remote) return p;
+  p.listen.push_back(s.address);
+  for (const auto& other : m.servers) {
+    if (!other.has_role("app")) continue;
+    p.peers.push_back(other.address);
+    if (other.name != s.name) p.remote.push_back(other.address);
+  }
+  return p;
+}
+
+std::string host_cidr(std::string_view address) {
+  const bool ipv4 = !address.empty() && std::all_of(address.begin(), address.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.';
+  });
+  if (ipv4) return fmt::format("{}/32", address);
+  if (address.find(':') != std::string_view::npos) return fmt::format("{}/128", address);
+  return std::string(address);
+}
+
+void check_identifier(const manifest::Database& db, std::string_view what, std::string_view value) {
+  const bool ok = !value.empty() && value.size() <= 63 &&
+                  std::all_of(value.begin(), value.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '_' || c == '-';
+                  });
+  if (ok) return;
+  throw Error(fmt::format("{}:{}:{}: databases.{}.{} = \"{}\": use 1 to 63 letters, digits, _ or -",
+                          db.where.file, db.where.line, db.where.column, db.key, what, value),
+              ExitCode::failure);
+}
+
+void add_once(Desired& out, converge::Resource r) {
+  const auto id = r.id();
+  const bool seen = std::any_of(out.resources.begin(), out.resources.end(),
+                                [&](const converge::Resource& other) { return other.id() == id; });
+  if (!seen) out.resources.push_back(std::move(r));
+}
+
+std::string mongodb_tools_config(const manifest::Manifest& m, const manifest::Database& db) {
+  return secret_path(m, "db_" + db.key + "_tools.yaml");
+}
+
+}  // namespace database
+
+namespace {
+
+// Where the app reaches the databases: 127.0.0.1 when every app server is the db
+// server, else the (first) db server's address.
 std::string database_host(const manifest::Manifest& m) {
-  const auto* app = primary_app_server(m);
   for (const auto& s : m.servers) {
-    if (s.has_role("db")) return app && app->name == s.name ? "127.0.0.1" : s.address;
+    if (!s.has_role("db")) continue;
+    return database::placement(m, s).peers.empty() ? "127.0.0.1" : s.address;
   }
   return "127.0.0.1";
 }
 
-void add_postgresql(const manifest::Manifest& m, const manifest::Database& db, Desired& out) {
-  auto& r = out.resources;
-  const auto secret = password_secret(db);
-  out.secrets.push_back({secret, secret_path(m, secret), 24});
-  r.push_back(make(Package{"postgresql"}, "postgresql"));
-  r.push_back(make(Unit{"postgresql.service"}, "postgresql"));
-  const auto psql = std::string("runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qtAX");
-  // The role's password is read from the secret file on the server, never sent in argv.
-  r.push_back(make(
-      Command{.run = fmt::format(
-                  "pw=$(cat {0}) && printf \"CREATE ROLE \\\"{1}\\\" LOGIN PASSWORD '%s';\\n\" \"$pw\" | {2}",
-                  secret_path(m, secret), db.user, psql),
-              .unless = fmt::format("{} -c \"SELECT 1 FROM pg_roles WHERE rolname='{}'\" | grep -q 1",
-                                    psql, db.user)},
-      "postgresql"));
-  r.push_back(make(
-      Command{.run = fmt::format("{} -c 'CREATE DATABASE \"{}\" OWNER \"{}\"'", psql, db.name, db.user),
-              .unless = fmt::format(
-                  "{} -c \"SELECT 1 FROM pg_database WHERE datname='{}'\" | grep -q 1", psql, db.name)},
-      "postgresql"));
-}
-
-void add_redis(const manifest::Manifest& m, const manifest::Database& db, Desired& out) {
-  auto& r = out.resources;
-  const auto secret = password_secret(db);
-  out.secrets.push_back({secret, secret_path(m, secret), 24});
-  r.push_back(make(Package{"redis-server"}, "redis"));
-  r.push_back(make(File{.path = "/etc/redis/berth.conf",
-                        .content = fmt::format("# Managed by berth.\nbind 127.0.0.1 -::1\n"
-                                               "protected-mode yes\nrequirepass {}\n"
-                                               "maxmemory-policy allkeys-lru\n",
-                                               secret_placeholder(secret)),
-                        .owner = "redis", .group = "redis", .mode = "0640",
-                        .sensitive = Sensitive::yes},
-                   "redis", {"restart:redis-server.service"}));
-  r.push_back(make(Command{.run = "echo 'include /etc/redis/berth.conf' >> /etc/redis/redis.conf",
-                           .unless = "grep -qx 'include /etc/redis/berth.conf' /etc/redis/redis.conf"},
-                   "redis", {"restart:redis-server.service"}));
-  r.back().stage = Stage::config;
-  r.push_back(make(Unit{"redis-server.service"}, "redis"));
-}
-
 }  // namespace
 
-void add_databases(const manifest::Manifest& m, const manifest::Server&, Desired& out) {
+void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   for (const auto& db : m.databases) {
+    database::check_identifier(db, "name", db.name);
+    database::check_identifier(db, "user", db.user);
     switch (db.engine) {
-      case manifest::Engine::postgresql: add_postgresql(m, db, out); break;
-      case manifest::Engine::redis: add_redis(m, db, out); break;
-      case manifest::Engine::mysql:
-      case manifest::Engine::mongodb:
-        throw Error(fmt::format("{}:{}:{}: databases.{}: this engine is not provisioned yet",
-                                db.where.file, db.where.line, db.where.column, db.key),
-                    ExitCode::not_implemented);
+      case manifest::Engine::postgresql: database::add_postgresql(m, s, db, out); break;
+      case manifest::Engine::mysql: database::add_mysql(m, s, db, out); break;
+      case manifest::Engine::redis: database::add_redis(m, s, db, out); break;
+      case manifest::Engine::mongodb: database::add_mongodb(m, s, db, out); break;
     }
+    database::add_backups(m, db, out);
   }
 }
 
@@ -85,16 +107,20 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
   std::vector<std::pair<std::string, std::string>> env;
   const auto host = database_host(m);
   for (const auto& db : m.databases) {
-    const auto pw = secret_placeholder(password_secret(db));
+    const auto pw = secret_placeholder(database::password_secret(db));
     switch (db.engine) {
       case manifest::Engine::postgresql:
         env.emplace_back(db.env_var, fmt::format("postgres://{}:{}@{}:5432/{}", db.user, pw, host, db.name));
         break;
+      case manifest::Engine::mysql:
+        env.emplace_back(db.env_var, fmt::format("mysql://{}:{}@{}:3306/{}", db.user, pw, host, db.name));
+        break;
       case manifest::Engine::redis:
         env.emplace_back(db.env_var, fmt::format("redis://:{}@{}:6379/0", pw, host));
         break;
-      case manifest::Engine::mysql:
       case manifest::Engine::mongodb:
+        env.emplace_back(db.env_var, fmt::format("mongodb://{}:{}@{}:27017/{}?authSource={}", db.user,
+                                                 pw, host, db.name, db.name));
         break;
     }
   }

@@ -1,0 +1,88 @@
+// backups: per database with backups.enabled, one script (dump, list, show, restore)
+// that both its systemd timer and `berth db` run, dumps in a root-only folder, and the
+// timer (backups.schedule, Persistent=true so a missed run happens at boot).
+#include <core/manifest/schedule.hpp>
+#include <core/render.hpp>
+#include <provisioners/database/database.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::provisioners::database {
+
+using namespace converge;
+
+namespace {
+
+// The unit the backup must start after, and the dumps' file extension.
+struct EngineTraits {
+  const char* after;
+  const char* ext;
+};
+
+EngineTraits traits(manifest::Engine engine) {
+  switch (engine) {
+    case manifest::Engine::postgresql: return {"postgresql.service", "dump"};
+    case manifest::Engine::mysql: return {"mariadb.service", "sql.gz"};
+    case manifest::Engine::redis: return {"redis-server.service", "rdb"};
+    case manifest::Engine::mongodb: return {"mongod.service", "archive.gz"};
+  }
+  return {"network.target", "dump"};
+}
+
+}  // namespace
+
+std::string backup_dir(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("/var/backups/berth/{}/{}", m.app.name, db.key);
+}
+
+std::string backup_script(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("/usr/local/lib/berth/{}/db-{}", m.app.name, db.key);
+}
+
+std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("{}-db-{}-backup", m.app.name, db.key);
+}
+
+void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desired& out) {
+  if (!db.backups.enabled) return;
+  const auto engine = engine_name(db.engine);
+  const auto t = traits(db.engine);
+  const auto unit = backup_unit(m, db);
+  const auto on_calendar = manifest::to_on_calendar(db.backups.schedule);
+
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("key", db.key);
+  d.set("name", db.name);
+  d.set("engine", engine);
+  d.set(engine, true);
+  d.set("unit", unit);
+  d.set("script", backup_script(m, db));
+  d.set("dir", backup_dir(m, db));
+  d.set("ext", t.ext);
+  d.set("after", t.after);
+  d.set("keep_days", std::to_string(db.backups.keep_days));
+  d.set("on_calendar", on_calendar ? *on_calendar : db.backups.schedule);
+  d.set("password_file", secret_path(m, password_secret(db)));
+  d.set("admin", mongodb_admin);
+  d.set("tools_config", mongodb_tools_config(m, db));
+
+  for (const auto& path : {std::string("/var/backups/berth"), "/var/backups/berth/" + m.app.name,
+                           backup_dir(m, db)}) {
+    add_once(out, make(Directory{.path = path, .mode = "0700"}, "backups"));
+  }
+  out.resources.push_back(make(File{.path = backup_script(m, db),
+                                    .content = render_template(m.dir, "database/backup.sh.mustache", d),
+                                    .mode = "0750",
+                                    .validate = "sh -n {}"},
+                               "backups"));
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".service",
+                                    .content = render_template(m.dir, "database/backup.service.mustache", d)},
+                               "backups", {"daemon-reload"}));
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".timer",
+                                    .content = render_template(m.dir, "database/backup.timer.mustache", d)},
+                               "backups", {"daemon-reload", "restart:" + unit + ".timer"}));
+  out.resources.push_back(make(Unit{unit + ".timer"}, "backups"));
+}
+
+}  // namespace berth::provisioners::database

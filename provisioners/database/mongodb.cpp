@@ -1,0 +1,112 @@
+// MongoDB from the vendor's apt repository (Debian has no package): its signing key
+// into /usr/share/keyrings, the repository, mongodb-org; auth enabled, bound to
+// localhost (and the private address when app servers are other hosts). An
+// administrator is created once through the localhost exception, then the app's user
+// with readWrite on its database; both passwords are generated secrets.
+#include <core/render.hpp>
+#include <provisioners/database/database.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace berth::provisioners::database {
+
+using namespace converge;
+
+namespace {
+
+constexpr const char* repository = "https://repo.mongodb.org/apt/debian";
+constexpr const char* mongosh = "mongosh --quiet --norc";
+// mongod takes a few seconds to accept connections after a (re)start.
+constexpr const char* wait_for_mongod =
+    "i=0; until mongosh --quiet --norc --eval 1 >/dev/null 2>&1; do i=$((i+1)); "
+    "[ $i -lt 60 ] || break; sleep 1; done; ";
+
+}  // namespace
+
+void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
+                 Desired& out) {
+  const auto version = db.version.empty() ? std::string("7.0") : db.version;
+  const auto keyring = fmt::format("/usr/share/keyrings/mongodb-server-{}.gpg", version);
+  const auto place = placement(m, s);
+  const auto secret = password_secret(db);
+  const std::string admin_secret = mongodb_admin_secret;
+  const bool first = std::none_of(m.databases.begin(), m.databases.end(), [&](const auto& other) {
+    return other.engine == manifest::Engine::mongodb && other.key < db.key;
+  });
+  out.secrets.push_back({secret, secret_path(m, secret), 24});
+  if (first) out.secrets.push_back({admin_secret, secret_path(m, admin_secret), 24});
+
+  // The repository must be in place before mongodb-org is installed: the key and the
+  // list go in the packages stage after its apt-get (curl, gnupg), mongodb-org in the
+  // next stage, whose apt-get updates the lists when it does not know the package.
+  add_once(out, make(Package{"curl"}, "mongodb"));
+  add_once(out, make(Package{"gnupg"}, "mongodb"));
+  auto key = make(Command{.run = fmt::format("curl -fsSL {0} -o {1}.asc && gpg --batch --yes --dearmor -o "
+                                             "{1}.new {1}.asc && rm -f {1}.asc && mv -f {1}.new {1}",
+                                             fmt::format("https://www.mongodb.org/static/pgp/server-{}.asc",
+                                                         version),
+                                             keyring),
+                          .creates = keyring},
+                  "mongodb");
+  key.stage = Stage::packages;
+  add_once(out, std::move(key));
+  kainjow::mustache::data list;
+  list.set("version", version);
+  list.set("keyring", keyring);
+  list.set("repository", repository);
+  auto sources = make(File{.path = fmt::format("/etc/apt/sources.list.d/mongodb-org-{}.list", version),
+                           .content = render_template(m.dir, "database/mongodb-org.list.mustache", list)},
+                      "mongodb");
+  sources.stage = Stage::packages;
+  add_once(out, std::move(sources));
+  auto package = make(Package{"mongodb-org"}, "mongodb");
+  package.stage = Stage::accounts;
+  add_once(out, std::move(package));
+
+  kainjow::mustache::data conf;
+  conf.set("app", m.app.name);
+  std::string listen;
+  for (const auto& a : place.listen) listen += (listen.empty() ? "" : ",") + a;
+  conf.set("listen", listen);
+  add_once(out, make(File{.path = "/etc/mongod.conf",
+                          .content = render_template(m.dir, "database/mongod.conf.mustache", conf)},
+                     "mongodb", {"restart:mongod.service"}));
+  add_once(out, make(Unit{"mongod.service"}, "mongodb"));
+
+  // Passwords go from the secret files into mongosh's stdin, never into argv.
+  const auto admin_file = secret_path(m, admin_secret);
+  add_once(out, make(Command{.run = fmt::format(
+                                 "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").createUser({{user: "
+                                 "\"{2}\", pwd: \"%s\", roles: [\"root\"]}})\\n' \"$pw\" | {3}",
+                                 wait_for_mongod, admin_file, mongodb_admin, mongosh),
+                             .unless = fmt::format(
+                                 "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
+                                 "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
+                                 wait_for_mongod, admin_file, mongodb_admin, mongosh)},
+                     "mongodb"));
+  out.resources.push_back(make(
+      Command{.run = fmt::format(
+                  "admin=$(cat {0}) && pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
+                  "\"%s\"); db.getSiblingDB(\"{3}\").createUser({{user: \"{4}\", pwd: \"%s\", roles: "
+                  "[{{role: \"readWrite\", db: \"{3}\"}}]}})\\n' \"$admin\" \"$pw\" | {5}",
+                  admin_file, secret_path(m, secret), mongodb_admin, db.name, db.user, mongosh),
+              .unless = fmt::format("pw=$(cat {0}) && printf 'db.getSiblingDB(\"{1}\").auth(\"{2}\", "
+                                    "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
+                                    secret_path(m, secret), db.name, db.user, mongosh)},
+      "mongodb"));
+
+  kainjow::mustache::data tools;
+  tools.set("password", secret_placeholder(admin_secret));
+  out.resources.push_back(make(File{.path = mongodb_tools_config(m, db),
+                                    .content = render_template(m.dir, "database/mongodb-tools.yaml.mustache", tools),
+                                    .mode = "0600",
+                                    .sensitive = Sensitive::yes},
+                               "mongodb"));
+  for (const auto& address : first ? place.remote : std::vector<std::string>{}) {
+    out.firewall.push_back({27017, "tcp", address, "mongodb for the app at " + address});
+  }
+}
+
+}  // namespace berth::provisioners::database
