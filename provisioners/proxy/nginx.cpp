@@ -1,6 +1,12 @@
 // proxy: nginx in front of the app instances: TLS, redirect, security headers, per-IP
-// rate limits answering 429, a user-agent block list answering 403, body limit, gzip.
+// rate limits answering 429, a user-agent block list answering 403, body limit, gzip,
+// and a fail2ban jail for floods of 4xx answers.
+// TLS is self-signed, or Let's Encrypt (any ACME server) by HTTP-01 through certbot's
+// webroot: nginx starts on a self-signed bootstrap certificate at the paths the site
+// names; once certbot has issued, those paths become links into certbot's live folder,
+// checked with `nginx -t` (and put back when it fails) before nginx reloads.
 #include <core/render.hpp>
+#include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -26,6 +32,61 @@ std::string regex_escape(std::string_view text) {
   return out;
 }
 
+// fail2ban thresholds for the app's access log: an address that gets more than
+// `maxretry` 4xx answers in `findtime` is banned for `bantime`. 2 a second for a minute
+// is far above what a browser provokes, far below what a scanner or flood sends.
+constexpr int f2b_maxretry = 120;
+constexpr const char* f2b_findtime = "60s";
+constexpr const char* f2b_bantime = "10m";
+
+// certbot: obtain the certificate (once per set of domains and ACME server), then
+// point nginx's certificate paths at it. Its guard holds while the marker file names
+// the same domains and server and the paths are links.
+Resource certbot_issue(const manifest::Proxy& proxy, const std::string& app,
+                       const std::string& cert, const std::string& key,
+                       const std::string& env_file) {
+  using util::shell_quote;
+  const auto live = "/etc/letsencrypt/live/" + app;
+  const auto marker = fmt::format("/etc/berth/tls/{}.acme", app);
+  std::string want = proxy.acme_directory.empty() ? "letsencrypt" : proxy.acme_directory;
+  std::string domains;
+  for (const auto& d : proxy.domains) {
+    want += " " + d;
+    domains += " -d " + shell_quote(d);
+  }
+  std::string domains_text;
+  for (const auto& d : proxy.domains) domains_text += " " + d;
+  const auto run = fmt::format(
+      "set -e; set -a; . {env}; set +a\n"
+      "certbot certonly --non-interactive --agree-tos --no-eff-email --email {email} "
+      "--webroot -w /var/www/letsencrypt --cert-name {app} --keep-until-expiring --expand{server}"
+      "{domains} 2>&1 || {{ echo 'certbot could not get a certificate for{domains_text}: do they "
+      "resolve to this host, is its port 80 open, can it reach the ACME server?'; exit 1; }}\n"
+      "if [ ! -L {cert} ]; then cp -p {cert} {cert}.bootstrap; cp -p {key} {key}.bootstrap; fi\n"
+      "ln -sfn {live}/fullchain.pem {cert}.berth-new && mv -fT {cert}.berth-new {cert}\n"
+      "ln -sfn {live}/privkey.pem {key}.berth-new && mv -fT {key}.berth-new {key}\n"
+      "if ! nginx -t 2>&1; then\n"
+      "  mv -fT {cert}.bootstrap {cert}; mv -fT {key}.bootstrap {key}\n"
+      "  echo 'nginx -t failed with the issued certificate: put the bootstrap one back'; exit 1\n"
+      "fi\n"
+      "printf '%s\\n' {want} > {marker}",
+      fmt::arg("env", shell_quote(env_file)), fmt::arg("email", shell_quote(proxy.acme_email)),
+      fmt::arg("app", shell_quote(app)),
+      fmt::arg("server", proxy.acme_directory.empty()
+                             ? std::string()
+                             : " --server " + shell_quote(proxy.acme_directory)),
+      fmt::arg("domains", domains), fmt::arg("domains_text", domains_text),
+      fmt::arg("cert", cert), fmt::arg("key", key), fmt::arg("live", live),
+      fmt::arg("want", shell_quote(want)), fmt::arg("marker", marker));
+  auto command = make(
+      Command{.run = run,
+              .unless = fmt::format("[ -L {} ] && [ \"$(cat {} 2>/dev/null)\" = {} ]", cert, marker,
+                                    shell_quote(want))},
+      "nginx", {"reload:nginx.service"});
+  command.stage = Stage::data;
+  return command;
+}
+
 }  // namespace
 
 void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desired& out) {
@@ -36,11 +97,17 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
   const auto cert = fmt::format("/etc/berth/tls/{}.crt", app);
   const auto key = fmt::format("/etc/berth/tls/{}.key", app);
 
+  const bool acme = proxy.tls == manifest::Tls::letsencrypt;
+  const auto acme_env = fmt::format("/etc/berth/tls/{}.certbot.env", app);
+  const auto access_log = fmt::format("/var/log/nginx/{}.access.log", app);
+
   r.push_back(make(Package{"nginx"}, "nginx"));
   if (tls) r.push_back(make(Package{"openssl"}, "nginx"));
+  if (acme) r.push_back(make(Package{"certbot"}, "nginx"));
 
-  if (proxy.tls == manifest::Tls::self_signed) {
-    // A self-signed certificate for staging and sandboxes, made once on the server.
+  if (tls) {
+    // A self-signed certificate for staging and sandboxes, made once on the server;
+    // with Let's Encrypt, the bootstrap one nginx serves until certbot has issued.
     std::string names;
     for (const auto& d : proxy.domains) names += (names.empty() ? "DNS:" : ",DNS:") + d;
     const bool ip = !server.address.empty() &&
@@ -111,6 +178,57 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
                         .validate = "nginx -t"},
                    "nginx", {"reload:nginx.service"}));
   r.push_back(make(Unit{"nginx.service"}, "nginx"));
+
+  if (acme) {
+    kainjow::mustache::data a;
+    a.set("app", app);
+    a.set("cert", cert);
+    a.set("live", "/etc/letsencrypt/live/" + app);
+    a.set("env_file", acme_env);
+    r.push_back(make(Directory{.path = "/var/www/letsencrypt"}, "nginx"));
+    r.push_back(make(File{.path = acme_env,
+                          .content = render_template(m.dir, "nginx/certbot.env.mustache", a),
+                          .mode = "0600"},
+                     "nginx"));
+    r.push_back(make(
+        File{.path = fmt::format("/etc/letsencrypt/renewal-hooks/deploy/berth-{}.sh", app),
+             .content = render_template(m.dir, "nginx/certbot-deploy-hook.sh.mustache", a),
+             .mode = "0755"},
+        "nginx"));
+    r.push_back(make(
+        File{.path = fmt::format("/etc/systemd/system/certbot.service.d/berth-{}.conf", app),
+             .content = render_template(m.dir, "nginx/certbot.service.conf.mustache", a)},
+        "nginx", {"daemon-reload"}));
+    r.push_back(certbot_issue(proxy, app, cert, key, acme_env));
+  }
+
+  // fail2ban (installed and started by base) reads the access log, which must exist
+  // when the jail starts: nginx makes it only once it has loaded the site.
+  auto log = make(Command{.run = fmt::format("touch {0} && chown www-data:adm {0} && chmod 0640 {0}",
+                                             access_log),
+                          .creates = access_log},
+                  "nginx");
+  log.stage = Stage::layout;
+  r.push_back(std::move(log));
+  kainjow::mustache::data j;
+  const auto jail = fmt::format("berth-{}-nginx", app);
+  j.set("app", app);
+  j.set("jail", jail);
+  j.set("access_log", access_log);
+  j.set("maxretry", std::to_string(f2b_maxretry));
+  j.set("findtime", f2b_findtime);
+  j.set("bantime", f2b_bantime);
+  // Checked with the whole configuration when fail2ban is there, so that a bad file
+  // never takes the sshd jail down with it.
+  const std::string f2b_check = "! command -v fail2ban-client >/dev/null || fail2ban-client -t";
+  r.push_back(make(File{.path = fmt::format("/etc/fail2ban/filter.d/{}.conf", jail),
+                        .content = render_template(m.dir, "fail2ban/filter.conf.mustache", j),
+                        .validate = f2b_check},
+                   "nginx", {"reload:fail2ban.service"}));
+  r.push_back(make(File{.path = fmt::format("/etc/fail2ban/jail.d/{}.conf", jail),
+                        .content = render_template(m.dir, "fail2ban/jail.conf.mustache", j),
+                        .validate = f2b_check},
+                   "nginx", {"reload:fail2ban.service"}));
 }
 
 }  // namespace berth::provisioners
