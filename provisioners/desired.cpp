@@ -1,3 +1,4 @@
+#include <provisioners/base/base.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -5,6 +6,12 @@
 #include <algorithm>
 
 namespace berth::provisioners {
+
+namespace {
+
+constexpr const char* component_names[] = {"base", "databases", "app", "jobs", "proxy"};
+
+}  // namespace
 
 std::string secret_placeholder(std::string_view name) {
   return fmt::format("@@berth-secret:{}@@", name);
@@ -62,12 +69,32 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
     return components.empty() ||
            std::find(components.begin(), components.end(), component) != components.end();
   };
+  const auto add_components = [&](const auto& want, manifest::SecretSources& values, Desired& out) {
+    if (want("base")) add_base(manifest, server, out);
+    if (want("databases") && server.has_role("db")) add_databases(manifest, server, out);
+    if (want("app") && server.has_role("app")) add_backend(manifest, server, values, out);
+    if (want("jobs") && server.has_role("app")) add_jobs(manifest, server, out);
+    if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
+  };
   Desired out;
-  if (wanted("base")) add_base(manifest, server, out);
-  if (wanted("databases") && server.has_role("db")) add_databases(manifest, server, out);
-  if (wanted("app") && server.has_role("app")) add_backend(manifest, server, secrets, out);
-  if (wanted("jobs") && server.has_role("app")) add_jobs(manifest, server, out);
-  if (wanted("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
+  add_components(wanted, secrets, out);
+  if (!wanted("base")) return out;
+  // The firewall is the whole host's: when this step converges only some components,
+  // the ports of the others are asked for too, or applying base would close them.
+  // Ports never depend on secret values, so those stand in as placeholders.
+  auto rules = out.firewall;
+  const auto all = [](std::string_view) { return true; };
+  const bool partial = std::any_of(std::begin(component_names), std::end(component_names),
+                                   [&](const char* c) { return !wanted(c); });
+  if (partial) {
+    manifest::SecretSources placeholders(manifest, [](const std::string& name) {
+      return std::optional<std::string>("placeholder-" + name);
+    });
+    Desired whole;
+    add_components(all, placeholders, whole);
+    rules = std::move(whole.firewall);
+  }
+  add_firewall(manifest, rules, out);
   return out;
 }
 
