@@ -147,6 +147,8 @@ TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open
     const auto& f = file(d, provisioners::nftables_conf);
     CHECK(has(f.content, "policy drop;"));
     CHECK(has(f.content, "table inet berth\ndelete table inet berth\n"));
+    // By number: names need /etc/protocols, which a minimal Debian lacks.
+    CHECK(has(f.content, "meta l4proto { 1, 58 } accept"));
     // Established connections (berth's own SSH session) are accepted before any port.
     const auto established = f.content.find("ct state established,related accept");
     REQUIRE(established != std::string::npos);
