@@ -61,13 +61,14 @@ struct Answer {
   std::string error;
 };
 
-// Runs `script` on every host in parallel; stderr lines are shown as progress.
+// Runs `script` on every host in parallel; its stderr lines are shown with -v, and the
+// last ones are in the error of a host where it failed.
 std::vector<Answer> run_everywhere(Hosts& hosts, Ui& ui, const std::string& script, const std::string& step) {
   std::vector<Answer> answers(hosts.servers.size());
   hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
     auto& a = answers[i];
     const auto ran = session.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
-      if (stream == Stream::err) ui.progress(fmt::format("{}: {}", session.name(), line));
+      if (stream == Stream::err) ui.detail(fmt::format("{}: {}", session.name(), line));
     });
     if (!ran) {
       a.error = ran.error().what();

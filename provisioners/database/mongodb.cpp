@@ -22,6 +22,12 @@ constexpr const char* mongosh = "mongosh --quiet --norc";
 constexpr const char* wait_for_mongod =
     "i=0; until mongosh --quiet --norc --eval 1 >/dev/null 2>&1; do i=$((i+1)); "
     "[ $i -lt 60 ] || break; sleep 1; done; ";
+// For guards: false at once when mongod is not running (the probe of a fresh host
+// must not wait), else wait until it accepts connections.
+constexpr const char* mongod_ready =
+    "systemctl is-active -q mongod.service || exit 1; "
+    "i=0; until mongosh --quiet --norc --eval 1 >/dev/null 2>&1; do i=$((i+1)); "
+    "[ $i -lt 60 ] || break; sleep 1; done; ";
 
 }  // namespace
 
@@ -84,7 +90,7 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const m
                              .unless = fmt::format(
                                  "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
                                  "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
-                                 wait_for_mongod, admin_file, mongodb_admin, mongosh)},
+                                 mongod_ready, admin_file, mongodb_admin, mongosh)},
                      "mongodb"));
   out.resources.push_back(make(
       Command{.run = fmt::format(
@@ -92,9 +98,9 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const m
                   "\"%s\"); db.getSiblingDB(\"{3}\").createUser({{user: \"{4}\", pwd: \"%s\", roles: "
                   "[{{role: \"readWrite\", db: \"{3}\"}}]}})\\n' \"$admin\" \"$pw\" | {5}",
                   admin_file, secret_path(m, secret), mongodb_admin, db.name, db.user, mongosh),
-              .unless = fmt::format("pw=$(cat {0}) && printf 'db.getSiblingDB(\"{1}\").auth(\"{2}\", "
-                                    "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
-                                    secret_path(m, secret), db.name, db.user, mongosh)},
+              .unless = fmt::format("{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"{2}\").auth(\"{3}\", "
+                                    "\"%s\")\\n' \"$pw\" | {4} 2>/dev/null | grep -q 'ok: 1'",
+                                    mongod_ready, secret_path(m, secret), db.name, db.user, mongosh)},
       "mongodb"));
 
   kainjow::mustache::data tools;

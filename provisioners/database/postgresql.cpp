@@ -40,8 +40,11 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s, const ma
   conf.set("listen", listen);
   add_once(out, make(File{.path = conf_dir + "/conf.d/berth.conf",
                           .content = render_template(m.dir, "database/postgresql.conf.mustache", conf),
+                          // Settings that need a restart (listen_addresses) show as
+                          // "could not be applied" until the handler restarts the server.
                           .validate = validation("SELECT sourcefile || ':' || sourceline || ': ' || error "
-                                                 "FROM pg_file_settings WHERE error IS NOT NULL")},
+                                                 "FROM pg_file_settings WHERE error IS NOT NULL "
+                                                 "AND error <> 'setting could not be applied'")},
                      "postgresql", {"restart:postgresql.service"}));
 
   kainjow::mustache::data hba;
