@@ -184,7 +184,19 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
       "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
       "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
       "fi\n"
-      "systemctl reload nginx.service\n",
+      // `systemctl reload` returns once nginx has the signal, while the old workers may
+      // still accept connections for the old upstream: wait (5 s at most) until each of
+      // them is shutting down or gone, so that every request after this script, the
+      // gate's included, reaches the new instances.
+      "workers() {{ for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null)\n"
+      "  case $c in *shutting*) ;; 'nginx: worker process'*) echo \"${{d#/proc/}}\" ;; esac; done; }}\n"
+      "old=$(workers)\n"
+      "systemctl reload nginx.service || exit 1\n"
+      "i=0; while [ $i -lt 50 ]; do\n"
+      "  busy=; for p in $old; do case $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) in\n"
+      "    *shutting*|'') ;; *) busy=$p ;; esac; done\n"
+      "  [ -z \"$busy\" ] && break; sleep 0.1; i=$((i + 1))\n"
+      "done\n",
       shell_quote(file), provisioners::upstream_content(ports));
 }
 

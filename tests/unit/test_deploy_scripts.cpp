@@ -1,0 +1,78 @@
+#include <core/deploy/scripts.hpp>
+#include <core/util/process.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace berth;
+using namespace berth::deploy;
+
+namespace {
+
+manifest::Manifest sample() {
+  manifest::Manifest m;
+  m.app.name = "shop";
+  m.app.run.command = "node server.js";
+  m.app.run.port = 3000;
+  m.app.run.instances = 2;
+  m.servers = {{.name = "web", .address = "198.18.0.2"}};
+  m.proxy = manifest::Proxy{};
+  return m;
+}
+
+// Whether /bin/sh (dash on Debian, as on the servers) parses `script`.
+void check_parses(const std::string& script) {
+  auto result = run_process({"/bin/sh", "-n"}, {.stdin_text = script});
+  REQUIRE(result.has_value());
+  INFO(script);
+  INFO(result->err);
+  CHECK(result->ok());
+}
+
+}  // namespace
+
+TEST_CASE("deploy scripts: every script is valid POSIX sh") {
+  const auto m = sample();
+  const LockInfo me{.token = "t1", .owner = "me@laptop", .pid = "42", .command = "deploy",
+                    .started = 1, .heartbeat = 1, .ttl = 60};
+  check_parses(lock_acquire_script(m, me));
+  check_parses(lock_acquire_script(m, me, "old-token"));
+  check_parses(lock_heartbeat_script(m, "t1"));
+  check_parses(lock_release_script(m, "t1"));
+  check_parses(lock_release_script(m, ""));
+  check_parses(lock_status_script(m));
+  check_parses(prepare_script(m, "20261125T000000Z"));
+  check_parses(state_script(m));
+  check_parses(migrate_script(m, "20261125T000000Z", "node migrate.js"));
+  check_parses(start_script(m, "20261125T000000Z", {3002, 3003}, "/health", std::chrono::seconds(30)));
+  check_parses(probe_script({3002, 3003}, "/health"));
+  check_parses(switch_script(m, {3002, 3003}));
+  check_parses(finalize_script(m, "20261125T000000Z", {3002, 3003}, {3000, 3001}, std::chrono::seconds(2)));
+  check_parses(stop_script(m, {3002, 3003}, 20));
+}
+
+TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for the old workers") {
+  const auto script = switch_script(sample(), {3002, 3003});
+  const auto test = script.find("nginx -t");
+  const auto reload = script.find("systemctl reload nginx.service");
+  REQUIRE(test != std::string::npos);
+  REQUIRE(reload != std::string::npos);
+  CHECK(test < reload);
+  // The previous upstream is put back when the test fails.
+  CHECK(script.find("mv -f \"$f.prev\" \"$f\"") != std::string::npos);
+  CHECK(script.find("server 127.0.0.1:3002") != std::string::npos);
+  CHECK(script.find("server 127.0.0.1:3003") != std::string::npos);
+  // Old workers still accept connections for the old upstream right after the
+  // reload: the script waits until they are shutting down.
+  CHECK(script.find("shutting", reload) != std::string::npos);
+}
+
+TEST_CASE("deploy scripts: parse_probes reads framed records, bodies with newlines included") {
+  const auto probes = parse_probes("@@probe 3002 200 12 6\nok\nyes\n@@probe 3003 0 0 0\n\n");
+  REQUIRE(probes.size() == 2);
+  CHECK(probes[0].port == 3002);
+  CHECK(probes[0].status == 200);
+  CHECK(probes[0].time == std::chrono::milliseconds(12));
+  CHECK(probes[0].body == "ok\nyes");
+  CHECK(probes[1].port == 3003);
+  CHECK(probes[1].status == 0);
+}
