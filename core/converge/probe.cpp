@@ -1,10 +1,12 @@
 #include <core/converge/apply.hpp>
+#include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
 #include <core/util/overloaded.hpp>
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace berth::converge {
@@ -13,22 +15,36 @@ using util::shell_quote;
 
 namespace {
 
-// Helpers every probe starts with. `v` frames a value, `vf` frames a file's bytes.
+// Helpers every probe starts with. `v` frames a value. A probe forks as little as
+// it can: on a shared or small server each fork costs about a millisecond, and a
+// no-op run is this script and nothing else.
+// - path_state: one `stat` per path (owner, group, mode and size); a file whose
+//   content is shown is sent whole (its hash is computed here, not on the server),
+//   a hidden one is hashed with sha256sum.
+// - packages: one dpkg-query for all of them, looked up per package with builtins.
+// - units: one `systemctl show` for all of them; its blocks come in argument order.
 constexpr std::string_view probe_prelude = R"sh(export LC_ALL=C
 v() { printf '@@berth %s %s %s\n%s\n' "$1" "$2" "${#3}" "$3"; }
-vf() { printf '@@berth %s %s %s\n' "$1" "$2" "$(wc -c < "$3")"; cat "$3"; printf '\n'; }
 path_state() {
   if [ -L "$2" ]; then v "$1" type symlink; v "$1" target "$(readlink "$2")";
   elif [ -d "$2" ]; then v "$1" type directory; v "$1" meta "$(stat -c '%U %G %a' "$2")";
-  elif [ -f "$2" ]; then v "$1" type file; v "$1" meta "$(stat -c '%U %G %a' "$2")";
-    v "$1" hash "$(sha256sum < "$2" | cut -d' ' -f1)"
-    if [ "$3" = show ] && [ "$(wc -c < "$2")" -le 262144 ]; then vf "$1" content "$2"; fi
+  elif [ -f "$2" ]; then v "$1" type file; set -- "$1" "$2" "$3" $(stat -c '%U %G %a %s' "$2")
+    v "$1" meta "$4 $5 $6"
+    if [ "$3" = show ] && [ "$7" -le 262144 ]; then
+      printf '@@berth %s content %s\n' "$1" "$7"; head -c "$7" "$2"; printf '\n'
+    else v "$1" hash "$(sha256sum < "$2")"; fi
   elif [ -e "$2" ]; then v "$1" type other;
   fi
 }
-unit_state() {
-  v "$1" enabled "$(systemctl is-enabled "$2" 2>/dev/null)"
-  v "$1" active "$(systemctl is-active "$2" 2>/dev/null)"
+file_content() {
+  set -- "$1" "$2" $(stat -c %s "$2")
+  printf '@@berth %s content %s\n' "$1" "$3"; head -c "$3" "$2"; printf '\n'
+}
+package_state() {
+  _r=; while read -r _n _s _v; do [ "$_n" = "$2" ] && _r="$_s $_v"; done <<@@berth-packages
+$packages
+@@berth-packages
+  v "$1" version "$_r"
 }
 )sh";
 
@@ -36,11 +52,7 @@ std::string probe_one(std::size_t index, const Resource& resource) {
   const auto i = std::to_string(index);
   return std::visit(
       util::Overloaded{
-          [&](const Package& p) {
-            return fmt::format("v {} version \"$(dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' "
-                               "{} 2>/dev/null)\"\n",
-                               i, shell_quote(p.name));
-          },
+          [&](const Package& p) { return fmt::format("package_state {} {}\n", i, shell_quote(p.name)); },
           [&](const File& f) {
             return fmt::format("path_state {} {} {}\n", i, shell_quote(f.path),
                                f.sensitive == Sensitive::yes ? "hide" : "show");
@@ -59,7 +71,8 @@ std::string probe_one(std::size_t index, const Resource& resource) {
                 "v {0} entry \"$(getent passwd {1})\"; v {0} groups \"$(id -nG {1} 2>/dev/null)\"\n",
                 i, shell_quote(u.name));
           },
-          [&](const Unit& u) { return fmt::format("unit_state {} {}\n", i, shell_quote(u.name)); },
+          // All units are probed by one `systemctl show` (render_probe).
+          [&](const Unit&) { return std::string(); },
           [&](const Command& c) {
             return fmt::format("if {}; then v {} guard 1; else v {} guard 0; fi\n", guard_test(c),
                                i, i);
@@ -100,7 +113,7 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
       o.mode = four_digit_mode(parts[2]);
     }
   } else if (field == "hash") {
-    o.hash = std::move(value);
+    o.hash = value.substr(0, value.find(' '));
   } else if (field == "content") {
     o.content = std::move(value);
   } else if (field == "target") {
@@ -138,14 +151,69 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
   }
 }
 
+// `systemctl show -p LoadState -p UnitFileState -p ActiveState U1 U2...`: one block
+// of KEY=VALUE lines per unit, blank-line separated, in the order of `indices`.
+std::string apply_units(ProbeResult& result, std::string_view indices, std::string_view blocks) {
+  std::vector<std::size_t> order;
+  for (std::size_t start = 0; start <= indices.size();) {
+    const auto comma = std::min(indices.find(',', start), indices.size());
+    std::size_t index = 0;
+    if (std::from_chars(indices.data() + start, indices.data() + comma, index).ec != std::errc{} ||
+        index >= result.resources.size()) {
+      return fmt::format("probe record for unknown units '{}'", indices.substr(0, 60));
+    }
+    order.push_back(index);
+    start = comma + 1;
+  }
+  std::size_t unit = 0;
+  std::size_t pos = 0;
+  while (pos <= blocks.size() && unit < order.size()) {
+    auto end = blocks.find("\n\n", pos);
+    if (end == std::string_view::npos) end = blocks.size();
+    auto& o = result.resources[order[unit++]];
+    for (std::size_t line = pos; line < end;) {
+      const auto eol = std::min(blocks.find('\n', line), end);
+      const auto text = blocks.substr(line, eol - line);
+      const auto eq = text.find('=');
+      if (eq != std::string_view::npos) {
+        const auto key = text.substr(0, eq);
+        std::string value(text.substr(eq + 1));
+        if (key == "LoadState") o.exists = !value.empty() && value != "not-found";
+        if (key == "UnitFileState") apply_field(o, "enabled", std::move(value));
+        if (key == "ActiveState") apply_field(o, "active", std::move(value));
+      }
+      line = eol + 1;
+    }
+    pos = end + 2;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string render_probe(const std::vector<Resource>& resources, const ProbeExtra& extra) {
   std::string script(probe_prelude);
-  script += "v os id \"$(. /etc/os-release 2>/dev/null; echo \"$ID $VERSION_ID\")\"\n";
+  std::string packages, units, unit_indices;
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    if (const auto* p = std::get_if<Package>(&resources[i].spec)) packages += " " + shell_quote(p->name);
+    if (const auto* u = std::get_if<Unit>(&resources[i].spec)) {
+      units += " " + shell_quote(u->name);
+      unit_indices += (unit_indices.empty() ? "" : ",") + std::to_string(i);
+    }
+  }
+  if (!packages.empty()) {
+    script += "packages=$(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\\n'" + packages +
+              " 2>/dev/null)\n";
+  }
   for (std::size_t i = 0; i < resources.size(); ++i) script += probe_one(i, resources[i]);
+  if (!units.empty()) {
+    script += fmt::format("v units {} \"$(systemctl show -p LoadState -p UnitFileState -p ActiveState{} "
+                          "2>/dev/null)\"\n",
+                          unit_indices, units);
+  }
   for (const auto& [name, path] : extra.read_files) {
-    script += fmt::format("if [ -f {0} ]; then vf file:{1} content {0}; fi\n", shell_quote(path), name);
+    script += fmt::format("if [ -f {} ]; then file_content file:{} {}; fi\n", shell_quote(path), name,
+                          shell_quote(path));
   }
   script += "printf '@@berth end\\n'\n";
   return script;
@@ -161,7 +229,13 @@ std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
     const auto eol = output.find('\n', pos);
     if (eol == std::string_view::npos) break;
     const auto header = output.substr(pos, eol - pos);
-    if (header == "@@berth end") return result;
+    if (header == "@@berth end") {
+      // Shown files came whole, without a hash from the server.
+      for (auto& o : result.resources) {
+        if (o.content && o.hash.empty()) o.hash = sha256_hex(*o.content);
+      }
+      return result;
+    }
     if (!header.starts_with(tag)) {
       return std::unexpected(fmt::format("unexpected probe output at byte {}: '{}'", pos,
                                          header.substr(0, 60)));
@@ -180,6 +254,8 @@ std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
     const auto& field = parts[1];
     if (subject == "os") {
       result.facts["os"] = std::move(value);
+    } else if (subject == "units") {
+      if (auto error = apply_units(result, field, value); !error.empty()) return std::unexpected(error);
     } else if (subject.starts_with("file:")) {
       result.files[subject.substr(5)] = std::move(value);
     } else {

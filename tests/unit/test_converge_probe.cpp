@@ -1,4 +1,5 @@
 #include <core/converge/apply.hpp>
+#include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
 
 #include <catch2/catch.hpp>
@@ -52,8 +53,53 @@ TEST_CASE("probe: the script quotes paths and covers every resource") {
   const auto script = render_probe(resources, {.read_files = {{"jwt", "/etc/berth/jwt"}}});
   CHECK(script.find("path_state 0 '/etc/it'\\''s.conf' show") != std::string::npos);
   CHECK(script.find("dpkg-query") != std::string::npos);
-  CHECK(script.find("unit_state 2 'a.service'") != std::string::npos);
+  CHECK(script.find("package_state 1 'nginx'") != std::string::npos);
+  CHECK(script.find("v units 2 \"$(systemctl show") != std::string::npos);
+  CHECK(script.find("'a.service'") != std::string::npos);
   CHECK(script.find("file:jwt") != std::string::npos);
+}
+
+TEST_CASE("probe: one dpkg-query and one systemctl call, whatever the number of resources") {
+  std::vector<Resource> resources;
+  for (const char* p : {"nginx", "curl", "tzdata"}) resources.push_back(make(Package{p}, "x"));
+  for (const char* u : {"a.service", "b.timer", "c@3000.service"}) resources.push_back(make(Unit{u}, "x"));
+  const auto script = render_probe(resources);
+  const auto count = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (auto pos = script.find(what); pos != std::string::npos; pos = script.find(what, pos + 1)) ++n;
+    return n;
+  };
+  CHECK(count("dpkg-query") == 1);
+  CHECK(count("systemctl") == 1);
+  CHECK(script.find("v units 3,4,5 ") != std::string::npos);
+}
+
+TEST_CASE("probe: units come as systemctl show blocks, in order") {
+  const std::string blocks =
+      "ActiveState=active\nLoadState=loaded\nUnitFileState=enabled\n\n"
+      "ActiveState=inactive\nLoadState=not-found\nUnitFileState=\n\n"
+      "LoadState=loaded\nActiveState=failed\nUnitFileState=disabled";
+  const auto r = parse_probe(record("units", "0,2,3", blocks) + "@@berth end\n", 4);
+  REQUIRE(r);
+  CHECK(r->resources[0].exists);
+  CHECK(r->resources[0].enabled);
+  CHECK(r->resources[0].active);
+  CHECK_FALSE(r->resources[2].exists);
+  CHECK_FALSE(r->resources[2].enabled);
+  CHECK(r->resources[3].exists);
+  CHECK_FALSE(r->resources[3].enabled);
+  CHECK(r->resources[3].active_state == "failed");
+  CHECK_FALSE(parse_probe(record("units", "0,9", blocks) + "@@berth end\n", 4));
+}
+
+TEST_CASE("probe: a shown file's hash is computed here, a hidden file's comes from sha256sum") {
+  const auto r = parse_probe(record("0", "type", "file") + record("0", "content", "hello\n") +
+                                 record("1", "type", "file") + record("1", "hash", "abc123  -") +
+                                 "@@berth end\n",
+                             2);
+  REQUIRE(r);
+  CHECK(r->resources[0].hash == sha256_hex("hello\n"));
+  CHECK(r->resources[1].hash == "abc123");
 }
 
 TEST_CASE("apply: one script per stage, only changed resources, handlers once at the end") {
