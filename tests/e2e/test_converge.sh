@@ -51,7 +51,7 @@ sandbox_ssh e2e-converge 1 "echo '# edited by hand' >> $site"
 json "[r['diff'] for r in d['hosts'][0]['resources'] if r['id'] == 'file:$site'][0]" <edited.json |
   grep -qx -- '-# edited by hand' || fail "the diff does not show the hand edit"
 "$BERTH" -q setup >/dev/null || fail "setup could not put the file back"
-sandbox_ssh e2e-converge 1 grep -q 'edited by hand' "$site" && fail "the hand edit is still there"
+sandbox_ssh e2e-converge 1 "grep -q 'edited by hand' $site" && fail "the hand edit is still there"
 
 echo "== an invalid nginx directive: setup fails quoting nginx -t, nginx keeps the old config"
 mkdir -p templates/nginx
