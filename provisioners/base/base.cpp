@@ -197,7 +197,9 @@ std::vector<FirewallRule> base_firewall_rules(const manifest::Manifest& m,
 
 void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   // curl: deploys check new instances directly on the server before switching.
-  for (const char* p : {"ca-certificates", "tzdata", "curl", "sudo", "openssh-server"}) {
+  // netbase: /etc/services and /etc/protocols, without which nft cannot read the port
+  // names of fail2ban's jails (port = http,https) and a ban fails.
+  for (const char* p : {"ca-certificates", "tzdata", "curl", "sudo", "openssh-server", "netbase"}) {
     out.resources.push_back(make(Package{p}, component));
   }
   out.resources.push_back(make(Directory{.path = "/etc/berth", .mode = "0755"}, component));

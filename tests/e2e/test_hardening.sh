@@ -101,6 +101,14 @@ echo "== the deploy user logs in with the operator's key and sudo -n works"
 
 echo "== fail2ban's sshd jail reads the journal"
 on_host fail2ban-client status sshd | grep -q 'Journal matches:' || fail "fail2ban has no sshd jail on the journal"
+echo "== a ban by the sshd jail shuts the outsider out of ssh, through nftables"
+outsider_address=${SANDBOX_ADDRESSES[1]}
+on_host fail2ban-client set sshd banip "$outsider_address" >/dev/null
+result=$(from_outsider 22)
+on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
+# fail2ban's nftables action rejects: the banned outsider is refused.
+[ "$result" = refused ] || fail "a banned outsider still reaches ssh ($result)"
+[ "$(from_outsider 22)" = open ] || fail "the outsider does not reach ssh after the unban"
 
 echo "== time zone, journald, upgrades, swap"
 [ "$(on_host readlink /etc/localtime)" = /usr/share/zoneinfo/Europe/Paris ] || fail "time zone not set"
