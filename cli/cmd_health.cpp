@@ -1,10 +1,13 @@
-// berth health: run the health checks and report them: a table per host and check,
+// berth health: run the health checks (the manifest's, from here, and the built-in
+// server-side ones, one exec per host) and report them: a table per host and check,
 // or one JSON document with --json; --watch re-runs and prints only transitions.
 // Exit 0 when every check passes, 1 when any fails.
 #include <cli/cli.hpp>
+#include <cli/hosts.hpp>
 #include <core/error.hpp>
 #include <core/health/check.hpp>
 #include <core/health/report.hpp>
+#include <core/health/server.hpp>
 #include <core/manifest/load.hpp>
 
 #include <fmt/format.h>
@@ -23,16 +26,42 @@ struct HealthOptions {
   double watch = 0;                      // seconds between rounds; 0: one round
   int rounds = 0;                        // with --watch: stop after this many; 0: never
   std::vector<std::string> only;
+  bool local = false;                    // only the manifest's checks, from here: no SSH
 };
 
 volatile std::sig_atomic_t interrupted = 0;
 
 extern "C" void on_interrupt(int) { interrupted = 1; }
 
-// The server-side checks (units, timers, ports, disk...) come from the converge
-// engine's probe (issue 9); until it is wired here, berth health runs the manifest's
-// checks from this machine only.
-health::ServerChecks server_checks(const manifest::Manifest&, const GlobalOptions&) { return {}; }
+// The built-in server-side checks of the selected servers (core/health/server.hpp):
+// one script per host and round over the run's one session per host, hosts in
+// parallel. Returns an empty function when --only leaves no server-side check.
+health::ServerChecks server_checks(const manifest::Manifest& m, const GlobalOptions& g,
+                                   std::vector<health::ServerPlan> plans, Ui& ui) {
+  const bool any = std::any_of(plans.begin(), plans.end(),
+                               [](const auto& p) { return !p.checks.empty() || p.certificates; });
+  if (!any) return {};
+  auto hosts = std::make_shared<Hosts>(open_hosts(g, m, ui));
+  auto shared = std::make_shared<std::vector<health::ServerPlan>>(std::move(plans));
+  return [hosts, shared]() {
+    const auto& each = *shared;
+    std::vector<std::vector<health::CheckResult>> per_host(each.size());
+    hosts->fleet.run([&](std::size_t i, ssh::Session& session) {
+      per_host[i] = health::run_server_checks(session, each[i]);
+      return true;
+    });
+    std::vector<health::CheckResult> out;
+    for (std::size_t i = 0; i < each.size(); ++i) {
+      if (const auto& e = hosts->fleet.connect_error(i)) {
+        std::string why = e->what();
+        if (!e->hint().empty()) why += " (" + e->hint() + ")";
+        out.push_back(health::server_unreachable(each[i].host, std::move(why)));
+      }
+      for (auto& r : per_host[i]) out.push_back(std::move(r));
+    }
+    return out;
+  };
+}
 
 int exit_status(const std::vector<health::CheckResult>& results) {
   const bool ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok; });
@@ -53,13 +82,25 @@ bool wait(std::chrono::milliseconds d) {
 int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   // Load the manifest and turn its [[health]] checks into probes.
   const auto m = manifest::load_or_throw(g.file, g.env);
-  const auto checks = health::plan_local_checks(m, {g.hosts, g.roles, o.only});
-  const auto server = server_checks(m, g);
+  // The built-in server-side checks of every selected server, and their names for --only.
+  std::vector<health::ServerPlan> plans;
+  std::vector<std::string> builtin_names;
+  std::vector<const manifest::Server*> servers;
+  if (!o.local) servers = manifest::select_servers(m, g.hosts, g.roles);
+  for (const auto* server : servers) {
+    for (const auto& c : health::plan_server_checks(m, *server).checks) builtin_names.push_back(c.name);
+    plans.push_back(health::plan_server_checks(m, *server, o.only));
+  }
+  std::sort(builtin_names.begin(), builtin_names.end());
+  builtin_names.erase(std::unique(builtin_names.begin(), builtin_names.end()), builtin_names.end());
+  const auto checks = health::plan_local_checks(m, {g.hosts, g.roles, o.only, builtin_names});
+  const auto server = server_checks(m, g, std::move(plans), ui);
   if (checks.empty() && !server) ui.warn(fmt::format("{} has no [[health]] checks", g.file));
 
   // One round: print the table or the document, exit 0/1.
   if (o.watch <= 0) {
-    ui.progress(fmt::format("running {} health check{}", checks.size(), checks.size() == 1 ? "" : "s"));
+    ui.progress(fmt::format("running {} health check{}{}", checks.size(), checks.size() == 1 ? "" : "s",
+                            server ? " and the server-side checks" : ""));
     const auto results = health::run_round(checks, server);
     if (ui.json()) {
       ui.emit_json(health::report_json(results, std::chrono::system_clock::now()));
@@ -107,9 +148,11 @@ void add_health(CLI::App& app, Cli& cli) {
   sub->add_option("--rounds", options->rounds, "With --watch: stop after N rounds (default: until Ctrl-C)")
       ->check(CLI::PositiveNumber)
       ->needs("--watch");
-  sub->add_option("--only", options->only, "Only the checks with this name (repeatable, or a,b)")
+  sub->add_option("--only", options->only, "Only the checks with this name, or of this kind: unit, app, timer, db, disk, cert... (repeatable, or a,b)")
       ->type_name("NAME")
       ->delimiter(',');
+  sub->add_flag("--local", options->local,
+                "Only the manifest's [[health]] checks, run from here: no SSH, no built-in server-side checks");
   sub->footer("Exit status: 0 when every check passes, 1 when any fails.");
   on_run(sub, cli, [&cli, options](Ui& ui) { return run_health(cli.global, *options, ui); });
 }

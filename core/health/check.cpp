@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 
 namespace berth::health {
 
@@ -88,11 +87,22 @@ void target_server(Probe& p, const manifest::Manifest& m, const manifest::Server
 
 }  // namespace
 
+bool matches_only(const std::vector<std::string>& only, std::string_view name) {
+  if (only.empty()) return true;
+  return std::any_of(only.begin(), only.end(), [&](const std::string& o) {
+    return name == o || (name.size() > o.size() && name.starts_with(o) && name[o.size()] == ':');
+  });
+}
+
 std::vector<LocalCheck> plan_local_checks(const manifest::Manifest& m, const Selection& selection) {
-  std::set<std::string> names;
-  for (const auto& h : m.health) names.insert(h.name);
+  std::vector<std::string> names;
+  for (const auto& h : m.health) names.push_back(h.name);
+  names.insert(names.end(), selection.other_names.begin(), selection.other_names.end());
   for (const auto& only : selection.only) {
-    if (!names.contains(only)) {
+    // Certificates are found on the server: any cert:FILE may exist there.
+    const bool known = only == "cert" || only.starts_with("cert:") ||
+                       std::any_of(names.begin(), names.end(), [&](const auto& n) { return matches_only({only}, n); });
+    if (!known) {
       throw Error(fmt::format("no health check named '{}' (checks: {})", only, fmt::join(names, ", ")),
                   ExitCode::usage);
     }
@@ -103,10 +113,7 @@ std::vector<LocalCheck> plan_local_checks(const manifest::Manifest& m, const Sel
   std::vector<const manifest::Server*> servers;
   bool servers_selected = false;
   for (const auto& h : m.health) {
-    if (!selection.only.empty() &&
-        std::find(selection.only.begin(), selection.only.end(), h.name) == selection.only.end()) {
-      continue;
-    }
+    if (!matches_only(selection.only, h.name)) continue;
     LocalCheck base;
     base.name = h.name;
     base.kind = h.kind;

@@ -63,14 +63,21 @@ struct Selection {
   std::vector<std::string> hosts;        // --hosts; empty: all
   std::vector<std::string> roles;        // --role; empty: all
   std::vector<std::string> only;         // --only: check names; empty: all
+  std::vector<std::string> other_names;  // names of the server-side checks --only may also name
 };
+
+// Whether the check `name` is selected by --only `only`: empty selects all; an entry
+// selects the check of that name, or every check of a kind when given without what
+// follows the ':' ("unit" selects unit:nginx and unit:postgresql).
+bool matches_only(const std::vector<std::string>& only, std::string_view name);
 
 // Turns the manifest's [[health]] checks into probes. An absolute URL is one check;
 // a relative URL ("/healthz") is one check per selected server, reached through the
 // proxy (its first domain, with connect-to the server's address) or, without a
 // proxy, on the app's port. A check without conditions gets `[STATUS] < 400` (http)
 // or `[CONNECTED] == true` (tcp). Throws berth::Error listing every malformed
-// condition or duration as file:line:col, an unknown --only name (usage), or a
+// condition or duration as file:line:col, an --only name that matches neither a
+// [[health]] check nor `other_names` nor a certificate ("cert:...") (usage), or a
 // relative URL with no server to run on.
 std::vector<LocalCheck> plan_local_checks(const manifest::Manifest& manifest, const Selection& selection);
 

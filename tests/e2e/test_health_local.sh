@@ -2,7 +2,8 @@
 # (bench/health_server.py): the table and exit 1 when a check fails, exit 0 with
 # --only on passing checks, the --json document, --watch transitions, a relative URL
 # checked on each server, a state change under --watch, malformed conditions as located manifest errors, and
-# https with a custom CA, connect-to and [CERTIFICATE_EXPIRATION]. Loopback only.
+# https with a custom CA, connect-to and [CERTIFICATE_EXPIRATION]. Loopback only:
+# --local leaves out the server-side checks (no SSH; test_health_server.sh has them).
 # fixtures: none
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 
@@ -75,7 +76,7 @@ conditions = ["[CONNECTED] == true"]
 TOML
 
 # One check fails: the table names it, its condition and the observed value; exit 1.
-run_berth -f "$work/berth.toml" health
+run_berth -f "$work/berth.toml" health --local
 [ "$status" = 1 ] || fail "a failing check: exit $status, want 1: $out $(cat "$work/stderr")"
 printf '%s\n' "$out" | grep -Eq '^ +down +FAIL +503 +\[STATUS\] == any\(200, 204\)' ||
   fail "the failing check is not in the table: $out"
@@ -84,15 +85,15 @@ printf '%s\n' "$out" | grep -Eq '^web +home +pass +1\.4\.2 ' ||
 printf '%s\n' "$out" | grep -q '4 checks: 3 passed, 1 failed' || fail "no summary: $out"
 
 # --only the passing checks: exit 0.
-run_berth -f "$work/berth.toml" health --only api,port --only home
+run_berth -f "$work/berth.toml" health --local --only api,port --only home
 [ "$status" = 0 ] || fail "--only passing checks: exit $status, want 0: $out"
 printf '%s\n' "$out" | grep -q '3 checks: 3 passed, 0 failed' || fail "--only ran the wrong checks: $out"
-run_berth -f "$work/berth.toml" health --only nope
+run_berth -f "$work/berth.toml" health --local --only nope
 [ "$status" = 64 ] || fail "--only an unknown check: exit $status, want 64"
 grep -q "no health check named 'nope'" "$work/stderr" || fail "unknown --only not named: $(cat "$work/stderr")"
 
 # --json: one document with the schema of docs/health.md; still exit 1.
-run_berth -f "$work/berth.toml" --json health
+run_berth -f "$work/berth.toml" --json health --local
 [ "$status" = 1 ] || fail "--json: exit $status, want 1"
 printf '%s' "$out" | jq -e '
   .version == 1 and .ok == false and .summary == {"total": 4, "passed": 3, "failed": 1}
@@ -105,7 +106,7 @@ printf '%s' "$out" | jq -e '
 
 # --watch: the first round reports every check as new, later rounds only changes
 # (nothing changes here); exit 1 because a check fails.
-run_berth -f "$work/berth.toml" health --watch 0.1 --rounds 3
+run_berth -f "$work/berth.toml" health --local --watch 0.1 --rounds 3
 [ "$status" = 1 ] || fail "--watch: exit $status, want 1"
 [ "$(printf '%s\n' "$out" | grep -c ': new -> ')" = 4 ] || fail "--watch: want 4 new checks: $out"
 [ "$(printf '%s\n' "$out" | wc -l)" = 4 ] || fail "--watch printed more than the transitions: $out"
@@ -128,7 +129,7 @@ name = "flip"
 url = "http://127.0.0.1:$port/flip/1"
 conditions = ["[STATUS] == 200"]
 TOML
-run_berth -f "$work/flip.toml" health --watch 0.1 --rounds 3
+run_berth -f "$work/flip.toml" health --local --watch 0.1 --rounds 3
 [ "$status" = 1 ] || fail "--watch ending failed: exit $status, want 1"
 printf '%s\n' "$out" | sed 's/^[0-9:]* //' >"$work/flip.out"
 printf '127.0.0.1 flip: new -> pass\n127.0.0.1 flip: pass -> FAIL [STATUS] == 200 (observed 503)\n' >"$work/flip.want"
@@ -136,14 +137,14 @@ diff "$work/flip.want" "$work/flip.out" >&2 || fail "--watch transitions differ"
 
 # A check that cannot connect fails with the reason.
 sed "s/127.0.0.1:$port\"/127.0.0.1:1\"/" "$work/berth.toml" >"$work/closed.toml"
-run_berth -f "$work/closed.toml" health --only port
+run_berth -f "$work/closed.toml" health --local --only port
 [ "$status" = 1 ] || fail "a closed port: exit $status, want 1"
 printf '%s\n' "$out" | grep -q "error: .*127.0.0.1 port 1" || fail "no connect error shown: $out"
 
 # A malformed condition is a manifest error at file:line:col, before any check runs.
 sed 's/"\[STATUS\] == any(200, 204)"/"[STAUS] == any(200, 204)"/' "$work/berth.toml" >"$work/bad.toml"
 line=$(grep -n 'STAUS' "$work/bad.toml" | cut -d: -f1)
-run_berth -f "$work/bad.toml" health
+run_berth -f "$work/bad.toml" health --local
 [ "$status" = 1 ] || fail "a malformed condition: exit $status, want 1"
 grep -q "$work/bad.toml:$line:[0-9]*: error: .*STAUS" "$work/stderr" ||
   fail "the malformed condition is not located: $(cat "$work/stderr")"
@@ -188,7 +189,7 @@ connect_to = ["app.test:$tls_port:127.0.0.1:$tls_port"]
 insecure = true
 conditions = ["[STATUS] == 200"]
 TOML
-run_berth -f "$work/tls.toml" --json health
+run_berth -f "$work/tls.toml" --json health --local
 [ "$status" = 1 ] || fail "https: exit $status, want 1 (the untrusted check fails)"
 printf '%s' "$out" | jq -e '
   ([.checks[] | select(.ok) | .name] | sort) == ["insecure", "verified"]

@@ -1,0 +1,613 @@
+#include <core/health/server.hpp>
+#include <core/util/text.hpp>
+#include <provisioners/provisioner.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+namespace berth::health {
+
+using util::shell_quote;
+
+namespace {
+
+// The built-in thresholds (docs/health.md, "Built-in checks").
+constexpr std::string_view unit_active = "[ACTIVE_STATE] == active";
+constexpr std::string_view unit_not_looping = "[RESTARTS] < 3";
+constexpr std::string_view timer_result = "[RESULT] == success";
+constexpr std::string_view ports_listening = "[MISSING_PORTS] == \"\"";
+constexpr std::string_view disk_threshold = "[DISK_USED] < 90";
+constexpr std::string_view memory_threshold = "[MEMORY_AVAILABLE] > 10";
+constexpr std::string_view load_threshold = "[LOAD_PER_CORE] < 8";
+constexpr std::string_view database_up = "[CONNECTED] == true";
+constexpr std::string_view certificate_threshold = "[CERTIFICATE_EXPIRATION] > 240h";
+
+constexpr std::size_t journal_lines = 10;
+
+std::vector<Condition> conditions_of(std::initializer_list<std::string_view> texts) {
+  std::vector<Condition> out;
+  // The texts are ours: a parse failure is a bug caught by the unit tests.
+  for (auto t : texts)
+    out.push_back(*parse_condition(t, server_placeholders()));
+  return out;
+}
+
+// Helpers every server script starts with. `v` frames a value as the converge probe does.
+constexpr std::string_view prelude = R"sh(export LC_ALL=C
+v() { printf '@@berth %s %s %s\n%s\n' "$1" "$2" "${#3}" "$3"; }
+journal() { v "$1" journal "$(journalctl --no-pager -o short-iso -n JOURNAL_LINES -u "$2" 2>&1)"; }
+unit() {
+  st=$(systemctl show -p LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus "$2" 2>&1)
+  v "$1" unit "$2"
+  v "$1" show "$st"
+  if ! printf '%s\n' "$st" | grep -qx 'ActiveState=active' || ! printf '%s\n' "$st" | grep -qx 'NRestarts=0'; then
+    journal "$1" "$3"
+  fi
+}
+timer() {
+  v "$1" unit "$2.timer"
+  v "$1" timer "$(systemctl show --timestamp=utc -p LoadState,ActiveState,SubState,UnitFileState,LastTriggerUSec "$2.timer" 2>&1)"
+  st=$(systemctl show -p LoadState,ActiveState,Result,ExecMainStatus "$2.service" 2>&1)
+  v "$1" show "$st"
+  printf '%s\n' "$st" | grep -qx 'Result=success' || journal "$1" "$2.service"
+}
+client() {
+  s=$1; c=$2; shift 2
+  out=$("$@" 2>&1); st=$?
+  v "$s" client "$c"; v "$s" exit "$st"; v "$s" output "$out"
+}
+)sh";
+
+std::string database_script(const ServerCheck& c) {
+  const auto s = shell_quote(c.name);
+  const auto secret = shell_quote(c.secret_file);
+  switch (c.engine) {
+  case manifest::Engine::postgresql:
+    // psql with the app's credentials proves more than pg_isready (the role, its
+    // password, the database); pg_isready when the password file is not there. The
+    // password goes through the environment of a subshell, never argv.
+    return fmt::format(
+        "(if command -v psql >/dev/null 2>&1 && [ -r {1} ]; then\n"
+        "  export PGPASSWORD=\"$(cat {1})\" PGCONNECT_TIMEOUT=5\n"
+        "  client {0} {2} timeout 10 psql -h 127.0.0.1 -U {3} -d {4} -qtAX -c 'SELECT 1'\n"
+        "else client {0} pg_isready timeout 10 pg_isready -h 127.0.0.1 -t 5; fi\n"
+        "[ \"$st\" = 0 ] || journal {0} 'postgresql*')\n",
+        s, secret, shell_quote("psql as " + c.db_user), shell_quote(c.db_user),
+        shell_quote(c.db_name));
+  case manifest::Engine::redis:
+    return fmt::format("([ ! -r {1} ] || export REDISCLI_AUTH=\"$(cat {1})\"\n"
+                       "client {0} 'redis-cli ping' timeout 10 redis-cli -h 127.0.0.1 ping\n"
+                       "[ \"$st\" = 0 ] || journal {0} redis-server.service)\n",
+                       s, secret);
+  case manifest::Engine::mysql:
+    return fmt::format(
+        "client {0} 'mysqladmin ping' timeout 10 mysqladmin --connect-timeout=5 ping\n"
+        "[ \"$st\" = 0 ] || journal {0} mariadb.service\n",
+        s);
+  case manifest::Engine::mongodb:
+    return fmt::format("if command -v mongosh >/dev/null 2>&1; then\n"
+                       "  client {0} 'mongosh ping' timeout 10 mongosh --quiet --eval "
+                       "'db.runCommand({{ping: 1}}).ok'\n"
+                       "  [ \"$st\" = 0 ] || journal {0} mongod.service\n"
+                       "else v {0} client none; fi\n",
+                       s);
+  }
+  return {};
+}
+
+// What a database's client prints when it is connected ("" : its exit status says it).
+std::string_view expected_output(manifest::Engine engine) {
+  switch (engine) {
+  case manifest::Engine::postgresql:
+    return "";
+  case manifest::Engine::redis:
+    return "PONG";
+  case manifest::Engine::mysql:
+    return "is alive";
+  case manifest::Engine::mongodb:
+    return "1";
+  }
+  return "";
+}
+
+std::string engine_unit(manifest::Engine engine) {
+  switch (engine) {
+  case manifest::Engine::postgresql:
+    return "postgresql";
+  case manifest::Engine::redis:
+    return "redis-server";
+  case manifest::Engine::mysql:
+    return "mariadb";
+  case manifest::Engine::mongodb:
+    return "mongod";
+  }
+  return {};
+}
+
+int engine_port(manifest::Engine engine) {
+  switch (engine) {
+  case manifest::Engine::postgresql:
+    return 5432;
+  case manifest::Engine::redis:
+    return 6379;
+  case manifest::Engine::mysql:
+    return 3306;
+  case manifest::Engine::mongodb:
+    return 27017;
+  }
+  return 0;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    out.push_back(text.substr(0, eol));
+    if (eol == std::string_view::npos) break;
+    text.remove_prefix(eol + 1);
+  }
+  return out;
+}
+
+std::vector<std::string_view> fields_of(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+      ++i;
+    const auto start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t')
+      ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+std::optional<double> number_of(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// "Key=Value" lines of `systemctl show`.
+std::map<std::string, std::string, std::less<>> properties(std::string_view text) {
+  std::map<std::string, std::string, std::less<>> out;
+  for (auto line : lines_of(text)) {
+    const auto eq = line.find('=');
+    if (eq != std::string_view::npos) out.emplace(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string property(const std::map<std::string, std::string, std::less<>>& p,
+                     std::string_view key) {
+  const auto it = p.find(key);
+  return it == p.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> journal_of(const ServerFacts& facts, const std::string& subject) {
+  std::vector<std::string> out;
+  if (!facts.has(subject, "journal")) return out;
+  for (auto line : lines_of(facts.get(subject, "journal")))
+    out.emplace_back(line);
+  if (out.size() > journal_lines)
+    out.erase(out.begin(), out.end() - static_cast<long>(journal_lines));
+  return out;
+}
+
+// The listening ports in `ss -ltnH` output (its 4th column is ADDRESS:PORT).
+std::set<int> listening_ports(std::string_view ss) {
+  std::set<int> out;
+  for (auto line : lines_of(ss)) {
+    const auto f = fields_of(line);
+    if (f.size() < 4) continue;
+    const auto local = f[3];
+    const auto colon = local.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    if (auto port = number_of(local.substr(colon + 1))) out.insert(static_cast<int>(*port));
+  }
+  return out;
+}
+
+// "Wed 2026-11-25 08:00:04 UTC" -> "2026-11-25T08:00:04Z"; "n/a" or empty -> "".
+std::string iso_timestamp(std::string_view text) {
+  const auto f = fields_of(text);
+  if (f.size() >= 3 && f[1].size() == 10 && f[2].size() == 8)
+    return fmt::format("{}T{}Z", f[1], f[2]);
+  return {};
+}
+
+Observation unit_observation(const std::map<std::string, std::string, std::less<>>& p) {
+  Observation o;
+  if (p.contains("ActiveState")) o.values["ACTIVE_STATE"] = property(p, "ActiveState");
+  if (p.contains("SubState")) o.values["SUB_STATE"] = property(p, "SubState");
+  if (auto n = number_of(property(p, "NRestarts"))) o.values["RESTARTS"] = *n;
+  if (p.contains("Result")) o.values["RESULT"] = property(p, "Result");
+  if (auto n = number_of(property(p, "ExecMainStatus"))) o.values["EXIT_STATUS"] = *n;
+  return o;
+}
+
+std::string not_loaded(const std::map<std::string, std::string, std::less<>>& p,
+                       const std::string& unit) {
+  const auto load = property(p, "LoadState");
+  if (load.empty() || load == "loaded") return {};
+  return fmt::format("{} is {} on the server (LoadState={})", unit,
+                     load == "not-found" ? "not installed" : "not loaded", load);
+}
+
+std::string basename_of(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace
+
+std::span<const std::string> server_placeholders() {
+  static const std::vector<std::string> names{
+      "ACTIVE_STATE", "SUB_STATE",     "RESTARTS",  "RESULT",           "EXIT_STATUS",
+      "LAST_TRIGGER", "MISSING_PORTS", "DISK_USED", "MEMORY_AVAILABLE", "LOAD_PER_CORE"};
+  return names;
+}
+
+ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Server& server,
+                              const std::vector<std::string>& only) {
+  ServerPlan plan;
+  plan.host = server.name;
+  plan.app = m.app.name;
+  auto add = [&](ServerCheck c) {
+    if (matches_only(only, c.name)) plan.checks.push_back(std::move(c));
+  };
+  auto unit_check = [&](std::string unit, std::string journal) {
+    ServerCheck c{.name = "unit:" + unit,
+                  .kind = "unit",
+                  .subject = unit + ".service",
+                  .conditions = conditions_of({unit_active, unit_not_looping})};
+    c.journal = std::move(journal);
+    add(std::move(c));
+  };
+
+  // Databases (db role): the engine's unit, and a connection through its own client.
+  if (server.has_role("db")) {
+    std::set<manifest::Engine> engines;
+    for (const auto& db : m.databases) {
+      if (engines.insert(db.engine).second) {
+        const auto unit = engine_unit(db.engine);
+        unit_check(unit,
+                   db.engine == manifest::Engine::postgresql ? "postgresql*" : unit + ".service");
+        plan.ports.push_back(engine_port(db.engine));
+      }
+      ServerCheck c{.name = "db:" + db.key,
+                    .kind = "database",
+                    .subject = db.key,
+                    .conditions = conditions_of({database_up})};
+      c.engine = db.engine;
+      c.db_name = db.name;
+      c.db_user = db.user;
+      c.secret_file = provisioners::secret_path(m, "db_" + db.key + "_password");
+      add(std::move(c));
+    }
+  }
+  // The app's instances of the live color (app role).
+  if (server.has_role("app")) {
+    plan.blue_ports = provisioners::app_ports(m, provisioners::Color::blue);
+    plan.green_ports = provisioners::app_ports(m, provisioners::Color::green);
+    plan.upstream_file = provisioners::upstream_file(m);
+    for (int i = 1; i <= m.app.run.instances; ++i) {
+      ServerCheck c{.name = fmt::format("app:{}", i),
+                    .kind = "app",
+                    .subject = m.app.name,
+                    .conditions = conditions_of({unit_active, unit_not_looping}),
+                    .instance = i};
+      add(std::move(c));
+    }
+  }
+  // nginx and the certificates it serves (proxy role).
+  if (server.has_role("proxy") && m.proxy) {
+    unit_check("nginx", "nginx.service");
+    plan.ports.push_back(80);
+    if (m.proxy->tls != manifest::Tls::off) {
+      plan.ports.push_back(443);
+      plan.certificates = matches_only(only, "cert:");
+    }
+  }
+  // Each job's timer where it is enabled (provisioners/jobs).
+  if (server.has_role("app")) {
+    const auto* primary = provisioners::primary_app_server(m);
+    for (const auto& job : m.jobs) {
+      if (!server.has_role(job.role)) continue;
+      if (job.run_on == manifest::RunOn::one && !(primary && primary->name == server.name))
+        continue;
+      ServerCheck c{.name = "timer:" + job.name,
+                    .kind = "timer",
+                    .subject = fmt::format("{}-job-{}", m.app.name, job.name),
+                    .conditions = conditions_of({unit_active, timer_result})};
+      add(std::move(c));
+    }
+  }
+  // Every host: listening ports, disks, memory, load.
+  std::sort(plan.ports.begin(), plan.ports.end());
+  plan.ports.erase(std::unique(plan.ports.begin(), plan.ports.end()), plan.ports.end());
+  add({.name = "ports",
+       .kind = "ports",
+       .subject = "ports",
+       .conditions = conditions_of({ports_listening})});
+  add({.name = "disk:/",
+       .kind = "disk",
+       .subject = "/",
+       .conditions = conditions_of({disk_threshold})});
+  if (server.has_role("app")) {
+    add({.name = "disk:/srv",
+         .kind = "disk",
+         .subject = "/srv",
+         .conditions = conditions_of({disk_threshold})});
+  }
+  add({.name = "memory",
+       .kind = "memory",
+       .subject = "memory",
+       .conditions = conditions_of({memory_threshold})});
+  add({.name = "load",
+       .kind = "load",
+       .subject = "load",
+       .conditions = conditions_of({load_threshold})});
+  return plan;
+}
+
+std::string render_server_script(const ServerPlan& plan) {
+  std::string script(prelude);
+  const auto at = script.find("JOURNAL_LINES");
+  script.replace(at, 13, std::to_string(journal_lines));
+
+  const bool any_app = std::any_of(plan.checks.begin(), plan.checks.end(),
+                                   [](const auto& c) { return c.kind == "app"; });
+  const bool ports = std::any_of(plan.checks.begin(), plan.checks.end(),
+                                 [](const auto& c) { return c.kind == "ports"; });
+  if ((any_app || ports) && !plan.blue_ports.empty()) {
+    // The live color, read as deploys read it (core/deploy/scripts.cpp).
+    script += fmt::format("if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then "
+                          "live=blue; else live=green; fi\n"
+                          "v app live \"$live\"\n",
+                          plan.blue_ports.front(), shell_quote(plan.upstream_file));
+  }
+  for (const auto& c : plan.checks) {
+    const auto s = shell_quote(c.name);
+    if (c.kind == "unit") {
+      script += fmt::format("unit {} {} {}\n", s, shell_quote(c.subject), shell_quote(c.journal));
+    } else if (c.kind == "app") {
+      const auto i = static_cast<std::size_t>(c.instance - 1);
+      if (i >= plan.blue_ports.size() || i >= plan.green_ports.size()) continue;
+      const auto blue = fmt::format("{}@{}.service", c.subject, plan.blue_ports[i]);
+      const auto green = fmt::format("{}@{}.service", c.subject, plan.green_ports[i]);
+      script += fmt::format(
+          "if [ \"$live\" = green ]; then unit {0} {2} {2}; else unit {0} {1} {1}; fi\n", s,
+          shell_quote(blue), shell_quote(green));
+    } else if (c.kind == "timer") {
+      script += fmt::format("timer {} {}\n", s, shell_quote(c.subject));
+    } else if (c.kind == "database") {
+      script += database_script(c);
+    } else if (c.kind == "ports") {
+      script += "v ports ss \"$(ss -ltnH 2>&1)\"\n";
+    } else if (c.kind == "disk") {
+      script += fmt::format("[ ! -d {1} ] || v {0} df \"$(df -P {1} 2>&1 | tail -n 1)\"\n", s,
+                            shell_quote(c.subject));
+    } else if (c.kind == "memory") {
+      script += "v memory meminfo \"$(grep -E '^(MemTotal|MemAvailable):' /proc/meminfo)\"\n";
+    } else if (c.kind == "load") {
+      script += "v load loadavg \"$(cat /proc/loadavg)\"\n"
+                "v load cores \"$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"\n";
+    }
+  }
+  if (plan.certificates) {
+    // Every certificate file nginx's enabled sites and conf.d name (not the keys).
+    script += R"sh(i=0
+for f in $(sed -n 's/^[[:space:]]*ssl_certificate[[:space:]]\{1,\}\([^;[:space:]]*\);.*/\1/p' /etc/nginx/sites-enabled/* /etc/nginx/conf.d/*.conf 2>/dev/null | sort -u); do
+  i=$((i + 1))
+  v "cert:$i" path "$f"
+  end=$(openssl x509 -enddate -noout -in "$f" 2>&1)
+  case $end in
+  notAfter=*) v "cert:$i" end "$(date -d "${end#notAfter=}" +%s)" ;;
+  *) v "cert:$i" error "$end" ;;
+  esac
+done
+v clock now "$(date +%s)"
+)sh";
+  }
+  script += "printf '@@berth end\\n'\n";
+  return script;
+}
+
+const std::string& ServerFacts::get(std::string_view subject, std::string_view field) const {
+  static const std::string none;
+  const auto s = records.find(subject);
+  if (s == records.end()) return none;
+  const auto f = s->second.find(field);
+  return f == s->second.end() ? none : f->second;
+}
+
+bool ServerFacts::has(std::string_view subject, std::string_view field) const {
+  const auto s = records.find(subject);
+  return s != records.end() && s->second.contains(field);
+}
+
+std::expected<ServerFacts, std::string> parse_server_output(std::string_view output) {
+  ServerFacts facts;
+  constexpr std::string_view tag = "@@berth ";
+  std::size_t pos = 0;
+  while (pos < output.size()) {
+    const auto eol = output.find('\n', pos);
+    if (eol == std::string_view::npos) break;
+    const auto header = output.substr(pos, eol - pos);
+    if (header == "@@berth end") return facts;
+    if (!header.starts_with(tag)) {
+      return std::unexpected(
+          fmt::format("unexpected output at byte {}: '{}'", pos, header.substr(0, 60)));
+    }
+    const auto parts = fields_of(header.substr(tag.size()));
+    std::size_t length = 0;
+    if (parts.size() != 3 ||
+        std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), length).ec !=
+            std::errc{} ||
+        eol + 1 + length + 1 > output.size() || output[eol + 1 + length] != '\n') {
+      return std::unexpected(
+          fmt::format("broken record at byte {}: '{}'", pos, header.substr(0, 60)));
+    }
+    facts.records[std::string(parts[0])][std::string(parts[1])] =
+        std::string(output.substr(eol + 1, length));
+    pos = eol + 1 + length + 1;
+  }
+  return std::unexpected(std::string("the output ended early (no end marker)"));
+}
+
+std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts& facts,
+                                      std::chrono::milliseconds duration) {
+  std::vector<CheckResult> out;
+  const std::string live = facts.get("app", "live");
+  for (const auto& c : plan.checks) {
+    Observation o;
+    std::string target = c.subject;
+    std::string error;
+    std::vector<std::string> details;
+    if (c.kind == "unit" || c.kind == "app" || c.kind == "timer") {
+      if (facts.has(c.name, "unit")) target = facts.get(c.name, "unit");
+      const auto p = properties(facts.get(c.name, "show"));
+      if (c.kind == "timer") {
+        // The timer's own state, and its service's last result.
+        const auto t = properties(facts.get(c.name, "timer"));
+        o = unit_observation(p);
+        if (t.contains("ActiveState")) o.values["ACTIVE_STATE"] = property(t, "ActiveState");
+        if (t.contains("SubState")) o.values["SUB_STATE"] = property(t, "SubState");
+        const auto last = iso_timestamp(property(t, "LastTriggerUSec"));
+        o.values["LAST_TRIGGER"] = last.empty() ? std::string("never") : last;
+        error = not_loaded(t, target);
+        target += last.empty() ? " (never triggered)" : " (last triggered " + last + ")";
+      } else {
+        o = unit_observation(p);
+        error = not_loaded(p, target);
+        if (c.kind == "app" && !live.empty()) target += " (" + live + ")";
+      }
+      details = journal_of(facts, c.name);
+    } else if (c.kind == "database") {
+      const auto client = facts.get(c.name, "client");
+      if (client == "none") {
+        // No client to ask: the port listening is all that can be said.
+        const auto port = engine_port(c.engine);
+        o.connected = listening_ports(facts.get("ports", "ss")).contains(port);
+        target = fmt::format("{} (port {} listening; mongosh is not installed)", c.subject, port);
+      } else if (facts.has(c.name, "exit")) {
+        const auto output = facts.get(c.name, "output");
+        const auto expect = expected_output(c.engine);
+        o.connected = facts.get(c.name, "exit") == "0" &&
+                      (expect.empty() || output.find(expect) != std::string::npos);
+        target = fmt::format("{} ({})", c.subject, client);
+        if (!*o.connected) {
+          error = util::tail_lines(output, 2);
+          std::replace(error.begin(), error.end(), '\n', ' ');
+          if (error.empty())
+            error = fmt::format("{} exited with status {}", client, facts.get(c.name, "exit"));
+        }
+      }
+      details = journal_of(facts, c.name);
+    } else if (c.kind == "ports") {
+      std::vector<int> expected = plan.ports;
+      if (!live.empty()) {
+        const auto& app = live == "green" ? plan.green_ports : plan.blue_ports;
+        expected.insert(expected.end(), app.begin(), app.end());
+      }
+      std::sort(expected.begin(), expected.end());
+      target = "";
+      for (int p : expected)
+        target += (target.empty() ? "" : " ") + std::to_string(p);
+      if (facts.has("ports", "ss")) {
+        const auto listening = listening_ports(facts.get("ports", "ss"));
+        std::string missing;
+        for (int p : expected) {
+          if (!listening.contains(p)) missing += (missing.empty() ? "" : " ") + std::to_string(p);
+        }
+        o.values["MISSING_PORTS"] = missing;
+      }
+    } else if (c.kind == "disk") {
+      // df -P: Filesystem 1024-blocks Used Available Capacity Mounted-on
+      const auto f = fields_of(facts.get(c.name, "df"));
+      if (f.size() >= 6 && f[4].ends_with('%')) {
+        if (auto n = number_of(f[4].substr(0, f[4].size() - 1))) o.values["DISK_USED"] = *n;
+        target = fmt::format("{} ({} on {})", c.subject, f[0], f[5]);
+      } else if (!facts.has(c.name, "df")) {
+        error = c.subject + " does not exist on the server";
+      }
+    } else if (c.kind == "memory") {
+      std::optional<double> total, available;
+      for (auto line : lines_of(facts.get("memory", "meminfo"))) {
+        const auto f = fields_of(line);
+        if (f.size() < 2) continue;
+        if (f[0] == "MemTotal:") total = number_of(f[1]);
+        if (f[0] == "MemAvailable:") available = number_of(f[1]);
+      }
+      if (total && available && *total > 0) {
+        o.values["MEMORY_AVAILABLE"] = std::round(*available / *total * 1000) / 10;
+        target =
+            fmt::format("{} MiB available of {} MiB", static_cast<long long>(*available / 1024),
+                        static_cast<long long>(*total / 1024));
+      }
+    } else if (c.kind == "load") {
+      const auto f = fields_of(facts.get("load", "loadavg"));
+      const auto cores = number_of(facts.get("load", "cores"));
+      // The 15-minute average: sustained overload, not a burst (a deploy's build).
+      if (f.size() >= 3 && cores && *cores > 0) {
+        if (auto load = number_of(f[2])) {
+          o.values["LOAD_PER_CORE"] = std::round(*load / *cores * 100) / 100;
+          target =
+              fmt::format("15-minute load {} on {} core{}", f[2], *cores, *cores == 1 ? "" : "s");
+        }
+      }
+    }
+    out.push_back(judge(plan.host, c.name, c.kind, std::move(target), c.conditions, o,
+                        std::move(error), duration, std::move(details)));
+  }
+
+  if (plan.certificates) {
+    const auto conditions = conditions_of({certificate_threshold});
+    const auto now = number_of(facts.get("clock", "now"));
+    std::set<std::string> names;
+    for (int i = 1; facts.has(fmt::format("cert:{}", i), "path"); ++i) {
+      const auto subject = fmt::format("cert:{}", i);
+      const auto path = facts.get(subject, "path");
+      auto name = "cert:" + basename_of(path);
+      if (!names.insert(name).second) name += fmt::format("#{}", i);
+      Observation o;
+      std::string error = facts.get(subject, "error");
+      const auto end = number_of(facts.get(subject, "end"));
+      if (end && now)
+        o.certificate_expiration =
+            std::chrono::milliseconds(static_cast<long long>((*end - *now) * 1000));
+      out.push_back(
+          judge(plan.host, name, "certificate", path, conditions, o, std::move(error), duration));
+    }
+  }
+  return out;
+}
+
+CheckResult server_unreachable(std::string host, std::string why) {
+  return judge(std::move(host), "server", "server", "the server-side checks", {}, {},
+               std::move(why));
+}
+
+std::vector<CheckResult> run_server_checks(Remote& remote, const ServerPlan& plan) {
+  if (plan.checks.empty() && !plan.certificates) return {};
+  auto ran = remote.run_script(render_server_script(plan), Privilege::root);
+  if (!ran) return {server_unreachable(plan.host, ran.error().what())};
+  auto facts = parse_server_output(ran->out);
+  if (!facts) {
+    auto why = fmt::format("{}: the server-side check script failed (exit status {}): {}",
+                           plan.host, ran->exit_status, facts.error());
+    const auto tail = util::tail_lines(ran->err, 3);
+    if (!tail.empty()) why += "; stderr: " + tail;
+    return {server_unreachable(plan.host, std::move(why))};
+  }
+  return judge_server(plan, *facts, ran->duration);
+}
+
+}  // namespace berth::health

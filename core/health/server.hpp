@@ -1,0 +1,98 @@
+#pragma once
+
+// Server-side health checks: built-in checks derived from the manifest for every
+// component berth provisioned on a host (app instances, nginx, databases, job timers,
+// listening ports, disk, memory, load, certificates), observed by ONE generated POSIX
+// sh script per host (like the converge probe) and judged with the same Gatus-style
+// conditions as the manifest's [[health]] checks. docs/health.md lists every check,
+// its placeholders and its thresholds.
+//
+// The script's output is framed as the converge probe's:
+//   @@berth <subject> <field> <length>\n<length bytes>\n   ...   @@berth end\n
+// so the parser never guesses where a value ends.
+
+#include <core/health/check.hpp>
+#include <core/manifest/manifest.hpp>
+#include <core/remote.hpp>
+
+#include <chrono>
+#include <expected>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::health {
+
+// One built-in check of one host, before anything is observed.
+struct ServerCheck {
+  std::string name;  // "unit:nginx", "app:1", "timer:reminders", "ports", "disk:/", ...
+  std::string kind;  // unit, app, timer, ports, disk, memory, load, database
+  std::string
+      subject;  // what it looks at: a unit, a job's unit (APP-job-NAME), a path, a database key
+  std::vector<Condition> conditions;
+  int instance = 0;  // app: 1-based instance of the live color
+  manifest::Engine engine = manifest::Engine::postgresql;  // database
+  std::string db_name;                                     // database: the database the app uses
+  std::string db_user;                                     // database: the app's role / user
+  std::string secret_file;  // database: the 0600 file with the app's password
+  std::string journal;      // unit whose journal a failure shows (may hold a glob)
+};
+
+// The built-in checks of one host and what its script needs to know.
+struct ServerPlan {
+  std::string host;             // the server's name
+  std::string app;              // the app's name
+  std::vector<int> blue_ports;  // app role: the instances' ports of each color
+  std::vector<int> green_ports;
+  std::string upstream_file;  // app role: nginx's upstream file (which color is live)
+  std::vector<int> ports;     // ports that must listen besides the app's (80, 443, 5432...)
+  bool certificates = false;  // look for the certificates nginx serves
+  std::vector<ServerCheck> checks;
+};
+
+// The placeholders of server-side checks (names without brackets): ACTIVE_STATE,
+// SUB_STATE, RESTARTS, RESULT, EXIT_STATUS, LAST_TRIGGER, MISSING_PORTS, DISK_USED,
+// MEMORY_AVAILABLE, LOAD_PER_CORE. CONNECTED and CERTIFICATE_EXPIRATION are shared
+// with http/tcp checks.
+std::span<const std::string> server_placeholders();
+
+// The built-in checks of `server` from the manifest, by its roles: app instances
+// (app role), nginx and its certificates (proxy role, with [proxy]), each database's
+// unit and connection (db role), each job's timer where it is enabled, ports, disk,
+// memory and load (every host). Only the checks `only` names (see matches_only) when
+// it is not empty. Never throws.
+ServerPlan plan_server_checks(const manifest::Manifest& manifest, const manifest::Server& server,
+                              const std::vector<std::string>& only = {});
+
+// The script that observes everything `plan` needs: read-only POSIX sh, run as root,
+// one exec. Secrets are read from their files on the server, never put in the script.
+std::string render_server_script(const ServerPlan& plan);
+
+// What the script reported: subject -> field -> value.
+struct ServerFacts {
+  std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> records;
+
+  // The value of subject/field, or empty when it was not reported.
+  const std::string& get(std::string_view subject, std::string_view field) const;
+  bool has(std::string_view subject, std::string_view field) const;
+};
+
+// Parses the script's stdout. Fails (naming the byte offset) when the framing is
+// broken or the end marker is missing: the script did not run to its end.
+std::expected<ServerFacts, std::string> parse_server_output(std::string_view output);
+
+// Judges every check of `plan` against `facts`, in plan order, followed by one check
+// per certificate nginx serves ("cert:FILE"). `duration` is the script's wall time.
+std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts& facts,
+                                      std::chrono::milliseconds duration = {});
+
+// Runs the plan's script on `remote` and judges it. When the transport fails or the
+// output is broken, returns one failed check "server" naming the host, the exit status
+// and the stderr tail. Never throws.
+std::vector<CheckResult> run_server_checks(Remote& remote, const ServerPlan& plan);
+
+// A failed "server" check for a host that could not be probed (unreachable...).
+CheckResult server_unreachable(std::string host, std::string why);
+
+}  // namespace berth::health

@@ -1,0 +1,374 @@
+#include <core/health/server.hpp>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+using namespace berth;
+using namespace berth::health;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The subscription-tracker's shape: one server with every role, PostgreSQL, nginx with
+// TLS, two instances, a run_on = "one" job.
+manifest::Manifest tracker() {
+  manifest::Manifest m;
+  m.app.name = "tracker";
+  m.app.run.port = 3000;
+  m.app.run.instances = 2;
+  manifest::Server web;
+  web.name = "web";
+  web.address = "198.18.0.2";
+  m.servers = {web};
+  manifest::Database db;
+  db.key = "main";
+  db.engine = manifest::Engine::postgresql;
+  db.name = "tracker";
+  db.user = "tracker";
+  m.databases = {db};
+  m.proxy = manifest::Proxy{};
+  manifest::Job job;
+  job.name = "reminders";
+  job.role = "app";
+  job.run_on = manifest::RunOn::one;
+  m.jobs = {job};
+  return m;
+}
+
+std::vector<std::string> names_of(const ServerPlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& c : plan.checks)
+    out.push_back(c.name);
+  return out;
+}
+
+// One framed record, as the script's `v` prints it.
+std::string rec(std::string_view subject, std::string_view field, std::string_view value) {
+  return fmt::format("@@berth {} {} {}\n{}\n", subject, field, value.size(), value);
+}
+
+const CheckResult& find(const std::vector<CheckResult>& results, std::string_view name) {
+  const auto it =
+      std::find_if(results.begin(), results.end(), [&](const auto& r) { return r.name == name; });
+  REQUIRE(it != results.end());
+  return *it;
+}
+
+constexpr std::string_view healthy_unit = "LoadState=loaded\nActiveState=active\nSubState="
+                                          "running\nNRestarts=0\nResult=success\nExecMainStatus=0";
+
+// Output of a healthy tracker host, green live.
+std::string healthy_output() {
+  std::string out;
+  out += rec("app", "live", "green");
+  out += rec("unit:postgresql", "unit", "postgresql.service");
+  out += rec("unit:postgresql", "show", healthy_unit);
+  out += rec("db:main", "client", "psql as tracker");
+  out += rec("db:main", "exit", "0");
+  out += rec("db:main", "output", "1");
+  out += rec("app:1", "unit", "tracker@3002.service");
+  out += rec("app:1", "show", healthy_unit);
+  out += rec("app:2", "unit", "tracker@3003.service");
+  out += rec("app:2", "show", healthy_unit);
+  out += rec("unit:nginx", "unit", "nginx.service");
+  out += rec("unit:nginx", "show", healthy_unit);
+  out += rec("timer:reminders", "unit", "tracker-job-reminders.timer");
+  out += rec("timer:reminders", "timer",
+             "LoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=enabled\n"
+             "LastTriggerUSec=Wed 2026-11-25 08:00:04 UTC");
+  out += rec("timer:reminders", "show",
+             "LoadState=loaded\nActiveState=inactive\nResult=success\nExecMainStatus=0");
+  out += rec("ports", "ss",
+             "LISTEN 0      244        127.0.0.1:5432      0.0.0.0:*\n"
+             "LISTEN 0      511          0.0.0.0:80        0.0.0.0:*\n"
+             "LISTEN 0      511          0.0.0.0:443       0.0.0.0:*\n"
+             "LISTEN 0      511        127.0.0.1:3002      0.0.0.0:*\n"
+             "LISTEN 0      511            [::1]:3003         [::]:*\n"
+             "LISTEN 0      128                *:22              *:*");
+  out += rec("disk:/", "df", "/dev/sda1 41152736 12345678 26700000 32% /");
+  out += rec("disk:/srv", "df", "/dev/sda1 41152736 12345678 26700000 32% /");
+  out += rec("memory", "meminfo", "MemTotal:        2000000 kB\nMemAvailable:    1000000 kB");
+  out += rec("load", "loadavg", "0.50 1.00 0.75 2/345 6789");
+  out += rec("load", "cores", "2");
+  out += rec("cert:1", "path", "/etc/berth/tls/tracker.crt");
+  out += rec("cert:1", "end", "1800000000");
+  out += rec("clock", "now", "1790000000");
+  out += "@@berth end\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("server: built-in checks come from the manifest and the server's roles") {
+  auto m = tracker();
+
+  SECTION("one server with every role has every component's checks") {
+    const auto plan = plan_server_checks(m, m.servers[0]);
+    CHECK(names_of(plan) == std::vector<std::string>{"unit:postgresql", "db:main", "app:1", "app:2",
+                                                     "unit:nginx", "timer:reminders", "ports",
+                                                     "disk:/", "disk:/srv", "memory", "load"});
+    CHECK(plan.ports == std::vector<int>{80, 443, 5432});
+    CHECK(plan.blue_ports == std::vector<int>{3000, 3001});
+    CHECK(plan.green_ports == std::vector<int>{3002, 3003});
+    CHECK(plan.upstream_file == "/etc/berth/tracker/upstream.conf");
+    CHECK(plan.certificates);
+    const auto& db = plan.checks[1];
+    CHECK(db.kind == "database");
+    CHECK(db.secret_file == "/etc/berth/tracker/secrets/db_main_password");
+    REQUIRE(db.conditions.size() == 1);
+    CHECK(db.conditions[0].text == "[CONNECTED] == true");
+    CHECK(plan.checks[0].journal == "postgresql*");
+  }
+
+  SECTION("roles decide: a db server has no app, nginx or timer; an app server no database") {
+    auto db = m.servers[0];
+    db.name = "db1";
+    db.roles = {"db"};
+    auto app = m.servers[0];
+    app.name = "app1";
+    app.roles = {"app", "proxy"};
+    m.servers = {app, db};
+    CHECK(names_of(plan_server_checks(m, db)) ==
+          std::vector<std::string>{"unit:postgresql", "db:main", "ports", "disk:/", "memory",
+                                   "load"});
+    CHECK(plan_server_checks(m, db).ports == std::vector<int>{5432});
+    CHECK(names_of(plan_server_checks(m, app)) ==
+          std::vector<std::string>{"app:1", "app:2", "unit:nginx", "timer:reminders", "ports",
+                                   "disk:/", "disk:/srv", "memory", "load"});
+  }
+
+  SECTION("a run_on = one job's timer is checked on the primary app server only; run_on = all on "
+          "each") {
+    auto second = m.servers[0];
+    second.name = "web2";
+    m.servers.push_back(second);
+    const auto names = names_of(plan_server_checks(m, m.servers[1]));
+    CHECK(std::find(names.begin(), names.end(), "timer:reminders") == names.end());
+    m.jobs[0].run_on = manifest::RunOn::all;
+    const auto all = names_of(plan_server_checks(m, m.servers[1]));
+    CHECK(std::find(all.begin(), all.end(), "timer:reminders") != all.end());
+  }
+
+  SECTION("redis and tls = off: redis-server's unit and port, no 443 and no certificates") {
+    m.databases[0].engine = manifest::Engine::redis;
+    m.proxy->tls = manifest::Tls::off;
+    const auto plan = plan_server_checks(m, m.servers[0]);
+    CHECK(plan.checks[0].name == "unit:redis-server");
+    CHECK(plan.ports == std::vector<int>{80, 6379});
+    CHECK(!plan.certificates);
+  }
+
+  SECTION("--only keeps a name or a kind") {
+    CHECK(names_of(plan_server_checks(m, m.servers[0], {"db:main"})) ==
+          std::vector<std::string>{"db:main"});
+    CHECK(names_of(plan_server_checks(m, m.servers[0], {"app", "memory"})) ==
+          std::vector<std::string>{"app:1", "app:2", "memory"});
+    CHECK(!plan_server_checks(m, m.servers[0], {"api"}).certificates);
+    CHECK(plan_server_checks(m, m.servers[0], {"cert"}).certificates);
+    CHECK(!matches_only({"app"}, "apps"));
+    CHECK(matches_only({}, "anything"));
+  }
+}
+
+TEST_CASE("server: the script observes what the plan needs, secrets stay on the server") {
+  auto m = tracker();
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  const auto script = render_server_script(plan);
+  CHECK(script.find("grep -q '127.0.0.1:3000 ' '/etc/berth/tracker/upstream.conf'") !=
+        std::string::npos);
+  CHECK(script.find("unit 'app:1' 'tracker@3000.service'") != std::string::npos);
+  CHECK(script.find("unit 'app:1' 'tracker@3002.service'") != std::string::npos);
+  CHECK(script.find("psql -h 127.0.0.1 -U 'tracker' -d 'tracker'") != std::string::npos);
+  CHECK(script.find("PGPASSWORD=\"$(cat '/etc/berth/tracker/secrets/db_main_password')\"") !=
+        std::string::npos);
+  CHECK(script.find("timer 'timer:reminders' 'tracker-job-reminders'") != std::string::npos);
+  CHECK(script.find("ss -ltnH") != std::string::npos);
+  CHECK(script.find("openssl x509 -enddate") != std::string::npos);
+  CHECK(script.find("JOURNAL_LINES") == std::string::npos);
+  CHECK(script.ends_with("printf '@@berth end\\n'\n"));
+
+  SECTION("--only narrows the script too") {
+    const auto only = render_server_script(plan_server_checks(m, m.servers[0], {"memory"}));
+    CHECK(only.find("/proc/meminfo") != std::string::npos);
+    CHECK(only.find("psql") == std::string::npos);
+    CHECK(only.find("ss -ltnH") == std::string::npos);
+  }
+}
+
+TEST_CASE("server: the parser reads framed records and refuses broken output") {
+  SECTION("values may hold newlines and anything that looks like a record") {
+    const auto out =
+        rec("a", "x", "line 1\n@@berth end\nline 3") + rec("a", "y", "") + "@@berth end\n";
+    const auto facts = parse_server_output(out);
+    REQUIRE(facts);
+    CHECK(facts->get("a", "x") == "line 1\n@@berth end\nline 3");
+    CHECK(facts->has("a", "y"));
+    CHECK(facts->get("a", "y").empty());
+    CHECK(!facts->has("a", "z"));
+    CHECK(facts->get("b", "x").empty());
+  }
+  SECTION("no end marker: the script did not finish") {
+    const auto facts = parse_server_output(rec("a", "x", "1"));
+    REQUIRE(!facts);
+    CHECK(facts.error().find("no end marker") != std::string::npos);
+  }
+  SECTION("stray text") {
+    const auto facts = parse_server_output("sh: 1: oops\n" + rec("a", "x", "1") + "@@berth end\n");
+    REQUIRE(!facts);
+    CHECK(facts.error().find("unexpected output at byte 0") != std::string::npos);
+  }
+  SECTION("a length longer than the output, or a missing newline after the value") {
+    CHECK(!parse_server_output("@@berth a x 50\nshort\n@@berth end\n"));
+    CHECK(!parse_server_output("@@berth a x 2\nabc\n@@berth end\n"));
+    CHECK(!parse_server_output("@@berth a x\n\n@@berth end\n"));
+    CHECK(!parse_server_output("@@berth a x -1\n\n@@berth end\n"));
+  }
+  SECTION("empty output") {
+    CHECK(!parse_server_output(""));
+  }
+}
+
+TEST_CASE("server: judging a healthy host passes every check with observed values") {
+  auto m = tracker();
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  const auto facts = parse_server_output(healthy_output());
+  REQUIRE(facts);
+  const auto results = judge_server(plan, *facts, 120ms);
+  REQUIRE(results.size() == plan.checks.size() + 1);
+  for (const auto& r : results) {
+    INFO(r.name << " " << (r.conditions.empty() ? r.error : r.conditions[0].observed));
+    CHECK(r.ok);
+    CHECK(r.host == "web");
+    CHECK(r.duration == 120ms);
+  }
+  CHECK(find(results, "app:1").target == "tracker@3002.service (green)");
+  CHECK(find(results, "app:1").conditions[0].observed == "active");
+  CHECK(find(results, "app:1").conditions[1].observed == "0");
+  CHECK(find(results, "ports").target == "80 443 3002 3003 5432");
+  CHECK(find(results, "ports").conditions[0].observed == "\"\"");
+  CHECK(find(results, "disk:/").conditions[0].observed == "32");
+  CHECK(find(results, "memory").conditions[0].observed == "50");
+  CHECK(find(results, "load").conditions[0].observed == "0.38");
+  CHECK(find(results, "db:main").target == "main (psql as tracker)");
+  CHECK(find(results, "timer:reminders").target ==
+        "tracker-job-reminders.timer (last triggered 2026-11-25T08:00:04Z)");
+  const auto& cert = find(results, "cert:tracker.crt");
+  CHECK(cert.kind == "certificate");
+  CHECK(cert.target == "/etc/berth/tls/tracker.crt");
+  CHECK(cert.conditions[0].observed == "115d17h46m40s");
+}
+
+TEST_CASE("server: failures name the value, the error and the journal") {
+  auto m = tracker();
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  auto out = healthy_output();
+  out.resize(out.size() - std::string("@@berth end\n").size());
+
+  SECTION("a stopped database: unit inactive, psql refused, port missing, journal shown") {
+    std::string broken;
+    broken += rec("unit:postgresql", "unit", "postgresql.service");
+    broken +=
+        rec("unit:postgresql", "show",
+            "LoadState=loaded\nActiveState=inactive\nSubState=dead\nNRestarts=0\nResult=success");
+    broken += rec("unit:postgresql", "journal",
+                  "2026-11-25T18:00:00+0000 web systemd[1]: Stopped PostgreSQL RDBMS.");
+    broken += rec("db:main", "client", "psql as tracker");
+    broken += rec("db:main", "exit", "2");
+    broken += rec(
+        "db:main", "output",
+        "psql: error: connection to server at \"127.0.0.1\", port 5432 failed: Connection refused\n"
+        "\tIs the server running on that host and accepting TCP/IP connections?");
+    broken += rec("ports", "ss",
+                  "LISTEN 0 511 0.0.0.0:80 0.0.0.0:*\nLISTEN 0 511 0.0.0.0:443 0.0.0.0:*\n"
+                  "LISTEN 0 511 127.0.0.1:3002 0.0.0.0:*\nLISTEN 0 511 127.0.0.1:3003 0.0.0.0:*");
+    // Later records of the same subject and field win.
+    const auto facts = parse_server_output(out + broken + "@@berth end\n");
+    REQUIRE(facts);
+    const auto results = judge_server(plan, *facts);
+    const auto& unit = find(results, "unit:postgresql");
+    CHECK(!unit.ok);
+    CHECK(unit.conditions[0].observed == "inactive");
+    REQUIRE(unit.details.size() == 1);
+    CHECK(unit.details[0].find("Stopped PostgreSQL") != std::string::npos);
+    const auto& db = find(results, "db:main");
+    CHECK(!db.ok);
+    CHECK(db.conditions[0].observed == "false");
+    CHECK(db.error.find("Connection refused") != std::string::npos);
+    CHECK(find(results, "ports").conditions[0].observed == "5432");
+    CHECK(find(results, "app:1").ok);
+  }
+
+  SECTION("thresholds: disk at 90% fails, 89% passes; memory at 10% fails; load 8 per core fails") {
+    auto judged = [&](std::string extra) {
+      auto facts = parse_server_output(out + extra + "@@berth end\n");
+      REQUIRE(facts);
+      return judge_server(plan, *facts);
+    };
+    CHECK(!find(judged(rec("disk:/", "df", "/dev/sda1 100 90 10 90% /")), "disk:/").ok);
+    CHECK(find(judged(rec("disk:/", "df", "/dev/sda1 100 89 11 89% /")), "disk:/").ok);
+    CHECK(
+        !find(judged(rec("memory", "meminfo", "MemTotal: 1000 kB\nMemAvailable: 100 kB")), "memory")
+             .ok);
+    CHECK(
+        find(judged(rec("memory", "meminfo", "MemTotal: 1000 kB\nMemAvailable: 101 kB")), "memory")
+            .ok);
+    CHECK(!find(judged(rec("load", "loadavg", "1.00 2.00 16.00 1/2 3")), "load").ok);
+    CHECK(find(judged(rec("load", "loadavg", "1.00 2.00 15.98 1/2 3")), "load").ok);
+    const auto expiring =
+        judged(rec("cert:1", "end", "1790000000") + rec("clock", "now", "1789200000"));
+    CHECK(!find(expiring, "cert:tracker.crt").ok);
+  }
+
+  SECTION("a restart-looping app, a failed job, a missing unit") {
+    const auto results = [&] {
+      auto facts = parse_server_output(
+          out +
+          rec("app:2", "show",
+              "LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=7") +
+          rec("app:2", "journal", "a\nb") +
+          rec("timer:reminders", "show",
+              "LoadState=loaded\nActiveState=inactive\nResult=exit-code\nExecMainStatus=1") +
+          rec("unit:nginx", "show", "LoadState=not-found\nActiveState=inactive\nSubState=dead") +
+          "@@berth end\n");
+      REQUIRE(facts);
+      return judge_server(plan, *facts);
+    }();
+    const auto& app = find(results, "app:2");
+    CHECK(!app.ok);
+    CHECK(app.conditions[0].ok);
+    CHECK(!app.conditions[1].ok);
+    CHECK(app.conditions[1].observed == "7");
+    CHECK(app.details == std::vector<std::string>{"a", "b"});
+    const auto& timer = find(results, "timer:reminders");
+    CHECK(!timer.ok);
+    CHECK(timer.conditions[1].observed == "exit-code");
+    const auto& nginx = find(results, "unit:nginx");
+    CHECK(!nginx.ok);
+    CHECK(nginx.error == "nginx.service is not installed on the server (LoadState=not-found)");
+  }
+
+  SECTION("a value that was not reported fails as missing") {
+    const auto facts = parse_server_output("@@berth end\n");
+    REQUIRE(facts);
+    const auto results = judge_server(plan, *facts);
+    for (const auto& r : results)
+      CHECK(!r.ok);
+    CHECK(find(results, "memory").conditions[0].observed ==
+          "(missing: [MEMORY_AVAILABLE] was not observed)");
+    CHECK(find(results, "disk:/").error == "/ does not exist on the server");
+  }
+}
+
+TEST_CASE("server: every built-in condition parses with the server placeholders") {
+  auto m = tracker();
+  m.databases.push_back(m.databases[0]);
+  m.databases[1].key = "cache";
+  m.databases[1].engine = manifest::Engine::redis;
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  for (const auto& c : plan.checks)
+    CHECK(!c.conditions.empty());
+  CHECK(parse_condition("[DISK_USED] < 90", server_placeholders()));
+  CHECK(!parse_condition("[DISK_USED] < 90"));
+}
