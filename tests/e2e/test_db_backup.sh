@@ -1,6 +1,6 @@
-# Databases and their backups (issue 6) on one sandbox host: setup installs PostgreSQL
-# and MariaDB with backup timers; rows written with the app's own credentials survive
-# `berth db backup`, a dropped table and `berth db restore`, for both engines; a
+# Databases and their backups (issue 6) on one sandbox host: setup installs PostgreSQL,
+# MariaDB and Redis with backup timers; rows written with the app's own credentials
+# survive `berth db backup`, a dropped table and `berth db restore`, for each; a
 # restore is refused without --yes or for a missing file; a second setup changes
 # nothing and keeps the generated passwords.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
@@ -24,6 +24,9 @@ backups = { schedule = "daily", keep_days = 3 }
 [databases.maria]
 engine = "mysql"
 env_var = "MARIA_URL"
+
+[databases.cache]
+engine = "redis"
 TOML
 cd "$work"
 
@@ -36,31 +39,35 @@ app_env='set -a; . /etc/berth/hello/app.env; set +a
 url=${MARIA_URL#mysql://}; m_user=${url%%:*}; rest=${url#*:}; export MYSQL_PWD=${rest%%@*}
 rest=${rest#*@}; m_host=${rest%%:*}; m_db=${rest#*/}
 maria() { mysql -h "$m_host" -P 3306 -u "$m_user" -N -B "$m_db" -e "$1"; }
-pg() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qtAX -c "$1"; }'
+pg() { psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qtAX -c "$1"; }
+# redis-cli 7.0 sends AUTH with an empty user for redis://:PW@, so the password goes alone.
+rd() { r_pw=${REDIS_URL#redis://:}; REDISCLI_AUTH=${r_pw%%@*} redis-cli --no-auth-warning "$@"; }'
 rows() {
   on_host <<EOF
 $app_env
 echo "pg: \$(pg 'SELECT id, body FROM notes ORDER BY id' | tr '\n' ' ')"
 echo "maria: \$(maria 'SELECT id, body FROM notes ORDER BY id' | tr '\t\n' '| ')"
+echo "redis: \$(rd GET note)"
 EOF
 }
 secrets_sum() { sandbox_ssh e2e-db-backup 1 "cat /etc/berth/hello/secrets/db_* | sha256sum"; }
 
-echo "== setup: both databases, the app's URLs, the backup timers"
+echo "== setup: every database, the app's URLs, the backup timers"
 "$BERTH" -q setup >/dev/null || fail "setup failed"
-sandbox_ssh e2e-db-backup 1 systemctl is-active postgresql@15-main.service mariadb.service >/dev/null ||
-  fail "postgresql or mariadb is not active"
+sandbox_ssh e2e-db-backup 1 systemctl is-active postgresql@15-main.service mariadb.service \
+  redis-server.service >/dev/null || fail "postgresql, mariadb or redis is not active"
 # One string: ssh joins its arguments into one remote command line.
 sandbox_ssh e2e-db-backup 1 "grep -q '^MARIA_URL=\"mysql://hello:.*@127.0.0.1:3306/hello\"' /etc/berth/hello/app.env" ||
   fail "the app's env file has no MARIA_URL"
 timers=$(sandbox_ssh e2e-db-backup 1 systemctl list-timers --all --no-pager)
 echo "$timers"
-for db in pg maria; do
+for db in pg maria cache; do
   echo "$timers" | grep -q "hello-db-$db-backup.timer" || fail "no backup timer for $db"
   [ "$(sandbox_ssh e2e-db-backup 1 systemctl is-enabled hello-db-$db-backup.timer)" = enabled ] ||
     fail "the backup timer of $db is not enabled"
 done
-sandbox_ssh e2e-db-backup 1 ss -Hltn | awk '{print $4}' | grep -E ':(5432|3306)$' | grep -v '^127\.0\.0\.1:' &&
+sandbox_ssh e2e-db-backup 1 ss -Hltn | awk '{print $4}' | grep -E ':(5432|3306|6379)$' |
+  grep -v -e '^127\.0\.0\.1:' -e '^\[::1\]:' &&
   fail "a database listens on more than localhost"
 
 echo "== write rows with the app's credentials"
@@ -69,12 +76,13 @@ $app_env
 set -e
 pg "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'alpha'), (2, 'beta')"
 maria "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'alpha'), (2, 'beta')"
+rd SET note alpha >/dev/null
 EOF
 before=$(rows)
 echo "$before"
-[ "$before" = "$(printf 'pg: 1|alpha 2|beta \nmaria: 1|alpha 2|beta ')" ] || fail "unexpected rows: $before"
+[ "$before" = "$(printf 'pg: 1|alpha 2|beta \nmaria: 1|alpha 2|beta \nredis: alpha')" ] || fail "unexpected rows: $before"
 
-echo "== berth db backup, both engines"
+echo "== berth db backup, every engine"
 "$BERTH" db backup pg >backup_pg.out || fail "db backup pg failed"
 cat backup_pg.out
 pg_file=$(sed -n 's|^web: \(/var/backups/berth/hello/pg/pg-[0-9TZ]*\.dump\) (.*)$|\1|p' backup_pg.out)
@@ -86,6 +94,9 @@ case $maria_file in /var/backups/berth/hello/maria/maria-*.sql.gz) ;; *) fail "b
 [ "$(sandbox_ssh e2e-db-backup 1 stat -c %a "$pg_file" "$maria_file" /var/backups/berth/hello/pg | tr '\n' ' ')" = "600 600 700 " ] ||
   fail "dumps must be 0600 in a 0700 folder"
 "$BERTH" db list pg | grep -qF "$pg_file" || fail "db list pg does not show $pg_file"
+"$BERTH" db backup cache >backup_cache.out || fail "db backup cache failed"
+cache_file=$(sed -n 's|^web: \(/var/backups/berth/hello/cache/cache-[0-9TZ]*\.rdb\) (.*)$|\1|p' backup_cache.out)
+[ -n "$cache_file" ] || fail "db backup cache did not print the file"
 
 echo "== drop the tables"
 on_host <<EOF || fail "could not drop the tables"
@@ -93,6 +104,7 @@ $app_env
 set -e
 pg "DROP TABLE notes"
 maria "DROP TABLE notes"
+rd DEL note >/dev/null
 EOF
 
 echo "== a restore needs --yes when not at a terminal, and an existing file"
@@ -112,9 +124,10 @@ cat missing.out
 grep -q 'no backup /var/backups/berth/hello/pg/pg-19990101T000000Z.dump' missing.out ||
   fail "the error does not name the missing file"
 
-echo "== berth db restore, both engines, and the rows are back"
+echo "== berth db restore, every engine, and the rows are back"
 "$BERTH" db restore pg "$pg_file" --yes || fail "db restore pg failed"
 "$BERTH" db restore maria "$(basename "$maria_file")" --yes || fail "db restore maria (by file name) failed"
+"$BERTH" db restore cache "$cache_file" --yes || fail "db restore cache failed"
 after=$(rows)
 echo "$after"
 [ "$after" = "$before" ] || fail "the rows did not come back: $after"
