@@ -177,6 +177,15 @@ TEST_CASE("check: --only keeps the named checks and rejects unknown names") {
     CHECK(e.code() == ExitCode::usage);
     CHECK_THAT(std::string(e.what()), Catch::Contains("no health check named 'd' (checks: a, b, c)"));
   }
+
+  SECTION("server-side names, their kinds and certificates are known; they select no local check") {
+    const std::vector<std::string> builtin{"app:1", "memory", "unit:nginx"};
+    CHECK(plan_local_checks(m, {{}, {}, {"unit:nginx", "memory"}, builtin}).empty());
+    CHECK(plan_local_checks(m, {{}, {}, {"unit", "cert", "cert:site.crt"}, builtin}).empty());
+    CHECK(plan_local_checks(m, {{}, {}, {"app", "b"}, builtin}).size() == 1);
+    CHECK_THROWS_AS(plan_local_checks(m, {{}, {}, {"disk"}, builtin}), Error);
+    CHECK_THROWS_AS(plan_local_checks(m, {{}, {}, {"mem"}, builtin}), Error);
+  }
 }
 
 TEST_CASE("check: a round adds the server-side checks and orders by host") {
