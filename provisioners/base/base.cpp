@@ -28,6 +28,24 @@ kainjow::mustache::data one(const std::string& key, const std::string& value) {
   return d;
 }
 
+// A check that the authorized_keys file {} still holds the key this very run logged
+// in as `user` with: berth's session is found by SSH_CONNECTION up its process tree,
+// the key by sshd's "Accepted publickey" line for that address and port. When either
+// cannot be found, it passes: the check only ever stops a lock-out it can prove.
+std::string keeps_login_key(const std::string& user) {
+  return fmt::format(
+      "{{ pid=$$; c=; while [ -z \"$c\" ] && [ \"$pid\" -gt 1 ]; do "
+      "c=$(tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p'); "
+      "pid=$(awk '{{ print $4 }}' /proc/$pid/stat 2>/dev/null || echo 1); done; "
+      "set -- $c; fp=; if [ $# -eq 4 ]; then fp=$(journalctl -q --no-pager -o cat _COMM=sshd "
+      "2>/dev/null | grep \"^Accepted publickey for {0} from $1 port $2 \" | tail -n 1 | "
+      "awk '{{ print $NF }}'); fi; "
+      "[ -z \"$fp\" ] || ssh-keygen -lf {{}} | awk '{{ print $2 }}' | grep -qxF \"$fp\" || "
+      "{{ echo \"{{}} would lock berth out: the key this run logged in as {0} with ($fp) is "
+      "not in [base] ssh_keys; add it there\"; exit 1; }}; }}",
+      user);
+}
+
 void add_deploy_user(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   auto& r = out.resources;
   const auto& user = m.base.deploy_user;
@@ -40,8 +58,10 @@ void add_deploy_user(const manifest::Manifest& m, const manifest::Server& s, Des
   if (!m.base.ssh_keys.empty()) {
     std::string content = "# Managed by berth: [base] ssh_keys of the manifest.\n";
     for (const auto& key : m.base.ssh_keys) content += key + "\n";
+    std::string validate = "ssh-keygen -lf {} >/dev/null";
+    if (s.user == user) validate += " && " + keeps_login_key(user);
     r.push_back(make(File{.path = keys, .content = content, .owner = user, .group = user,
-                          .mode = "0600", .validate = "ssh-keygen -lf {} >/dev/null"},
+                          .mode = "0600", .validate = validate},
                      component));
   } else if (s.user != user) {
     // No keys in the manifest: whoever berth logs in as (root, usually) gets in as the

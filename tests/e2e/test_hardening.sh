@@ -5,7 +5,8 @@
 # sudo -n works; fail2ban runs its sshd jail; swap is skipped (a container) and says
 # so; a re-run changes nothing and keeps the generated passwords; a ruleset reload
 # in the middle of a run keeps berth's session; moving berth from root to the deploy
-# user turns root login off without locking anyone out.
+# user turns root login off without locking anyone out, and ssh_keys that would
+# drop the key berth logs in with are refused.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 command -v python3 >/dev/null || skip "needs python3 to read --json"
@@ -51,7 +52,7 @@ ssh_password() {
     -o NumberOfPasswordPrompts=1 "$1@$host" true </dev/null 2>&1
 }
 ssh_key() {
-  ssh -F /dev/null -i "$SANDBOX_KEY" -o UserKnownHostsFile="$SANDBOX_KNOWN_HOSTS" -o BatchMode=yes \
+  ssh -F /dev/null -i "$SANDBOX_KEY" -o IdentitiesOnly=yes -o UserKnownHostsFile="$SANDBOX_KNOWN_HOSTS" -o BatchMode=yes \
     -o ConnectTimeout=10 "$@"
 }
 
@@ -149,5 +150,22 @@ sed -i 's/^user = "root"$/user = "deploy"/' berth.toml
 ssh_key "deploy@$host" 'sudo -n sshd -T' | grep -qx 'permitrootlogin no' || fail "root login is still allowed"
 ssh_key "root@$host" true 2>/dev/null && fail "root still logs in with its key"
 "$BERTH" -q plan --detailed-exitcode >/dev/null || fail "setup as the deploy user is not idempotent"
+[ "$(ssh_key "deploy@$host" 'sudo -n id -u')" = 0 ] || fail "deploy was locked out"
+
+echo "== ssh_keys without the key berth logs in with: refused, nobody is locked out"
+ssh-keygen -q -t ed25519 -N '' -C other -f other_key
+sed -i "/^\[base\]$/a ssh_keys = [\"$(cat other_key.pub)\"]" berth.toml
+set +e
+"$BERTH" setup >locked.out 2>&1
+status=$?
+set -e
+cat locked.out
+[ $status -eq 1 ] || fail "setup should refuse keys that lock berth out (got $status)"
+grep -q 'would lock berth out' locked.out || fail "the error does not say why"
+[ "$(ssh_key "deploy@$host" 'sudo -n id -u')" = 0 ] || fail "deploy was locked out by ssh_keys"
+sed -i "s|^ssh_keys = \[|ssh_keys = [\"$(ssh-keygen -y -f "$SANDBOX_KEY")\", |" berth.toml
+"$BERTH" setup || fail "setup with berth's key among ssh_keys failed"
+ssh -F /dev/null -i other_key -o IdentitiesOnly=yes -o UserKnownHostsFile="$SANDBOX_KNOWN_HOSTS" \
+  -o BatchMode=yes "deploy@$host" true || fail "the new key does not log in"
 [ "$(ssh_key "deploy@$host" 'sudo -n id -u')" = 0 ] || fail "deploy was locked out"
 echo "PASS"

@@ -81,6 +81,19 @@ TEST_CASE("base: a deploy user with the manifest's keys and validated passwordle
     CHECK(has(keys.validate, "ssh-keygen -lf {}"));
     CHECK(std::get<Directory>(find(d, "directory:/home/deploy/.ssh")->spec).mode == "0700");
   }
+  SECTION("when berth logs in as the deploy user, its own key must stay in the keys") {
+    m.base.ssh_keys = {"ssh-ed25519 AAAAC3Nza me@laptop"};
+    m.servers[0].user = "deploy";
+    const auto d = desired(m, m.servers[0]);
+    const auto& keys = file(d, "/home/deploy/.ssh/authorized_keys");
+    CHECK(keys.validate.starts_with("ssh-keygen -lf {} >/dev/null && { "));
+    CHECK(has(keys.validate, "SSH_CONNECTION"));
+    CHECK(has(keys.validate, "\"^Accepted publickey for deploy from $1 port $2 \""));
+    CHECK(has(keys.validate, "would lock berth out"));
+    m.servers[0].user = "root";  // root still gets in: no such check
+    CHECK(file(desired(m, m.servers[0]), "/home/deploy/.ssh/authorized_keys").validate ==
+          "ssh-keygen -lf {} >/dev/null");
+  }
   SECTION("without keys, root's are copied once by a guarded command") {
     const auto d = desired(m, m.servers[0]);
     const auto* copy = find(d, "command:/home/deploy/.ssh/authorized_keys");
