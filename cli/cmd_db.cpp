@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,8 +40,9 @@ const manifest::Database& find_database(const manifest::Manifest& m, const std::
 // The database's backup script, or an error when backups are off for it.
 std::string script_of(const manifest::Manifest& m, const manifest::Database& db) {
   if (!db.backups.enabled) {
-    throw Error(fmt::format("backups are disabled for [databases.{}] (backups.enabled = false)", db.key),
-                ExitCode::usage, "enable them and run `berth setup` to install the backup script");
+    throw Error(
+        fmt::format("backups are disabled for [databases.{}] (backups.enabled = false)", db.key),
+        ExitCode::usage, "enable them and run `berth setup` to install the backup script");
   }
   return provisioners::database::backup_script(m, db);
 }
@@ -63,21 +63,23 @@ struct Answer {
 
 // Runs `script` on every host in parallel; its stderr lines are shown with -v, and the
 // last ones are in the error of a host where it failed.
-std::vector<Answer> run_everywhere(Hosts& hosts, Ui& ui, const std::string& script, const std::string& step) {
+std::vector<Answer> run_everywhere(Hosts& hosts, Ui& ui, const std::string& script,
+                                   const std::string& step) {
   std::vector<Answer> answers(hosts.servers.size());
   hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
     auto& a = answers[i];
-    const auto ran = session.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
-      if (stream == Stream::err) ui.detail(fmt::format("{}: {}", session.name(), line));
-    });
+    const auto ran =
+        session.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
+          if (stream == Stream::err) ui.detail(fmt::format("{}: {}", session.name(), line));
+        });
     if (!ran) {
       a.error = ran.error().what();
       return false;
     }
     a.out = ran->out;
     if (ran->exit_status != 0) {
-      a.error = fmt::format("{}: {} failed (exit status {}): {}", session.name(), step, ran->exit_status,
-                            util::tail_lines(ran->err, 5));
+      a.error = fmt::format("{}: {} failed (exit status {}): {}", session.name(), step,
+                            ran->exit_status, util::tail_lines(ran->err, 5));
       return false;
     }
     a.ok = true;
@@ -98,7 +100,8 @@ int report_errors(Hosts& hosts, Ui& ui, const std::vector<Answer>& answers) {
       ui.error(e->what(), e->hint());
       status = static_cast<int>(ExitCode::unreachable);
     } else {
-      ui.error(answers[i].error.empty() ? hosts.servers[i]->name + ": no answer" : answers[i].error);
+      ui.error(answers[i].error.empty() ? hosts.servers[i]->name + ": no answer"
+                                        : answers[i].error);
       status = std::max(status, static_cast<int>(ExitCode::failure));
     }
   }
@@ -115,7 +118,8 @@ int run_backup(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   const auto& database = find_database(m, flags.name);
   const auto script = script_of(m, database);
   auto hosts = open_db_hosts(global, m, ui);
-  for (const auto* s : hosts.servers) ui.progress(fmt::format("{}: backing up {}", s->name, database.key));
+  for (const auto* s : hosts.servers)
+    ui.progress(fmt::format("{}: backing up {}", s->name, database.key));
   auto answers = run_everywhere(hosts, ui, db::command(script, db::Verb::backup), "the backup");
   nlohmann::json json = nlohmann::json::array();
   for (std::size_t i = 0; i < answers.size(); ++i) {
@@ -144,13 +148,15 @@ int run_list(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   const auto& database = find_database(m, flags.name);
   const auto script = script_of(m, database);
   auto hosts = open_db_hosts(global, m, ui);
-  const auto answers = run_everywhere(hosts, ui, db::command(script, db::Verb::list), "listing the backups");
+  const auto answers =
+      run_everywhere(hosts, ui, db::command(script, db::Verb::list), "listing the backups");
   nlohmann::json json = nlohmann::json::array();
   std::vector<std::array<std::string, 4>> rows;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     const auto& host = hosts.servers[i]->name;
     if (!answers[i].ok) {
-      json.push_back({{"host", host}, {"error", answers[i].error}, {"files", nlohmann::json::array()}});
+      json.push_back(
+          {{"host", host}, {"error", answers[i].error}, {"files", nlohmann::json::array()}});
       continue;
     }
     nlohmann::json files = nlohmann::json::array();
@@ -168,15 +174,16 @@ int run_list(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   }
   std::array<std::size_t, 4> width = {4, 4, 4, 8};
   for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (std::size_t c = 0; c < row.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
   }
   if (!rows.empty()) {
-    ui.out(ui.bold(fmt::format("{:<{}}  {:<{}}  {:>{}}  {}", "HOST", width[0], "FILE", width[1], "SIZE",
-                               width[2], "MODIFIED")));
+    ui.out(ui.bold(fmt::format("{:<{}}  {:<{}}  {:>{}}  {}", "HOST", width[0], "FILE", width[1],
+                               "SIZE", width[2], "MODIFIED")));
   }
   for (const auto& row : rows) {
-    ui.out(fmt::format("{:<{}}  {:<{}}  {:>{}}  {}", row[0], width[0], row[1], width[1], row[2], width[2],
-                       row[3]));
+    ui.out(fmt::format("{:<{}}  {:<{}}  {:>{}}  {}", row[0], width[0], row[1], width[1], row[2],
+                       width[2], row[3]));
   }
   return status;
 }
@@ -197,27 +204,33 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   const auto script = script_of(m, database);
   auto hosts = open_db_hosts(global, m, ui);
   if (hosts.servers.size() != 1) {
-    throw Error(fmt::format("{} db servers are selected; a restore goes to one", hosts.servers.size()),
-                ExitCode::usage, "choose it with --hosts NAME");
+    throw Error(
+        fmt::format("{} db servers are selected; a restore goes to one", hosts.servers.size()),
+        ExitCode::usage, "choose it with --hosts NAME");
   }
   const auto& host = hosts.servers.front()->name;
 
   // Check the file first: nothing is asked, and nothing changes, when it does not exist.
-  auto answers = run_everywhere(hosts, ui, db::command(script, db::Verb::show, flags.file), "finding the backup");
+  auto answers = run_everywhere(hosts, ui, db::command(script, db::Verb::show, flags.file),
+                                "finding the backup");
   if (!answers.front().ok) return report_errors(hosts, ui, answers);
   const auto files = db::parse_backups(answers.front().out);
-  if (files.size() != 1) throw Error(fmt::format("{}: the backup script did not find {}", host, flags.file));
+  if (files.size() != 1)
+    throw Error(fmt::format("{}: the backup script did not find {}", host, flags.file));
   const auto& file = files.front();
 
-  const auto question = fmt::format("Restore {} ({}, {}) into {} database {} on {}? Its current data is replaced.",
-                                    file.path, db::human_size(file.bytes), file.modified,
-                                    provisioners::database::engine_name(database.engine), database.name, host);
+  const auto question =
+      fmt::format("Restore {} ({}, {}) into {} database {} on {}? Its current data is replaced.",
+                  file.path, db::human_size(file.bytes), file.modified,
+                  provisioners::database::engine_name(database.engine), database.name, host);
   if (!flags.yes && !confirmed(question)) {
-    throw Error(fmt::format("not restoring {} into {} on {}: not confirmed", file.path, database.key, host),
-                ExitCode::usage, "pass --yes to restore without a question");
+    throw Error(
+        fmt::format("not restoring {} into {} on {}: not confirmed", file.path, database.key, host),
+        ExitCode::usage, "pass --yes to restore without a question");
   }
   ui.progress(fmt::format("{}: restoring {} into {}", host, file.path, database.name));
-  answers = run_everywhere(hosts, ui, db::command(script, db::Verb::restore, file.path), "the restore");
+  answers =
+      run_everywhere(hosts, ui, db::command(script, db::Verb::restore, file.path), "the restore");
   if (answers.front().ok && !db::restored(answers.front().out)) {
     answers.front().ok = false;
     answers.front().error = fmt::format("{}: the restore script did not report success", host);
@@ -225,11 +238,12 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   const int status = report_errors(hosts, ui, answers);
   if (status == 0) ui.out(fmt::format("{}: restored {} into {}", host, file.path, database.name));
   if (ui.json()) {
-    ui.emit_json({{"database", database.key},
-                  {"host", host},
-                  {"file", to_json(file)},
-                  {"ok", status == 0},
-                  {"error", status == 0 ? nlohmann::json() : nlohmann::json(answers.front().error)}});
+    ui.emit_json(
+        {{"database", database.key},
+         {"host", host},
+         {"file", to_json(file)},
+         {"ok", status == 0},
+         {"error", status == 0 ? nlohmann::json() : nlohmann::json(answers.front().error)}});
   }
   return status;
 }
@@ -241,8 +255,10 @@ void add_db(CLI::App& app, Cli& cli) {
   sub->require_subcommand(1);
   sub->footer(
       "NAME is a [databases.NAME] key. Each runs the database's backup script on the db servers\n"
-      "(/usr/local/lib/berth/APP/db-NAME, installed by `berth setup` when backups are enabled; the\n"
-      "timer APP-db-NAME-backup.timer runs the same script on backups.schedule). Dumps live on the\n"
+      "(/usr/local/lib/berth/APP/db-NAME, installed by `berth setup` when backups are enabled; "
+      "the\n"
+      "timer APP-db-NAME-backup.timer runs the same script on backups.schedule). Dumps live on "
+      "the\n"
       "server in /var/backups/berth/APP/NAME/ (root only), kept for backups.keep_days days.\n"
       "Exit status: 0, 1 when a host failed, 5 when a host could not be reached, 64 for a usage\n"
       "error (unknown database, backups disabled, restore not confirmed).\n");
@@ -253,17 +269,21 @@ void add_db(CLI::App& app, Cli& cli) {
   backup->add_option("name", flags->name, "The database ([databases.NAME])")->required();
   on_run(backup, cli, [&cli, flags](Ui& ui) { return run_backup(cli.global, ui, *flags); });
 
-  auto* list = sub->add_subcommand("list", "List a database's backups on each db server, oldest first");
+  auto* list =
+      sub->add_subcommand("list", "List a database's backups on each db server, oldest first");
   list->add_option("name", flags->name, "The database ([databases.NAME])")->required();
   on_run(list, cli, [&cli, flags](Ui& ui) { return run_list(cli.global, ui, *flags); });
 
   auto* restore = sub->add_subcommand(
       "restore", "Restore a database from one of its backups on the db server, replacing its data");
   restore->add_option("name", flags->name, "The database ([databases.NAME])")->required();
-  restore->add_option("file", flags->file,
-                      "A backup on the server: its path as `db backup` or `db list` print it, or its file name")
+  restore
+      ->add_option(
+          "file", flags->file,
+          "A backup on the server: its path as `db backup` or `db list` print it, or its file name")
       ->required();
-  restore->add_flag("-y,--yes", flags->yes, "Restore without asking (needed when not at a terminal)");
+  restore->add_flag("-y,--yes", flags->yes,
+                    "Restore without asking (needed when not at a terminal)");
   restore->footer(
       "PostgreSQL: pg_restore --clean --if-exists in one transaction. MySQL: the dump drops and\n"
       "re-creates each table it holds. Redis: the RDB file replaces the data (redis-server is\n"

@@ -11,17 +11,20 @@ namespace {
 
 const char* verb_name(Verb verb) {
   switch (verb) {
-    case Verb::backup: return "backup";
-    case Verb::list: return "list";
-    case Verb::show: return "show";
-    case Verb::restore: return "restore";
+  case Verb::backup:
+    return "backup";
+  case Verb::list:
+    return "list";
+  case Verb::show:
+    return "show";
+  case Verb::restore:
+    return "restore";
   }
   return "list";
 }
 
 // The lines of `text`, without their newlines.
-template <typename F>
-void for_each_line(std::string_view text, F&& f) {
+template <typename F> void for_each_line(std::string_view text, F&& f) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     auto eol = text.find('\n', pos);
@@ -64,7 +67,8 @@ std::vector<BackupFile> parse_backups(std::string_view out) {
 
 bool restored(std::string_view out) {
   bool seen = false;
-  for_each_line(out, [&](std::string_view line) { seen = seen || line.starts_with("@@restored "); });
+  for_each_line(out,
+                [&](std::string_view line) { seen = seen || line.starts_with("@@restored "); });
   return seen;
 }
 

@@ -14,7 +14,7 @@ namespace berth::db {
 struct BackupFile {
   std::string path;
   std::uint64_t bytes = 0;
-  std::string modified;              // UTC, 2026-11-25T10:00:00Z
+  std::string modified;  // UTC, 2026-11-25T10:00:00Z
 };
 
 // The verbs of the backup script.

@@ -21,10 +21,14 @@ struct EngineTraits {
 
 EngineTraits traits(manifest::Engine engine) {
   switch (engine) {
-    case manifest::Engine::postgresql: return {"postgresql.service", "dump"};
-    case manifest::Engine::mysql: return {"mariadb.service", "sql.gz"};
-    case manifest::Engine::redis: return {"redis-server.service", "rdb"};
-    case manifest::Engine::mongodb: return {"mongod.service", "archive.gz"};
+  case manifest::Engine::postgresql:
+    return {"postgresql.service", "dump"};
+  case manifest::Engine::mysql:
+    return {"mariadb.service", "sql.gz"};
+  case manifest::Engine::redis:
+    return {"redis-server.service", "rdb"};
+  case manifest::Engine::mongodb:
+    return {"mongod.service", "archive.gz"};
   }
   return {"network.target", "dump"};
 }
@@ -67,21 +71,24 @@ void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desi
   d.set("admin", mongodb_admin);
   d.set("tools_config", mongodb_tools_config(m, db));
 
-  for (const auto& path : {std::string("/var/backups/berth"), "/var/backups/berth/" + m.app.name,
-                           backup_dir(m, db)}) {
+  for (const auto& path :
+       {std::string("/var/backups/berth"), "/var/backups/berth/" + m.app.name, backup_dir(m, db)}) {
     add_once(out, make(Directory{.path = path, .mode = "0700"}, "backups"));
   }
-  out.resources.push_back(make(File{.path = backup_script(m, db),
-                                    .content = render_template(m.dir, "database/backup.sh.mustache", d),
-                                    .mode = "0750",
-                                    .validate = "sh -n {}"},
-                               "backups"));
-  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".service",
-                                    .content = render_template(m.dir, "database/backup.service.mustache", d)},
-                               "backups", {"daemon-reload"}));
-  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".timer",
-                                    .content = render_template(m.dir, "database/backup.timer.mustache", d)},
-                               "backups", {"daemon-reload", "restart:" + unit + ".timer"}));
+  out.resources.push_back(
+      make(File{.path = backup_script(m, db),
+                .content = render_template(m.dir, "database/backup.sh.mustache", d),
+                .mode = "0750",
+                .validate = "sh -n {}"},
+           "backups"));
+  out.resources.push_back(
+      make(File{.path = "/etc/systemd/system/" + unit + ".service",
+                .content = render_template(m.dir, "database/backup.service.mustache", d)},
+           "backups", {"daemon-reload"}));
+  out.resources.push_back(
+      make(File{.path = "/etc/systemd/system/" + unit + ".timer",
+                .content = render_template(m.dir, "database/backup.timer.mustache", d)},
+           "backups", {"daemon-reload", "restart:" + unit + ".timer"}));
   out.resources.push_back(make(Unit{unit + ".timer"}, "backups"));
 }
 

@@ -21,9 +21,9 @@ std::string password_secret(const manifest::Database& db);
 // (127.0.0.1 always; the server's own address too when an app server is another
 // host) and the app servers' addresses allowed in (empty when the app is local).
 struct Placement {
-  std::vector<std::string> listen;   // "127.0.0.1"[, the db server's address]
-  std::vector<std::string> peers;    // app servers' addresses when any app server is remote
-  std::vector<std::string> remote;   // the peers other than `s` itself (firewall rules)
+  std::vector<std::string> listen;  // "127.0.0.1"[, the db server's address]
+  std::vector<std::string> peers;   // app servers' addresses when any app server is remote
+  std::vector<std::string> remote;  // the peers other than `s` itself (firewall rules)
 };
 Placement placement(const manifest::Manifest& m, const manifest::Server& s);
 

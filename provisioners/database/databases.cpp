@@ -15,15 +15,21 @@ namespace database {
 
 const char* engine_name(manifest::Engine engine) {
   switch (engine) {
-    case manifest::Engine::postgresql: return "postgresql";
-    case manifest::Engine::mysql: return "mysql";
-    case manifest::Engine::redis: return "redis";
-    case manifest::Engine::mongodb: return "mongodb";
+  case manifest::Engine::postgresql:
+    return "postgresql";
+  case manifest::Engine::mysql:
+    return "mysql";
+  case manifest::Engine::redis:
+    return "redis";
+  case manifest::Engine::mongodb:
+    return "mongodb";
   }
   return "unknown";
 }
 
-std::string password_secret(const manifest::Database& db) { return "db_" + db.key + "_password"; }
+std::string password_secret(const manifest::Database& db) {
+  return "db_" + db.key + "_password";
+}
 
 Placement placement(const manifest::Manifest& m, const manifest::Server& s) {
   Placement p;
@@ -51,11 +57,11 @@ std::string host_cidr(std::string_view address) {
 }
 
 void check_identifier(const manifest::Database& db, std::string_view what, std::string_view value) {
-  const bool ok = !value.empty() && value.size() <= 63 &&
-                  std::all_of(value.begin(), value.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                           c == '_' || c == '-';
-                  });
+  const bool ok =
+      !value.empty() && value.size() <= 63 && std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+      });
   if (ok) return;
   throw Error(fmt::format("{}:{}:{}: databases.{}.{} = \"{}\": use 1 to 63 letters, digits, _ or -",
                           db.where.file, db.where.line, db.where.column, db.key, what, value),
@@ -94,10 +100,18 @@ void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desir
     database::check_identifier(db, "name", db.name);
     database::check_identifier(db, "user", db.user);
     switch (db.engine) {
-      case manifest::Engine::postgresql: database::add_postgresql(m, s, db, out); break;
-      case manifest::Engine::mysql: database::add_mysql(m, s, db, out); break;
-      case manifest::Engine::redis: database::add_redis(m, s, db, out); break;
-      case manifest::Engine::mongodb: database::add_mongodb(m, s, db, out); break;
+    case manifest::Engine::postgresql:
+      database::add_postgresql(m, s, db, out);
+      break;
+    case manifest::Engine::mysql:
+      database::add_mysql(m, s, db, out);
+      break;
+    case manifest::Engine::redis:
+      database::add_redis(m, s, db, out);
+      break;
+    case manifest::Engine::mongodb:
+      database::add_mongodb(m, s, db, out);
+      break;
     }
     database::add_backups(m, db, out);
   }
@@ -109,19 +123,21 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
   for (const auto& db : m.databases) {
     const auto pw = secret_placeholder(database::password_secret(db));
     switch (db.engine) {
-      case manifest::Engine::postgresql:
-        env.emplace_back(db.env_var, fmt::format("postgres://{}:{}@{}:5432/{}", db.user, pw, host, db.name));
-        break;
-      case manifest::Engine::mysql:
-        env.emplace_back(db.env_var, fmt::format("mysql://{}:{}@{}:3306/{}", db.user, pw, host, db.name));
-        break;
-      case manifest::Engine::redis:
-        env.emplace_back(db.env_var, fmt::format("redis://:{}@{}:6379/0", pw, host));
-        break;
-      case manifest::Engine::mongodb:
-        env.emplace_back(db.env_var, fmt::format("mongodb://{}:{}@{}:27017/{}?authSource={}", db.user,
-                                                 pw, host, db.name, db.name));
-        break;
+    case manifest::Engine::postgresql:
+      env.emplace_back(db.env_var,
+                       fmt::format("postgres://{}:{}@{}:5432/{}", db.user, pw, host, db.name));
+      break;
+    case manifest::Engine::mysql:
+      env.emplace_back(db.env_var,
+                       fmt::format("mysql://{}:{}@{}:3306/{}", db.user, pw, host, db.name));
+      break;
+    case manifest::Engine::redis:
+      env.emplace_back(db.env_var, fmt::format("redis://:{}@{}:6379/0", pw, host));
+      break;
+    case manifest::Engine::mongodb:
+      env.emplace_back(db.env_var, fmt::format("mongodb://{}:{}@{}:27017/{}?authSource={}", db.user,
+                                               pw, host, db.name, db.name));
+      break;
     }
   }
   return env;

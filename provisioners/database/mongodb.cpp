@@ -31,8 +31,8 @@ constexpr const char* mongod_ready =
 
 }  // namespace
 
-void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
-                 Desired& out) {
+void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
+                 const manifest::Database& db, Desired& out) {
   const auto version = db.version.empty() ? std::string("7.0") : db.version;
   const auto keyring = fmt::format("/usr/share/keyrings/mongodb-server-{}.gpg", version);
   const auto place = placement(m, s);
@@ -49,22 +49,24 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const m
   // next stage, whose apt-get updates the lists when it does not know the package.
   add_once(out, make(Package{"curl"}, "mongodb"));
   add_once(out, make(Package{"gnupg"}, "mongodb"));
-  auto key = make(Command{.run = fmt::format("curl -fsSL {0} -o {1}.asc && gpg --batch --yes --dearmor -o "
-                                             "{1}.new {1}.asc && rm -f {1}.asc && mv -f {1}.new {1}",
-                                             fmt::format("https://www.mongodb.org/static/pgp/server-{}.asc",
-                                                         version),
-                                             keyring),
-                          .creates = keyring},
-                  "mongodb");
+  auto key =
+      make(Command{.run = fmt::format(
+                       "curl -fsSL {0} -o {1}.asc && gpg --batch --yes --dearmor -o "
+                       "{1}.new {1}.asc && rm -f {1}.asc && mv -f {1}.new {1}",
+                       fmt::format("https://www.mongodb.org/static/pgp/server-{}.asc", version),
+                       keyring),
+                   .creates = keyring},
+           "mongodb");
   key.stage = Stage::packages;
   add_once(out, std::move(key));
   kainjow::mustache::data list;
   list.set("version", version);
   list.set("keyring", keyring);
   list.set("repository", repository);
-  auto sources = make(File{.path = fmt::format("/etc/apt/sources.list.d/mongodb-org-{}.list", version),
-                           .content = render_template(m.dir, "database/mongodb-org.list.mustache", list)},
-                      "mongodb");
+  auto sources =
+      make(File{.path = fmt::format("/etc/apt/sources.list.d/mongodb-org-{}.list", version),
+                .content = render_template(m.dir, "database/mongodb-org.list.mustache", list)},
+           "mongodb");
   sources.stage = Stage::packages;
   add_once(out, std::move(sources));
   auto package = make(Package{"mongodb-org"}, "mongodb");
@@ -74,7 +76,8 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const m
   kainjow::mustache::data conf;
   conf.set("app", m.app.name);
   std::string listen;
-  for (const auto& a : place.listen) listen += (listen.empty() ? "" : ",") + a;
+  for (const auto& a : place.listen)
+    listen += (listen.empty() ? "" : ",") + a;
   conf.set("listen", listen);
   add_once(out, make(File{.path = "/etc/mongod.conf",
                           .content = render_template(m.dir, "database/mongod.conf.mustache", conf)},
@@ -83,33 +86,39 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s, const m
 
   // Passwords go from the secret files into mongosh's stdin, never into argv.
   const auto admin_file = secret_path(m, admin_secret);
-  add_once(out, make(Command{.run = fmt::format(
-                                 "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").createUser({{user: "
-                                 "\"{2}\", pwd: \"%s\", roles: [\"root\"]}})\\n' \"$pw\" | {3}",
-                                 wait_for_mongod, admin_file, mongodb_admin, mongosh),
-                             .unless = fmt::format(
-                                 "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
-                                 "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
-                                 mongod_ready, admin_file, mongodb_admin, mongosh)},
-                     "mongodb"));
+  add_once(
+      out,
+      make(Command{.run = fmt::format(
+                       "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").createUser({{user: "
+                       "\"{2}\", pwd: \"%s\", roles: [\"root\"]}})\\n' \"$pw\" | {3}",
+                       wait_for_mongod, admin_file, mongodb_admin, mongosh),
+                   .unless = fmt::format(
+                       "{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
+                       "\"%s\")\\n' \"$pw\" | {3} 2>/dev/null | grep -q 'ok: 1'",
+                       mongod_ready, admin_file, mongodb_admin, mongosh)},
+           "mongodb"));
   out.resources.push_back(make(
-      Command{.run = fmt::format(
-                  "admin=$(cat {0}) && pw=$(cat {1}) && printf 'db.getSiblingDB(\"admin\").auth(\"{2}\", "
-                  "\"%s\"); db.getSiblingDB(\"{3}\").createUser({{user: \"{4}\", pwd: \"%s\", roles: "
-                  "[{{role: \"readWrite\", db: \"{3}\"}}]}})\\n' \"$admin\" \"$pw\" | {5}",
-                  admin_file, secret_path(m, secret), mongodb_admin, db.name, db.user, mongosh),
-              .unless = fmt::format("{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"{2}\").auth(\"{3}\", "
-                                    "\"%s\")\\n' \"$pw\" | {4} 2>/dev/null | grep -q 'ok: 1'",
-                                    mongod_ready, secret_path(m, secret), db.name, db.user, mongosh)},
+      Command{
+          .run = fmt::format(
+              "admin=$(cat {0}) && pw=$(cat {1}) && printf "
+              "'db.getSiblingDB(\"admin\").auth(\"{2}\", "
+              "\"%s\"); db.getSiblingDB(\"{3}\").createUser({{user: \"{4}\", pwd: \"%s\", roles: "
+              "[{{role: \"readWrite\", db: \"{3}\"}}]}})\\n' \"$admin\" \"$pw\" | {5}",
+              admin_file, secret_path(m, secret), mongodb_admin, db.name, db.user, mongosh),
+          .unless =
+              fmt::format("{0}pw=$(cat {1}) && printf 'db.getSiblingDB(\"{2}\").auth(\"{3}\", "
+                          "\"%s\")\\n' \"$pw\" | {4} 2>/dev/null | grep -q 'ok: 1'",
+                          mongod_ready, secret_path(m, secret), db.name, db.user, mongosh)},
       "mongodb"));
 
   kainjow::mustache::data tools;
   tools.set("password", secret_placeholder(admin_secret));
-  out.resources.push_back(make(File{.path = mongodb_tools_config(m, db),
-                                    .content = render_template(m.dir, "database/mongodb-tools.yaml.mustache", tools),
-                                    .mode = "0600",
-                                    .sensitive = Sensitive::yes},
-                               "mongodb"));
+  out.resources.push_back(
+      make(File{.path = mongodb_tools_config(m, db),
+                .content = render_template(m.dir, "database/mongodb-tools.yaml.mustache", tools),
+                .mode = "0600",
+                .sensitive = Sensitive::yes},
+           "mongodb"));
   for (const auto& address : first ? place.remote : std::vector<std::string>{}) {
     out.firewall.push_back({27017, "tcp", address, "mongodb for the app at " + address});
   }

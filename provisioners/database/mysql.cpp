@@ -21,7 +21,8 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s, Desired&
   kainjow::mustache::data conf;
   conf.set("app", m.app.name);
   std::string listen;
-  for (const auto& a : place.listen) listen += (listen.empty() ? "" : ",") + a;
+  for (const auto& a : place.listen)
+    listen += (listen.empty() ? "" : ",") + a;
   conf.set("listen", listen);
   // mariadbd --help --verbose parses every option file and fails on unknown options.
   add_once(out, make(File{.path = "/etc/mysql/mariadb.conf.d/60-berth.cnf",
@@ -53,13 +54,15 @@ void add_mysql(const manifest::Manifest& m, const manifest::Server& s, const man
   // One account per host the app connects from: the socket (localhost), 127.0.0.1,
   // and the app servers. The password goes from the secret file to the client's stdin.
   std::vector<std::string> hosts = {"localhost", "127.0.0.1"};
-  for (const auto& address : placement(m, s).peers) hosts.push_back(address);
+  for (const auto& address : placement(m, s).peers)
+    hosts.push_back(address);
   for (const auto& host : hosts) {
     out.resources.push_back(make(
-        Command{.run = fmt::format("pw=$(cat {0}) && printf \"CREATE USER IF NOT EXISTS '{1}'@'{2}' "
-                                   "IDENTIFIED BY '%s';\\nGRANT ALL PRIVILEGES ON \\`{3}\\`.* TO "
-                                   "'{1}'@'{2}';\\n\" \"$pw\" | mysql",
-                                   secret_path(m, secret), db.user, host, db.name),
+        Command{.run =
+                    fmt::format("pw=$(cat {0}) && printf \"CREATE USER IF NOT EXISTS '{1}'@'{2}' "
+                                "IDENTIFIED BY '%s';\\nGRANT ALL PRIVILEGES ON \\`{3}\\`.* TO "
+                                "'{1}'@'{2}';\\n\" \"$pw\" | mysql",
+                                secret_path(m, secret), db.user, host, db.name),
                 .unless = fmt::format("mysql -NBe \"SELECT 1 FROM mysql.user WHERE User='{}' AND "
                                       "Host='{}'\" | grep -qx 1",
                                       db.user, host)},

@@ -20,32 +20,36 @@ constexpr const char* psql = "runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qt
 // its config files on disk) returns rows; passes when the server is down (the
 // restart handler then reports).
 std::string validation(std::string_view query) {
-  return fmt::format(
-      "cd / && out=$({} -c \"{}\" 2>/dev/null) || exit 0; [ -z \"$out\" ] || {{ echo \"$out\"; exit 1; }}",
-      psql, query);
+  return fmt::format("cd / && out=$({} -c \"{}\" 2>/dev/null) || exit 0; [ -z \"$out\" ] || {{ "
+                     "echo \"$out\"; exit 1; }}",
+                     psql, query);
 }
 
 // The cluster's settings and pg_hba.conf, rendered once for every PostgreSQL database.
-void add_server(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
-                Desired& out) {
+void add_server(const manifest::Manifest& m, const manifest::Server& s,
+                const manifest::Database& db, Desired& out) {
   const auto version = db.version.empty() ? std::string("15") : db.version;
   const auto conf_dir = fmt::format("/etc/postgresql/{}/main", version);
   const auto place = placement(m, s);
-  add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version}, "postgresql"));
+  add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version},
+                     "postgresql"));
 
   kainjow::mustache::data conf;
   conf.set("app", m.app.name);
   std::string listen;
-  for (const auto& a : place.listen) listen += (listen.empty() ? "" : ",") + a;
+  for (const auto& a : place.listen)
+    listen += (listen.empty() ? "" : ",") + a;
   conf.set("listen", listen);
-  add_once(out, make(File{.path = conf_dir + "/conf.d/berth.conf",
-                          .content = render_template(m.dir, "database/postgresql.conf.mustache", conf),
-                          // Settings that need a restart (listen_addresses) show as
-                          // "could not be applied" until the handler restarts the server.
-                          .validate = validation("SELECT sourcefile || ':' || sourceline || ': ' || error "
-                                                 "FROM pg_file_settings WHERE error IS NOT NULL "
-                                                 "AND error <> 'setting could not be applied'")},
-                     "postgresql", {"restart:postgresql.service"}));
+  add_once(
+      out,
+      make(File{.path = conf_dir + "/conf.d/berth.conf",
+                .content = render_template(m.dir, "database/postgresql.conf.mustache", conf),
+                // Settings that need a restart (listen_addresses) show as
+                // "could not be applied" until the handler restarts the server.
+                .validate = validation("SELECT sourcefile || ':' || sourceline || ': ' || error "
+                                       "FROM pg_file_settings WHERE error IS NOT NULL "
+                                       "AND error <> 'setting could not be applied'")},
+           "postgresql", {"restart:postgresql.service"}));
 
   kainjow::mustache::data hba;
   kainjow::mustache::data peers{kainjow::mustache::data::type::list};
@@ -60,14 +64,15 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s, const ma
     }
   }
   hba.set("peers", peers);
-  add_once(out, make(File{.path = conf_dir + "/pg_hba.conf",
-                          .content = render_template(m.dir, "database/pg_hba.conf.mustache", hba),
-                          .owner = "postgres",
-                          .group = "postgres",
-                          .mode = "0640",
-                          .validate = validation("SELECT 'pg_hba.conf:' || line_number || ': ' || error "
-                                                 "FROM pg_hba_file_rules WHERE error IS NOT NULL")},
-                     "postgresql", {"reload:postgresql.service"}));
+  add_once(out,
+           make(File{.path = conf_dir + "/pg_hba.conf",
+                     .content = render_template(m.dir, "database/pg_hba.conf.mustache", hba),
+                     .owner = "postgres",
+                     .group = "postgres",
+                     .mode = "0640",
+                     .validate = validation("SELECT 'pg_hba.conf:' || line_number || ': ' || error "
+                                            "FROM pg_hba_file_rules WHERE error IS NOT NULL")},
+                "postgresql", {"reload:postgresql.service"}));
   add_once(out, make(Unit{"postgresql.service"}, "postgresql"));
   for (const auto& address : place.remote) {
     out.firewall.push_back({5432, "tcp", address, "postgresql for the app at " + address});
@@ -76,8 +81,8 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s, const ma
 
 }  // namespace
 
-void add_postgresql(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
-                    Desired& out) {
+void add_postgresql(const manifest::Manifest& m, const manifest::Server& s,
+                    const manifest::Database& db, Desired& out) {
   const bool first = std::none_of(m.databases.begin(), m.databases.end(), [&](const auto& other) {
     return other.engine == manifest::Engine::postgresql && other.key < db.key;
   });
@@ -86,17 +91,20 @@ void add_postgresql(const manifest::Manifest& m, const manifest::Server& s, cons
   const auto secret = password_secret(db);
   out.secrets.push_back({secret, secret_path(m, secret), 24});
   // The role's password is read from the secret file on the server, never sent in argv.
+  r.push_back(
+      make(Command{.run = fmt::format("cd / && pw=$(cat {0}) && printf \"CREATE ROLE \\\"{1}\\\" "
+                                      "LOGIN PASSWORD '%s';\\n\" \"$pw\" | {2}",
+                                      secret_path(m, secret), db.user, psql),
+                   .unless = fmt::format(
+                       "cd / && {} -c \"SELECT 1 FROM pg_roles WHERE rolname='{}'\" | grep -qx 1",
+                       psql, db.user)},
+           "postgresql"));
   r.push_back(make(
-      Command{.run = fmt::format(
-                  "cd / && pw=$(cat {0}) && printf \"CREATE ROLE \\\"{1}\\\" LOGIN PASSWORD '%s';\\n\" \"$pw\" | {2}",
-                  secret_path(m, secret), db.user, psql),
-              .unless = fmt::format("cd / && {} -c \"SELECT 1 FROM pg_roles WHERE rolname='{}'\" | grep -qx 1",
-                                    psql, db.user)},
-      "postgresql"));
-  r.push_back(make(
-      Command{.run = fmt::format("cd / && {} -c 'CREATE DATABASE \"{}\" OWNER \"{}\"'", psql, db.name, db.user),
+      Command{.run = fmt::format("cd / && {} -c 'CREATE DATABASE \"{}\" OWNER \"{}\"'", psql,
+                                 db.name, db.user),
               .unless = fmt::format(
-                  "cd / && {} -c \"SELECT 1 FROM pg_database WHERE datname='{}'\" | grep -qx 1", psql, db.name)},
+                  "cd / && {} -c \"SELECT 1 FROM pg_database WHERE datname='{}'\" | grep -qx 1",
+                  psql, db.name)},
       "postgresql"));
 }
 

@@ -15,7 +15,10 @@ manifest::Manifest with(manifest::Engine engine, std::string key = "main") {
   manifest::Manifest m;
   m.app.name = "shop";
   m.servers = {{.name = "web", .address = "198.18.0.2"}};
-  m.databases = {{.key = std::move(key), .engine = engine, .name = "shop", .user = "shop",
+  m.databases = {{.key = std::move(key),
+                  .engine = engine,
+                  .name = "shop",
+                  .user = "shop",
                   .env_var = engine == manifest::Engine::redis     ? "REDIS_URL"
                              : engine == manifest::Engine::mongodb ? "MONGODB_URL"
                                                                    : "DATABASE_URL"}};
@@ -57,7 +60,9 @@ std::vector<const Command*> commands(const provisioners::Desired& d) {
   return out;
 }
 
-bool has(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+bool has(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
 
 std::string env_value(const manifest::Manifest& m, std::string_view name) {
   for (const auto& [k, v] : provisioners::database_env(m)) {
@@ -96,9 +101,11 @@ TEST_CASE("postgresql: private, scram only, a role and a database") {
     CHECK(has(cmds[0]->run, "pw=$(cat /etc/berth/shop/secrets/db_main_password)"));
     CHECK(has(cmds[0]->unless, "pg_roles WHERE rolname='shop'"));
     CHECK(has(cmds[1]->run, "CREATE DATABASE \"shop\" OWNER \"shop\""));
-    CHECK(env_value(m, "DATABASE_URL") == "postgres://shop:@@berth-secret:db_main_password@@@127.0.0.1:5432/shop");
+    CHECK(env_value(m, "DATABASE_URL") ==
+          "postgres://shop:@@berth-secret:db_main_password@@@127.0.0.1:5432/shop");
   }
-  SECTION("the app on another host: the private address, pg_hba and the firewall for that host only") {
+  SECTION(
+      "the app on another host: the private address, pg_hba and the firewall for that host only") {
     const auto m = two_hosts(manifest::Engine::postgresql);
     const auto d = databases_of(m);
     CHECK(has(file(d, "/etc/postgresql/15/main/conf.d/berth.conf").content,
@@ -109,7 +116,8 @@ TEST_CASE("postgresql: private, scram only, a role and a database") {
     CHECK(d.firewall[0].port == 5432);
     CHECK(d.firewall[0].proto == "tcp");
     CHECK(d.firewall[0].from == "198.18.0.2");
-    CHECK(env_value(m, "DATABASE_URL") == "postgres://shop:@@berth-secret:db_main_password@@@198.18.0.3:5432/shop");
+    CHECK(env_value(m, "DATABASE_URL") ==
+          "postgres://shop:@@berth-secret:db_main_password@@@198.18.0.3:5432/shop");
   }
   SECTION("two databases share the server's config, each has its role") {
     auto m = two_hosts(manifest::Engine::postgresql);
@@ -122,7 +130,8 @@ TEST_CASE("postgresql: private, scram only, a role and a database") {
     CHECK(std::count_if(d.resources.begin(), d.resources.end(), [](const Resource& r) {
             return r.id() == "file:/etc/postgresql/15/main/pg_hba.conf";
           }) == 1);
-    CHECK(has(file(d, "/etc/postgresql/15/main/pg_hba.conf").content, "\"reports\"  \"reporter\"  198.18.0.2/32"));
+    CHECK(has(file(d, "/etc/postgresql/15/main/pg_hba.conf").content,
+              "\"reports\"  \"reporter\"  198.18.0.2/32"));
     CHECK(d.firewall.size() == 1);
     CHECK(commands(d).size() == 4);
   }
@@ -160,19 +169,22 @@ TEST_CASE("mysql: MariaDB bound privately, a database and users created over the
     }
     REQUIRE(d.secrets.size() == 1);
     CHECK(d.firewall.empty());
-    CHECK(env_value(m, "DATABASE_URL") == "mysql://shop:@@berth-secret:db_main_password@@@127.0.0.1:3306/shop");
+    CHECK(env_value(m, "DATABASE_URL") ==
+          "mysql://shop:@@berth-secret:db_main_password@@@127.0.0.1:3306/shop");
   }
   SECTION("the app on another host") {
     const auto m = two_hosts(manifest::Engine::mysql);
     const auto d = databases_of(m);
-    CHECK(has(file(d, "/etc/mysql/mariadb.conf.d/60-berth.cnf").content, "bind-address = 127.0.0.1,198.18.0.3"));
+    CHECK(has(file(d, "/etc/mysql/mariadb.conf.d/60-berth.cnf").content,
+              "bind-address = 127.0.0.1,198.18.0.3"));
     const auto cmds = commands(d);
     REQUIRE(cmds.size() == 4);
     CHECK(has(cmds[3]->run, "'shop'@'198.18.0.2'"));
     REQUIRE(d.firewall.size() == 1);
     CHECK(d.firewall[0].port == 3306);
     CHECK(d.firewall[0].from == "198.18.0.2");
-    CHECK(env_value(m, "DATABASE_URL") == "mysql://shop:@@berth-secret:db_main_password@@@198.18.0.3:3306/shop");
+    CHECK(env_value(m, "DATABASE_URL") ==
+          "mysql://shop:@@berth-secret:db_main_password@@@198.18.0.3:3306/shop");
   }
 }
 
@@ -189,7 +201,8 @@ TEST_CASE("redis: bound privately, a generated requirepass, an eviction policy")
     CHECK(conf.mode == "0640");
     CHECK(find(d, "command:grep -qx 'include /etc/redis/berth.conf' /etc/redis/redis.conf"));
     CHECK(d.firewall.empty());
-    CHECK(env_value(m, "REDIS_URL") == "redis://:@@berth-secret:db_cache_password@@@127.0.0.1:6379/0");
+    CHECK(env_value(m, "REDIS_URL") ==
+          "redis://:@@berth-secret:db_cache_password@@@127.0.0.1:6379/0");
   }
   SECTION("the app on another host") {
     const auto d = databases_of(two_hosts(manifest::Engine::redis));
@@ -206,13 +219,15 @@ TEST_CASE("mongodb: the vendor's repository, auth, an admin and the app's user")
     const auto* key = find(d, "command:/usr/share/keyrings/mongodb-server-7.0.gpg");
     REQUIRE(key);
     CHECK(key->stage == Stage::packages);
-    CHECK(has(std::get<Command>(key->spec).run, "https://www.mongodb.org/static/pgp/server-7.0.asc"));
+    CHECK(
+        has(std::get<Command>(key->spec).run, "https://www.mongodb.org/static/pgp/server-7.0.asc"));
     CHECK(has(std::get<Command>(key->spec).run, "gpg --batch --yes --dearmor"));
     const auto* list = find(d, "file:/etc/apt/sources.list.d/mongodb-org-7.0.list");
     REQUIRE(list);
     CHECK(list->stage == Stage::packages);
     CHECK(has(std::get<File>(list->spec).content,
-              "deb [ signed-by=/usr/share/keyrings/mongodb-server-7.0.gpg ] https://repo.mongodb.org/apt/debian "
+              "deb [ signed-by=/usr/share/keyrings/mongodb-server-7.0.gpg ] "
+              "https://repo.mongodb.org/apt/debian "
               "bookworm/mongodb-org/7.0 main"));
     const auto* package = find(d, "package:mongodb-org");
     REQUIRE(package);
@@ -223,7 +238,8 @@ TEST_CASE("mongodb: the vendor's repository, auth, an admin and the app's user")
     const auto& conf = file(d, "/etc/mongod.conf");
     CHECK(has(conf.content, "  authorization: enabled"));
     CHECK(has(conf.content, "  bindIp: 127.0.0.1\n"));
-    CHECK(find(d, "file:/etc/mongod.conf")->notify == std::vector<std::string>{"restart:mongod.service"});
+    CHECK(find(d, "file:/etc/mongod.conf")->notify ==
+          std::vector<std::string>{"restart:mongod.service"});
     CHECK(find(d, "unit:mongod.service"));
   }
   SECTION("users created once, passwords through stdin") {
@@ -236,7 +252,8 @@ TEST_CASE("mongodb: the vendor's repository, auth, an admin and the app's user")
     CHECK(d.secrets.size() == 2);
     const auto& tools = file(d, "/etc/berth/shop/secrets/db_docs_tools.yaml");
     CHECK(tools.mode == "0600");
-    CHECK(tools.content.find("password: @@berth-secret:mongodb_admin_password@@") != std::string::npos);
+    CHECK(tools.content.find("password: @@berth-secret:mongodb_admin_password@@") !=
+          std::string::npos);
     CHECK(env_value(m, "MONGODB_URL") ==
           "mongodb://shop:@@berth-secret:db_docs_password@@@127.0.0.1:27017/shop?authSource=shop");
   }
@@ -267,7 +284,8 @@ TEST_CASE("backups: a script, a root-only folder and a persistent timer per data
     CHECK(has(service.content, "After=postgresql.service"));
   }
   SECTION("the dumps' folders are root-only") {
-    for (const auto* path : {"/var/backups/berth", "/var/backups/berth/shop", "/var/backups/berth/shop/pg"}) {
+    for (const auto* path :
+         {"/var/backups/berth", "/var/backups/berth/shop", "/var/backups/berth/shop/pg"}) {
       const auto* dir = find(d, "directory:" + std::string(path));
       REQUIRE(dir);
       CHECK(std::get<Directory>(dir->spec).mode == "0700");
@@ -293,11 +311,13 @@ TEST_CASE("backups: a script, a root-only folder and a persistent timer per data
 }
 
 TEST_CASE("backups: each engine's script is valid sh with its own dump and load") {
-  const auto [engine, key, dump, load] = GENERATE(
-      std::make_tuple(manifest::Engine::postgresql, "pg", "pg_dump -Fc", "pg_restore"),
-      std::make_tuple(manifest::Engine::mysql, "maria", "mysqldump --single-transaction", "| mysql shop"),
-      std::make_tuple(manifest::Engine::redis, "cache", "BGSAVE", "systemctl stop redis-server.service"),
-      std::make_tuple(manifest::Engine::mongodb, "docs", "mongodump", "mongorestore"));
+  const auto [engine, key, dump, load] =
+      GENERATE(std::make_tuple(manifest::Engine::postgresql, "pg", "pg_dump -Fc", "pg_restore"),
+               std::make_tuple(manifest::Engine::mysql, "maria", "mysqldump --single-transaction",
+                               "| mysql shop"),
+               std::make_tuple(manifest::Engine::redis, "cache", "BGSAVE",
+                               "systemctl stop redis-server.service"),
+               std::make_tuple(manifest::Engine::mongodb, "docs", "mongodump", "mongorestore"));
   const auto m = with(engine, key);
   const auto d = databases_of(m);
   const auto& script = file(d, "/usr/local/lib/berth/shop/db-" + std::string(key));

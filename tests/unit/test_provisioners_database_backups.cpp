@@ -20,10 +20,12 @@ TEST_CASE("backups: the script's report lines are parsed, other lines ignored") 
 }
 
 TEST_CASE("backups: the command runs the installed script, quoting the file") {
-  const auto script = db::command("/usr/local/lib/berth/shop/db-pg", db::Verb::restore, "/tmp/it's.dump");
+  const auto script =
+      db::command("/usr/local/lib/berth/shop/db-pg", db::Verb::restore, "/tmp/it's.dump");
   CHECK(script.find("if [ ! -x '/usr/local/lib/berth/shop/db-pg' ]") != std::string::npos);
   CHECK(script.find("run berth setup") != std::string::npos);
-  CHECK(script.find("exec '/usr/local/lib/berth/shop/db-pg' restore '/tmp/it'\\''s.dump'\n") != std::string::npos);
+  CHECK(script.find("exec '/usr/local/lib/berth/shop/db-pg' restore '/tmp/it'\\''s.dump'\n") !=
+        std::string::npos);
   CHECK(db::command("/s", db::Verb::backup).find("exec '/s' backup\n") != std::string::npos);
 }
 
