@@ -213,7 +213,17 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   // Check the file first: nothing is asked, and nothing changes, when it does not exist.
   auto answers = run_everywhere(hosts, ui, db::command(script, db::Verb::show, flags.file),
                                 "finding the backup");
-  if (!answers.front().ok) return report_errors(hosts, ui, answers);
+  if (!answers.front().ok) {
+    const int status = report_errors(hosts, ui, answers);
+    if (ui.json()) {
+      ui.emit_json({{"database", database.key},
+                    {"host", host},
+                    {"file", nullptr},
+                    {"ok", false},
+                    {"error", answers.front().error}});
+    }
+    return status;
+  }
   const auto files = db::parse_backups(answers.front().out);
   if (files.size() != 1)
     throw Error(fmt::format("{}: the backup script did not find {}", host, flags.file));

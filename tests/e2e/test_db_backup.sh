@@ -123,6 +123,12 @@ cat missing.out
 [ $status -eq 1 ] || fail "restoring a missing file should exit 1 (got $status)"
 grep -q 'no backup /var/backups/berth/hello/pg/pg-19990101T000000Z.dump' missing.out ||
   fail "the error does not name the missing file"
+set +e
+"$BERTH" --json db restore pg pg-19990101T000000Z.dump --yes >missing.json 2>/dev/null
+status=$?
+set -e
+[ $status -eq 1 ] && [ "$(json "d['ok'], d['file']" <missing.json)" = "False None" ] ||
+  fail "restore --json of a missing file should say ok false, file null (exit $status)"
 
 echo "== berth db restore, every engine, and the rows are back"
 "$BERTH" db restore pg "$pg_file" --yes || fail "db restore pg failed"
