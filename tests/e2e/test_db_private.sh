@@ -1,0 +1,53 @@
+# PostgreSQL on its own host (issue 6): with the app on another sandbox host, the db
+# host listens on its private address too, pg_hba lets the app host in with scram and
+# nobody else (not even the db host's own private address), and the app's URL points
+# at the db host.
+. "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
+skip_unless_root_nspawn
+
+sandbox_up e2e-db-private 2 >/dev/null
+db_address=${SANDBOX_ADDRESSES[0]}
+work=$(mktemp -d)
+# Keep the test's exit status through the clean-up (lib.sh's trap reads $?); set +e so
+# that `(exit 1)` does not end the trap before the sandbox is down.
+trap 'status=$?; set +e; cd /; rm -rf "$work"; (exit $status); _berth_test_cleanup' EXIT
+cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
+sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
+write_server_stanza e2e-db-private 1 db "$work/berth.toml"
+echo 'roles = ["db"]' >>"$work/berth.toml"
+write_server_stanza e2e-db-private 2 web "$work/berth.toml"
+echo 'roles = ["app", "proxy"]' >>"$work/berth.toml"
+cat >>"$work/berth.toml" <<'TOML'
+
+[databases.pg]
+engine = "postgresql"
+TOML
+cd "$work"
+
+echo "== setup on both hosts"
+"$BERTH" -q setup >/dev/null || fail "setup failed"
+sandbox_ssh e2e-db-private 1 ss -Hltn | awk '{print $4}' | grep -qx "$db_address:5432" ||
+  fail "postgresql does not listen on the db host's address"
+sandbox_ssh e2e-db-private 2 "grep -q '@$db_address:5432/hello\"' /etc/berth/hello/app.env" ||
+  fail "the app's DATABASE_URL does not point at the db host"
+
+# With base's firewall on the db host, 5432 is open to the app host alone.
+app_address=${SANDBOX_ADDRESSES[1]}
+if sandbox_ssh e2e-db-private 1 nft list table inet berth >ruleset.txt 2>/dev/null; then
+  cat ruleset.txt
+  grep -q "postgresql for the app at $app_address" ruleset.txt || fail "the firewall does not open 5432 to the app host"
+  grep 'dport 5432' ruleset.txt | grep -qv "$app_address" && fail "the firewall opens 5432 to more than the app host"
+fi
+
+echo "== the app host logs in with the password; the db host's own address does not"
+pw=$(sandbox_ssh e2e-db-private 1 cat /etc/berth/hello/secrets/db_pg_password)
+sandbox_ssh e2e-db-private 2 "command -v psql >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -qq -y postgresql-client >/dev/null" ||
+  fail "could not install psql on the app host"
+sandbox_ssh e2e-db-private 2 "PGPASSWORD='$pw' psql -h $db_address -U hello hello -qtAX -c 'SELECT 42'" |
+  grep -qx 42 || fail "the app host cannot log in to the db host"
+set +e
+out=$(sandbox_ssh e2e-db-private 1 "PGPASSWORD='$pw' psql -h $db_address -U hello hello -qtAX -c 'SELECT 42'" 2>&1)
+set -e
+echo "$out"
+echo "$out" | grep -q 'no pg_hba.conf entry' || fail "a host other than the app host was let in"
+echo "PASS"
