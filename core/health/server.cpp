@@ -1,5 +1,6 @@
 #include <core/health/server.hpp>
 #include <core/util/text.hpp>
+#include <provisioners/database/database.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -288,8 +289,14 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
       c.engine = db.engine;
       c.db_name = db.name;
       c.db_user = db.user;
-      c.secret_file = provisioners::secret_path(m, "db_" + db.key + "_password");
+      c.secret_file = provisioners::secret_path(m, provisioners::database::password_secret(db));
       add(std::move(c));
+      if (db.backups.enabled) {
+        add({.name = "backup:" + db.key,
+             .kind = "timer",
+             .subject = provisioners::database::backup_unit(m, db),
+             .conditions = conditions_of({unit_active, timer_result})});
+      }
     }
   }
   // The app's instances of the live color (app role).

@@ -26,10 +26,12 @@ namespace berth::health {
 
 // One built-in check of one host, before anything is observed.
 struct ServerCheck {
-  std::string name;  // "unit:nginx", "app:1", "timer:reminders", "ports", "disk:/", ...
-  std::string kind;  // unit, app, timer, ports, disk, memory, load, database
   std::string
-      subject;  // what it looks at: a unit, a job's unit (APP-job-NAME), a path, a database key
+      name;  // "unit:nginx", "app:1", "timer:reminders", "backup:main", "ports", "disk:/", ...
+  std::string kind;  // unit, app, timer, ports, disk, memory, load, database
+  // What it looks at: a unit, a timer's unit without suffix (APP-job-NAME,
+  // APP-db-KEY-backup), a path, a database key.
+  std::string subject;
   std::vector<Condition> conditions;
   int instance = 0;  // app: 1-based instance of the live color
   manifest::Engine engine = manifest::Engine::postgresql;  // database
@@ -59,9 +61,9 @@ std::span<const std::string> server_placeholders();
 
 // The built-in checks of `server` from the manifest, by its roles: app instances
 // (app role), nginx and its certificates (proxy role, with [proxy]), each database's
-// unit and connection (db role), each job's timer where it is enabled, ports, disk,
-// memory and load (every host). Only the checks `only` names (see matches_only) when
-// it is not empty. Never throws.
+// unit, connection and backup timer (db role), each job's timer where it is enabled,
+// ports, disk, memory and load (every host). Only the checks `only` names (see
+// matches_only) when it is not empty. Never throws.
 ServerPlan plan_server_checks(const manifest::Manifest& manifest, const manifest::Server& server,
                               const std::vector<std::string>& only = {});
 

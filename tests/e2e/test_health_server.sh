@@ -1,11 +1,12 @@
 # berth health's server-side checks on a real host: examples/subscription-tracker set
 # up and deployed by scripts/demo.sh (as test_example.sh does) on the sandbox
 # e2e-hl-server. Healthy: exit 0, and every check is listed, the built-in ones
-# (units, app instances, database, timer, ports, disk, memory, load, certificate)
-# and the manifest's (api, tls). PostgreSQL stopped: the database check and the
-# app's api check fail ([BODY].db observed down), exit 1, both named, the unit's
-# journal shown. Then `berth health --watch 2` runs while PostgreSQL starts again, and
-# prints both checks' transitions back to pass. Leaves no process behind.
+# (units, app instances, database, its backup timer, the job's timer, ports, disk,
+# memory, load, certificate) and the manifest's (api, tls). PostgreSQL stopped: the
+# database check and the app's api check fail ([BODY].db observed down), exit 1, both
+# named, the unit's journal shown. Then `berth health --watch 2` runs while PostgreSQL
+# starts again, and prints the checks' transitions back to pass. Leaves no process
+# behind.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 for program in node npm curl jq; do
@@ -52,7 +53,7 @@ printf '%s\n' "$out"
 run_health --json
 [ "$status" = 0 ] || fail "--json on the healthy example: exit $status, want 0"
 names=$(printf '%s' "$out" | jq -r '[.checks[] | .name] | sort | join(" ")')
-want="api app:1 app:2 cert:tracker.crt db:main disk:/ disk:/srv load memory ports timer:reminders tls unit:nginx unit:postgresql"
+want="api app:1 app:2 backup:main cert:tracker.crt db:main disk:/ disk:/srv load memory ports timer:reminders tls unit:nginx unit:postgresql"
 [ "$names" = "$want" ] || fail "the checks listed: '$names', want '$want'"
 printf '%s' "$out" | jq -e '
   ([.checks[] | .host] | unique) == ["web"]

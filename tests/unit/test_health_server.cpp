@@ -74,6 +74,12 @@ std::string healthy_output() {
   out += rec("app:2", "show", healthy_unit);
   out += rec("unit:nginx", "unit", "nginx.service");
   out += rec("unit:nginx", "show", healthy_unit);
+  out += rec("backup:main", "unit", "tracker-db-main-backup.timer");
+  out += rec("backup:main", "timer",
+             "LoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=enabled\n"
+             "LastTriggerUSec=n/a");
+  out += rec("backup:main", "show",
+             "LoadState=loaded\nActiveState=inactive\nResult=success\nExecMainStatus=0");
   out += rec("timer:reminders", "unit", "tracker-job-reminders.timer");
   out += rec("timer:reminders", "timer",
              "LoadState=loaded\nActiveState=active\nSubState=waiting\nUnitFileState=enabled\n"
@@ -106,9 +112,10 @@ TEST_CASE("server: built-in checks come from the manifest and the server's roles
 
   SECTION("one server with every role has every component's checks") {
     const auto plan = plan_server_checks(m, m.servers[0]);
-    CHECK(names_of(plan) == std::vector<std::string>{"unit:postgresql", "db:main", "app:1", "app:2",
-                                                     "unit:nginx", "timer:reminders", "ports",
-                                                     "disk:/", "disk:/srv", "memory", "load"});
+    CHECK(names_of(plan) == std::vector<std::string>{"unit:postgresql", "db:main", "backup:main",
+                                                     "app:1", "app:2", "unit:nginx",
+                                                     "timer:reminders", "ports", "disk:/",
+                                                     "disk:/srv", "memory", "load"});
     CHECK(plan.ports == std::vector<int>{80, 443, 5432});
     CHECK(plan.blue_ports == std::vector<int>{3000, 3001});
     CHECK(plan.green_ports == std::vector<int>{3002, 3003});
@@ -131,12 +138,18 @@ TEST_CASE("server: built-in checks come from the manifest and the server's roles
     app.roles = {"app", "proxy"};
     m.servers = {app, db};
     CHECK(names_of(plan_server_checks(m, db)) ==
-          std::vector<std::string>{"unit:postgresql", "db:main", "ports", "disk:/", "memory",
-                                   "load"});
+          std::vector<std::string>{"unit:postgresql", "db:main", "backup:main", "ports", "disk:/",
+                                   "memory", "load"});
     CHECK(plan_server_checks(m, db).ports == std::vector<int>{5432});
     CHECK(names_of(plan_server_checks(m, app)) ==
           std::vector<std::string>{"app:1", "app:2", "unit:nginx", "timer:reminders", "ports",
                                    "disk:/", "disk:/srv", "memory", "load"});
+  }
+
+  SECTION("a database without backups has no backup timer check") {
+    m.databases[0].backups.enabled = false;
+    const auto names = names_of(plan_server_checks(m, m.servers[0]));
+    CHECK(std::find(names.begin(), names.end(), "backup:main") == names.end());
   }
 
   SECTION("a run_on = one job's timer is checked on the primary app server only; run_on = all on "
@@ -184,6 +197,7 @@ TEST_CASE("server: the script observes what the plan needs, secrets stay on the 
   CHECK(script.find("PGPASSWORD=\"$(cat '/etc/berth/tracker/secrets/db_main_password')\"") !=
         std::string::npos);
   CHECK(script.find("timer 'timer:reminders' 'tracker-job-reminders'") != std::string::npos);
+  CHECK(script.find("timer 'backup:main' 'tracker-db-main-backup'") != std::string::npos);
   CHECK(script.find("ss -ltnH") != std::string::npos);
   CHECK(script.find("openssl x509 -enddate") != std::string::npos);
   CHECK(script.find("JOURNAL_LINES") == std::string::npos);
@@ -252,6 +266,7 @@ TEST_CASE("server: judging a healthy host passes every check with observed value
   CHECK(find(results, "memory").conditions[0].observed == "50");
   CHECK(find(results, "load").conditions[0].observed == "0.38");
   CHECK(find(results, "db:main").target == "main (psql as tracker)");
+  CHECK(find(results, "backup:main").target == "tracker-db-main-backup.timer (never triggered)");
   CHECK(find(results, "timer:reminders").target ==
         "tracker-job-reminders.timer (last triggered 2026-11-25T08:00:04Z)");
   const auto& cert = find(results, "cert:tracker.crt");
