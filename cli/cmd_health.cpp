@@ -140,7 +140,11 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
 }  // namespace
 
 void add_health(CLI::App& app, Cli& cli) {
-  auto* sub = app.add_subcommand("health", "Run the health checks: a table per host and check (docs/health.md)");
+  auto* sub = app.add_subcommand(
+      "health",
+      "Run the health checks: the manifest's from here, and the built-in ones on each server "
+      "(units, databases, timers, ports, disk, memory, load, certificates; one exec per host). "
+      "A table per host and check (docs/health.md)");
   auto options = std::make_shared<HealthOptions>();
   sub->add_option("--watch", options->watch, "Re-run every SECONDS and print only the checks that change")
       ->type_name("SECONDS")
