@@ -9,8 +9,8 @@ deploy_project() {
   local name=$1
   sandbox_up "$name" 1 >/dev/null
   PROJECT=$(mktemp -d)
-  # Keep the test's exit status through the clean-up (lib.sh's trap reads $?).
-  trap 'status=$?; load_stop >/dev/null 2>&1; cd /; rm -rf "$PROJECT"; (exit $status); _berth_test_cleanup' EXIT
+  # Keep the test's exit status through the clean-up (_berth_test_cleanup STATUS).
+  trap 'status=$?; load_stop >/dev/null 2>&1; cd /; rm -rf "$PROJECT"; _berth_test_cleanup $status' EXIT
   mkdir -p "$PROJECT/app"
   cat >"$PROJECT/app/server.js" <<'JS'
 const http = require("http");

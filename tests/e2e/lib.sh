@@ -51,8 +51,13 @@ sandbox_names() {
 # The sandboxes this test started; the EXIT trap downs them.
 BERTH_TEST_SANDBOXES=()
 
+# _berth_test_cleanup [STATUS]: downs this test's sandboxes and exits with STATUS
+# (default: the status of the command before). A test's own EXIT trap ends with it:
+#   trap 'status=$?; rm -rf "$work"; _berth_test_cleanup $status' EXIT
+# (never `(exit $status)` first: under set -e that ends the trap before the clean-up).
 _berth_test_cleanup() {
-  local status=$? name
+  local status=${1:-$?} name
+  set +e
   for name in "${BERTH_TEST_SANDBOXES[@]}"; do
     "$BERTH" -q sandbox down "$name" >&2 || status=1
   done

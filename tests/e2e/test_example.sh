@@ -15,7 +15,7 @@ done
 
 sandbox=e2e-example
 work=$(mktemp -d /tmp/berth-e2e-example.XXXXXX)
-trap 'status=$?; cd /; rm -rf "$work"; (exit "$status"); _berth_test_cleanup' EXIT
+trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup "$status"' EXIT
 # A sandbox left by an earlier, killed run would be reused by the demo: start clean.
 "$BERTH" -q sandbox down "$sandbox"
 BERTH_TEST_SANDBOXES+=("$sandbox")

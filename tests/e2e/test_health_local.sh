@@ -18,8 +18,8 @@ cleanup() {
   for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
-# Keep the test's exit status through the clean-up (lib.sh's trap reads $?).
-trap 'status=$?; cleanup; (exit $status); _berth_test_cleanup' EXIT
+# Keep the test's exit status through the clean-up (_berth_test_cleanup STATUS).
+trap 'status=$?; cleanup; _berth_test_cleanup $status' EXIT
 
 # start_server PORTFILE [--tls CERT KEY]: starts bench/health_server.py, waits for its port.
 start_server() {

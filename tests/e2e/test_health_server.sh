@@ -22,7 +22,7 @@ stop_watch() {
   wait "$watch_pid" 2>/dev/null || true
   watch_pid=
 }
-trap 'status=$?; stop_watch; cd /; rm -rf "$work"; (exit "$status"); _berth_test_cleanup' EXIT
+trap 'status=$?; stop_watch; cd /; rm -rf "$work"; _berth_test_cleanup "$status"' EXIT
 "$BERTH" -q sandbox down "$sandbox"
 BERTH_TEST_SANDBOXES+=("$sandbox")
 
