@@ -37,8 +37,6 @@ struct Cli {
 // Makes `sub` set cli.action to `run` when it is the chosen subcommand.
 void on_run(CLI::App* sub, Cli& cli, std::function<int(Ui&)> run);
 
-// Adds a command that exits 3 with "not implemented yet" (cli/pending.cpp).
-void add_pending(CLI::App& app, Cli& cli, const char* name, const char* what);
 
 void add_init(CLI::App& app, Cli& cli);
 void add_check(CLI::App& app, Cli& cli);
