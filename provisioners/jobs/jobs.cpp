@@ -64,14 +64,14 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
         make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, "jobs"));
     // Always written, empty without a webhook, so that removing the key stops the posts.
     // 0600: webhook URLs often carry a token.
-    out.resources.push_back(make(
-        File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
-             .content = job.on_failure_webhook.empty()
-                            ? std::string("# no on_failure_webhook\n")
-                            : "url = " + curl_config_quote(job.on_failure_webhook) + "\n",
-             .mode = "0600",
-             .sensitive = Sensitive::yes},
-        "jobs"));
+    out.resources.push_back(
+        make(File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
+                  .content = job.on_failure_webhook.empty()
+                                 ? std::string("# no on_failure_webhook\n")
+                                 : "url = " + curl_config_quote(job.on_failure_webhook) + "\n",
+                  .mode = "0600",
+                  .sensitive = Sensitive::yes},
+             "jobs"));
   }
   if (!any) return;
 
@@ -90,10 +90,10 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
                 .content = render_template(m.dir, "systemd/job-failed.sh.mustache", d),
                 .mode = "0755"},
            "jobs"));
-  out.resources.push_back(make(
-      File{.path = fmt::format("/etc/systemd/system/{}-job-failed@.service", m.app.name),
-           .content = render_template(m.dir, "systemd/job-failed@.service.mustache", d)},
-      "jobs", {"daemon-reload"}));
+  out.resources.push_back(
+      make(File{.path = fmt::format("/etc/systemd/system/{}-job-failed@.service", m.app.name),
+                .content = render_template(m.dir, "systemd/job-failed@.service.mustache", d)},
+           "jobs", {"daemon-reload"}));
 }
 
 }  // namespace berth::provisioners

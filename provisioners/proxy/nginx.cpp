@@ -49,13 +49,12 @@ Resource certbot_issue(const manifest::Proxy& proxy, const std::string& app,
   const auto live = "/etc/letsencrypt/live/" + app;
   const auto marker = fmt::format("/etc/berth/tls/{}.acme", app);
   std::string want = proxy.acme_directory.empty() ? "letsencrypt" : proxy.acme_directory;
-  std::string domains;
+  std::string domains, domains_text;
   for (const auto& d : proxy.domains) {
     want += " " + d;
     domains += " -d " + shell_quote(d);
+    domains_text += " " + d;
   }
-  std::string domains_text;
-  for (const auto& d : proxy.domains) domains_text += " " + d;
   const auto run = fmt::format(
       "set -e; set -a; . {env}; set +a\n"
       "certbot certonly --non-interactive --agree-tos --no-eff-email --email {email} "
@@ -75,14 +74,14 @@ Resource certbot_issue(const manifest::Proxy& proxy, const std::string& app,
       fmt::arg("server", proxy.acme_directory.empty()
                              ? std::string()
                              : " --server " + shell_quote(proxy.acme_directory)),
-      fmt::arg("domains", domains), fmt::arg("domains_text", domains_text),
-      fmt::arg("cert", cert), fmt::arg("key", key), fmt::arg("live", live),
-      fmt::arg("want", shell_quote(want)), fmt::arg("marker", marker));
-  auto command = make(
-      Command{.run = run,
-              .unless = fmt::format("[ -L {} ] && [ \"$(cat {} 2>/dev/null)\" = {} ]", cert, marker,
-                                    shell_quote(want))},
-      "nginx", {"reload:nginx.service"});
+      fmt::arg("domains", domains), fmt::arg("domains_text", domains_text), fmt::arg("cert", cert),
+      fmt::arg("key", key), fmt::arg("live", live), fmt::arg("want", shell_quote(want)),
+      fmt::arg("marker", marker));
+  auto command =
+      make(Command{.run = run,
+                   .unless = fmt::format("[ -L {} ] && [ \"$(cat {} 2>/dev/null)\" = {} ]", cert,
+                                         marker, shell_quote(want))},
+           "nginx", {"reload:nginx.service"});
   command.stage = Stage::data;
   return command;
 }
@@ -190,22 +189,22 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
                           .content = render_template(m.dir, "nginx/certbot.env.mustache", a),
                           .mode = "0600"},
                      "nginx"));
-    r.push_back(make(
-        File{.path = fmt::format("/etc/letsencrypt/renewal-hooks/deploy/berth-{}.sh", app),
-             .content = render_template(m.dir, "nginx/certbot-deploy-hook.sh.mustache", a),
-             .mode = "0755"},
-        "nginx"));
-    r.push_back(make(
-        File{.path = fmt::format("/etc/systemd/system/certbot.service.d/berth-{}.conf", app),
-             .content = render_template(m.dir, "nginx/certbot.service.conf.mustache", a)},
-        "nginx", {"daemon-reload"}));
+    r.push_back(
+        make(File{.path = fmt::format("/etc/letsencrypt/renewal-hooks/deploy/berth-{}.sh", app),
+                  .content = render_template(m.dir, "nginx/certbot-deploy-hook.sh.mustache", a),
+                  .mode = "0755"},
+             "nginx"));
+    r.push_back(
+        make(File{.path = fmt::format("/etc/systemd/system/certbot.service.d/berth-{}.conf", app),
+                  .content = render_template(m.dir, "nginx/certbot.service.conf.mustache", a)},
+             "nginx", {"daemon-reload"}));
     r.push_back(certbot_issue(proxy, app, cert, key, acme_env));
   }
 
   // fail2ban (installed and started by base) reads the access log, which must exist
   // when the jail starts: nginx makes it only once it has loaded the site.
-  auto log = make(Command{.run = fmt::format("touch {0} && chown www-data:adm {0} && chmod 0640 {0}",
-                                             access_log),
+  auto log = make(Command{.run = fmt::format(
+                              "touch {0} && chown www-data:adm {0} && chmod 0640 {0}", access_log),
                           .creates = access_log},
                   "nginx");
   log.stage = Stage::layout;

@@ -14,11 +14,16 @@ manifest::Manifest sample() {
   m.app.name = "shop";
   m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
                {.name = "b", .address = "198.18.0.3", .roles = {"app"}}};
-  m.jobs = {{.name = "reminders", .schedule = "daily", .on_calendar = "daily",
+  m.jobs = {{.name = "reminders",
+             .schedule = "daily",
+             .on_calendar = "daily",
              .command = "node jobs/reminders.js",
              .on_failure_webhook = "https://hooks.test/T0K\"EN"},
-            {.name = "cleanup", .schedule = "hourly", .on_calendar = "hourly",
-             .command = "true", .run_on = manifest::RunOn::all}};
+            {.name = "cleanup",
+             .schedule = "hourly",
+             .on_calendar = "hourly",
+             .command = "true",
+             .run_on = manifest::RunOn::all}};
   return m;
 }
 
@@ -70,7 +75,8 @@ TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name")
     CHECK(has(s, "unit=shop-job-$job.service\n"));
     CHECK(has(s, "echo \"<3>job $job of shop failed on $host"));
     CHECK(has(s, "conf=/etc/berth/shop/jobs/$job.curl\n"));
-    CHECK(has(s, "{\"app\":\"%s\",\"job\":\"%s\",\"host\":\"%s\",\"result\":\"%s\",\"status\":%s,\"time\":\"%s\"}"));
+    CHECK(has(s, "{\"app\":\"%s\",\"job\":\"%s\",\"host\":\"%s\",\"result\":\"%s\",\"status\":%s,"
+                 "\"time\":\"%s\"}"));
     CHECK(has(s, "--max-time 10 --retry 3"));
     CHECK(has(s, "-H 'Content-Type: application/json'"));
     CHECK(find(d, "package:curl"));

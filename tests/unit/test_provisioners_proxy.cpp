@@ -72,7 +72,8 @@ TEST_CASE("proxy: letsencrypt issues through certbot's webroot after a bootstrap
     CHECK(has(bootstrap->run, "DNS:shop.test,DNS:www.shop.test"));
     const auto& site = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec);
     CHECK(has(site.content, "ssl_certificate /etc/berth/tls/shop.crt;"));
-    CHECK(has(site.content, "location /.well-known/acme-challenge/ { root /var/www/letsencrypt; }"));
+    CHECK(
+        has(site.content, "location /.well-known/acme-challenge/ { root /var/www/letsencrypt; }"));
   }
 
   SECTION("certbot runs once per set of domains and server, after nginx serves port 80") {
@@ -129,7 +130,8 @@ TEST_CASE("proxy: self-signed and off never run certbot") {
     const auto d = proxy_of(sample(tls));
     CHECK_FALSE(find(d, "package:certbot"));
     CHECK_FALSE(find_command(d, "certbot"));
-    CHECK(static_cast<bool>(find_command(d, "openssl req -x509")) == (tls == manifest::Tls::self_signed));
+    CHECK(static_cast<bool>(find_command(d, "openssl req -x509")) ==
+          (tls == manifest::Tls::self_signed));
   }
 }
 
@@ -144,7 +146,8 @@ TEST_CASE("proxy: a fail2ban jail bans floods of 4xx from the app's access log")
   CHECK(has(j, "filter = berth-shop-nginx\n"));
   CHECK(has(j, "logpath = /var/log/nginx/shop.access.log\n"));
   CHECK(has(j, "maxretry = 120\nfindtime = 60s\nbantime = 10m\n"));
-  CHECK(has(std::get<File>(filter->spec).content, "failregex = ^<HOST> - \\S+ \\[[^\\]]*\\] \"[^\"]*\" 4\\d\\d \\d+\n"));
+  CHECK(has(std::get<File>(filter->spec).content,
+            "failregex = ^<HOST> - \\S+ \\[[^\\]]*\\] \"[^\"]*\" 4\\d\\d \\d+\n"));
 
   SECTION("the files are checked by fail2ban when it is there and reload it") {
     for (const auto* r : {filter, jail}) {
