@@ -23,8 +23,8 @@ bool is_source(std::string_view from) {
 std::string match(const FirewallRule& rule) {
   if (rule.port < 1 || rule.port > 65535 || (rule.proto != "tcp" && rule.proto != "udp") ||
       (!rule.from.empty() && !is_source(rule.from))) {
-    throw Error(fmt::format("firewall rule '{}' is invalid: port {}, proto '{}', from '{}'", rule.why,
-                            rule.port, rule.proto, rule.from),
+    throw Error(fmt::format("firewall rule '{}' is invalid: port {}, proto '{}', from '{}'",
+                            rule.why, rule.port, rule.proto, rule.from),
                 ExitCode::internal);
   }
   std::string out;
@@ -51,8 +51,8 @@ std::string render_firewall(const manifest::Manifest& m, const std::vector<Firew
   std::vector<std::pair<std::string, std::string>> merged;  // match, why
   for (const auto& rule : rules) {
     const auto key = match(rule);
-    const auto it = std::find_if(merged.begin(), merged.end(),
-                                 [&](const auto& r) { return r.first == key; });
+    const auto it =
+        std::find_if(merged.begin(), merged.end(), [&](const auto& r) { return r.first == key; });
     if (it == merged.end()) {
       merged.emplace_back(key, rule.why);
     } else if (!rule.why.empty() && it->second.find(rule.why) == std::string::npos) {
