@@ -122,7 +122,14 @@ on_host 'systemctl show -P EnvironmentFiles certbot.service' | grep -q /etc/bert
   fail "certbot.service does not get the certbot environment"
 on_host 'set -a; . /etc/berth/tls/pxacme.certbot.env; certbot renew -q --force-renewal --cert-name pxacme' ||
   fail "the forced renewal failed"
-second=$(serial)
+on_host 'grep -q "hook command: /etc/letsencrypt/renewal-hooks/deploy/berth-pxacme.sh" /var/log/letsencrypt/letsencrypt.log' ||
+  fail "certbot did not run berth's deploy hook"
+# nginx's old workers finish their connections after the reload: ask until a new one answers.
+for _ in $(seq 50); do
+  second=$(serial)
+  [ -n "$second" ] && [ "$second" != "$first" ] && break
+  sleep 0.2
+done
 echo "after renewal: $second"
 [ -n "$second" ] && [ "$second" != "$first" ] || fail "nginx still serves the old certificate after the renewal"
 "$BERTH" health >/dev/null 2>&1 || fail "berth health fails after the renewal"
