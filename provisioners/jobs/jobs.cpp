@@ -3,6 +3,7 @@
 // `overlap = "forbid"` holds a lock for the whole run so a job never runs twice at once.
 // A failed run starts APP-job-failed@JOB.service (OnFailure=), which writes the failure
 // to the journal and POSTs it to the job's on_failure_webhook when there is one.
+#include <core/error.hpp>
 #include <core/render.hpp>
 #include <provisioners/provisioner.hpp>
 
@@ -36,6 +37,14 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
   for (const auto& job : m.jobs) {
     if (!server.has_role(job.role)) continue;
     any = true;
+    if (job.on_failure_webhook.find("${") != std::string::npos) {
+      throw Error(
+          fmt::format("{}:{}:{}: job {}: on_failure_webhook does not take ${{env:}} or "
+                      "${{secret:}} references yet",
+                      job.where.file, job.where.line, job.where.column, job.name),
+          ExitCode::failure,
+          "write the URL itself; berth keeps it in a 0600 file on the server, never in a unit");
+    }
     const bool here = job.run_on == manifest::RunOn::all || (primary && primary->name == server.name);
     const auto unit = fmt::format("{}-job-{}", m.app.name, job.name);
     kainjow::mustache::data d;

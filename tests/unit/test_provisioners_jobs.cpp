@@ -103,6 +103,14 @@ TEST_CASE("jobs: run_on = one has its timer on one host, the notify unit on ever
   CHECK(find(b, "file:/etc/systemd/system/shop-job-failed@.service"));
 }
 
+TEST_CASE("jobs: a webhook with a reference is refused, not posted to literally") {
+  auto m = sample();
+  m.jobs[0].on_failure_webhook = "https://hooks.test/${secret:HOOK}";
+  m.jobs[0].where = {.file = "berth.toml", .line = 7, .column = 1};
+  CHECK_THROWS_WITH(jobs_of(m, 0),
+                    Catch::Contains("berth.toml:7:1: job reminders: on_failure_webhook"));
+}
+
 TEST_CASE("jobs: curl is added once per host, and nothing without jobs") {
   auto m = sample();
   provisioners::Desired d;
