@@ -15,8 +15,7 @@ cleanup() {
   set +e
   [ -n "${LISTENER:-}" ] && kill "$LISTENER" 2>/dev/null && wait "$LISTENER"
   cd / && rm -rf "$PROJECT"
-  (exit "$status")
-  _berth_test_cleanup
+  _berth_test_cleanup "$status"
 }
 trap cleanup EXIT
 cd "$PROJECT"

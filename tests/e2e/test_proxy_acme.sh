@@ -16,8 +16,7 @@ cleanup() {
   local status=$?
   set +e
   cd / && rm -rf "$PROJECT"
-  (exit "$status")
-  _berth_test_cleanup
+  _berth_test_cleanup "$status"
 }
 trap cleanup EXIT
 cd "$PROJECT"

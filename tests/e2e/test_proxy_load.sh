@@ -19,8 +19,7 @@ cleanup() {
   set +e
   unban
   cd / && rm -rf "$PROJECT"
-  (exit "$status")
-  _berth_test_cleanup
+  _berth_test_cleanup "$status"
 }
 trap cleanup EXIT
 cd "$PROJECT"
