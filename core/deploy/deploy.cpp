@@ -44,6 +44,11 @@ std::string machine_name() {
 
 // The path of the first http check with a relative URL: new instances are checked
 // on it directly, before they take traffic. "/" when there is none.
+// Whether either side of `c` reads the placeholder `name`.
+bool mentions(const health::Condition& c, std::string_view name) {
+  return c.left.name == name || c.right.name == name;
+}
+
 const manifest::HealthCheck* direct_check(const manifest::Manifest& m) {
   for (const auto& h : m.health) {
     if (h.kind == "http" && h.url.starts_with("/")) return &h;
@@ -367,7 +372,10 @@ class Run {
     std::vector<health::Condition> conditions;
     if (check) {
       for (const auto& c : check->conditions) {
-        if (auto parsed = health::parse_condition(c.text)) conditions.push_back(*parsed);
+        auto parsed = health::parse_condition(c.text);
+        // The instances speak plain HTTP (TLS ends at nginx): certificate conditions
+        // are judged by the gate through nginx, after the switch.
+        if (parsed && !mentions(*parsed, "CERTIFICATE_EXPIRATION")) conditions.push_back(*parsed);
       }
     }
     if (conditions.empty()) conditions.push_back(*health::parse_condition("[STATUS] < 500"));
