@@ -13,8 +13,8 @@ command -v python3 >/dev/null || skip "needs python3 to read --json"
 
 sandbox_up e2e-hard 2 >/dev/null
 work=$(mktemp -d)
-# Keep the test's exit status through the clean-up (lib.sh's trap reads $?).
-trap 'status=$?; cd /; rm -rf "$work"; (exit $status); _berth_test_cleanup' EXIT
+# Hand the test's exit status to the clean-up, which downs the hosts and exits with it.
+trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup $status' EXIT
 cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
 sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
 write_server_stanza e2e-hard 1 web "$work/berth.toml"
