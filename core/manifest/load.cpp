@@ -391,6 +391,7 @@ class Builder {
 
   Base read_base(const toml::table& t) {
     Base b;
+    b.harden = boolean(t, "harden", b.harden);
     b.deploy_user = str(t, "deploy_user", b.deploy_user);
     b.ssh_keys = strings(t, "ssh_keys");
     b.timezone = str(t, "timezone", b.timezone);

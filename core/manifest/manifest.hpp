@@ -176,6 +176,7 @@ struct Hooks {
 
 // [base]: the hardened server underneath everything.
 struct Base {
+  bool harden = true;                       // false: only berth's own folders and tools
   std::string deploy_user = "deploy";
   std::vector<std::string> ssh_keys;        // public keys allowed for the deploy user
   std::string timezone = "UTC";

@@ -237,7 +237,9 @@ Schema build_schema() {
 
   auto base = table(
       "The hardened server underneath everything",
-      {key("deploy_user", str("The unix user berth deploys as (default deploy)")),
+      {key("harden", boolean("false: leave users, sshd, the firewall, fail2ban, upgrades, time "
+                             "zone, swap and journald to your own tooling (default true)")),
+       key("deploy_user", str("The unix user berth deploys as (default deploy)")),
        key("ssh_keys", array("Public keys allowed to log in as the deploy user",
                              str("A public key line, e.g. ssh-ed25519 AAAA... me@laptop"))),
        key("timezone", str("The servers' time zone (default UTC)")),

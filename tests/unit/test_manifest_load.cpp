@@ -278,6 +278,14 @@ TEST_CASE("load: defaults of a minimal manifest") {
   for (auto role : {"db", "app", "proxy"}) CHECK(m.servers[0].has_role(role));
   CHECK_FALSE(m.proxy);
   CHECK(m.base.deploy_user == "deploy");
+  CHECK(m.base.harden);
+}
+
+TEST_CASE("load: [base] harden = false is read") {
+  const auto result = load_text(valid_head + "\n[base]\nharden = false\n");
+  for (const auto& d : result.diagnostics) INFO(d.to_string());
+  REQUIRE(result.ok());
+  CHECK_FALSE(result.manifest->base.harden);
 }
 
 TEST_CASE("load: -e merges berth.ENV.toml over the manifest") {
