@@ -78,7 +78,7 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
   };
   Desired out;
   add_components(wanted, secrets, out);
-  if (!wanted("base")) return out;
+  if (!wanted("base") || !manifest.base.harden) return out;
   // The firewall is the whole host's: when this step converges only some components,
   // the ports of the others are asked for too, or applying base would close them.
   // Ports never depend on secret values, so those stand in as placeholders.

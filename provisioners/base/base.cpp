@@ -51,36 +51,42 @@ void add_deploy_user(const manifest::Manifest& m, const manifest::Server& s, Des
   const auto& user = m.base.deploy_user;
   const auto home = "/home/" + user;
   const auto keys = home + "/.ssh/authorized_keys";
-  r.push_back(make(User{.name = user, .system = false, .home = home, .shell = "/bin/bash"},
-                   component));
+  r.push_back(
+      make(User{.name = user, .system = false, .home = home, .shell = "/bin/bash"}, component));
   r.push_back(make(Directory{.path = home + "/.ssh", .owner = user, .group = user, .mode = "0700"},
                    component));
   if (!m.base.ssh_keys.empty()) {
     std::string content = "# Managed by berth: [base] ssh_keys of the manifest.\n";
-    for (const auto& key : m.base.ssh_keys) content += key + "\n";
+    for (const auto& key : m.base.ssh_keys)
+      content += key + "\n";
     std::string validate = "ssh-keygen -lf {} >/dev/null";
     if (s.user == user) validate += " && " + keeps_login_key(user);
-    r.push_back(make(File{.path = keys, .content = content, .owner = user, .group = user,
-                          .mode = "0600", .validate = validate},
+    r.push_back(make(File{.path = keys,
+                          .content = content,
+                          .owner = user,
+                          .group = user,
+                          .mode = "0600",
+                          .validate = validate},
                      component));
   } else if (s.user != user) {
     // No keys in the manifest: whoever berth logs in as (root, usually) gets in as the
     // deploy user too. Copied once; from then on the file is the operator's.
-    r.push_back(make(
-        Command{.run = fmt::format(
-                    "src=$(getent passwd {0} | cut -d: -f6)/.ssh/authorized_keys\n"
-                    "if [ ! -s \"$src\" ]; then echo \"no keys to give {1}: $src is empty or "
-                    "missing; list them in [base] ssh_keys\"; exit 1; fi\n"
-                    "install -m 0600 -o {1} -g {1} \"$src\" {2}",
-                    shell_quote(s.user), user, shell_quote(keys)),
-                .creates = keys},
-        component));
+    r.push_back(
+        make(Command{.run = fmt::format(
+                         "src=$(getent passwd {0} | cut -d: -f6)/.ssh/authorized_keys\n"
+                         "if [ ! -s \"$src\" ]; then echo \"no keys to give {1}: $src is empty or "
+                         "missing; list them in [base] ssh_keys\"; exit 1; fi\n"
+                         "install -m 0600 -o {1} -g {1} \"$src\" {2}",
+                         shell_quote(s.user), user, shell_quote(keys)),
+                     .creates = keys},
+             component));
   }
-  r.push_back(make(File{.path = "/etc/sudoers.d/berth",
-                        .content = render_template(m.dir, "base/sudoers.mustache", one("user", user)),
-                        .mode = "0440",
-                        .validate = "visudo -cf {}"},
-                   component));
+  r.push_back(
+      make(File{.path = "/etc/sudoers.d/berth",
+                .content = render_template(m.dir, "base/sudoers.mustache", one("user", user)),
+                .mode = "0440",
+                .validate = "visudo -cf {}"},
+           component));
 }
 
 void add_sshd(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
@@ -93,16 +99,18 @@ void add_sshd(const manifest::Manifest& m, const manifest::Server& s, Desired& o
   out.resources.push_back(make(
       File{.path = sshd_dropin,
            .content = render_template(m.dir, "base/sshd.conf.mustache", d),
-           .validate = "/usr/sbin/sshd -t && { /usr/sbin/sshd -T | grep -qx 'passwordauthentication no' "
-                       "|| { echo 'sshd does not apply {}: /etc/ssh/sshd_config must include "
-                       "/etc/ssh/sshd_config.d/*.conf before its own settings'; exit 1; }; }"},
+           .validate =
+               "/usr/sbin/sshd -t && { /usr/sbin/sshd -T | grep -qx 'passwordauthentication no' "
+               "|| { echo 'sshd does not apply {}: /etc/ssh/sshd_config must include "
+               "/etc/ssh/sshd_config.d/*.conf before its own settings'; exit 1; }; }"},
       component, {"reload:ssh.service"}));
 }
 
 void add_fail2ban(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   auto& r = out.resources;
   // python3-systemd: the systemd backend (a Recommends, which berth does not install).
-  for (const char* p : {"fail2ban", "python3-systemd"}) r.push_back(make(Package{p}, component));
+  for (const char* p : {"fail2ban", "python3-systemd"})
+    r.push_back(make(Package{p}, component));
   r.push_back(make(File{.path = "/etc/fail2ban/jail.d/berth.local",
                         .content = render_template(m.dir, "base/fail2ban.local.mustache",
                                                    one("ssh_port", std::to_string(s.port))),
@@ -131,13 +139,13 @@ void add_timezone(const manifest::Manifest& m, Desired& out) {
   const auto& tz = m.base.timezone;
   const auto zone = "/usr/share/zoneinfo/" + tz;
   // A zone tzdata does not know would leave /etc/localtime dangling: say so instead.
-  auto check = make(
-      Command{.run = fmt::format("echo {}; exit 1",
-                                 shell_quote(fmt::format("unknown time zone '{}': {} does not exist "
-                                                         "(timedatectl list-timezones lists them)",
-                                                         tz, zone))),
-              .unless = fmt::format("[ -f {} ]", shell_quote(zone))},
-      component);
+  auto check = make(Command{.run = fmt::format(
+                                "echo {}; exit 1",
+                                shell_quote(fmt::format("unknown time zone '{}': {} does not exist "
+                                                        "(timedatectl list-timezones lists them)",
+                                                        tz, zone))),
+                            .unless = fmt::format("[ -f {} ]", shell_quote(zone))},
+                    component);
   check.stage = Stage::layout;
   r.push_back(std::move(check));
   r.push_back(make(Symlink{.path = "/etc/localtime", .target = zone}, component));
@@ -151,35 +159,37 @@ void add_swap(const manifest::Manifest& m, Desired& out) {
   if (bytes == 0) return;
   std::string unless = fmt::format("grep -q '^/swapfile ' /proc/swaps || [ -e {} ]", swap_skipped);
   // auto: only when the host has less than 2 GiB of memory (MemTotal is in KiB).
-  if (swap == "auto") unless += " || [ \"$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)\" -ge 2097152 ]";
+  if (swap == "auto")
+    unless += " || [ \"$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)\" -ge 2097152 ]";
   const auto mib = (bytes + (1 << 20) - 1) >> 20;
   out.resources.push_back(make(
-      Command{.run = fmt::format(
-                  // A container shares the host's kernel, which does not let it swapon:
-                  // say so, remember why, and report nothing changed.
-                  "if systemd-detect-virt -cq; then\n"
-                  "  mkdir -p /var/lib/berth\n"
-                  "  echo \"swap: skipped: this host is a container ($(systemd-detect-virt -c)), "
-                  "where swapon is not permitted; no swap file was made\" | tee {0}\n"
-                  "  unchanged; exit 0\n"
-                  "fi\n"
-                  "if [ ! -e /swapfile ]; then\n"
-                  "  fallocate -l {1} /swapfile 2>/dev/null || "
-                  "dd if=/dev/zero of=/swapfile bs=1M count={2} status=none || exit\n"
-                  "fi\n"
-                  "chmod 0600 /swapfile && mkswap /swapfile >/dev/null && swapon /swapfile || exit\n"
-                  "grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap sw 0 0' >> /etc/fstab",
-                  swap_skipped, bytes, mib),
-              .unless = unless},
+      Command{
+          .run = fmt::format(
+              // A container shares the host's kernel, which does not let it swapon:
+              // say so, remember why, and report nothing changed.
+              "if systemd-detect-virt -cq; then\n"
+              "  mkdir -p /var/lib/berth\n"
+              "  echo \"swap: skipped: this host is a container ($(systemd-detect-virt -c)), "
+              "where swapon is not permitted; no swap file was made\" | tee {0}\n"
+              "  unchanged; exit 0\n"
+              "fi\n"
+              "if [ ! -e /swapfile ]; then\n"
+              "  fallocate -l {1} /swapfile 2>/dev/null || "
+              "dd if=/dev/zero of=/swapfile bs=1M count={2} status=none || exit\n"
+              "fi\n"
+              "chmod 0600 /swapfile && mkswap /swapfile >/dev/null && swapon /swapfile || exit\n"
+              "grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap sw 0 0' >> /etc/fstab",
+              swap_skipped, bytes, mib),
+          .unless = unless},
       component));
 }
 
 void add_journald(const manifest::Manifest& m, Desired& out) {
-  out.resources.push_back(make(
-      File{.path = "/etc/systemd/journald.conf.d/berth.conf",
-           .content = render_template(m.dir, "base/journald.conf.mustache",
-                                      one("max_use", m.base.journald_max_use))},
-      component, {"restart:systemd-journald.service"}));
+  out.resources.push_back(
+      make(File{.path = "/etc/systemd/journald.conf.d/berth.conf",
+                .content = render_template(m.dir, "base/journald.conf.mustache",
+                                           one("max_use", m.base.journald_max_use))},
+           component, {"restart:systemd-journald.service"}));
 }
 
 }  // namespace
@@ -192,10 +202,20 @@ std::uint64_t swap_bytes(const std::string& size) {
   if (size.empty()) return 0;
   int shift = 0;
   switch (size.back()) {
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    default: return 0;
+  case 'k':
+  case 'K':
+    shift = 10;
+    break;
+  case 'm':
+  case 'M':
+    shift = 20;
+    break;
+  case 'g':
+  case 'G':
+    shift = 30;
+    break;
+  default:
+    return 0;
   }
   std::uint64_t n = 0;
   const auto* end = size.data() + size.size() - 1;
@@ -211,15 +231,14 @@ std::vector<FirewallRule> base_firewall_rules(const manifest::Manifest& m,
     rules.push_back({.port = 80, .why = "http (nginx)"});
     rules.push_back({.port = 443, .why = "https (nginx)"});
   }
-  for (int port : m.base.open_ports) rules.push_back({.port = port, .why = "[base] open_ports"});
+  for (int port : m.base.open_ports)
+    rules.push_back({.port = port, .why = "[base] open_ports"});
   return rules;
 }
 
 void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   // curl: deploys check new instances directly on the server before switching.
-  // netbase: /etc/services and /etc/protocols, without which nft cannot read the port
-  // names of fail2ban's jails (port = http,https) and a ban fails.
-  for (const char* p : {"ca-certificates", "tzdata", "curl", "sudo", "openssh-server", "netbase"}) {
+  for (const char* p : {"ca-certificates", "tzdata", "curl"}) {
     out.resources.push_back(make(Package{p}, component));
   }
   out.resources.push_back(make(Directory{.path = "/etc/berth", .mode = "0755"}, component));
@@ -227,6 +246,14 @@ void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& o
   out.resources.push_back(
       make(Directory{.path = config_dir(m) + "/secrets", .mode = "0700"}, component));
 
+  // harden = false: the server's security is someone else's tooling's (and the
+  // fan-out benchmark compares the same few resources with Ansible).
+  if (!m.base.harden) return;
+  // netbase: /etc/services and /etc/protocols, without which nft cannot read the port
+  // names of fail2ban's jails (port = http,https) and a ban fails.
+  for (const char* p : {"sudo", "openssh-server", "netbase"}) {
+    out.resources.push_back(make(Package{p}, component));
+  }
   add_deploy_user(m, s, out);
   add_sshd(m, s, out);
   add_fail2ban(m, s, out);
@@ -234,7 +261,8 @@ void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& o
   add_timezone(m, out);
   add_swap(m, out);
   add_journald(m, out);
-  for (auto& rule : base_firewall_rules(m, s)) out.firewall.push_back(std::move(rule));
+  for (auto& rule : base_firewall_rules(m, s))
+    out.firewall.push_back(std::move(rule));
 }
 
 }  // namespace berth::provisioners

@@ -28,7 +28,7 @@ std::vector<FirewallRule> base_firewall_rules(const manifest::Manifest& m,
 // proto other than tcp/udp, a source that is not an address or CIDR.
 std::string render_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules);
 
-// Adds the ruleset file (validated with `nft -c` and checked to keep sshd's ports
+// Adds (desired_state does, unless [base] harden = false) the ruleset file (validated with `nft -c` and checked to keep sshd's ports
 // open before it takes effect, applied by reloading nftables.service) and the
 // nftables package and unit to `out`. Throws like render_firewall.
 void add_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules,

@@ -18,8 +18,11 @@ manifest::Manifest sample() {
   m.app.run.port = 3000;
   m.app.run.instances = 1;
   m.servers = {{.name = "web", .address = "198.18.0.2"}};
-  m.databases = {{.key = "main", .engine = manifest::Engine::postgresql, .name = "shop",
-                  .user = "shop", .env_var = "DATABASE_URL"}};
+  m.databases = {{.key = "main",
+                  .engine = manifest::Engine::postgresql,
+                  .name = "shop",
+                  .user = "shop",
+                  .env_var = "DATABASE_URL"}};
   m.proxy = manifest::Proxy{};
   return m;
 }
@@ -183,7 +186,8 @@ TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open
   SECTION("a host without the proxy role keeps 80 and 443 closed; ssh follows its port") {
     m.servers[0].roles = {"db"};
     m.servers[0].port = 2222;
-    const auto rules = accept_rules(file(desired(m, m.servers[0]), provisioners::nftables_conf).content);
+    const auto rules =
+        accept_rules(file(desired(m, m.servers[0]), provisioners::nftables_conf).content);
     CHECK(rules == std::vector<std::string>{"tcp dport 2222 accept comment \"ssh\"",
                                             "tcp dport 8443 accept comment \"[base] open_ports\""});
   }
@@ -214,7 +218,8 @@ TEST_CASE("base: firewall rules of other components are rendered after all ran")
   CHECK(accept_rules(text) ==
         std::vector<std::string>{
             "tcp dport 22 accept comment \"ssh\"",
-            "ip saddr 198.18.0.3 tcp dport 5432 accept comment \"postgresql for app, postgresql for jobs\"",
+            "ip saddr 198.18.0.3 tcp dport 5432 accept comment \"postgresql for app, postgresql "
+            "for jobs\"",
             "ip6 saddr fd00::/64 tcp dport 6379 accept comment \"redis 'private'\"",
             "udp dport 51820 accept comment \"wireguard\""});
 
@@ -313,4 +318,17 @@ TEST_CASE("base: swap file by memory, size or off; skipped and said in a contain
     CHECK(provisioners::swap_bytes("G") == 0);
     CHECK(provisioners::swap_bytes("99999999999999G") == 0);
   }
+}
+
+TEST_CASE("base: harden = false keeps only berth's own folders and tools") {
+  auto m = sample();
+  m.base.harden = false;
+  const auto d = desired(m, m.servers[0], {"base"});
+  std::vector<std::string> ids;
+  for (const auto& r : d.resources)
+    ids.push_back(r.id());
+  CHECK(ids == std::vector<std::string>{"package:ca-certificates", "package:tzdata", "package:curl",
+                                        "directory:/etc/berth", "directory:/etc/berth/shop",
+                                        "directory:/etc/berth/shop/secrets"});
+  CHECK(d.firewall.empty());
 }
