@@ -244,7 +244,8 @@ Schema build_schema() {
                              str("A public key line, e.g. ssh-ed25519 AAAA... me@laptop"))),
        key("timezone", str("The servers' time zone (default UTC)")),
        key("swap", str("auto, off, or a size like 1G (default auto)")),
-       key("open_ports", array("Ports opened in the firewall besides 22, 80 and 443",
+       key("open_ports", array("Ports opened to everyone in the firewall besides the SSH port, and 80 "
+                                                "and 443 on proxy hosts",
                                port("A TCP port"))),
        key("journald_max_use", str("journald's disk cap (default 500M)"))});
 
