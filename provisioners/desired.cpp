@@ -49,6 +49,12 @@ const manifest::Server* primary_app_server(const manifest::Manifest& m) {
   return nullptr;
 }
 
+std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir) {
+  if (m.app.run.runtime != "python") return {};
+  return fmt::format("{}/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     release_dir);
+}
+
 std::string systemd_quote(std::string_view text) {
   std::string out;
   for (char c : text) {

@@ -86,6 +86,11 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& s, Desired& o
 // NAME=value lines; values may hold secret placeholders.
 std::vector<std::pair<std::string, std::string>> database_env(const manifest::Manifest& m);
 
+// The PATH a process of the app runs with when its runtime needs one: for `python`,
+// the release's virtualenv (RELEASE_DIR/.venv/bin, made by deploys) comes first; empty
+// for node and binary (systemd's default PATH).
+std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir);
+
 // `text` escaped for a systemd unit's ExecStart= inside double quotes.
 std::string systemd_quote(std::string_view text);
 

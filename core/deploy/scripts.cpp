@@ -116,6 +116,23 @@ LockInfo parse_lock_info(std::string_view text) {
   return info;
 }
 
+namespace {
+
+// The runtime's own preparation of a release, as the app user, before the release is
+// marked complete: for python, a virtualenv in .venv with requirements.txt installed.
+std::string runtime_setup(const manifest::Manifest& m) {
+  if (m.app.run.runtime != "python") return {};
+  return fmt::format(
+      "if ! out=$(cd \"$rel\" && runuser -u {0} -- sh -c 'python3 -m venv .venv && "
+      "if [ -f requirements.txt ]; then .venv/bin/pip install --disable-pip-version-check -q -r "
+      "requirements.txt; fi' 2>&1); then\n"
+      "  printf 'the python virtualenv of the release could not be made:\\n%s\\n' \"$out\" >&2; exit 1\n"
+      "fi\n",
+      shell_quote(m.app.name));
+}
+
+}  // namespace
+
 std::string prepare_script(const manifest::Manifest& m, const std::string& release) {
   const auto root = provisioners::app_root(m);
   return fmt::format(
@@ -124,8 +141,9 @@ std::string prepare_script(const manifest::Manifest& m, const std::string& relea
       "  [ -e \"$entry\" ] || continue\n"
       "  name=$(basename \"$entry\"); [ -e \"$rel/$name\" ] || ln -s \"$entry\" \"$rel/$name\"\n"
       "done\n"
-      "chown -R {2}:{2} \"$rel\" && touch \"$rel/.berth-release\" || exit 1\n{3}",
-      shell_quote(root), release, shell_quote(m.app.name), read_state(m));
+      "chown -R {2}:{2} \"$rel\" || exit 1\n{4}"
+      "touch \"$rel/.berth-release\" || exit 1\n{3}",
+      shell_quote(root), release, shell_quote(m.app.name), read_state(m), runtime_setup(m));
 }
 
 std::string state_script(const manifest::Manifest& m) {
@@ -139,12 +157,13 @@ std::string state_script(const manifest::Manifest& m) {
 
 std::string migrate_script(const manifest::Manifest& m, const std::string& release,
                            const std::string& command) {
+  const auto path = provisioners::runtime_path(m, provisioners::app_root(m) + "/releases/" + release);
   return fmt::format(
       "exec systemd-run --quiet --wait --pipe --collect --unit={0}-migrate-$$ "
-      "-p User={0} -p Group={0} -p EnvironmentFile={1} -p WorkingDirectory={2}/releases/{3} "
+      "-p User={0} -p Group={0} -p EnvironmentFile={1} -p WorkingDirectory={2}/releases/{3} {5}"
       "/bin/sh -c {4} < /dev/null 2>&1\n",
       m.app.name, shell_quote(provisioners::env_file(m)), shell_quote(provisioners::app_root(m)),
-      release, shell_quote(command));
+      release, shell_quote(command), path.empty() ? "" : "-p " + shell_quote("Environment=PATH=" + path) + " ");
 }
 
 std::string start_script(const manifest::Manifest& m, const std::string& release,

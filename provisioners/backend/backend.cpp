@@ -87,6 +87,8 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   unit.set("user", user);
   unit.set("root", root);
   unit.set("env_file", env_file(m));
+  // Only when there is one: kainjow renders a section for any string, even empty.
+  if (const auto path = runtime_path(m, root + "/instances/%i"); !path.empty()) unit.set("path", path);
   unit.set("exec_start", "/bin/sh -c \"exec " + systemd_quote(app.run.command) + "\"");
   auto notify = restart_all;
   notify.insert(notify.begin(), "daemon-reload");

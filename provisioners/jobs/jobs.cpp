@@ -53,6 +53,7 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
     d.set("user", m.app.name);
     d.set("root", app_root(m));
     d.set("env_file", env_file(m));
+    if (const auto path = runtime_path(m, app_root(m) + "/current"); !path.empty()) d.set("path", path);
     d.set("timeout", job.timeout);
     d.set("on_calendar", job.on_calendar.empty() ? job.schedule : job.on_calendar);
     const auto command = systemd_quote(job.command);

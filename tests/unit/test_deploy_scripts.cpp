@@ -50,6 +50,22 @@ TEST_CASE("deploy scripts: every script is valid POSIX sh") {
   check_parses(stop_script(m, {3002, 3003}, 20));
 }
 
+TEST_CASE("deploy scripts: a python release gets its virtualenv before it is marked complete") {
+  auto m = sample();
+  CHECK(prepare_script(m, "r1").find("venv") == std::string::npos);
+  CHECK(migrate_script(m, "r1", "x").find("PATH") == std::string::npos);
+  m.app.run.runtime = "python";
+  const auto prepare = prepare_script(m, "r1");
+  check_parses(prepare);
+  const auto venv = prepare.find("python3 -m venv .venv");
+  REQUIRE(venv != std::string::npos);
+  CHECK(venv < prepare.find(".berth-release"));
+  CHECK(prepare.find("pip install") != std::string::npos);
+  const auto migrate = migrate_script(m, "r1", "alembic upgrade head");
+  check_parses(migrate);
+  CHECK(migrate.find("Environment=PATH=/srv/shop/releases/r1/.venv/bin:") != std::string::npos);
+}
+
 TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for the old workers") {
   const auto script = switch_script(sample(), {3002, 3003});
   const auto test = script.find("nginx -t");

@@ -84,6 +84,30 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
   }
 }
 
+TEST_CASE("provisioners: only the python runtime sets a PATH, with the release's virtualenv first") {
+  auto m = sample();
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto content = [&](std::string_view id) {
+    const auto d = provisioners::desired_state(m, m.servers[0], secrets);
+    const auto* r = find(d, id);
+    REQUIRE(r);
+    return std::get<File>(r->spec).content;
+  };
+  const char* unit = "file:/etc/systemd/system/shop@.service";
+  const char* job = "file:/etc/systemd/system/shop-job-reminders.service";
+  SECTION("node: systemd's own PATH") {
+    CHECK(content(unit).find("PATH") == std::string::npos);
+    CHECK(content(job).find("PATH") == std::string::npos);
+  }
+  SECTION("python") {
+    m.app.run.runtime = "python";
+    CHECK(content(unit).find("Environment=PATH=/srv/shop/instances/%i/.venv/bin:") != std::string::npos);
+    CHECK(content(job).find("Environment=PATH=/srv/shop/current/.venv/bin:") != std::string::npos);
+    const auto d = provisioners::desired_state(m, m.servers[0], secrets);
+    CHECK(find(d, "package:python3-venv"));
+  }
+}
+
 TEST_CASE("provisioners: roles decide what a host gets") {
   auto m = sample();
   m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
