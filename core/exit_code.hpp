@@ -8,7 +8,7 @@ enum class ExitCode : int {
   ok = 0,               // the command did what was asked
   failure = 1,          // it ran and failed: invalid manifest, a host failed, unhealthy
   changes_pending = 2,  // `plan --detailed-exitcode`: something would change
-  not_implemented = 3,  // the command exists but is not implemented yet
+  // 3 is left unused: it meant "not implemented yet" while commands were being built.
   lock_held = 4,        // another berth run holds the deploy lock
   unreachable = 5,      // a host could not be reached: connect, auth or host key
   usage = 64,           // wrong arguments
@@ -21,7 +21,6 @@ inline constexpr const char* exit_code_help =
     "  0   success\n"
     "  1   failure (invalid manifest, a host or step failed, unhealthy)\n"
     "  2   plan --detailed-exitcode: changes pending\n"
-    "  3   command not implemented yet\n"
     "  4   the deploy lock is held by another run\n"
     "  5   a host is unreachable (connection, authentication, host key)\n"
     "  64  usage error\n"
