@@ -81,21 +81,6 @@ std::string probe_one(std::size_t index, const Resource& resource) {
       resource.spec);
 }
 
-// Splits "a b c" on single spaces.
-std::vector<std::string> words(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto end = text.find(' ', start);
-    const auto word = text.substr(start, end == std::string_view::npos ? text.size() - start
-                                                                        : end - start);
-    if (!word.empty()) out.emplace_back(word);
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string four_digit_mode(std::string mode) {
   while (mode.size() < 4) mode.insert(mode.begin(), '0');
   return mode;
@@ -106,11 +91,11 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
     o.exists = true;
     o.type = std::move(value);
   } else if (field == "meta") {
-    const auto parts = words(value);
+    const auto parts = util::fields(value);
     if (parts.size() == 3) {
       o.owner = parts[0];
       o.group = parts[1];
-      o.mode = four_digit_mode(parts[2]);
+      o.mode = four_digit_mode(std::string(parts[2]));
     }
   } else if (field == "hash") {
     o.hash = value.substr(0, value.find(' '));
@@ -120,7 +105,7 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
     o.target = std::move(value);
   } else if (field == "version") {
     // "installed 1.22.1-9" when installed; "not-installed" / "config-files" / empty otherwise.
-    const auto parts = words(value);
+    const auto parts = util::fields(value);
     o.exists = parts.size() == 2 && parts[0] == "installed";
     if (o.exists) o.version = parts[1];
   } else if (field == "entry") {
@@ -138,7 +123,8 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
       o.shell = cols[6];
     }
   } else if (field == "groups") {
-    o.groups = words(value);
+    o.groups.clear();
+    for (auto group : util::fields(value)) o.groups.emplace_back(group);
   } else if (field == "enabled") {
     o.enabled = value == "enabled" || value == "static" || value == "alias" ||
                 value == "enabled-runtime" || value == "indirect" || value == "generated";
@@ -223,53 +209,30 @@ std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
                                                     std::size_t resource_count) {
   ProbeResult result;
   result.resources.resize(resource_count);
-  std::size_t pos = 0;
-  constexpr std::string_view tag = "@@berth ";
-  while (pos < output.size()) {
-    const auto eol = output.find('\n', pos);
-    if (eol == std::string_view::npos) break;
-    const auto header = output.substr(pos, eol - pos);
-    if (header == "@@berth end") {
-      // Shown files came whole, without a hash from the server.
-      for (auto& o : result.resources) {
-        if (o.content && o.hash.empty()) o.hash = sha256_hex(*o.content);
-      }
-      return result;
-    }
-    if (!header.starts_with(tag)) {
-      return std::unexpected(fmt::format("unexpected probe output at byte {}: '{}'", pos,
-                                         header.substr(0, 60)));
-    }
-    const auto parts = words(header.substr(tag.size()));
-    std::size_t length = 0;
-    if (parts.size() != 3 ||
-        std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), length).ec !=
-            std::errc{} ||
-        eol + 1 + length + 1 > output.size() || output[eol + 1 + length] != '\n') {
-      return std::unexpected(fmt::format("broken probe record at byte {}: '{}'", pos,
-                                         header.substr(0, 60)));
-    }
-    std::string value(output.substr(eol + 1, length));
-    const auto& subject = parts[0];
-    const auto& field = parts[1];
+  const auto read = util::read_records(output, [&](std::string_view subject, std::string_view field,
+                                                   std::string value) -> std::string {
     if (subject == "os") {
       result.facts["os"] = std::move(value);
     } else if (subject == "units") {
-      if (auto error = apply_units(result, field, value); !error.empty()) return std::unexpected(error);
+      return apply_units(result, field, value);
     } else if (subject.starts_with("file:")) {
-      result.files[subject.substr(5)] = std::move(value);
+      result.files[std::string(subject.substr(5))] = std::move(value);
     } else {
       std::size_t index = 0;
-      if (std::from_chars(subject.data(), subject.data() + subject.size(), index).ec !=
-              std::errc{} ||
+      if (std::from_chars(subject.data(), subject.data() + subject.size(), index).ec != std::errc{} ||
           index >= resource_count) {
-        return std::unexpected(fmt::format("probe record for unknown resource '{}'", subject));
+        return fmt::format("probe record for unknown resource '{}'", subject);
       }
       apply_field(result.resources[index], field, std::move(value));
     }
-    pos = eol + 1 + length + 1;
+    return {};
+  });
+  if (!read) return std::unexpected("probe: " + read.error());
+  // Shown files came whole, without a hash from the server.
+  for (auto& o : result.resources) {
+    if (o.content && o.hash.empty()) o.hash = sha256_hex(*o.content);
   }
-  return std::unexpected(std::string("the probe output ended early (no end marker)"));
+  return result;
 }
 
 }  // namespace berth::converge

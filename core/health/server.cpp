@@ -143,31 +143,6 @@ int engine_port(manifest::Engine engine) {
   return 0;
 }
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    out.push_back(text.substr(0, eol));
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
-  return out;
-}
-
-std::vector<std::string_view> fields_of(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
-      ++i;
-    const auto start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t')
-      ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
-
 std::optional<double> number_of(std::string_view text) {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -178,7 +153,7 @@ std::optional<double> number_of(std::string_view text) {
 // "Key=Value" lines of `systemctl show`.
 std::map<std::string, std::string, std::less<>> properties(std::string_view text) {
   std::map<std::string, std::string, std::less<>> out;
-  for (auto line : lines_of(text)) {
+  for (auto line : util::lines(text)) {
     const auto eq = line.find('=');
     if (eq != std::string_view::npos) out.emplace(line.substr(0, eq), line.substr(eq + 1));
   }
@@ -194,7 +169,7 @@ std::string property(const std::map<std::string, std::string, std::less<>>& p,
 std::vector<std::string> journal_of(const ServerFacts& facts, const std::string& subject) {
   std::vector<std::string> out;
   if (!facts.has(subject, "journal")) return out;
-  for (auto line : lines_of(facts.get(subject, "journal")))
+  for (auto line : util::lines(facts.get(subject, "journal")))
     out.emplace_back(line);
   if (out.size() > journal_lines)
     out.erase(out.begin(), out.end() - static_cast<long>(journal_lines));
@@ -204,8 +179,8 @@ std::vector<std::string> journal_of(const ServerFacts& facts, const std::string&
 // The listening ports in `ss -ltnH` output (its 4th column is ADDRESS:PORT).
 std::set<int> listening_ports(std::string_view ss) {
   std::set<int> out;
-  for (auto line : lines_of(ss)) {
-    const auto f = fields_of(line);
+  for (auto line : util::lines(ss)) {
+    const auto f = util::fields(line);
     if (f.size() < 4) continue;
     const auto local = f[3];
     const auto colon = local.rfind(':');
@@ -217,7 +192,7 @@ std::set<int> listening_ports(std::string_view ss) {
 
 // "Wed 2026-11-25 08:00:04 UTC" -> "2026-11-25T08:00:04Z"; "n/a" or empty -> "".
 std::string iso_timestamp(std::string_view text) {
-  const auto f = fields_of(text);
+  const auto f = util::fields(text);
   if (f.size() >= 3 && f[1].size() == 10 && f[2].size() == 8)
     return fmt::format("{}T{}Z", f[1], f[2]);
   return {};
@@ -442,31 +417,13 @@ bool ServerFacts::has(std::string_view subject, std::string_view field) const {
 
 std::expected<ServerFacts, std::string> parse_server_output(std::string_view output) {
   ServerFacts facts;
-  constexpr std::string_view tag = "@@berth ";
-  std::size_t pos = 0;
-  while (pos < output.size()) {
-    const auto eol = output.find('\n', pos);
-    if (eol == std::string_view::npos) break;
-    const auto header = output.substr(pos, eol - pos);
-    if (header == "@@berth end") return facts;
-    if (!header.starts_with(tag)) {
-      return std::unexpected(
-          fmt::format("unexpected output at byte {}: '{}'", pos, header.substr(0, 60)));
-    }
-    const auto parts = fields_of(header.substr(tag.size()));
-    std::size_t length = 0;
-    if (parts.size() != 3 ||
-        std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), length).ec !=
-            std::errc{} ||
-        eol + 1 + length + 1 > output.size() || output[eol + 1 + length] != '\n') {
-      return std::unexpected(
-          fmt::format("broken record at byte {}: '{}'", pos, header.substr(0, 60)));
-    }
-    facts.records[std::string(parts[0])][std::string(parts[1])] =
-        std::string(output.substr(eol + 1, length));
-    pos = eol + 1 + length + 1;
-  }
-  return std::unexpected(std::string("the output ended early (no end marker)"));
+  const auto read = util::read_records(output, [&](std::string_view subject, std::string_view field,
+                                                   std::string value) -> std::string {
+    facts.records[std::string(subject)][std::string(field)] = std::move(value);
+    return {};
+  });
+  if (!read) return std::unexpected(read.error());
+  return facts;
 }
 
 std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts& facts,
@@ -538,7 +495,7 @@ std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts&
       }
     } else if (c.kind == "disk") {
       // df -P: Filesystem 1024-blocks Used Available Capacity Mounted-on
-      const auto f = fields_of(facts.get(c.name, "df"));
+      const auto f = util::fields(facts.get(c.name, "df"));
       if (f.size() >= 6 && f[4].ends_with('%')) {
         if (auto n = number_of(f[4].substr(0, f[4].size() - 1))) o.values["DISK_USED"] = *n;
         target = fmt::format("{} ({} on {})", c.subject, f[0], f[5]);
@@ -547,8 +504,8 @@ std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts&
       }
     } else if (c.kind == "memory") {
       std::optional<double> total, available;
-      for (auto line : lines_of(facts.get("memory", "meminfo"))) {
-        const auto f = fields_of(line);
+      for (auto line : util::lines(facts.get("memory", "meminfo"))) {
+        const auto f = util::fields(line);
         if (f.size() < 2) continue;
         if (f[0] == "MemTotal:") total = number_of(f[1]);
         if (f[0] == "MemAvailable:") available = number_of(f[1]);
@@ -560,7 +517,7 @@ std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts&
                         static_cast<long long>(*total / 1024));
       }
     } else if (c.kind == "load") {
-      const auto f = fields_of(facts.get("load", "loadavg"));
+      const auto f = util::fields(facts.get("load", "loadavg"));
       const auto cores = number_of(facts.get("load", "cores"));
       // The 15-minute average: sustained overload, not a burst (a deploy's build).
       if (f.size() >= 3 && cores && *cores > 0) {

@@ -1,6 +1,7 @@
 #include <core/error.hpp>
 #include <core/jobs/jobs.hpp>
 #include <core/ssh/text.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -9,18 +10,6 @@
 namespace berth::jobs {
 
 namespace {
-
-// The lines of `text`, without their '\n'; a last line without one counts.
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    out.push_back(text.substr(0, eol));
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
-  return out;
-}
 
 // `text` as an int, or `fallback` when it is not one.
 template <class Int> Int to_int(std::string_view text, Int fallback) {
@@ -98,7 +87,7 @@ std::string Status::outcome() const {
 
 std::vector<Status> parse_status(std::string_view text) {
   std::vector<Status> out;
-  for (const auto line : lines_of(text)) {
+  for (const auto line : util::lines(text)) {
     if (line.starts_with("@@job ")) {
       out.push_back(Status{.unit = std::string(line.substr(6))});
       continue;
@@ -156,7 +145,7 @@ bool Run::ok() const {
 Run parse_run(std::string_view text) {
   Run run;
   bool output = false;
-  for (auto line : lines_of(text)) {
+  for (auto line : util::lines(text)) {
     if (output) {
       run.output.emplace_back(line);
       continue;
