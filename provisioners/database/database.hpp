@@ -5,6 +5,8 @@
 
 #include <provisioners/provisioner.hpp>
 
+#include <kainjow/mustache.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,13 @@ struct Placement {
   std::vector<std::string> remote;  // the peers other than `s` itself (firewall rules)
 };
 Placement placement(const manifest::Manifest& m, const manifest::Server& s);
+
+// The template data an engine's config starts with: `app`, and `listen`, the listen
+// addresses joined by commas.
+kainjow::mustache::data listen_data(const manifest::Manifest& m, const Placement& place);
+
+// Opens `port` in this host's firewall to each remote app server (place.remote).
+void open_to_apps(const Placement& place, int port, manifest::Engine engine, Desired& out);
 
 // `address` as a host-only network for pg_hba and MySQL: 1.2.3.4/32, ::1/128, or a
 // DNS name as it is.

@@ -47,6 +47,21 @@ Placement placement(const manifest::Manifest& m, const manifest::Server& s) {
   return p;
 }
 
+kainjow::mustache::data listen_data(const manifest::Manifest& m, const Placement& place) {
+  kainjow::mustache::data conf;
+  conf.set("app", m.app.name);
+  std::string listen;
+  for (const auto& a : place.listen) listen += (listen.empty() ? "" : ",") + a;
+  conf.set("listen", listen);
+  return conf;
+}
+
+void open_to_apps(const Placement& place, int port, manifest::Engine engine, Desired& out) {
+  for (const auto& address : place.remote) {
+    out.firewall.push_back({port, "tcp", address, fmt::format("{} for the app at {}", engine_name(engine), address)});
+  }
+}
+
 std::string host_cidr(std::string_view address) {
   const bool ipv4 = !address.empty() && std::all_of(address.begin(), address.end(), [](char c) {
     return (c >= '0' && c <= '9') || c == '.';

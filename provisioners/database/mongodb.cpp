@@ -73,12 +73,7 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
   package.stage = Stage::accounts;
   add_once(out, std::move(package));
 
-  kainjow::mustache::data conf;
-  conf.set("app", m.app.name);
-  std::string listen;
-  for (const auto& a : place.listen)
-    listen += (listen.empty() ? "" : ",") + a;
-  conf.set("listen", listen);
+  const auto conf = listen_data(m, place);
   add_once(out, make(File{.path = "/etc/mongod.conf",
                           .content = render_template(m.dir, "database/mongod.conf.mustache", conf)},
                      "mongodb", {"restart:mongod.service"}));
@@ -119,9 +114,7 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
                 .mode = "0600",
                 .sensitive = Sensitive::yes},
            "mongodb"));
-  for (const auto& address : first ? place.remote : std::vector<std::string>{}) {
-    out.firewall.push_back({27017, "tcp", address, "mongodb for the app at " + address});
-  }
+  if (first) open_to_apps(place, 27017, manifest::Engine::mongodb, out);
 }
 
 }  // namespace berth::provisioners::database

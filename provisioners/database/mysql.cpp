@@ -18,21 +18,14 @@ namespace {
 void add_server(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   const auto place = placement(m, s);
   add_once(out, make(Package{"mariadb-server"}, "mysql"));
-  kainjow::mustache::data conf;
-  conf.set("app", m.app.name);
-  std::string listen;
-  for (const auto& a : place.listen)
-    listen += (listen.empty() ? "" : ",") + a;
-  conf.set("listen", listen);
+  const auto conf = listen_data(m, place);
   // mariadbd --help --verbose parses every option file and fails on unknown options.
   add_once(out, make(File{.path = "/etc/mysql/mariadb.conf.d/60-berth.cnf",
                           .content = render_template(m.dir, "database/mysql.cnf.mustache", conf),
                           .validate = "mariadbd --user=mysql --help --verbose >/dev/null"},
                      "mysql", {"restart:mariadb.service"}));
   add_once(out, make(Unit{"mariadb.service"}, "mysql"));
-  for (const auto& address : place.remote) {
-    out.firewall.push_back({3306, "tcp", address, "mysql for the app at " + address});
-  }
+  open_to_apps(place, 3306, manifest::Engine::mysql, out);
 }
 
 }  // namespace

@@ -34,12 +34,7 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
   add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version},
                      "postgresql"));
 
-  kainjow::mustache::data conf;
-  conf.set("app", m.app.name);
-  std::string listen;
-  for (const auto& a : place.listen)
-    listen += (listen.empty() ? "" : ",") + a;
-  conf.set("listen", listen);
+  const auto conf = listen_data(m, place);
   add_once(
       out,
       make(File{.path = conf_dir + "/conf.d/berth.conf",
@@ -74,9 +69,7 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
                                             "FROM pg_hba_file_rules WHERE error IS NOT NULL")},
                 "postgresql", {"reload:postgresql.service"}));
   add_once(out, make(Unit{"postgresql.service"}, "postgresql"));
-  for (const auto& address : place.remote) {
-    out.firewall.push_back({5432, "tcp", address, "postgresql for the app at " + address});
-  }
+  open_to_apps(place, 5432, manifest::Engine::postgresql, out);
 }
 
 }  // namespace

@@ -41,9 +41,7 @@ void add_redis(const manifest::Manifest& m, const manifest::Server& s, const man
            "redis", {"restart:redis-server.service"}));
   out.resources.back().stage = Stage::config;
   out.resources.push_back(make(Unit{"redis-server.service"}, "redis"));
-  for (const auto& address : place.remote) {
-    out.firewall.push_back({6379, "tcp", address, "redis for the app at " + address});
-  }
+  open_to_apps(place, 6379, manifest::Engine::redis, out);
 }
 
 }  // namespace berth::provisioners::database
