@@ -1,7 +1,9 @@
-// berth deploy and berth rollback: zero-downtime releases gated on health
-// (core/deploy/deploy.hpp), with the deploy lock, and the report of each step.
+// berth deploy and berth rollback: the release playbooks deploy and rollback
+// (zero-downtime releases gated on health, core/deploy/deploy.hpp) under the deploy
+// lock, and the report of each step. `berth run` of a release playbook lands here too.
 #include <cli/cli.hpp>
 #include <cli/hosts.hpp>
+#include <cli/playbook_command.hpp>
 #include <core/deploy/deploy.hpp>
 #include <core/manifest/load.hpp>
 #include <core/util/duration.hpp>
@@ -20,28 +22,29 @@ std::atomic<bool> interrupted{false};
 
 void on_deploy_signal(int) { interrupted.store(true); }
 
-struct DeployFlags {
-  std::string lock_wait = "0s";
-  std::string gate_deadline = "60s";
-  std::string target;
-};
-
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
   const auto d = util::parse_duration(text);
   if (!d) throw Error(fmt::format("{} '{}' is not a duration (e.g. 90s, 5m)", flag, text), ExitCode::usage);
   return *d;
 }
 
-int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const DeployFlags& flags) {
-  // Load the manifest and select the app hosts.
+int run_deploy(const GlobalOptions& global, Ui& ui, const std::string& name, const ReleaseFlags& flags) {
+  // Load the manifest and the playbook (the project's playbooks/NAME.toml or the built-in one).
   const auto manifest = manifest::load_or_throw(global.file, global.env);
+  return run_release_command(global, ui, manifest, playbook::load_playbook(manifest.dir, name), flags);
+}
+
+}  // namespace
+
+int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                        const playbook::Playbook& book, const ReleaseFlags& flags) {
+  // Select and connect the app hosts.
   auto hosts = open_app_hosts(global, manifest, ui);
 
   deploy::Options options;
-  options.kind = kind;
   options.target = flags.target;
   options.lock_wait = std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--lock-wait", flags.lock_wait));
-  options.gate_deadline = duration_flag("--gate-deadline", flags.gate_deadline);
+  if (!flags.gate_deadline.empty()) options.gate_deadline = duration_flag("--gate-deadline", flags.gate_deadline);
   options.interrupted = &interrupted;
   // Ctrl-C or a TERM lets the current step end, then puts the previous release back.
   std::signal(SIGINT, on_deploy_signal);
@@ -50,9 +53,9 @@ int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const Dep
   deploy::Callbacks callbacks;
   callbacks.progress = [&ui](std::string_view line) { ui.progress(line); };
   callbacks.output = [&ui](std::string_view line) { ui.detail(line); };
-  const auto result = deploy::run(manifest, hosts.servers, hosts.fleet, options, callbacks);
+  const auto result = deploy::run(manifest, book, hosts.servers, hosts.fleet, options, callbacks);
 
-  const char* verb = kind == deploy::Kind::deploy ? "deploy" : "rollback";
+  const auto& verb = book.name;
   if (ui.json()) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : result.steps) {
@@ -60,7 +63,8 @@ int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const Dep
     }
     nlohmann::json hosts_json = nlohmann::json::array();
     for (const auto* s : hosts.servers) hosts_json.push_back(s->name);
-    ui.emit_json({{"command", verb},
+    ui.emit_json({{"command", verb == "deploy" || verb == "rollback" ? verb : std::string("run")},
+                  {"playbook", verb},
                   {"ok", result.ok},
                   {"release", result.release},
                   {"previous", result.previous},
@@ -92,37 +96,38 @@ int run_deploy(const GlobalOptions& global, Ui& ui, deploy::Kind kind, const Dep
   return 0;
 }
 
-void add_flags(CLI::App* sub, DeployFlags& flags) {
+void add_release_flags(CLI::App* sub, ReleaseFlags& flags) {
   sub->add_option("--lock-wait", flags.lock_wait,
                   "When another run holds the deploy lock, wait this long for it (default 0s: fail "
                   "at once, naming the holder)");
   sub->add_option("--gate-deadline", flags.gate_deadline,
-                  "How long the new release has to pass its health checks (default 60s)");
+                  "How long the new release has to pass its health checks (default: the playbook's "
+                  "health step deadline, 60s in the built-in ones)");
 }
-
-}  // namespace
 
 void add_deploy(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand(
       "deploy",
-      "Build the app locally ([app.build] command), pack it, ship it to every app host, run the "
+      "Run the deploy playbook (playbooks/deploy.toml next to berth.toml, else the built-in one): "
+      "build the app locally ([app.build] command), pack it, ship it to every app host, run the "
       "migration once, start it on the idle blue/green ports, check the new instances directly, "
       "switch nginx to them, gate on the [[health]] checks (switching back when they fail), then "
       "make it current and stop the old instances. Holds the deploy lock on every host.");
-  auto flags = std::make_shared<DeployFlags>();
-  add_flags(sub, *flags);
-  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, deploy::Kind::deploy, *flags); });
+  auto flags = std::make_shared<ReleaseFlags>();
+  add_release_flags(sub, *flags);
+  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, "deploy", *flags); });
 }
 
 void add_rollback(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand(
       "rollback",
-      "Switch back to the previous release (or RELEASE) through the same steps as a deploy: "
-      "start it on the idle ports, check, switch, gate, make current. No build, no migration.");
-  auto flags = std::make_shared<DeployFlags>();
+      "Run the rollback playbook (playbooks/rollback.toml, else the built-in one): switch back "
+      "to the previous release (or RELEASE) through the same steps as a deploy: start it on the "
+      "idle ports, check, switch, gate, make current. No build, no migration.");
+  auto flags = std::make_shared<ReleaseFlags>();
   sub->add_option("RELEASE", flags->target, "The release to go back to (default: the one before current)");
-  add_flags(sub, *flags);
-  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, deploy::Kind::rollback, *flags); });
+  add_release_flags(sub, *flags);
+  on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, "rollback", *flags); });
 }
 
 }  // namespace berth::cli

@@ -34,6 +34,8 @@ const char* kind_name(StepKind kind) {
     case StepKind::remote: return "remote";
     case StepKind::local: return "local";
     case StepKind::health: return "health";
+    case StepKind::release: return "release";
+    case StepKind::hooks: return "hooks";
   }
   return "?";
 }
@@ -157,10 +159,17 @@ void print_step(Ui& ui, const StepReport& step, Mode mode, bool many_steps) {
 }  // namespace
 
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name, Mode mode,
-                         DetailedExitCode detailed) {
+                         DetailedExitCode detailed, const ReleaseFlags* release_flags) {
   // Load the manifest and the playbook, select the hosts.
   const auto manifest = manifest::load_or_throw(global.file, global.env);
   const auto book = playbook::load_playbook(manifest.dir, name);
+  if (book.is_release()) {
+    if (mode == Mode::plan) {
+      throw Error(fmt::format("playbook '{}' ships or switches releases: it cannot be planned", name),
+                  ExitCode::usage, "`berth plan` shows what setup would change; `berth releases` what each host has");
+    }
+    return run_release_command(global, ui, manifest, book, release_flags ? *release_flags : ReleaseFlags{});
+  }
   auto hosts = open_hosts(global, manifest, ui);
   manifest::SecretSources secrets(manifest);
 

@@ -1,10 +1,12 @@
 #pragma once
 
-// What `berth plan`, `berth setup` and `berth run` share: run a playbook over the
-// selected hosts and print its report.
+// What `berth plan`, `berth setup`, `berth run`, `berth deploy` and `berth rollback`
+// share: run a playbook over the selected hosts and print its report.
 
 #include <cli/cli.hpp>
 #include <core/converge/engine.hpp>
+#include <core/manifest/manifest.hpp>
+#include <core/playbook/playbook.hpp>
 
 #include <string>
 
@@ -12,11 +14,30 @@ namespace berth::cli {
 
 enum class DetailedExitCode { no, yes };
 
+// The flags of release playbooks: --lock-wait, --gate-deadline and rollback's RELEASE.
+struct ReleaseFlags {
+  std::string lock_wait = "0s";
+  std::string gate_deadline;        // empty: the playbook's health step deadline
+  std::string target;               // choose: the release to go back to
+};
+
 // Loads the manifest, selects and connects the hosts, runs playbook `name` in `mode`
 // and prints the result (text or --json). Returns the exit status: 0 when every step
 // succeeded, 1 when one failed, 5 when a host was unreachable; in plan mode with
-// DetailedExitCode::yes, 2 when something would change.
+// DetailedExitCode::yes, 2 when something would change. A release playbook goes to
+// run_release_command (with `release_flags`); planning one is a usage error (64).
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name,
-                         converge::Mode mode, DetailedExitCode detailed = DetailedExitCode::no);
+                         converge::Mode mode, DetailedExitCode detailed = DetailedExitCode::no,
+                         const ReleaseFlags* release_flags = nullptr);
+
+// Adds --lock-wait and --gate-deadline to `sub`, stored in `flags`.
+void add_release_flags(CLI::App* sub, ReleaseFlags& flags);
+
+// Runs release playbook `book` (deploy, rollback or a project's own) on the app hosts
+// under the deploy lock, with Ctrl-C/TERM switching back, and prints each step (text
+// or --json). Returns 0 when it succeeded, 4 when another run holds the lock, 1 when
+// a step failed (the error says whether the previous release keeps serving).
+int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                        const playbook::Playbook& book, const ReleaseFlags& flags);
 
 }  // namespace berth::cli

@@ -5,6 +5,8 @@
 #include <core/health/check.hpp>
 #include <core/health/gate.hpp>
 #include <core/output/redact.hpp>
+#include <core/playbook/run.hpp>
+#include <core/util/duration.hpp>
 #include <core/util/process.hpp>
 #include <provisioners/provisioner.hpp>
 
@@ -13,6 +15,7 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -24,6 +27,7 @@ namespace {
 using util::since;
 
 using Clock = std::chrono::steady_clock;
+using playbook::StepKind;
 using provisioners::Color;
 
 
@@ -42,13 +46,13 @@ std::string machine_name() {
   return fmt::format("{}@{}", user ? user : "root", name);
 }
 
-// The path of the first http check with a relative URL: new instances are checked
-// on it directly, before they take traffic. "/" when there is none.
 // Whether either side of `c` reads the placeholder `name`.
 bool mentions(const health::Condition& c, std::string_view name) {
   return c.left.name == name || c.right.name == name;
 }
 
+// The first http check with a relative URL: new instances are checked on it
+// directly, before they take traffic (on "/" when there is none).
 const manifest::HealthCheck* direct_check(const manifest::Manifest& m) {
   for (const auto& h : m.health) {
     if (h.kind == "http" && h.url.starts_with("/")) return &h;
@@ -68,59 +72,114 @@ struct Host {
 
 class Run {
  public:
-  Run(const manifest::Manifest& m, const std::vector<const manifest::Server*>& servers,
-      ssh::Fleet& fleet, const Options& options, const Callbacks& callbacks)
-      : m_(m), servers_(servers), fleet_(fleet), options_(options), callbacks_(callbacks),
-        hosts_(servers.size()) {
+  Run(const manifest::Manifest& m, const playbook::Playbook& book,
+      const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet, const Options& options,
+      const Callbacks& callbacks)
+      : m_(m), book_(book), fleet_(fleet), options_(options), callbacks_(callbacks),
+        hosts_(servers.size()), secrets_(m),
+        context_{m, servers, fleet, secrets_, converge::Mode::apply, callbacks.progress, callbacks.output, {}, {}} {
     me_.token = random_token();
     me_.owner = machine_name();
     me_.pid = std::to_string(getpid());
-    me_.command = options.kind == Kind::deploy ? "deploy" : "rollback";
+    me_.command = book.name;
     me_.ttl = options.lock_ttl.count();
     for (std::size_t i = 0; i < servers.size(); ++i) hosts_[i].name = servers[i]->name;
+    tarball_ = std::filesystem::temp_directory_path() / fmt::format("berth-{}-{}.tar", m_.app.name, me_.token);
   }
+
+  ~Run() {
+    std::error_code ec;
+    std::filesystem::remove(tarball_, ec);
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
   Result go() {
     if (!step("lock", [&] { return lock(); })) return finish();
-    const bool ok = options_.kind == Kind::deploy ? deploy_steps() : rollback_steps();
-    if (ok) {
-      result_.ok = true;
-      hooks("post_deploy", m_.hooks.post_deploy);
+    for (const auto& s : book_.steps) {
+      if (!run_step(s)) {
+        if (finalized_) {
+          result_.error += fmt::format("\n{} is live: the step failed after finalize", result_.release);
+        }
+        return finish();
+      }
     }
+    result_.ok = true;
     return finish();
   }
 
  private:
-  bool deploy_steps() {
-    const auto tarball = std::filesystem::temp_directory_path() /
-                         fmt::format("berth-{}-{}.tar", m_.app.name, me_.token);
-    struct Remove {
-      std::filesystem::path path;
-      ~Remove() {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
-      }
-    } remove{tarball};
+  // One step of the playbook; false when it failed (and every host was put back).
+  bool run_step(const playbook::Step& s) {
+    switch (s.kind) {
+      case StepKind::release: return step(s.name, [&] { return release_step(s.action); });
+      case StepKind::hooks: return hooks(s);
+      case StepKind::remote:
+      case StepKind::local:
+      case StepKind::health: return step(s.name, [&] { return common_step(s); });
+      case StepKind::converge: break;  // refused by parse_playbook among release steps
+    }
+    return step(s.name, [&]() -> std::string { throw Error("a converge step cannot run among release steps"); });
+  }
+
+  std::string release_step(const std::string& action) {
+    if (action == "build") return build();
+    if (action == "ship") return ship();
+    if (action == "migrate") return migrate();
+    if (action == "choose") return choose_rollback();
+    if (action == "start") return start();
+    if (action == "switch") return switch_over();
+    if (action == "finalize") return finalize();
+    throw Error(fmt::format("unknown release step '{}'", action));
+  }
+
+  std::string build() {
     result_.release = make_release_id(build_dir(m_), std::chrono::system_clock::now());
-    return hooks("pre_build", m_.hooks.pre_build) &&
-           step("build", [&] {
-             run_build(m_, [&](std::string_view line) { output("build | " + std::string(line)); });
-             pack_release(m_, tarball);
-             return fmt::format("{} ({:.1f} MB)", result_.release,
-                                std::filesystem::file_size(tarball) / 1e6);
-           }) &&
-           hooks("pre_deploy", m_.hooks.pre_deploy) &&
-           step("ship", [&] { return ship(tarball); }) && step("migrate", [&] { return migrate(); }) &&
-           switch_steps();
+    run_build(m_, [&](std::string_view line) { output("build | " + std::string(line)); });
+    pack_release(m_, tarball_);
+    return fmt::format("{} ({:.1f} MB)", result_.release, std::filesystem::file_size(tarball_) / 1e6);
   }
 
-  bool rollback_steps() {
-    return step("choose release", [&] { return choose_rollback(); }) && switch_steps();
+  // The context of remote, local and health steps: the release's environment, remote
+  // commands in its folder.
+  playbook::Context& context() {
+    context_.env = {{"BERTH_APP", m_.app.name}, {"BERTH_PLAYBOOK", book_.name}};
+    context_.remote_cwd.clear();
+    if (!result_.release.empty()) {
+      context_.env["BERTH_RELEASE"] = result_.release;
+      context_.remote_cwd = fmt::format("{}/releases/{}", provisioners::app_root(m_), result_.release);
+    }
+    return context_;
   }
 
-  bool switch_steps() {
-    return step("start", [&] { return start(); }) && step("switch", [&] { return switch_over(); }) &&
-           step("gate", [&] { return gate(); }) && step("finalize", [&] { return finalize(); });
+  // A remote, local or health step, through the playbook runner.
+  std::string common_step(const playbook::Step& s) {
+    auto step_copy = s;
+    if (s.kind == StepKind::health && options_.gate_deadline) {
+      step_copy.deadline = util::format_duration(*options_.gate_deadline);
+    }
+    const auto report = playbook::run_step(step_copy, context());
+    if (!report.ok) {
+      auto error = report.error;
+      while (!error.empty() && std::isspace(static_cast<unsigned char>(error.back()))) error.pop_back();
+      throw Error(error, report.unreachable ? ExitCode::unreachable : ExitCode::failure);
+    }
+    if (report.gate) {
+      if (report.gate->last.empty()) return "no health checks in the manifest";
+      return fmt::format("{} check(s) passed in {} round(s)", report.gate->last.size(), report.gate->rounds);
+    }
+    return fmt::format("{} command(s) ran", report.commands.size());
+  }
+
+  // How long new instances have to pass their direct check: --gate-deadline, else
+  // the first health step's deadline, else 60 s.
+  std::chrono::milliseconds start_deadline() const {
+    if (options_.gate_deadline) return *options_.gate_deadline;
+    for (const auto& s : book_.steps) {
+      if (s.kind != StepKind::health) continue;
+      if (const auto d = util::parse_duration(s.deadline)) return *d;
+    }
+    return std::chrono::seconds(60);
   }
 
   // Runs `body` as a named step: timed, reported, failures recorded. Returns whether
@@ -255,31 +314,20 @@ class Run {
     });
   }
 
-  bool hooks(const char* name, const std::vector<manifest::Hook>& list) {
+  // The manifest's [hooks] of one kind, each a remote or local command step.
+  bool hooks(const playbook::Step& s) {
+    const auto& list = s.action == "pre_build"    ? m_.hooks.pre_build
+                       : s.action == "pre_deploy" ? m_.hooks.pre_deploy
+                                                  : m_.hooks.post_deploy;
     if (list.empty()) return true;
-    return step(name, [&] {
+    return step(s.name, [&] {
       for (const auto& hook : list) {
-        if (hook.remote) {
-          on_hosts(fmt::format("{} hook `{}`", name, hook.command), [&](std::size_t i) {
-            if (!servers_[i]->has_role(hook.role)) return std::string();
-            return fmt::format("export BERTH_APP={} BERTH_RELEASE={} BERTH_HOST={}\ncd {}/releases/{} 2>/dev/null\n{}\n",
-                               m_.app.name, result_.release, servers_[i]->name,
-                               provisioners::app_root(m_), result_.release, hook.command);
-          });
-        } else {
-          ProcessOptions opts;
-          opts.cwd = m_.dir;
-          opts.env = {{"BERTH_APP", m_.app.name}, {"BERTH_RELEASE", result_.release}};
-          const auto r = run_process_streaming({"/bin/sh", "-c", hook.command},
-                                               [&](OutputStream, std::string_view line) {
-                                                 output(fmt::format("{} | {}", name, line));
-                                               },
-                                               opts);
-          if (!r) throw r.error();
-          if (!r->ok()) {
-            throw Error(fmt::format("`{}` exited with status {}\n{}", hook.command, r->exit_code, r->tail(10)));
-          }
-        }
+        playbook::Step command;
+        command.name = fmt::format("{} `{}`", s.name, hook.command);
+        command.kind = hook.remote ? StepKind::remote : StepKind::local;
+        command.command = hook.command;
+        command.role = hook.role;
+        common_step(command);
       }
       return fmt::format("{} command(s)", list.size());
     });
@@ -292,7 +340,8 @@ class Run {
     }
   }
 
-  std::string ship(const std::filesystem::path& tarball) {
+  std::string ship() {
+    const auto& tarball = tarball_;
     std::vector<std::string> lines(hosts_.size());
     std::vector<std::string> errors(hosts_.size());
     const auto dest = fmt::format("{}/releases/{}", provisioners::app_root(m_), result_.release);
@@ -409,7 +458,7 @@ class Run {
     });
     // Direct checks, retried until the gate's deadline: the new release takes no
     // traffic before it passes them.
-    const auto deadline = Clock::now() + options_.gate_deadline;
+    const auto deadline = Clock::now() + start_deadline();
     while (true) {
       std::string failures;
       for (std::size_t i = 0; i < hosts_.size(); ++i) failures += judge_probes(i, parse_probes(results[i].out));
@@ -435,39 +484,13 @@ class Run {
     return "nginx upstream points at the new instances";
   }
 
-  std::string gate() {
-    health::Selection selection;
-    for (const auto& h : hosts_) selection.hosts.push_back(h.name);
-    const auto checks = health::plan_local_checks(m_, selection);
-    if (checks.empty()) return "no health checks in the manifest";
-    health::SteadyClock clock;
-    const auto outcome = health::run_gate([&] { return health::run_round(checks, {}); },
-                                          health::gate_policy(checks, options_.gate_deadline), clock,
-                                          [&](int round, const std::vector<health::CheckResult>& results) {
-                                            const auto passing = std::count_if(
-                                                results.begin(), results.end(),
-                                                [](const health::CheckResult& r) { return r.ok; });
-                                            progress(fmt::format("gate: round {}: {} of {} checks pass", round,
-                                                                 passing, results.size()));
-                                          });
-    if (outcome.passed) return fmt::format("{} check(s) passed in {} round(s)", checks.size(), outcome.rounds);
-    std::string failures;
-    for (const auto& r : outcome.last) {
-      if (r.ok) continue;
-      if (!r.error.empty()) failures += fmt::format("\n  {} {}: {}", r.host, r.name, r.error);
-      for (const auto& c : r.conditions) {
-        if (!c.ok) failures += fmt::format("\n  {} {}: {} (observed {})", r.host, r.name, c.condition, c.observed);
-      }
-    }
-    throw Error("the health checks did not pass after the switch:" + failures);
-  }
-
   std::string finalize() {
     on_hosts("making the release current", [&](std::size_t i) {
       return finalize_script(m_, result_.release, provisioners::app_ports(m_, other(hosts_[i].live)),
                              provisioners::app_ports(m_, hosts_[i].live), options_.drain);
     });
     for (auto& h : hosts_) h.started = h.switched = false;
+    finalized_ = true;
     return fmt::format("{} is current", result_.release);
   }
 
@@ -507,21 +530,26 @@ class Run {
   }
 
   const manifest::Manifest& m_;
-  const std::vector<const manifest::Server*>& servers_;
+  const playbook::Playbook& book_;
   ssh::Fleet& fleet_;
   const Options& options_;
   const Callbacks& callbacks_;
   std::vector<Host> hosts_;
+  manifest::SecretSources secrets_;
+  playbook::Context context_;
+  std::filesystem::path tarball_;      // what build packs and ship sends
   LockInfo me_;
   bool locked_ = false;
+  bool finalized_ = false;
   Result result_;
 };
 
 }  // namespace
 
-Result run(const manifest::Manifest& m, const std::vector<const manifest::Server*>& servers,
-           ssh::Fleet& fleet, const Options& options, const Callbacks& callbacks) {
-  return Run(m, servers, fleet, options, callbacks).go();
+Result run(const manifest::Manifest& m, const playbook::Playbook& book,
+           const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet,
+           const Options& options, const Callbacks& callbacks) {
+  return Run(m, book, servers, fleet, options, callbacks).go();
 }
 
 std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet) {

@@ -1,12 +1,16 @@
 #pragma once
 
-// berth deploy and berth rollback: build and pack locally, ship to every app host,
-// migrate once, start the new release on the idle color's ports, check the new
-// instances directly, switch nginx's upstream, gate on the health checks (switching
-// back when they fail), then make it current and stop the old instances. The whole
-// run holds the deploy lock on every host.
+// Release playbooks: berth deploy (playbooks/deploy.toml: build and pack locally,
+// ship to every app host, migrate once, start the new release on the idle color's
+// ports, check the new instances directly, switch nginx's upstream, gate on the
+// health checks, then make it current and stop the old instances), berth rollback
+// (playbooks/rollback.toml: choose an earlier release, then the same start, switch,
+// gate, finalize), and a project's own release playbooks (`berth run NAME`). The
+// whole run holds the deploy lock on every host; when a step fails after `start`,
+// every host is switched back to the release that was serving.
 
 #include <core/manifest/manifest.hpp>
+#include <core/playbook/playbook.hpp>
 #include <core/ssh/pool.hpp>
 
 #include <atomic>
@@ -18,13 +22,12 @@
 
 namespace berth::deploy {
 
-enum class Kind { deploy, rollback };
-
 struct Options {
-  Kind kind = Kind::deploy;
-  std::string target;                            // rollback: the release (empty: the previous one)
+  std::string target;                            // choose: the release (empty: the previous one)
   std::chrono::seconds lock_wait{0};             // wait this long for a held lock
-  std::chrono::milliseconds gate_deadline{std::chrono::seconds(60)};
+  // Overrides the health steps' deadlines and the new instances' direct checks
+  // (default: the first health step's deadline).
+  std::optional<std::chrono::milliseconds> gate_deadline;
   std::chrono::seconds start_wait{30};           // for new instances to answer
   std::chrono::seconds drain{3};                 // before old instances stop
   std::chrono::seconds lock_ttl{900};
@@ -55,12 +58,13 @@ struct Callbacks {
   std::function<void(std::string_view)> output;    // build and command output lines
 };
 
-// Runs a deploy or a rollback on the hosts of `fleet` (each must have the app role;
-// `servers` in the same order). Never throws for remote failures: they end in
-// Result::error; throws berth::Error for local problems before anything changed
-// (the build failing, no release to roll back to).
-Result run(const manifest::Manifest& m, const std::vector<const manifest::Server*>& servers,
-           ssh::Fleet& fleet, const Options& options, const Callbacks& callbacks);
+// Runs release playbook `book` (deploy, rollback or a project's own; its order was
+// checked by playbook::parse_playbook) on the hosts of `fleet` (each must have the
+// app role; `servers` in the same order). Never throws for step failures, remote or
+// local (the build failing, no release to roll back to): they end in Result::error.
+Result run(const manifest::Manifest& m, const playbook::Playbook& book,
+           const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet,
+           const Options& options, const Callbacks& callbacks);
 
 // A host's releases, newest first, and which is current.
 struct HostReleases {

@@ -17,10 +17,77 @@ const std::vector<std::string>& known_components() {
   return components;
 }
 
+const std::vector<std::string>& release_actions() {
+  static const std::vector<std::string> actions{"build",  "ship",   "migrate", "choose",
+                                                "start", "switch", "finalize"};
+  return actions;
+}
+
+const std::vector<std::string>& hook_kinds() {
+  static const std::vector<std::string> kinds{"pre_build", "pre_deploy", "post_deploy"};
+  return kinds;
+}
+
+bool Playbook::is_release() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& s) {
+    return s.kind == StepKind::release || s.kind == StepKind::hooks;
+  });
+}
+
 namespace {
 
 std::string at(const std::string& origin, const toml::source_region& where) {
   return fmt::format("{}:{}:{}", origin, where.begin.line, where.begin.column);
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// The order a release's steps must keep, so that no playbook can switch to
+// instances that were never started or leave new ones running beside the old.
+void check_release_order(const Playbook& book, std::vector<std::string>& errors) {
+  if (!book.is_release()) return;
+  std::set<std::string> seen;
+  auto error = [&](const Step& step, std::string message) {
+    errors.push_back(fmt::format("{}:{}: error: {}", book.origin, step.line, message));
+  };
+  // Each action and the actions one of which must come before it.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> needs{
+      {"ship", {"build"}},   {"migrate", {"ship"}},  {"start", {"ship", "choose"}},
+      {"switch", {"start"}}, {"finalize", {"start"}}};
+  for (const auto& step : book.steps) {
+    if (step.kind == StepKind::converge) {
+      error(step, "a converge step cannot run among release steps (converge in `berth setup` "
+                  "or a playbook of its own)");
+    }
+    if (step.kind != StepKind::release) continue;
+    const auto& a = step.action;
+    if (seen.contains(a)) error(step, fmt::format("release step '{}' appears twice", a));
+    for (const auto& [action, before] : needs) {
+      if (a == action && std::none_of(before.begin(), before.end(),
+                                      [&](const std::string& b) { return seen.contains(b); })) {
+        error(step, fmt::format("release step '{}' needs {} before it", a,
+                                before.size() == 1 ? "'" + before[0] + "'" : "'ship' or 'choose'"));
+      }
+    }
+    if ((a == "build" && seen.contains("choose")) || (a == "choose" && seen.contains("build"))) {
+      error(step, "a release is either built ('build') or chosen ('choose'), not both");
+    }
+    if (a == "switch" && seen.contains("finalize")) error(step, "'switch' must come before 'finalize'");
+    seen.insert(a);
+  }
+  if (seen.contains("start") && !seen.contains("finalize")) {
+    errors.push_back(fmt::format("{}: error: release step 'start' needs a 'finalize' after it (or the "
+                                 "new instances would serve beside the old ones)",
+                                 book.origin));
+  }
 }
 
 }  // namespace
@@ -90,6 +157,15 @@ Playbook parse_playbook(std::string_view text, std::string name, std::string ori
           ++kinds;
           step.kind = k == "remote" ? StepKind::remote : StepKind::local;
           string_of(step.command);
+        } else if (k == "release" || k == "hooks") {
+          ++kinds;
+          step.kind = k == "release" ? StepKind::release : StepKind::hooks;
+          string_of(step.action);
+          const auto& allowed = k == "release" ? release_actions() : hook_kinds();
+          if (value.is_string() && !contains(allowed, step.action)) {
+            error(value.source(), fmt::format("unknown {} '{}' ({})", k == "release" ? "release step" : "hook kind",
+                                              step.action, joined(allowed)));
+          }
         } else if (k == "health") {
           ++kinds;
           step.kind = StepKind::health;
@@ -102,17 +178,22 @@ Playbook parse_playbook(std::string_view text, std::string name, std::string ori
           string_of(step.deadline);
         } else {
           error(value.source(), fmt::format("unknown key '{}' in a step (name, converge, remote, "
-                                            "local, health, role, deadline)",
+                                            "local, health, release, hooks, role, deadline)",
                                             k));
         }
       }
       if (kinds != 1) {
-        error(t->source(), "a step has exactly one of converge, remote, local, health");
+        error(t->source(), "a step has exactly one of converge, remote, local, health, release, hooks");
       }
-      if (step.name.empty()) step.name = fmt::format("step {}", book.steps.size() + 1);
+      if (step.name.empty()) {
+        step.name = !step.action.empty()               ? step.action
+                    : step.kind == StepKind::health ? std::string("health")
+                                                    : fmt::format("step {}", book.steps.size() + 1);
+      }
       book.steps.push_back(std::move(step));
     }
   }
+  if (errors.empty()) check_release_order(book, errors);
   if (!errors.empty()) {
     std::string message = fmt::format("playbook '{}' is invalid:", book.name);
     for (const auto& e : errors) message += "\n  " + e;

@@ -11,13 +11,18 @@
 
 namespace berth::playbook {
 
-enum class StepKind { converge, remote, local, health };
+// converge: bring components to the manifest's state; remote/local: a command;
+// health: the manifest's checks must pass; release: one step of a release
+// (build, ship, migrate, choose, start, switch, finalize); hooks: the manifest's
+// [hooks] of one kind (pre_build, pre_deploy, post_deploy).
+enum class StepKind { converge, remote, local, health, release, hooks };
 
 struct Step {
   std::string name;
   StepKind kind = StepKind::converge;
   std::vector<std::string> components;   // converge: base, databases, app, proxy, jobs
   std::string command;                   // remote, local
+  std::string action;                    // release: build, ship, ...; hooks: pre_build, ...
   std::string role = "app";              // remote: which servers
   std::string deadline = "60s";          // health: how long to retry
   int line = 0;                          // where the step starts in its file
@@ -28,13 +33,26 @@ struct Playbook {
   std::string origin;                    // the file it came from ("built-in playbooks/setup.toml")
   std::string description;
   std::vector<Step> steps;
+
+  // Whether it has release or hooks steps: such a playbook ships or switches
+  // releases, runs under the deploy lock on the app hosts (core/deploy) and
+  // switches back when a step after `start` fails.
+  bool is_release() const;
 };
 
 // The components a converge step may name.
 const std::vector<std::string>& known_components();
 
+// The actions a release step may name, in the order they may run.
+const std::vector<std::string>& release_actions();
+
+// The hook kinds a hooks step may name (the keys of the manifest's [hooks]).
+const std::vector<std::string>& hook_kinds();
+
 // Parses a playbook. Throws berth::Error listing every problem as origin:line:col
-// (unknown keys, a step with no or two kinds, unknown components).
+// (unknown keys, a step with no or two kinds, unknown components or actions, and
+// release steps out of order: ship before build, switch before start, start without
+// finalize, a converge step among release steps...).
 Playbook parse_playbook(std::string_view text, std::string name, std::string origin);
 
 // Playbook NAME: the project's playbooks/NAME.toml in `project_dir` when it exists,

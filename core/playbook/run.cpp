@@ -21,12 +21,7 @@ using Clock = std::chrono::steady_clock;
 // `export NAME='value'` lines for the BERTH_* variables, prepended to remote commands.
 std::string exports(const std::map<std::string, std::string>& env) {
   std::string out;
-  for (const auto& [name, value] : env) {
-    std::string quoted = "'";
-    for (char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    quoted += "'";
-    out += fmt::format("export {}={}\n", name, quoted);
-  }
+  for (const auto& [name, value] : env) out += fmt::format("export {}={}\n", name, util::shell_quote(value));
   return out;
 }
 
@@ -80,7 +75,8 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
 
 void run_remote(const Step& step, Context& context, StepReport& report) {
   report.commands.resize(context.servers.size());
-  const auto script = exports(context.env) + step.command + "\n";
+  std::string prefix = exports(context.env);
+  if (!context.remote_cwd.empty()) prefix += "cd " + util::shell_quote(context.remote_cwd) + " 2>/dev/null\n";
   const auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
     auto& out = report.commands[i];
     out.host = session.name();
@@ -90,6 +86,7 @@ void run_remote(const Step& step, Context& context, StepReport& report) {
     }
     const auto start = Clock::now();
     if (context.progress) context.progress(fmt::format("{}: {}", session.name(), step.name));
+    const auto script = prefix + exports({{"BERTH_HOST", session.name()}}) + step.command + "\n";
     const auto result = session.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
       if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
     });
@@ -183,25 +180,39 @@ void run_health(const Step& step, Context& context, StepReport& report) {
 
 }  // namespace
 
+StepReport run_step(const Step& step, Context& context) {
+  StepReport report;
+  report.name = step.name;
+  report.kind = step.kind;
+  const auto start = Clock::now();
+  if (context.mode == converge::Mode::plan && step.kind != StepKind::converge) {
+    report.ran = false;
+  } else {
+    switch (step.kind) {
+      case StepKind::converge: run_converge(step, context, report); break;
+      case StepKind::remote: run_remote(step, context, report); break;
+      case StepKind::local: run_local(step, context, report); break;
+      case StepKind::health: run_health(step, context, report); break;
+      case StepKind::release:
+      case StepKind::hooks:
+        throw Error(fmt::format("playbook step '{}' is a release step: it runs with `berth deploy`, "
+                                "`berth rollback` or `berth run` of a release playbook",
+                                step.name));
+    }
+  }
+  report.elapsed = since(start);
+  return report;
+}
+
 std::vector<StepReport> run_playbook(const Playbook& book, Context& context) {
+  if (book.is_release()) {
+    throw Error(fmt::format("playbook '{}' ships or switches releases: it runs under the deploy lock "
+                            "(core/deploy), not as a setup playbook",
+                            book.name));
+  }
   std::vector<StepReport> reports;
   for (const auto& step : book.steps) {
-    StepReport report;
-    report.name = step.name;
-    report.kind = step.kind;
-    const auto start = Clock::now();
-    if (context.mode == converge::Mode::plan && step.kind != StepKind::converge) {
-      report.ran = false;
-    } else {
-      switch (step.kind) {
-        case StepKind::converge: run_converge(step, context, report); break;
-        case StepKind::remote: run_remote(step, context, report); break;
-        case StepKind::local: run_local(step, context, report); break;
-        case StepKind::health: run_health(step, context, report); break;
-      }
-    }
-    report.elapsed = since(start);
-    reports.push_back(std::move(report));
+    reports.push_back(run_step(step, context));
     if (!reports.back().ok) break;
   }
   return reports;

@@ -51,11 +51,19 @@ struct Context {
   std::function<void(std::string_view)> progress;   // a line per phase and host
   std::function<void(std::string_view)> detail;     // command output lines
   std::map<std::string, std::string> env;           // BERTH_* for remote and local commands
+  std::string remote_cwd;                           // remote commands start here when it exists
 };
+
+// Runs one converge, remote, local or health step over the context's hosts (in plan
+// mode converge steps only plan). Release and hooks steps are not this runner's:
+// core/deploy runs them; given one, it throws berth::Error. Throws berth::Error only
+// for problems before any host work (a malformed deadline, a missing secret).
+StepReport run_step(const Step& step, Context& context);
 
 // Runs `book`'s steps in order and returns a report per step run (the failing one
 // last). In plan mode converge steps only plan, other steps are reported with
-// ran = false. Throws berth::Error only for problems before any host work (a
+// ran = false. A release playbook (Playbook::is_release) runs with deploy::run
+// instead; given one, it throws berth::Error. Throws berth::Error only for problems before any host work (a
 // malformed health condition, a secret that cannot be resolved).
 std::vector<StepReport> run_playbook(const Playbook& book, Context& context);
 

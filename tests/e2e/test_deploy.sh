@@ -1,7 +1,9 @@
 # berth deploy on a real host (issue 8): zero failed requests under load while v2
 # replaces v1; a release failing its health check never takes traffic (exit 1, the
 # condition named); a failing migration switches nothing; a second concurrent deploy
-# names the lock holder; rollback returns to the previous release.
+# names the lock holder; rollback returns to the previous release; the project's own
+# playbooks/deploy.toml (issue 5) runs its steps in order, a failing step after the
+# switch puts the previous release back, and a playbook out of order is refused.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 . "$BERTH_SOURCE_DIR/tests/e2e/deploy_lib.sh"
 skip_unless_root_nspawn
@@ -73,4 +75,59 @@ echo "== rollback goes back to the previous release"
 "$BERTH" -q rollback >/dev/null || fail "rollback failed"
 [ "$(site)" = v2 ] || fail "rollback does not serve v2 (got $(site))"
 "$BERTH" releases
+
+echo "== the project's own deploy playbook, through berth run: a remote step after the switch"
+mkdir -p playbooks
+cat >playbooks/deploy.toml <<'TOML'
+[[steps]]
+release = "build"
+[[steps]]
+release = "ship"
+[[steps]]
+release = "start"
+[[steps]]
+release = "switch"
+[[steps]]
+name = "warm"
+remote = "echo \"$BERTH_HOST $BERTH_RELEASE $(cat version.txt)\" >/tmp/warm.out; test ! -f FAIL_WARM"
+[[steps]]
+health = true
+deadline = "10s"
+[[steps]]
+release = "finalize"
+TOML
+set_version v5
+"$BERTH" run deploy >own.out 2>&1 || { cat own.out; fail "the project's deploy playbook failed"; }
+cat own.out
+grep -q '^ok warm ' own.out || fail "the playbook's own step is not reported"
+grep -q '^ok health .*passed in' own.out || fail "the playbook's health step is not reported"
+[ "$(site)" = v5 ] || fail "the project's deploy playbook does not serve v5"
+"$BERTH" -q exec -- cat /tmp/warm.out >warm.out || fail "cannot read the warm step's output"
+grep -q '^web .* v5$' warm.out || fail "the remote step did not run in the release folder with BERTH_*: $(cat warm.out)"
+
+echo "== a step failing after the switch puts the previous release back"
+set_version v6
+touch app/FAIL_WARM
+set +e
+"$BERTH" deploy >warmfail.out 2>&1
+status=$?
+set -e
+cat warmfail.out
+rm app/FAIL_WARM
+[ $status = 1 ] || fail "a failing playbook step should exit 1 (got $status)"
+grep -q 'warm: ' warmfail.out || fail "the failing step is not named"
+grep -q 'switched back' warmfail.out || fail "the switch back is not reported"
+[ "$(site)" = v5 ] || fail "v5 no longer serves after the failed step (got $(site))"
+
+echo "== a playbook out of order is refused before anything runs"
+printf '[[steps]]\nrelease = "build"\n[[steps]]\nrelease = "switch"\n' >playbooks/bad.toml
+set +e
+"$BERTH" run bad >bad-order.out 2>&1
+status=$?
+set -e
+cat bad-order.out
+[ $status != 0 ] || fail "a playbook that switches before starting ran"
+grep -q "bad.toml:3: error: release step 'switch' needs 'start' before it" bad-order.out ||
+  fail "the order problem is not named with file:line"
+rm -rf playbooks
 echo "PASS"
