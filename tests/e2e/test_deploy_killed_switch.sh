@@ -19,7 +19,7 @@ for _ in $(seq 600); do
   sleep 0.02
 done
 grep -qx 'switch' killed.out || { kill -9 $pid; load_stop; fail "the deploy never reached the switch"; }
-kill -9 $pid
+kill -9 $pid 2>/dev/null || { cat killed.out; fail "the deploy ended before it could be killed at the switch"; }
 wait $pid 2>/dev/null || true
 sleep 2
 load_stop
