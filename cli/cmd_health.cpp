@@ -1,7 +1,7 @@
 // berth health: run the health checks (the manifest's, from here, and the built-in
 // server-side ones, one exec per host) and report them: a table per host and check,
 // or one JSON document with --json; --watch re-runs and prints only transitions.
-// Exit 0 when every check passes, 1 when any fails.
+// Exit 0 when every check passes, 1 when any fails, 5 when a server was unreachable.
 #include <cli/cli.hpp>
 #include <cli/hosts.hpp>
 #include <core/error.hpp>
@@ -35,15 +35,18 @@ extern "C" void on_interrupt(int) { interrupted = 1; }
 
 // The built-in server-side checks of the selected servers (core/health/server.hpp):
 // one script per host and round over the run's one session per host, hosts in
-// parallel. Returns an empty function when --only leaves no server-side check.
+// parallel; a host that could not be probed is connected again next round (--watch)
+// and sets `unreachable` when it could not be connected. Returns an empty function
+// when --only leaves no server-side check.
 health::ServerChecks server_checks(const manifest::Manifest& m, const GlobalOptions& g,
-                                   std::vector<health::ServerPlan> plans, Ui& ui) {
+                                   std::vector<health::ServerPlan> plans, Ui& ui,
+                                   std::shared_ptr<bool> unreachable) {
   const bool any = std::any_of(plans.begin(), plans.end(),
                                [](const auto& p) { return !p.checks.empty() || p.certificates; });
   if (!any) return {};
   auto hosts = std::make_shared<Hosts>(open_hosts(g, m, ui));
   auto shared = std::make_shared<std::vector<health::ServerPlan>>(std::move(plans));
-  return [hosts, shared]() {
+  return [hosts, shared, unreachable]() {
     const auto& each = *shared;
     std::vector<std::vector<health::CheckResult>> per_host(each.size());
     hosts->fleet.run([&](std::size_t i, ssh::Session& session) {
@@ -51,21 +54,49 @@ health::ServerChecks server_checks(const manifest::Manifest& m, const GlobalOpti
       return true;
     });
     std::vector<health::CheckResult> out;
+    *unreachable = false;
     for (std::size_t i = 0; i < each.size(); ++i) {
+      bool probed = true;
       if (const auto& e = hosts->fleet.connect_error(i)) {
         std::string why = e->what();
         if (!e->hint().empty()) why += " (" + e->hint() + ")";
         out.push_back(health::server_unreachable(each[i].host, std::move(why)));
+        *unreachable = true;
+        probed = false;
       }
-      for (auto& r : per_host[i]) out.push_back(std::move(r));
+      for (auto& r : per_host[i]) {
+        probed = probed && r.kind != "server";  // the script could not run: connection lost
+        out.push_back(std::move(r));
+      }
+      if (!probed) hosts->fleet.forget(i);
     }
     return out;
   };
 }
 
-int exit_status(const std::vector<health::CheckResult>& results) {
+int exit_status(const std::vector<health::CheckResult>& results, bool unreachable) {
   const bool ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok; });
-  return static_cast<int>(ok ? ExitCode::ok : ExitCode::failure);
+  if (ok) return static_cast<int>(ExitCode::ok);
+  return static_cast<int>(unreachable ? ExitCode::unreachable : ExitCode::failure);
+}
+
+// For --watch: adds to a round's `results` what it cannot say itself. A host's
+// `server` check exists only while the host cannot be probed: when it is gone again,
+// it passed. Checks a round did not run (a host was unreachable) keep their last
+// known state, so that they do not come back as "new".
+void carry_over(const std::vector<health::CheckResult>& last, std::vector<health::CheckResult>& results) {
+  const auto size = results.size();
+  for (const auto& before : last) {
+    const auto same = [&](const health::CheckResult& r) { return r.host == before.host && r.name == before.name; };
+    if (std::any_of(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(size), same)) continue;
+    auto kept = before;
+    if (kept.kind == "server") {
+      if (kept.ok) continue;
+      kept.ok = true;
+      kept.error.clear();
+    }
+    results.push_back(std::move(kept));
+  }
 }
 
 // Waits `d`, returning early (false) when interrupted.
@@ -94,7 +125,8 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   std::sort(builtin_names.begin(), builtin_names.end());
   builtin_names.erase(std::unique(builtin_names.begin(), builtin_names.end()), builtin_names.end());
   const auto checks = health::plan_local_checks(m, {g.hosts, g.roles, o.only, builtin_names});
-  const auto server = server_checks(m, g, std::move(plans), ui);
+  auto unreachable = std::make_shared<bool>(false);
+  const auto server = server_checks(m, g, std::move(plans), ui, unreachable);
   if (checks.empty() && !server) ui.warn(fmt::format("{} has no [[health]] checks", g.file));
 
   // One round: print the table or the document, exit 0/1.
@@ -107,7 +139,7 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
     } else {
       for (const auto& line : health::render_table(results, ui)) ui.out(line);
     }
-    return exit_status(results);
+    return exit_status(results, *unreachable);
   }
 
   // --watch: every round, print only the checks whose state changed.
@@ -119,6 +151,7 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   for (int round = 1; o.rounds == 0 || round <= o.rounds; ++round) {
     const auto started = std::chrono::steady_clock::now();
     auto results = health::run_round(checks, server);
+    carry_over(last, results);
     const auto at = std::chrono::system_clock::now();
     for (const auto& t : health::transitions(last, results)) {
       if (ui.json()) {
@@ -127,7 +160,7 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
         ui.out(health::render_transition(t, at, ui));
       }
     }
-    status = exit_status(results);
+    status = exit_status(results, *unreachable);
     last = std::move(results);
     if (o.rounds != 0 && round == o.rounds) break;
     const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -157,7 +190,8 @@ void add_health(CLI::App& app, Cli& cli) {
       ->delimiter(',');
   sub->add_flag("--local", options->local,
                 "Only the manifest's [[health]] checks, run from here: no SSH, no built-in server-side checks");
-  sub->footer("Exit status: 0 when every check passes, 1 when any fails.");
+  sub->footer("Exit status: 0 when every check passes, 1 when any fails, 5 when a server could not "
+              "be reached (with --watch: of the last round; an unreachable server is retried each round).");
   on_run(sub, cli, [&cli, options](Ui& ui) { return run_health(cli.global, *options, ui); });
 }
 

@@ -66,4 +66,9 @@ std::vector<Outcome> Fleet::run(const std::function<bool(std::size_t, Session&)>
   });
 }
 
+void Fleet::forget(std::size_t i) {
+  hosts_[i].session.reset();
+  hosts_[i].error.reset();
+}
+
 }  // namespace berth::ssh

@@ -48,6 +48,11 @@ class Fleet {
   // Same failure and exception rules as run_parallel().
   std::vector<Outcome> run(const std::function<bool(std::size_t, Session&)>& work);
 
+  // Drops host i's session and connect error: the next run() connects it again
+  // (for commands that keep running, like `berth health --watch`, when a host was
+  // down or its connection broke).
+  void forget(std::size_t i);
+
  private:
   struct Host {
     Target target;

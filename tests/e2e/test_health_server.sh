@@ -5,8 +5,9 @@
 # memory, load, certificate) and the manifest's (api, tls). PostgreSQL stopped: the
 # database check and the app's api check fail ([BODY].db observed down), exit 1, both
 # named, the unit's journal shown. Then `berth health --watch 2` runs while PostgreSQL
-# starts again, and prints the checks' transitions back to pass. Leaves no process
-# behind.
+# starts again, and prints the checks' transitions back to pass. sshd stopped (every
+# connection cut): exit 5, and --watch reports the host's `server` check FAIL, then
+# connects again and reports it pass when sshd is back. Leaves no process behind.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 for program in node npm curl jq; do
@@ -117,4 +118,25 @@ echo "ok   --watch: db:main, api and unit:postgresql went back to pass"
 # And all is well again.
 run_health
 [ "$status" = 0 ] || fail "PostgreSQL started again: exit $status, want 0: $out"
+
+# --- a server that cannot be reached: exit 5; --watch connects it again -------------------
+"$BERTH" -e sandbox --no-color health --watch 2 >"$work/watch.out" 2>"$work/watch.err" &
+watch_pid=$!
+wait_for 'web db:main: new -> pass'
+# sshd stops and every SSH connection dies, the watch's too; systemd starts it again in 20 s.
+sandbox_ssh "$sandbox" 1 'systemd-run --quiet --on-active=20 systemctl start ssh.service;
+  systemctl stop ssh.socket ssh.service; pkill -9 -x sshd' >/dev/null 2>&1 || true
+run_health
+[ "$status" = 5 ] || fail "sshd stopped: exit $status, want 5: $out $(cat "$work/stderr")"
+echo "ok   sshd stopped: exit 5"
+wait_for 'web server: new -> FAIL'
+wait_for 'web server: FAIL -> pass'
+pid=$watch_pid
+stop_watch
+cat "$work/watch.out"
+[ "$(grep -c 'web db:main: new -> pass' "$work/watch.out")" = 1 ] ||
+  fail "after the outage, checks came back as new instead of keeping their state"
+echo "ok   --watch: the unreachable host's server check went FAIL -> pass, nothing else changed"
+run_health
+[ "$status" = 0 ] || fail "sshd back: exit $status, want 0: $out"
 echo "PASS"
