@@ -81,7 +81,7 @@ class Run {
     me_.token = random_token();
     me_.owner = machine_name();
     me_.pid = std::to_string(getpid());
-    me_.command = book.name;
+    me_.command = book.name == "deploy" || book.name == "rollback" ? book.name : "run " + book.name;
     me_.ttl = options.lock_ttl.count();
     for (std::size_t i = 0; i < servers.size(); ++i) hosts_[i].name = servers[i]->name;
     tarball_ = std::filesystem::temp_directory_path() / fmt::format("berth-{}-{}.tar", m_.app.name, me_.token);
