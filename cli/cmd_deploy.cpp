@@ -91,6 +91,7 @@ int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Man
     }
     ui.error(message);
     if (result.lock_held) return static_cast<int>(ExitCode::lock_held);
+    if (result.unreachable) return static_cast<int>(ExitCode::unreachable);
     return static_cast<int>(ExitCode::failure);
   }
   return 0;

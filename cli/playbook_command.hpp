@@ -35,8 +35,9 @@ void add_release_flags(CLI::App* sub, ReleaseFlags& flags);
 
 // Runs release playbook `book` (deploy, rollback or a project's own) on the app hosts
 // under the deploy lock, with Ctrl-C/TERM switching back, and prints each step (text
-// or --json). Returns 0 when it succeeded, 4 when another run holds the lock, 1 when
-// a step failed (the error says whether the previous release keeps serving).
+// or --json). Returns 0 when it succeeded, 4 when another run holds the lock, 5 when
+// a host could not be connected, 1 when a step failed (the error says whether the
+// previous release keeps serving).
 int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
                         const playbook::Playbook& book, const ReleaseFlags& flags);
 

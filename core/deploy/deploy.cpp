@@ -199,7 +199,11 @@ class Run {
     } catch (const Error& e) {
       report.ok = false;
       report.detail = e.what();
-      if (result_.error.empty()) result_.error = fmt::format("{}: {}", name, e.what());
+      if (result_.error.empty()) {
+        result_.error = fmt::format("{}: {}", name, e.what());
+        if (!e.hint().empty()) result_.error += fmt::format("\n({})", e.hint());
+      }
+      result_.unreachable = result_.unreachable || e.code() == ExitCode::unreachable;
     }
     report.elapsed = since(start);
     result_.steps.push_back(report);

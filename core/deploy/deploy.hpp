@@ -51,6 +51,7 @@ struct Result {
   std::vector<std::string> journal;              // last lines of the new instances on failure
   bool switched_back = false;
   bool lock_held = false;                        // failed because another run holds the lock
+  bool unreachable = false;                      // failed because a host could not be connected
 };
 
 struct Callbacks {

@@ -71,6 +71,17 @@ grep -q "lock is held by .*berth deploy" second.out || fail "the lock holder is 
 sed -i '/^command = "sleep 8"$/d' berth.toml
 [ "$(site)" = v4 ] || fail "the first deploy's release is not served"
 
+echo "== an unreachable host: exit 5 before anything is built"
+sed 's/^\[servers.web\]$/[servers.web]\nport = 1/' berth.toml >down.toml
+set +e
+"$BERTH" -f down.toml deploy >down.out 2>&1
+status=$?
+set -e
+cat down.out
+[ $status = 5 ] || fail "a deploy to an unreachable host should exit 5 (got $status)"
+grep -q 'lock: .*cannot reach' down.out || fail "the connect error is not named"
+! grep -q '^build$' down.out || fail "the release was built although no host could be locked"
+
 echo "== rollback goes back to the previous release"
 "$BERTH" -q rollback >/dev/null || fail "rollback failed"
 [ "$(site)" = v2 ] || fail "rollback does not serve v2 (got $(site))"
