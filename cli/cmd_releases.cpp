@@ -13,7 +13,9 @@ namespace berth::cli {
 
 void add_releases(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand(
-      "releases", "List the releases on each app host, newest first; `*` marks the current one");
+      "releases",
+      "List the releases on each app host, newest first; `*` marks the current one. Exit 1 when a "
+      "host's releases could not be read, 5 when a host is unreachable.");
   on_run(sub, cli, [&cli](Ui& ui) {
     const auto manifest = manifest::load_or_throw(cli.global.file, cli.global.env);
     auto hosts = open_app_hosts(cli.global, manifest, ui);
@@ -23,7 +25,7 @@ void add_releases(CLI::App& app, Cli& cli) {
     for (const auto& h : list) {
       if (!h.error.empty()) {
         ui.error(fmt::format("{}: {}", h.host, h.error));
-        status = 1;
+        if (status != 5) status = static_cast<int>(h.unreachable ? ExitCode::unreachable : ExitCode::failure);
       }
       json.push_back({{"host", h.host}, {"current", h.current}, {"live_color", h.live},
                       {"releases", h.releases}, {"served", h.served}, {"error", h.error}});

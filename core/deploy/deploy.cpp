@@ -578,6 +578,7 @@ std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet&
     if (const auto& e = fleet.connect_error(i)) {
       out[i].host = fleet.target(i).name;
       out[i].error = e->what();
+      out[i].unreachable = true;
     }
   }
   return out;

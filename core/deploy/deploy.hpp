@@ -75,6 +75,7 @@ struct HostReleases {
   std::vector<std::string> releases;
   std::vector<std::string> served;  // releases that have been live
   std::string error;
+  bool unreachable = false;         // the host could not be connected
 };
 std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet);
 

@@ -72,7 +72,8 @@ sed -i '/^command = "sleep 8"$/d' berth.toml
 [ "$(site)" = v4 ] || fail "the first deploy's release is not served"
 
 echo "== an unreachable host: exit 5 before anything is built"
-sed 's/^\[servers.web\]$/[servers.web]\nport = 1/' berth.toml >down.toml
+# (nothing listens on this machine's port 1: refused at once)
+sed 's/^address = .*/address = "127.0.0.1"\nport = 1/' berth.toml >down.toml
 set +e
 "$BERTH" -f down.toml deploy >down.out 2>&1
 status=$?
@@ -81,6 +82,9 @@ cat down.out
 [ $status = 5 ] || fail "a deploy to an unreachable host should exit 5 (got $status)"
 grep -q 'lock: .*cannot reach' down.out || fail "the connect error is not named"
 ! grep -q '^build$' down.out || fail "the release was built although no host could be locked"
+status=0
+"$BERTH" -f down.toml releases >down.out 2>&1 || status=$?
+[ $status = 5 ] || fail "releases of an unreachable host should exit 5 (got $status): $(cat down.out)"
 
 echo "== rollback goes back to the previous release"
 "$BERTH" -q rollback >/dev/null || fail "rollback failed"
