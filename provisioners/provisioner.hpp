@@ -80,7 +80,8 @@ void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desir
 void add_backend(const manifest::Manifest& m, const manifest::Server& s,
                  manifest::SecretSources& secrets, Desired& out);
 void add_proxy(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
-void add_jobs(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+void add_jobs(const manifest::Manifest& m, const manifest::Server& s,
+              manifest::SecretSources& secrets, Desired& out);
 
 // The environment variables the databases give the app (DATABASE_URL, ...), as
 // NAME=value lines; values may hold secret placeholders.

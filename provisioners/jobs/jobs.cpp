@@ -29,7 +29,8 @@ std::string curl_config_quote(std::string_view text) {
 
 }  // namespace
 
-void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desired& out) {
+void add_jobs(const manifest::Manifest& m, const manifest::Server& server,
+              manifest::SecretSources& secrets, Desired& out) {
   const auto* primary = primary_app_server(m);
   const auto script = fmt::format("/usr/local/lib/berth/{}-job-failed", m.app.name);
   const auto webhook_dir = config_dir(m) + "/jobs";
@@ -37,13 +38,13 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
   for (const auto& job : m.jobs) {
     if (!server.has_role(job.role)) continue;
     any = true;
-    if (job.on_failure_webhook.find("${") != std::string::npos) {
-      throw Error(
-          fmt::format("{}:{}:{}: job {}: on_failure_webhook does not take ${{env:}} or "
-                      "${{secret:}} references yet",
-                      job.where.file, job.where.line, job.where.column, job.name),
-          ExitCode::failure,
-          "write the URL itself; berth keeps it in a 0600 file on the server, never in a unit");
+    // The URL may hold ${secret:NAME} / ${env:NAME} (a Slack or Discord webhook URL is
+    // itself a token): it lands only in a 0600 file and is redacted from output.
+    const auto webhook = manifest::resolve_value(job.on_failure_webhook, secrets);
+    if (!webhook) {
+      throw Error(fmt::format("{}:{}:{}: job {}: on_failure_webhook: {}", job.where.file, job.where.line,
+                              job.where.column, job.name, webhook.error().what()),
+                  webhook.error().code(), webhook.error().hint());
     }
     const bool here = job.run_on == manifest::RunOn::all || (primary && primary->name == server.name);
     const auto unit = fmt::format("{}-job-{}", m.app.name, job.name);
@@ -76,9 +77,9 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server, Desir
     // 0600: webhook URLs often carry a token.
     out.resources.push_back(
         make(File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
-                  .content = job.on_failure_webhook.empty()
+                  .content = webhook->reveal().empty()
                                  ? std::string("# no on_failure_webhook\n")
-                                 : "url = " + curl_config_quote(job.on_failure_webhook) + "\n",
+                                 : "url = " + curl_config_quote(webhook->reveal()) + "\n",
                   .mode = "0600",
                   .sensitive = Sensitive::yes},
              "jobs"));

@@ -61,8 +61,10 @@ name = "broken"
 schedule = "daily"
 command = "echo about to fail; exit 3"
 run_on = "one"
-on_failure_webhook = "$hook"
+on_failure_webhook = "\${secret:JOBS_HOOK}"
 TOML
+# The webhook URL is a secret (as a Slack or Discord URL is): from the environment.
+export JOBS_HOOK=$hook
 for i in 1 2; do
   write_server_stanza e2e-px-jobs "$i" "app$i" berth.toml
   echo 'roles = ["app"]' >>berth.toml
@@ -95,6 +97,12 @@ done
 "$BERTH" -q setup >/dev/null || fail "second setup failed"
 [ "$(sandbox_ssh e2e-px-jobs 2 'systemctl is-enabled jobs2-job-stamp.timer' || true)" = disabled ] ||
   fail "a second setup enabled app2's timer"
+
+# Without the secret, setup stops before any change, naming the job's line.
+status=0
+env -u JOBS_HOOK "$BERTH" plan >nohook.out 2>&1 || status=$?
+[ "$status" != 0 ] && grep -q 'berth.toml:.*job broken: on_failure_webhook: .*JOBS_HOOK' nohook.out ||
+  fail "a missing webhook secret is not named: $(cat nohook.out)"
 
 # A failing job: the run fails, the journal says so, the webhook gets the JSON.
 if "$BERTH" jobs run broken >broken.out 2>&1; then fail "berth jobs run broken should fail"; fi

@@ -1,8 +1,10 @@
+#include <core/manifest/values.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 
 using namespace berth;
 using namespace berth::converge;
@@ -27,9 +29,16 @@ manifest::Manifest sample() {
   return m;
 }
 
-provisioners::Desired jobs_of(const manifest::Manifest& m, std::size_t server) {
+// The jobs' resources on server `server`; ${secret:NAME} reads `env` (nothing else).
+provisioners::Desired jobs_of(const manifest::Manifest& m, std::size_t server,
+                              std::map<std::string, std::string> env = {}) {
+  manifest::SecretSources secrets(m, [env](const std::string& name) -> std::optional<std::string> {
+    const auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
   provisioners::Desired d;
-  provisioners::add_jobs(m, m.servers[server], d);
+  provisioners::add_jobs(m, m.servers[server], secrets, d);
   return d;
 }
 
@@ -103,19 +112,25 @@ TEST_CASE("jobs: run_on = one has its timer on one host, the notify unit on ever
   CHECK(find(b, "file:/etc/systemd/system/shop-job-failed@.service"));
 }
 
-TEST_CASE("jobs: a webhook with a reference is refused, not posted to literally") {
+TEST_CASE("jobs: a webhook URL may come from a secret; a missing one is named with its place") {
   auto m = sample();
   m.jobs[0].on_failure_webhook = "https://hooks.test/${secret:HOOK}";
   m.jobs[0].where = {.file = "berth.toml", .line = 7, .column = 1};
-  CHECK_THROWS_WITH(jobs_of(m, 0),
-                    Catch::Contains("berth.toml:7:1: job reminders: on_failure_webhook"));
+  const auto d = jobs_of(m, 0, {{"HOOK", "T0KEN"}});
+  const auto* curl = find(d, "file:/etc/berth/shop/jobs/reminders.curl");
+  REQUIRE(curl);
+  CHECK(std::get<File>(curl->spec).content == "url = \"https://hooks.test/T0KEN\"\n");
+  CHECK(std::get<File>(curl->spec).sensitive == Sensitive::yes);
+  CHECK_THROWS_WITH(jobs_of(m, 0), Catch::Contains("berth.toml:7:1: job reminders: on_failure_webhook: ") &&
+                                       Catch::Contains("HOOK"));
 }
 
 TEST_CASE("jobs: curl is added once per host, and nothing without jobs") {
   auto m = sample();
   provisioners::Desired d;
   d.resources.push_back(make(Package{"curl"}, "base"));
-  provisioners::add_jobs(m, m.servers[0], d);
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::optional<std::string>(); });
+  provisioners::add_jobs(m, m.servers[0], secrets, d);
   CHECK(std::count_if(d.resources.begin(), d.resources.end(),
                       [](const Resource& r) { return r.id() == "package:curl"; }) == 1);
 
