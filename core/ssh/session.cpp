@@ -38,12 +38,13 @@ constexpr const char* cipher_preference =
     "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
     "aes128-ctr,aes192-ctr,aes256-ctr";
 
-// Reads a local stream on its own thread, in 1 MiB chunks hashed with SHA-1, while
-// the caller encrypts and sends the previous ones: reading, hashing and sending
-// overlap. At most `depth` chunks wait; destroying the reader stops it.
+// Reads a local tar stream on its own thread, in 1 MiB chunks, and follows it to
+// compute each file's cksum, while the caller encrypts and sends the previous ones:
+// reading, summing and sending overlap. At most `depth` chunks wait; destroying the
+// reader stops it.
 class ChunkReader {
  public:
-  explicit ChunkReader(int fd) : sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free), thread_([this, fd] { run(fd); }) {}
+  explicit ChunkReader(int fd) : thread_([this, fd] { run(fd); }) {}
   ~ChunkReader() {
     {
       std::lock_guard lock(mutex_);
@@ -65,22 +66,14 @@ class ChunkReader {
     return chunk;
   }
   bool ok() const { return !failed_; }
-  // The hex SHA-1 of everything read; valid after next() returned nothing.
-  std::string sha1() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(sha_.get(), digest.data(), &length);
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-    return hex;
-  }
+  // The files of the stream with their cksums; valid after next() returned nothing.
+  std::expected<FileSums, std::string> files() { return sums_.finish(); }
 
  private:
   static constexpr std::size_t chunk_size = 1 << 20;
   static constexpr std::size_t depth = 4;
 
   void run(int fd) {
-    EVP_DigestInit_ex(sha_.get(), EVP_sha1(), nullptr);
     for (;;) {
       // Fill the whole chunk first: a pipe gives 64 KiB per read, and fewer, larger
       // channel writes are what keeps libssh fast.
@@ -95,7 +88,7 @@ class ChunkReader {
         n += static_cast<std::size_t>(got);
       }
       chunk.resize(n);
-      EVP_DigestUpdate(sha_.get(), chunk.data(), n);
+      sums_.feed(std::string_view(chunk.data(), n));
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return chunks_.size() < depth || stop_; });
       if (n > 0 && !stop_) chunks_.push_back(std::move(chunk));
@@ -109,7 +102,7 @@ class ChunkReader {
     }
   }
 
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha_;
+  TarSums sums_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::vector<char>> chunks_;
@@ -118,6 +111,15 @@ class ChunkReader {
   std::atomic<bool> failed_ = false;
   std::jthread thread_;   // last: started after every member it uses exists
 };
+
+std::string sha1_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha1(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -455,7 +457,8 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
   return result;
 }
 
-std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int fd) {
+std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int fd,
+                                                     FileSums* sent_files) {
   UploadResult result;
   ChunkReader reader(fd);
   while (auto chunk = reader.next()) {
@@ -473,7 +476,9 @@ std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int f
     result.bytes += static_cast<std::uint64_t>(n);
   }
   if (!reader.ok()) return std::unexpected(failure("upload", "cannot read the local tar stream"));
-  result.sha1 = reader.sha1();
+  auto files = reader.files();
+  if (!files) return std::unexpected(failure("upload", "cannot check the upload: " + files.error()));
+  *sent_files = std::move(*files);
   return result;
 }
 
@@ -525,7 +530,8 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
   }
   ChannelPtr channel(*opened);
   collector.attach(channel.get());
-  auto sent = stream_fd(channel.get(), fd);
+  FileSums sent_files;
+  auto sent = stream_fd(channel.get(), fd, &sent_files);
   close_local();
   if (tar) {
     pipe.close();
@@ -550,12 +556,17 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
                               tail(remote.err))));
   }
   if (!sent) return std::unexpected(sent.error());
-  const auto received = tail(remote.out, 1);
-  if (received != sent->sha1) {
+  const auto received = parse_upload_listing(remote.out);
+  if (!received) {
     return std::unexpected(failure(
-        "upload", fmt::format("checksum mismatch in {}: sent SHA-1 {}, the server read {}",
-                              remote_dir, sent->sha1, received.empty() ? "nothing" : received)));
+        "upload", fmt::format("cannot check the files unpacked into {}: {}", remote_dir,
+                              received.error())));
   }
+  if (const auto mismatch = first_mismatch(sent_files, *received); !mismatch.empty()) {
+    return std::unexpected(
+        failure("upload", fmt::format("checksum mismatch in {}: {}", remote_dir, mismatch)));
+  }
+  sent->sha1 = sha1_hex(sums_text(sent_files));
   sent->duration = since(start);
   return *sent;
 }

@@ -6,6 +6,7 @@
 #include <core/error.hpp>
 #include <core/manifest/manifest.hpp>
 #include <core/remote.hpp>
+#include <core/ssh/text.hpp>
 
 #include <libssh/libssh.h>
 
@@ -76,8 +77,11 @@ class Session final : public Remote {
                                                 Privilege privilege = Privilege::root,
                                                 const LineSink& sink = {}) override;
 
-  // See Remote::upload_tar. Errors name the host and the step ("upload"): a local
-  // tar failure, the remote tar's exit status and stderr, or a checksum mismatch.
+  // See Remote::upload_tar. After the remote tar, every regular file of the stream
+  // is checked by size and POSIX cksum on the server; UploadResult::sha1 is the
+  // SHA-1 of that list (sums_text()). Errors name the host and the step ("upload"):
+  // a local tar failure, the remote tar's exit status and stderr, or the first
+  // missing or different file.
   std::expected<UploadResult, Error> upload_tar(const std::filesystem::path& source,
                                                 std::string_view remote_dir,
                                                 Privilege privilege = Privilege::root) override;
@@ -92,8 +96,10 @@ class Session final : public Remote {
   Error failure(std::string_view step, std::string_view what) const;
   // Opens a session channel and starts `command` on it.
   std::expected<ssh_channel, Error> open_exec(std::string_view step, const std::string& command);
-  // Sends the bytes read from `fd` until EOF on `channel`, hashing them.
-  std::expected<UploadResult, Error> stream_fd(ssh_channel channel, int fd);
+  // Sends the tar stream read from `fd` until EOF on `channel`, and sets
+  // `sent_files` to the cksums of its files. Fails when sending fails or the
+  // stream cannot be followed as a tar (see TarSums).
+  std::expected<UploadResult, Error> stream_fd(ssh_channel channel, int fd, FileSums* sent_files);
 
   Target target_;
   ssh_session session_;

@@ -1,6 +1,7 @@
 # Upload (DESIGN.md invariant 5): 200 MB stream through one exec channel into
-# `tar -x`, checksummed on both ends, and arrive intact: every file, mode and
-# symlink. A tar file uploads as is; a failing remote tar is a clear error.
+# `tar -x`, every file checked by size and cksum on the server, and arrive intact:
+# every file, mode and symlink. A tar file uploads as is; a failing remote tar, a
+# file changed on the way and a cut stream are clear errors.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 
@@ -29,12 +30,16 @@ jq -e '.ok and .hosts[0].upload.bytes >= 200000000 and (.hosts[0].upload.sha1 | 
   fail "the uploaded tree differs: $(diff <(jq -r '.hosts[0].stdout' dir.json) <(echo "$local_listing") | head)"
 jq -r '.hosts[0].upload | "uploaded \(.bytes) bytes in \(.duration_ms) ms (\(.mb_per_s | floor) MB/s)"' dir.json
 
-# A tar file, sent as is: the server's checksum is the file's.
+# A tar file, sent as is: the same files give the same digest (SHA-1 of the
+# sorted "cksum size path" list, which is cksum's own output here).
 tar -c -f release.tar -C data .
 "$BERTH" --json exec --upload "$work/release.tar:/srv/upload2" -- "set -- /srv/upload2; $listing" \
   >tar.json 2>err.txt || fail "the tar upload failed: $(cat err.txt)"
-[ "$(jq -r '.hosts[0].upload.sha1' tar.json)" = "$(sha1sum <release.tar | cut -d' ' -f1)" ] ||
-  fail "the server's checksum is not the tar file's"
+[ "$(jq -r '.hosts[0].upload.sha1' tar.json)" = "$(jq -r '.hosts[0].upload.sha1' dir.json)" ] ||
+  fail "the same files uploaded from a tar file and a folder have different digests"
+expected=$(cd data && find . -type f -print0 | xargs -0 cksum | sed 's| \./| |' | LC_ALL=C sort -k3 | sha1sum | cut -d' ' -f1)
+[ "$(jq -r '.hosts[0].upload.sha1' tar.json)" = "$expected" ] ||
+  fail "the upload digest is not the SHA-1 of the files' cksum list"
 [ "$(jq -r '.hosts[0].stdout' tar.json)" = "$local_listing" ] || fail "the uploaded tar differs"
 
 # Text mode reports size and throughput.
@@ -49,4 +54,29 @@ status=0
 [ "$status" = 1 ] || fail "a failing remote tar should exit 1, got $status"
 grep -q "error: web: upload: unpacking into /etc/hostname/x failed (exit [0-9]*)" err.txt ||
   fail "no upload error naming the folder: $(cat err.txt)"
+# The server's files differ from what was sent: a `tar` earlier in PATH changes one
+# file after unpacking, then removes another. The error names host, folder and file.
+wrap_tar() { # SHELL-LINE: run after the real tar, in the target folder
+  "$BERTH" exec -- "cat >/usr/local/bin/tar <<'EOF'
+#!/bin/sh
+/usr/bin/tar \"\$@\" || exit
+$1
+EOF
+chmod 0755 /usr/local/bin/tar" >/dev/null || fail "cannot install the tar wrapper"
+}
+wrap_tar 'printf x >>nested/empty'
+status=0
+"$BERTH" --no-color exec --upload "$work/data/nested:/srv/changed" >out.txt 2>err.txt || status=$?
+[ "$status" = 1 ] || fail "a changed file should exit 1, got $status"
+grep -q "error: web: upload: checksum mismatch in /srv/changed: empty: sent 0 bytes (cksum 4294967295), the server has 1 bytes" err.txt ||
+  fail "no mismatch error naming the file: $(cat err.txt)"
+wrap_tar 'rm -f deeper/tool.sh'
+status=0
+"$BERTH" --no-color exec --upload "$work/data/nested:/srv/cut" >out.txt 2>err.txt || status=$?
+[ "$status" = 1 ] || fail "a missing file should exit 1, got $status"
+grep -q "error: web: upload: checksum mismatch in /srv/cut: deeper/tool.sh is missing on the server" err.txt ||
+  fail "no error naming the missing file: $(cat err.txt)"
+"$BERTH" exec -- 'rm -f /usr/local/bin/tar' >/dev/null
+"$BERTH" exec --upload "$work/data/nested:/srv/cut" >/dev/null 2>err.txt ||
+  fail "the upload fails without the wrapper: $(cat err.txt)"
 echo PASS
