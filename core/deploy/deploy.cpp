@@ -2,8 +2,7 @@
 #include <core/deploy/deploy.hpp>
 #include <core/deploy/release.hpp>
 #include <core/deploy/scripts.hpp>
-#include <core/health/check.hpp>
-#include <core/health/gate.hpp>
+#include <core/health/condition.hpp>
 #include <core/output/redact.hpp>
 #include <core/playbook/run.hpp>
 #include <core/util/duration.hpp>
