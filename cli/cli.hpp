@@ -32,10 +32,18 @@ struct Cli {
   GlobalOptions global;
   // Set by the chosen subcommand's callback; returns the process exit status.
   std::function<int(Ui&)> action;
+  // The words after the first `--`, verbatim, and where the chosen subcommand wants
+  // them (add_command_words); none wants them: a usage error.
+  std::vector<std::string> command_words;
+  std::vector<std::string>* command_target = nullptr;
 };
 
 // Makes `sub` set cli.action to `run` when it is the chosen subcommand.
 void on_run(CLI::App* sub, Cli& cli, std::function<int(Ui&)> run);
+
+// Adds positional COMMAND to `sub`, stored in `into`; the words after `--` are added
+// to it verbatim (CLI11 would read `[ -f x ]` as a bracketed list and split it).
+void add_command_words(CLI::App* sub, Cli& cli, std::vector<std::string>& into, const std::string& help);
 
 
 void add_init(CLI::App& app, Cli& cli);

@@ -172,7 +172,7 @@ void add_exec(CLI::App& app, Cli& cli) {
       "command written to /bin/sh on stdin. Output streams as `HOST | line` (stdout) and "
       "`HOST ! line` (stderr, on stderr), then one status line per host. Exit 0 when every "
       "host exited 0, 1 when one failed, 5 when one could not be reached.");
-  sub->add_option("command", options->command, "The shell command (put it after --)");
+  add_command_words(sub, cli, options->command, "The shell command (put it after --)");
   sub->add_option("--upload", options->upload,
                   "Developer/benchmark aid: before the command, stream LOCAL (a directory or "
                   "a tar file) into REMOTE_DIR on each host through `tar -x`, checksummed, "

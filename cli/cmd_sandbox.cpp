@@ -164,7 +164,7 @@ void add_sandbox(CLI::App& app, Cli& cli) {
   auto* ssh = sandbox->add_subcommand(
       "ssh", "Open an SSH session (or run a command after --) as root on a sandbox host");
   ssh->add_option("host", args->host, "NAME or NAME/INDEX (1-based), e.g. fleet/2")->required();
-  ssh->add_option("command", args->command, "Command to run instead of a shell");
+  add_command_words(ssh, cli, args->command, "Command to run instead of a shell (after --)");
   on_run(ssh, cli, [args](Ui&) { return run_ssh(*args); });
 }
 

@@ -2,12 +2,20 @@
 #include <cli/cli.hpp>
 #include <core/error.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 namespace berth::cli {
 
 void on_run(CLI::App* sub, Cli& cli, std::function<int(Ui&)> run) {
   sub->callback([&cli, run = std::move(run)] { cli.action = run; });
+}
+
+void add_command_words(CLI::App* sub, Cli& cli, std::vector<std::string>& into, const std::string& help) {
+  sub->add_option("command", into, help);
+  sub->parse_complete_callback([&cli, &into] { cli.command_target = &into; });
 }
 
 namespace {
@@ -55,8 +63,23 @@ int run_main(int argc, char** argv) {
   add_sandbox(app, cli);
   add_version(app, cli);
 
+  // The words after the first `--` are a command's, verbatim: CLI11 never sees them.
+  std::vector<char*> args(argv, argv + argc);
+  const auto dashes = std::find_if(args.begin() + 1, args.end(),
+                                   [](const char* a) { return std::string_view(a) == "--"; });
+  if (dashes != args.end()) {
+    cli.command_words.assign(dashes + 1, args.end());
+    args.erase(dashes, args.end());
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
+    if (!cli.command_words.empty()) {
+      if (cli.command_target == nullptr) {
+        throw CLI::ExtrasError(cli.command_words);
+      }
+      cli.command_target->insert(cli.command_target->end(), cli.command_words.begin(),
+                                 cli.command_words.end());
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -25,6 +25,11 @@ done
 ! grep -q err out.txt || fail "stderr leaked into stdout: $(cat out.txt)"
 ! grep -q "| out" err.txt || fail "stdout leaked into stderr: $(cat err.txt)"
 
+# The words after -- reach the shell verbatim: brackets and commas too.
+"$BERTH" --no-color --hosts web-1 exec -- '[ -d /etc ] && echo "a, b"' >words.txt 2>&1 ||
+  fail "a command in brackets failed: $(cat words.txt)"
+grep -qx 'web-1 | a, b' words.txt || fail "the command was not run verbatim: $(cat words.txt)"
+
 # --json: per-host stdout, stderr, exit status, signal, duration.
 status=0
 "$BERTH" --json exec -- 'echo out; echo err >&2; exit 3' >out.json 2>/dev/null || status=$?
