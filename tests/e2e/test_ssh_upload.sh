@@ -64,7 +64,7 @@ $1
 EOF
 chmod 0755 /usr/local/bin/tar" >/dev/null || fail "cannot install the tar wrapper"
 }
-wrap_tar 'printf x >>nested/empty'
+wrap_tar 'printf x >>empty'
 status=0
 "$BERTH" --no-color exec --upload "$work/data/nested:/srv/changed" >out.txt 2>err.txt || status=$?
 [ "$status" = 1 ] || fail "a changed file should exit 1, got $status"
