@@ -113,14 +113,20 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
                     server.address.find_first_not_of("0123456789.") == std::string::npos;
     if (ip) names += (names.empty() ? "IP:" : ",IP:") + server.address;
     const auto cn = proxy.domains.empty() ? server.address : proxy.domains.front();
-    auto command = make(
-        Command{.run = fmt::format(
-                    "mkdir -p /etc/berth/tls && openssl req -x509 -newkey rsa:2048 -nodes "
-                    "-days 825 -subj '/CN={}' {} -keyout {} -out {} 2>&1 && chmod 0600 {}",
-                    cn, names.empty() ? "" : "-addext 'subjectAltName=" + names + "'", key, cert,
-                    key),
-                .creates = cert},
-        "nginx", {"reload:nginx.service"});
+    const auto make_cert = fmt::format(
+        "mkdir -p /etc/berth/tls && openssl req -x509 -newkey rsa:2048 -nodes "
+        "-days 825 -subj '/CN={}' {} -keyout {} -out {} 2>&1 && chmod 0600 {}",
+        cn, names.empty() ? "" : "-addext 'subjectAltName=" + names + "'", key, cert, key);
+    // Self-signed after Let's Encrypt: the paths are links into /etc/letsencrypt (never
+    // write through them) and certbot's deploy hook would link them again on renewal.
+    const auto from_acme = fmt::format(
+        "if [ -L {cert} ]; then rm -f {cert} {key} {cert}.bootstrap {key}.bootstrap "
+        "/etc/letsencrypt/renewal-hooks/deploy/berth-{app}.sh /etc/berth/tls/{app}.acme; fi\n",
+        fmt::arg("cert", cert), fmt::arg("key", key), fmt::arg("app", app));
+    auto command = make(acme ? Command{.run = make_cert, .creates = cert}
+                             : Command{.run = from_acme + make_cert,
+                                       .unless = fmt::format("[ -f {} ] && [ ! -L {} ]", cert, cert)},
+                        "nginx", {"reload:nginx.service"});
     command.stage = Stage::layout;
     r.push_back(std::move(command));
   }

@@ -6,6 +6,7 @@
 # root (fetched from pebble's management port), as curl does. certbot trusts pebble's
 # own listener through REQUESTS_CA_BUNDLE, set by the project's override of
 # templates/nginx/certbot.env.mustache. A forced renewal goes through the deploy hook.
+# Switching back to tls = "self-signed" replaces the links and drops the hook.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 
@@ -132,4 +133,23 @@ done
 echo "after renewal: $second"
 [ -n "$second" ] && [ "$second" != "$first" ] || fail "nginx still serves the old certificate after the renewal"
 "$BERTH" health >/dev/null 2>&1 || fail "berth health fails after the renewal"
+
+# Back to self-signed: the links into /etc/letsencrypt are replaced (never written
+# through), certbot's deploy hook goes so a renewal cannot link them again, and nginx
+# serves a self-signed certificate.
+sed -i 's/^tls = "letsencrypt"$/tls = "self-signed"/' berth.toml
+"$BERTH" -q setup >setup3.out 2>&1 || fail "setup back to self-signed failed: $(cat setup3.out)"
+on_host 'test -f /etc/berth/tls/pxacme.crt && test ! -L /etc/berth/tls/pxacme.crt && test ! -L /etc/berth/tls/pxacme.key' ||
+  fail "the certificate paths are still links after switching to self-signed"
+on_host 'test ! -e /etc/letsencrypt/renewal-hooks/deploy/berth-pxacme.sh' || fail "certbot's deploy hook is still there"
+on_host 'openssl x509 -noout -issuer -in /etc/letsencrypt/live/pxacme/fullchain.pem' | grep -qi pebble ||
+  fail "certbot's certificate was overwritten"
+for _ in $(seq 50); do
+  third=$(serial)
+  [ -n "$third" ] && ! echo "$third" | grep -qi pebble && break
+  sleep 0.2
+done
+echo "self-signed again: $third"
+! echo "$third" | grep -qi pebble || fail "nginx still serves pebble's certificate"
+"$BERTH" plan --detailed-exitcode >/dev/null 2>&1 || fail "a plan after switching to self-signed is not clean"
 echo "PASS"

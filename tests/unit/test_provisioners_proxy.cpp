@@ -135,6 +135,19 @@ TEST_CASE("proxy: self-signed and off never run certbot") {
   }
 }
 
+TEST_CASE("proxy: self-signed after Let's Encrypt replaces the links instead of writing through them") {
+  const auto d = proxy_of(sample(manifest::Tls::self_signed));
+  const auto* make = find_command(d, "openssl req -x509");
+  REQUIRE(make);
+  CHECK(make->creates.empty());
+  CHECK(make->unless == "[ -f /etc/berth/tls/shop.crt ] && [ ! -L /etc/berth/tls/shop.crt ]");
+  // The links go before openssl writes, and certbot's deploy hook with them.
+  const auto rm = make->run.find("rm -f /etc/berth/tls/shop.crt /etc/berth/tls/shop.key");
+  REQUIRE(rm != std::string::npos);
+  CHECK(rm < make->run.find("openssl req"));
+  CHECK(has(make->run, "/etc/letsencrypt/renewal-hooks/deploy/berth-shop.sh"));
+}
+
 TEST_CASE("proxy: a fail2ban jail bans floods of 4xx from the app's access log") {
   const auto d = proxy_of(sample(manifest::Tls::self_signed));
   const auto* filter = find(d, "file:/etc/fail2ban/filter.d/berth-shop-nginx.conf");
