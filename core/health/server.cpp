@@ -37,6 +37,17 @@ std::vector<Condition> conditions_of(std::initializer_list<std::string_view> tex
   return out;
 }
 
+// The manifest's [server_checks] conditions when it has some (checked when it was
+// loaded; one that does not parse is left out), else the built-in one.
+std::vector<Condition> thresholds(const std::vector<manifest::ConditionText>& own, std::string_view fallback) {
+  if (own.empty()) return conditions_of({fallback});
+  std::vector<Condition> out;
+  for (const auto& c : own) {
+    if (auto parsed = parse_condition(c.text, server_placeholders())) out.push_back(*parsed);
+  }
+  return out;
+}
+
 // Helpers every server script starts with. `v` frames a value as the converge probe does.
 constexpr std::string_view prelude = R"sh(export LC_ALL=C
 v() { printf '@@berth %s %s %s\n%s\n' "$1" "$2" "${#3}" "$3"; }
@@ -295,6 +306,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
     if (m.proxy->tls != manifest::Tls::off) {
       plan.ports.push_back(443);
       plan.certificates = matches_only(only, "cert:");
+      plan.certificate_conditions = thresholds(m.server_checks.certificate, certificate_threshold);
     }
   }
   // Each job's timer where it is enabled (provisioners/jobs).
@@ -321,21 +333,21 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
   add({.name = "disk:/",
        .kind = "disk",
        .subject = "/",
-       .conditions = conditions_of({disk_threshold})});
+       .conditions = thresholds(m.server_checks.disk, disk_threshold)});
   if (server.has_role("app")) {
     add({.name = "disk:/srv",
          .kind = "disk",
          .subject = "/srv",
-         .conditions = conditions_of({disk_threshold})});
+         .conditions = thresholds(m.server_checks.disk, disk_threshold)});
   }
   add({.name = "memory",
        .kind = "memory",
        .subject = "memory",
-       .conditions = conditions_of({memory_threshold})});
+       .conditions = thresholds(m.server_checks.memory, memory_threshold)});
   add({.name = "load",
        .kind = "load",
        .subject = "load",
-       .conditions = conditions_of({load_threshold})});
+       .conditions = thresholds(m.server_checks.load, load_threshold)});
   return plan;
 }
 
@@ -533,7 +545,7 @@ std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts&
   }
 
   if (plan.certificates) {
-    const auto conditions = conditions_of({certificate_threshold});
+    const auto& conditions = plan.certificate_conditions;
     const auto now = number_of(facts.get("clock", "now"));
     std::set<std::string> names;
     for (int i = 1; facts.has(fmt::format("cert:{}", i), "path"); ++i) {

@@ -50,6 +50,7 @@ struct ServerPlan {
   std::string upstream_file;  // app role: nginx's upstream file (which color is live)
   std::vector<int> ports;     // ports that must listen besides the app's (80, 443, 5432...)
   bool certificates = false;  // look for the certificates nginx serves
+  std::vector<Condition> certificate_conditions;  // what each of them must meet
   std::vector<ServerCheck> checks;
 };
 

@@ -172,6 +172,12 @@ class Builder {
         if (const auto* t = h.as_table()) m.health.push_back(read_health(*t));
       }
     }
+    if (const auto* checks = root["server_checks"].as_table()) {
+      m.server_checks.disk = conditions(*checks, "disk");
+      m.server_checks.memory = conditions(*checks, "memory");
+      m.server_checks.load = conditions(*checks, "load");
+      m.server_checks.certificate = conditions(*checks, "certificate");
+    }
     if (const auto* hooks = root["hooks"].as_table()) {
       m.hooks.pre_build = read_hooks(*hooks, "pre_build");
       m.hooks.pre_deploy = read_hooks(*hooks, "pre_deploy");
@@ -346,11 +352,7 @@ class Builder {
     h.name = str(t, "name");
     h.kind = str(t, "kind", h.kind);
     h.url = str(t, "url");
-    if (const auto* a = t["conditions"].as_array()) {
-      for (const auto& c : *a) {
-        if (auto s = c.value<std::string>()) h.conditions.push_back({*s, at(c.source())});
-      }
-    }
+    h.conditions = conditions(t, "conditions");
     h.interval = str(t, "interval", h.interval);
     h.timeout = str(t, "timeout", h.timeout);
     h.where = at(t.source());
@@ -389,6 +391,17 @@ class Builder {
     return hooks;
   }
 
+  // The strings of list `key` of `t`, each with its place.
+  std::vector<ConditionText> conditions(const toml::table& t, std::string_view key) {
+    std::vector<ConditionText> out;
+    if (const auto* a = t[key].as_array()) {
+      for (const auto& c : *a) {
+        if (auto s = c.value<std::string>()) out.push_back({*s, at(c.source())});
+      }
+    }
+    return out;
+  }
+
   Base read_base(const toml::table& t) {
     Base b;
     b.harden = boolean(t, "harden", b.harden);
@@ -422,6 +435,7 @@ class Validator {
     proxy();
     jobs();
     health();
+    server_checks();
     hooks();
     base();
   }
@@ -633,6 +647,30 @@ class Validator {
                           j.timeout));
       }
       need_role(j.role, at_item("jobs", i, "role"), fmt::format("job {}", j.name));
+    }
+  }
+
+  // Each [server_checks] list judges one measure: its conditions name that placeholder.
+  void server_checks() {
+    const auto& c = m_.server_checks;
+    const std::pair<const std::vector<ConditionText>*, std::string> lists[] = {
+        {&c.disk, "DISK_USED"},
+        {&c.memory, "MEMORY_AVAILABLE"},
+        {&c.load, "LOAD_PER_CORE"},
+        {&c.certificate, "CERTIFICATE_EXPIRATION"}};
+    for (const auto& [list, placeholder] : lists) {
+      const std::vector<std::string> known{placeholder};
+      for (const auto& condition : *list) {
+        const auto parsed = health::parse_condition(condition.text, known);
+        auto where = condition.where;
+        if (!parsed) {
+          // where is the opening quote; the parser counts from the first character after it.
+          where.column += parsed.error().column;
+          error(where, fmt::format("condition '{}': {}", condition.text, parsed.error().message));
+        } else if (parsed->left.name != placeholder && parsed->right.name != placeholder) {
+          error(where, fmt::format("condition '{}' must use [{}]", condition.text, placeholder));
+        }
+      }
     }
   }
 

@@ -159,6 +159,15 @@ struct HealthCheck {
   int success_threshold = 1;                   // deploy gate: consecutive passes needed
 };
 
+// [server_checks]: the conditions of the built-in checks that measure a host (`berth
+// health`, docs/health.md). An empty list keeps the built-in condition.
+struct ServerChecks {
+  std::vector<ConditionText> disk;          // [DISK_USED] < 90
+  std::vector<ConditionText> memory;        // [MEMORY_AVAILABLE] > 10
+  std::vector<ConditionText> load;          // [LOAD_PER_CORE] < 8
+  std::vector<ConditionText> certificate;   // [CERTIFICATE_EXPIRATION] > 240h
+};
+
 // One hook command: local (on the operator's machine) or remote (on hosts of a role).
 struct Hook {
   std::string command;
@@ -204,6 +213,7 @@ struct Manifest {
   std::optional<Proxy> proxy;
   std::vector<Job> jobs;
   std::vector<HealthCheck> health;
+  ServerChecks server_checks;
   Hooks hooks;
   Base base;
   std::vector<SecretSource> secrets;

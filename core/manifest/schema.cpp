@@ -230,6 +230,19 @@ Schema build_schema() {
                                         "gate (default 1)",
                                         1))});
 
+  auto condition_list = [](std::string what) {
+    return array(std::move(what), str("[PLACEHOLDER] OP value"));
+  };
+  auto server_checks = table(
+      "The conditions of the built-in checks that measure each server (berth health); each "
+      "list replaces the default",
+      {key("disk", condition_list("Each disk: [DISK_USED] (percent), default [DISK_USED] < 90")),
+       key("memory", condition_list("[MEMORY_AVAILABLE] (percent), default [MEMORY_AVAILABLE] > 10")),
+       key("load", condition_list("[LOAD_PER_CORE] (15-minute load per core), default "
+                                  "[LOAD_PER_CORE] < 8")),
+       key("certificate", condition_list("Each certificate nginx serves: [CERTIFICATE_EXPIRATION], "
+                                         "default [CERTIFICATE_EXPIRATION] > 240h"))});
+
   auto hooks = table("Commands run around a deploy",
                      {key("pre_build", hook_list("Before the build, locally")),
                       key("pre_deploy", hook_list("Before the new release starts")),
@@ -261,6 +274,7 @@ Schema build_schema() {
                 key("proxy", std::move(proxy)),
                 key("jobs", array("Scheduled jobs", std::move(job))),
                 key("health", array("Health checks", std::move(health))),
+                key("server_checks", std::move(server_checks)),
                 key("hooks", std::move(hooks)),
                 key("base", std::move(base)),
                 key("secrets", map("Secret sources, by secret name", std::move(secret)))});

@@ -119,6 +119,16 @@ echo "ok   --watch: db:main, api and unit:postgresql went back to pass"
 run_health
 [ "$status" = 0 ] || fail "PostgreSQL started again: exit $status, want 0: $out"
 
+# --- [server_checks] sets the thresholds -------------------------------------------------
+cp berth.toml berth.toml.orig
+printf '\n[server_checks]\ndisk = ["[DISK_USED] < 0"]\n' >>berth.toml
+run_health --only disk
+mv berth.toml.orig berth.toml
+echo "$out"
+[ "$status" = 1 ] || fail "a disk threshold no disk meets: exit $status, want 1"
+echo "$out" | grep -q 'disk:/ .*FAIL .*\[DISK_USED\] < 0' || fail "the manifest's disk threshold is not the one judged"
+echo "ok   [server_checks]: the manifest's disk threshold is judged"
+
 # --- a server that cannot be reached: exit 5; --watch connects it again -------------------
 "$BERTH" -e sandbox --no-color health --watch 2 >"$work/watch.out" 2>"$work/watch.err" &
 watch_pid=$!

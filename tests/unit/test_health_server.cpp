@@ -185,6 +185,22 @@ TEST_CASE("server: built-in checks come from the manifest and the server's roles
   }
 }
 
+TEST_CASE("server: [server_checks] replaces the built-in thresholds") {
+  auto m = tracker();
+  m.server_checks.disk = {{"[DISK_USED] < 30", {}}};
+  m.server_checks.certificate = {{"[CERTIFICATE_EXPIRATION] > 720h", {}}};
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  const auto facts = parse_server_output(healthy_output());
+  REQUIRE(facts);
+  const auto results = judge_server(plan, *facts, 120ms);
+  // The healthy host's / is 36% used, its certificate has 115 days left.
+  CHECK_FALSE(find(results, "disk:/").ok);
+  CHECK(find(results, "disk:/").conditions[0].condition == "[DISK_USED] < 30");
+  CHECK(find(results, "memory").conditions[0].condition == "[MEMORY_AVAILABLE] > 10");
+  CHECK(find(results, "cert:tracker.crt").conditions[0].condition == "[CERTIFICATE_EXPIRATION] > 720h");
+  CHECK(find(results, "cert:tracker.crt").ok);
+}
+
 TEST_CASE("server: the script observes what the plan needs, secrets stay on the server") {
   auto m = tracker();
   const auto plan = plan_server_checks(m, m.servers[0]);

@@ -563,3 +563,27 @@ TEST_CASE("load: select_servers filters by name and role") {
   CHECK_THROWS_WITH(select_servers(m, {}, {"cache"}), Catch::Contains("unknown role 'cache'"));
   CHECK_THROWS_WITH(select_servers(m, {"web2"}, {"db"}), Catch::Contains("no server matches"));
 }
+
+TEST_CASE("load: [server_checks] takes conditions on its own measure only") {
+  SECTION("valid lists") {
+    const auto result = load_text(valid_head + R"(
+[server_checks]
+disk = ["[DISK_USED] < 80"]
+memory = ["[MEMORY_AVAILABLE] > 5"]
+load = ["[LOAD_PER_CORE] < 4"]
+certificate = ["[CERTIFICATE_EXPIRATION] > 720h"]
+)");
+    for (const auto& d : result.diagnostics) INFO(d.to_string());
+    REQUIRE(result.ok());
+    CHECK(result.manifest->server_checks.disk[0].text == "[DISK_USED] < 80");
+    CHECK(result.manifest->server_checks.certificate.size() == 1);
+  }
+  SECTION("another measure's placeholder, or a malformed condition, is named with its place") {
+    const auto e = only_error(valid_head + "[server_checks]\ndisk = [\"[MEMORY_AVAILABLE] > 5\"]\n");
+    CHECK(contains(e.message, "unknown placeholder [MEMORY_AVAILABLE]"));
+    CHECK(e.where.line == 9);
+    const auto wrong = only_error(valid_head + "[server_checks]\nload = [\"[STATUS] == 200\"]\n");
+    CHECK(contains(wrong.message, "must use [LOAD_PER_CORE]"));
+    CHECK(contains(only_error(valid_head + "[server_checks]\nswap = []\n").message, "unknown key 'swap'"));
+  }
+}
