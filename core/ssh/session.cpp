@@ -20,7 +20,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include <vector>
 
@@ -111,6 +113,14 @@ class ChunkReader {
   std::atomic<bool> failed_ = false;
   std::jthread thread_;   // last: started after every member it uses exists
 };
+
+// `fd` when it is a TCP socket (not a ProxyCommand's pipe), else -1.
+int tcp_socket(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return -1;
+  return address.ss_family == AF_INET || address.ss_family == AF_INET6 ? fd : -1;
+}
 
 std::string sha1_hex(std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -460,24 +470,63 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
 std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int fd,
                                                      FileSums* sent_files) {
   UploadResult result;
+  // Pacing: libssh alone fills sshd's whole 2 MiB window at once; sshd then holds
+  // megabytes in its buffers, moving them and faulting them in, and spends 1.7
+  // times the CPU (0.23 s against 0.13 s per 200 MB paced, as with OpenSSH's
+  // client; read in /proc on the server), on the same 2 CPUs as everything else.
+  // So at most `ahead` bytes may have reached the server (left our socket) without
+  // sshd having passed them on to tar (its window adjustments say so), written
+  // `slice` (one SSH packet) at a time. Bytes still in our socket (SIOCOUTQ: unsent
+  // or not acknowledged) do not count, so a long link keeps its whole window in
+  // flight. Through a ProxyJump the link is not our socket: no pacing.
+  constexpr std::int64_t ahead = 384 * 1024;
+  constexpr std::int64_t slice = 32 * 1024;
+  const int socket_fd = tcp_socket(ssh_get_fd(session_));
+  const auto window = [&] { return static_cast<std::int64_t>(ssh_channel_window_size(channel)); };
+  const std::int64_t granted = window();
+  const auto backlog = [&] {
+    int queued = 0;
+    if (ioctl(socket_fd, SIOCOUTQ, &queued) != 0) queued = 0;
+    return granted - window() - queued;
+  };
+  std::unique_ptr<ssh_event_struct, decltype(&ssh_event_free)> event(ssh_event_new(),
+                                                                     ssh_event_free);
+  const bool pacing =
+      socket_fd >= 0 && event != nullptr && ssh_event_add_session(event.get(), session_) == SSH_OK;
   ChunkReader reader(fd);
-  while (auto chunk = reader.next()) {
-    const auto n = static_cast<ssize_t>(chunk->size());
-    for (ssize_t sent = 0; sent < n;) {
-      const int w = ssh_channel_write(channel, chunk->data() + sent, static_cast<uint32_t>(n - sent));
+  std::optional<Error> failed;
+  while (!failed) {
+    auto chunk = reader.next();
+    if (!chunk) break;
+    const auto n = static_cast<std::int64_t>(chunk->size());
+    for (std::int64_t sent = 0; sent < n;) {
+      // Waits for window adjustments; a closed channel or a lost connection is left
+      // to ssh_channel_write to report.
+      while (pacing && backlog() > ahead && !ssh_channel_is_closed(channel) &&
+             !ssh_channel_is_eof(channel) && ssh_is_connected(session_) &&
+             ssh_event_dopoll(event.get(), 1000) != SSH_ERROR) {
+      }
+      const int w = ssh_channel_write(channel, chunk->data() + sent,
+                                      static_cast<uint32_t>(std::min(slice, n - sent)));
       if (w == SSH_ERROR) {
-        return std::unexpected(failure(
-            "upload", fmt::format("sending failed after {} bytes: {}", result.bytes + sent,
-                                  ssh_is_connected(session_) ? "the remote tar stopped reading"
-                                                             : ssh_get_error(session_))));
+        failed = failure("upload", fmt::format("sending failed after {} bytes: {}",
+                                               result.bytes + static_cast<std::uint64_t>(sent),
+                                               ssh_is_connected(session_)
+                                                   ? "the remote tar stopped reading"
+                                                   : ssh_get_error(session_)));
+        break;
       }
       sent += w;
     }
-    result.bytes += static_cast<std::uint64_t>(n);
+    if (!failed) result.bytes += static_cast<std::uint64_t>(n);
   }
+  if (pacing) ssh_event_remove_session(event.get(), session_);
+  if (failed) return std::unexpected(*failed);
   if (!reader.ok()) return std::unexpected(failure("upload", "cannot read the local tar stream"));
   auto files = reader.files();
-  if (!files) return std::unexpected(failure("upload", "cannot check the upload: " + files.error()));
+  if (!files) {
+    return std::unexpected(failure("upload", "cannot check the upload: " + files.error()));
+  }
   *sent_files = std::move(*files);
   return result;
 }

@@ -103,11 +103,13 @@ constexpr CrcTables make_crc_tables() {
   CrcTables t{};
   for (std::uint32_t b = 0; b < 256; ++b) {
     std::uint32_t c = b << 24;
-    for (int i = 0; i < 8; ++i) c = (c & 0x80000000U) != 0 ? (c << 1) ^ cksum_polynomial : c << 1;
+    for (int i = 0; i < 8; ++i)
+      c = (c & 0x80000000U) != 0 ? (c << 1) ^ cksum_polynomial : c << 1;
     t[0][b] = c;
   }
   for (std::size_t k = 1; k < 8; ++k) {
-    for (std::size_t b = 0; b < 256; ++b) t[k][b] = (t[k - 1][b] << 8) ^ t[0][t[k - 1][b] >> 24];
+    for (std::size_t b = 0; b < 256; ++b)
+      t[k][b] = (t[k - 1][b] << 8) ^ t[0][t[k - 1][b] >> 24];
   }
   return t;
 }
@@ -118,12 +120,13 @@ std::uint32_t crc_bytes(std::uint32_t crc, const unsigned char* p, std::size_t n
   for (; n >= 8; p += 8, n -= 8) {
     const std::uint32_t one = crc ^ (std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 |
                                      std::uint32_t{p[2]} << 8 | p[3]);
-    const std::uint32_t two = std::uint32_t{p[4]} << 24 | std::uint32_t{p[5]} << 16 |
-                              std::uint32_t{p[6]} << 8 | p[7];
+    const std::uint32_t two =
+        std::uint32_t{p[4]} << 24 | std::uint32_t{p[5]} << 16 | std::uint32_t{p[6]} << 8 | p[7];
     crc = t[7][one >> 24] ^ t[6][(one >> 16) & 0xff] ^ t[5][(one >> 8) & 0xff] ^ t[4][one & 0xff] ^
           t[3][two >> 24] ^ t[2][(two >> 16) & 0xff] ^ t[1][(two >> 8) & 0xff] ^ t[0][two & 0xff];
   }
-  for (; n > 0; ++p, --n) crc = (crc << 8) ^ t[0][(crc >> 24) ^ *p];
+  for (; n > 0; ++p, --n)
+    crc = (crc << 8) ^ t[0][(crc >> 24) ^ *p];
   return crc;
 }
 
@@ -131,7 +134,8 @@ std::uint32_t crc_bytes(std::uint32_t crc, const unsigned char* p, std::size_t n
 // x^n mod the polynomial: the folding constants.
 constexpr std::uint64_t x_power_mod(unsigned n) {
   std::uint32_t r = 1;
-  for (unsigned i = 0; i < n; ++i) r = (r & 0x80000000U) != 0 ? (r << 1) ^ cksum_polynomial : r << 1;
+  for (unsigned i = 0; i < n; ++i)
+    r = (r & 0x80000000U) != 0 ? (r << 1) ^ cksum_polynomial : r << 1;
   return r;
 }
 
@@ -173,7 +177,8 @@ BERTH_PCLMUL std::uint32_t crc_folded(std::uint32_t crc, const unsigned char* p,
   x1 = _mm_xor_si128(x1, fold(x0, k128));
   x2 = _mm_xor_si128(x2, fold(x1, k128));
   x3 = _mm_xor_si128(x3, fold(x2, k128));
-  for (; n >= 16; p += 16, n -= 16) x3 = _mm_xor_si128(fold(x3, k128), load(p));
+  for (; n >= 16; p += 16, n -= 16)
+    x3 = _mm_xor_si128(fold(x3, k128), load(p));
   std::array<unsigned char, 16> last{};
   _mm_storeu_si128(reinterpret_cast<__m128i*>(last.data()), x3);
   std::reverse(last.begin(), last.end());
@@ -244,11 +249,13 @@ std::optional<std::uint64_t> number(std::string_view header, std::size_t offset,
   const auto text = header.substr(offset, size);
   std::uint64_t value = 0;
   if ((static_cast<unsigned char>(text[0]) & 0x80) != 0) {
-    for (std::size_t i = 1; i < text.size(); ++i) value = (value << 8) | static_cast<unsigned char>(text[i]);
+    for (std::size_t i = 1; i < text.size(); ++i)
+      value = (value << 8) | static_cast<unsigned char>(text[i]);
     return value;
   }
   std::size_t i = 0;
-  while (i < text.size() && text[i] == ' ') ++i;
+  while (i < text.size() && text[i] == ' ')
+    ++i;
   const auto end = text.find_first_of(std::string_view(" \0", 2), i);
   const auto digits = text.substr(i, end == std::string_view::npos ? text.size() - i : end - i);
   if (digits.empty()) return 0;
@@ -257,7 +264,9 @@ std::optional<std::uint64_t> number(std::string_view header, std::size_t offset,
   return value;
 }
 
-std::uint64_t padding_of(std::uint64_t size) { return (block - size % block) % block; }
+std::uint64_t padding_of(std::uint64_t size) {
+  return (block - size % block) % block;
+}
 
 }  // namespace
 
@@ -315,38 +324,38 @@ void TarSums::header_done() {
   const auto path = member_path(name);
   std::uint64_t data = *size;
   switch (type) {
-    case 'L':
-    case 'K':
-    case 'x':
-      if (*size > max_meta) return fail(fmt::format("tar metadata of {} bytes", *size));
-      state_ = State::meta;
-      meta_type_ = type;
-      meta_.clear();
-      break;
-    case '0':
-    case '\0':
-    case '7':
-      state_ = State::data;
-      current_ = path;
-      sum_ = Cksum{};
-      if (data == 0) files_[current_] = FileSum{0, Cksum{}.value()};
-      break;
-    case '1':
-      // GNU tar stores no data for hard links whatever the size field says.
-      data = 0;
-      if (const auto target = files_.find(member_path(link)); target != files_.end()) {
-        files_[path] = target->second;
-      } else {
-        files_.erase(path);
-      }
-      state_ = State::skip;
-      break;
-    case 'S':
-      return fail(fmt::format("{} is a sparse file, which berth cannot check", path));
-    default:
-      // Links, folders, devices, global pax headers: no file content to check.
+  case 'L':
+  case 'K':
+  case 'x':
+    if (*size > max_meta) return fail(fmt::format("tar metadata of {} bytes", *size));
+    state_ = State::meta;
+    meta_type_ = type;
+    meta_.clear();
+    break;
+  case '0':
+  case '\0':
+  case '7':
+    state_ = State::data;
+    current_ = path;
+    sum_ = Cksum{};
+    if (data == 0) files_[current_] = FileSum{0, Cksum{}.value()};
+    break;
+  case '1':
+    // GNU tar stores no data for hard links whatever the size field says.
+    data = 0;
+    if (const auto target = files_.find(member_path(link)); target != files_.end()) {
+      files_[path] = target->second;
+    } else {
       files_.erase(path);
-      state_ = State::skip;
+    }
+    state_ = State::skip;
+    break;
+  case 'S':
+    return fail(fmt::format("{} is a sparse file, which berth cannot check", path));
+  default:
+    // Links, folders, devices, global pax headers: no file content to check.
+    files_.erase(path);
+    state_ = State::skip;
   }
   left_ = data;
   padding_ = padding_of(data);
@@ -364,7 +373,8 @@ void TarSums::meta_done() {
       std::size_t length = 0;
       const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), length);
       if (ec != std::errc() || length == 0 || length > rest.size()) break;
-      const auto record = rest.substr(static_cast<std::size_t>(ptr - rest.data()), length - static_cast<std::size_t>(ptr - rest.data()));
+      const auto record = rest.substr(static_cast<std::size_t>(ptr - rest.data()),
+                                      length - static_cast<std::size_t>(ptr - rest.data()));
       rest.remove_prefix(length);
       const auto equals = record.find('=');
       if (equals == std::string_view::npos || record.size() < 2) continue;
@@ -374,7 +384,8 @@ void TarSums::meta_done() {
       if (key == "linkpath") long_link_ = std::string(value);
       if (key == "size") {
         std::uint64_t n = 0;
-        if (std::from_chars(value.data(), value.data() + value.size(), n).ec == std::errc()) pax_size_ = n;
+        if (std::from_chars(value.data(), value.data() + value.size(), n).ec == std::errc())
+          pax_size_ = n;
       }
       if (key.starts_with("GNU.sparse.")) {
         error_ = "a member is a sparse file, which berth cannot check";
@@ -439,7 +450,8 @@ std::string first_mismatch(const FileSums& sent, const FileSums& received) {
 
 std::string sums_text(const FileSums& files) {
   std::string text;
-  for (const auto& [path, sum] : files) text += fmt::format("{} {} {}\n", sum.crc, sum.size, path);
+  for (const auto& [path, sum] : files)
+    text += fmt::format("{} {} {}\n", sum.crc, sum.size, path);
   return text;
 }
 

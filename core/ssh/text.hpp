@@ -92,14 +92,14 @@ class TarSums {
   void meta_done();
 
   State state_ = State::header;
-  std::string header_;          // the 512-byte header being collected
-  std::uint64_t left_ = 0;      // bytes of data, metadata or padding still to come
-  std::uint64_t padding_ = 0;   // bytes up to the next 512-byte boundary after them
-  char meta_type_ = 0;          // 'L', 'K' or 'x' while collecting metadata
+  std::string header_;         // the 512-byte header being collected
+  std::uint64_t left_ = 0;     // bytes of data, metadata or padding still to come
+  std::uint64_t padding_ = 0;  // bytes up to the next 512-byte boundary after them
+  char meta_type_ = 0;         // 'L', 'K' or 'x' while collecting metadata
   std::string meta_;
   std::string long_name_, long_link_;
   std::optional<std::uint64_t> pax_size_;
-  std::string current_;         // path of the regular file being read
+  std::string current_;  // path of the regular file being read
   Cksum sum_;
   std::string error_;
   FileSums files_;

@@ -92,10 +92,13 @@ std::uint32_t cksum_reference(std::string_view data) {
   std::uint32_t crc = 0;
   const auto add = [&](unsigned char byte) {
     crc ^= std::uint32_t{byte} << 24;
-    for (int i = 0; i < 8; ++i) crc = (crc & 0x80000000U) != 0 ? (crc << 1) ^ 0x04C11DB7U : crc << 1;
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x80000000U) != 0 ? (crc << 1) ^ 0x04C11DB7U : crc << 1;
   };
-  for (char c : data) add(static_cast<unsigned char>(c));
-  for (std::uint64_t n = data.size(); n != 0; n >>= 8) add(static_cast<unsigned char>(n & 0xff));
+  for (char c : data)
+    add(static_cast<unsigned char>(c));
+  for (std::uint64_t n = data.size(); n != 0; n >>= 8)
+    add(static_cast<unsigned char>(n & 0xff));
   return ~crc;
 }
 
@@ -148,7 +151,8 @@ TEST_CASE("text: Cksum matches POSIX cksum") {
       const std::string_view part(data.data(), size);
       CHECK(sum(part) == cksum_reference(part));
       Cksum pieces;
-      for (std::size_t at = 0; at < size; at += 300) pieces.update(part.substr(at, 300));
+      for (std::size_t at = 0; at < size; at += 300)
+        pieces.update(part.substr(at, 300));
       CHECK(pieces.value() == cksum_reference(part));
       CHECK(pieces.size() == size);
     }
@@ -181,7 +185,8 @@ TEST_CASE("text: TarSums sums the regular files of a tar stream") {
   SECTION("whatever the chunking") {
     for (std::size_t chunk : {1UL, 511UL, 512UL, 4096UL, 1UL << 20}) {
       TarSums sums;
-      for (std::size_t at = 0; at < tar.size(); at += chunk) sums.feed(std::string_view(tar).substr(at, chunk));
+      for (std::size_t at = 0; at < tar.size(); at += chunk)
+        sums.feed(std::string_view(tar).substr(at, chunk));
       const auto files = sums.finish();
       REQUIRE(files);
       CHECK(files->size() == 5);
@@ -208,8 +213,8 @@ TEST_CASE("text: TarSums sums the regular files of a tar stream") {
 }
 
 TEST_CASE("text: parse_upload_listing and first_mismatch") {
-  const std::string out = std::string("./a\0./odd\nname\0\0", 16) +
-                          "3015617425 6 ./a\n4294967295 0 ./odd\nname\n";
+  const std::string out =
+      std::string("./a\0./odd\nname\0\0", 16) + "3015617425 6 ./a\n4294967295 0 ./odd\nname\n";
   const auto files = parse_upload_listing(out);
   REQUIRE(files);
   CHECK(files->size() == 2);
