@@ -34,7 +34,10 @@ enum class Privilege { user, root };
 // What an upload moved.
 struct UploadResult {
   std::uint64_t bytes = 0;           // tar bytes sent
-  std::string sha1;                  // hex SHA-1 of those bytes, the same on both ends
+  // Hex SHA-1 of the sorted "CRC SIZE PATH" list of the regular files uploaded, each
+  // checked on the server by size and POSIX cksum: the same for the same files,
+  // whether sent from a folder or a tar file.
+  std::string sha1;
   std::chrono::milliseconds duration{0};
 };
 

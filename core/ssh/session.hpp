@@ -7,6 +7,7 @@
 #include <core/manifest/manifest.hpp>
 #include <core/remote.hpp>
 #include <core/ssh/text.hpp>
+#include <core/ssh/upload_check.hpp>
 
 #include <libssh/libssh.h>
 
