@@ -354,8 +354,12 @@ std::expected<std::unique_ptr<Session>, Error> Session::connect(const Target& ta
   ssh_options_get_port(s, &port);
 
   if (ssh_connect(s) != SSH_OK) {
-    return fail(fmt::format("cannot reach {}:{} within {} s: {}", target.address, port,
-                            options.connect_timeout.count(), ssh_get_error(s)),
+    // "within N s" only when it was the wait that ended it, not a refusal.
+    const std::string why = ssh_get_error(s);
+    const bool timed_out = why.find("imeout") != std::string::npos;
+    return fail(fmt::format("cannot reach {}:{}{}: {}", target.address, port,
+                            timed_out ? fmt::format(" within {} s", options.connect_timeout.count()) : "",
+                            why),
                 "check the address and port, and that sshd runs on the server");
   }
   set_dead_peer_detection(ssh_get_fd(s), options.dead_after);
