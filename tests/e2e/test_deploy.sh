@@ -119,6 +119,9 @@ grep -q '^ok health .*passed in' own.out || fail "the playbook's health step is 
 [ "$(site)" = v5 ] || fail "the project's deploy playbook does not serve v5"
 "$BERTH" -q exec -- cat /tmp/warm.out >warm.out || fail "cannot read the warm step's output"
 grep -q '^web .* v5$' warm.out || fail "the remote step did not run in the release folder with BERTH_*: $(cat warm.out)"
+"$BERTH" --no-color run >list.out || fail "berth run (the list) failed"
+grep -q "^deploy .*playbooks/deploy.toml, 7 steps, release)" list.out && grep -q '^setup .*built-in' list.out ||
+  fail "berth run does not list the project's deploy playbook and the built-in setup: $(cat list.out)"
 
 echo "== a step failing after the switch puts the previous release back"
 set_version v6
