@@ -1,23 +1,13 @@
 #include <core/converge/plan.hpp>
 #include <core/util/diff.hpp>
+#include <core/util/hash.hpp>
 #include <core/util/overloaded.hpp>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 
 namespace berth::converge {
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
 
 namespace {
 
@@ -42,7 +32,7 @@ Change diff_one(const Resource& resource, const Observed& o) {
             if (!o.exists) return;
             check_type(reasons, o, "file");
             if (f.overwrite == Overwrite::no) return;
-            if (o.hash != sha256_hex(f.content)) {
+            if (o.hash != util::sha256_hex(f.content)) {
               reasons.emplace_back("content");
               if (f.sensitive == Sensitive::no && o.content) {
                 change.diff = util::unified_diff(*o.content, f.content, f.path + " (server)",

@@ -29,7 +29,4 @@ std::vector<Change> plan(const std::vector<Resource>& resources,
 // Whether any change in `changes` does something.
 bool has_changes(const std::vector<Change>& changes);
 
-// sha256 of `data`, lowercase hex.
-std::string sha256_hex(std::string_view data);
-
 }  // namespace berth::converge

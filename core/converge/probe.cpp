@@ -1,6 +1,7 @@
 #include <core/converge/apply.hpp>
 #include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
+#include <core/util/hash.hpp>
 #include <core/util/overloaded.hpp>
 #include <core/util/text.hpp>
 
@@ -230,7 +231,7 @@ std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
   if (!read) return std::unexpected("probe: " + read.error());
   // Shown files came whole, without a hash from the server.
   for (auto& o : result.resources) {
-    if (o.content && o.hash.empty()) o.hash = sha256_hex(*o.content);
+    if (o.content && o.hash.empty()) o.hash = util::sha256_hex(*o.content);
   }
   return result;
 }

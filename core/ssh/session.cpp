@@ -1,4 +1,5 @@
 #include <core/util/clock.hpp>
+#include <core/util/hash.hpp>
 #include <core/ssh/connect_steps.hpp>
 #include <core/ssh/session.hpp>
 #include <core/ssh/text.hpp>
@@ -6,7 +7,6 @@
 #include <boost/process.hpp>
 #include <fmt/format.h>
 #include <libssh/callbacks.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <atomic>
@@ -120,15 +120,6 @@ int tcp_socket(int fd) {
   socklen_t length = sizeof address;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return -1;
   return address.ss_family == AF_INET || address.ss_family == AF_INET6 ? fd : -1;
-}
-
-std::string sha1_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha1(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
 }
 
 std::string read_text(const std::string& path) {
@@ -619,7 +610,7 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
     return std::unexpected(
         failure("upload", fmt::format("checksum mismatch in {}: {}", remote_dir, mismatch)));
   }
-  sent->sha1 = sha1_hex(sums_text(sent_files));
+  sent->sha1 = util::sha1_hex(sums_text(sent_files));
   sent->duration = since(start);
   return *sent;
 }

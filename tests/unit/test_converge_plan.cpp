@@ -1,3 +1,4 @@
+#include <core/util/hash.hpp>
 #include <core/converge/plan.hpp>
 
 #include <catch2/catch.hpp>
@@ -10,7 +11,7 @@ Observed file_seen(const std::string& content, std::string mode = "0644") {
   Observed o;
   o.exists = true;
   o.type = "file";
-  o.hash = sha256_hex(content);
+  o.hash = berth::util::sha256_hex(content);
   o.owner = "root";
   o.group = "root";
   o.mode = std::move(mode);

@@ -1,3 +1,4 @@
+#include <core/util/hash.hpp>
 #include <core/converge/apply.hpp>
 #include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
@@ -98,7 +99,7 @@ TEST_CASE("probe: a shown file's hash is computed here, a hidden file's comes fr
                                  "@@berth end\n",
                              2);
   REQUIRE(r);
-  CHECK(r->resources[0].hash == sha256_hex("hello\n"));
+  CHECK(r->resources[0].hash == berth::util::sha256_hex("hello\n"));
   CHECK(r->resources[1].hash == "abc123");
 }
 
