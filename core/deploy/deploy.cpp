@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
-#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -158,11 +157,7 @@ class Run {
       step_copy.deadline = util::format_duration(*options_.gate_deadline);
     }
     const auto report = playbook::run_step(step_copy, context());
-    if (!report.ok) {
-      auto error = report.error;
-      while (!error.empty() && std::isspace(static_cast<unsigned char>(error.back()))) error.pop_back();
-      throw Error(error, report.unreachable ? ExitCode::unreachable : ExitCode::failure);
-    }
+    if (!report.ok) throw Error(report.error, report.unreachable ? ExitCode::unreachable : ExitCode::failure);
     if (report.gate) {
       if (report.gate->last.empty()) return "no health checks in the manifest";
       return fmt::format("{} check(s) passed in {} round(s)", report.gate->last.size(), report.gate->rounds);

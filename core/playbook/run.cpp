@@ -25,6 +25,13 @@ std::string exports(const std::map<std::string, std::string>& env) {
   return out;
 }
 
+// "`COMMAND` exited with status N", then the output's last lines when there are some.
+std::string exit_error(const std::string& command, int status, const std::string& tail) {
+  auto error = fmt::format("`{}` exited with status {}", command, status);
+  if (!tail.empty()) error += "\n" + tail;
+  return error;
+}
+
 void note_unreachable(Context& context, StepReport& report) {
   for (std::size_t i = 0; i < context.fleet.size(); ++i) {
     if (const auto& e = context.fleet.connect_error(i)) {
@@ -97,8 +104,8 @@ void run_remote(const Step& step, Context& context, StepReport& report) {
     }
     out.exit_status = result->exit_status;
     if (result->exit_status != 0) {
-      out.error = fmt::format("`{}` exited with status {}\n{}", step.command, result->exit_status,
-                              util::tail_lines(result->err.empty() ? result->out : result->err, 10));
+      out.error = exit_error(step.command, result->exit_status,
+                             util::tail_lines(result->err.empty() ? result->out : result->err, 10));
     }
     return result->exit_status == 0;
   });
@@ -131,8 +138,7 @@ void run_local(const Step& step, Context& context, StepReport& report) {
   } else {
     out.exit_status = result->exit_code;
     if (!result->ok()) {
-      out.error = fmt::format("`{}` exited with status {}\n{}", step.command, result->exit_code,
-                              result->tail(10));
+      out.error = exit_error(step.command, result->exit_code, result->tail(10));
     }
   }
   if (!out.error.empty()) {
