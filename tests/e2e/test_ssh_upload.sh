@@ -49,11 +49,16 @@ grep -q "web: uploaded 0.0 MB into /srv/small in [0-9]* ms (.* MB/s)" err.txt ||
   fail "no throughput line: $(cat err.txt)"
 
 # The remote tar fails (the target is under a file): exit 1, the error says why.
-status=0
-"$BERTH" --no-color exec --upload "$work/data/nested:/etc/hostname/x" >out.txt 2>err.txt || status=$?
-[ "$status" = 1 ] || fail "a failing remote tar should exit 1, got $status"
-grep -q "error: web: upload: unpacking into /etc/hostname/x failed (exit [0-9]*)" err.txt ||
-  fail "no upload error naming the folder: $(cat err.txt)"
+# upload_fails REMOTE_DIR PATTERN WHAT: uploading nested/ into REMOTE_DIR exits 1 and
+# the error matches PATTERN (grep); WHAT names the case in failures.
+upload_fails() {
+  local status=0
+  "$BERTH" --no-color exec --upload "$work/data/nested:$1" >out.txt 2>err.txt || status=$?
+  [ "$status" = 1 ] || fail "$3 should exit 1, got $status"
+  grep -q "$2" err.txt || fail "no error for $3 matching '$2': $(cat err.txt)"
+}
+upload_fails /etc/hostname/x "error: web: upload: unpacking into /etc/hostname/x failed (exit [0-9]*)" \
+  "a failing remote tar"
 # The server's files differ from what was sent: a `tar` earlier in PATH changes one
 # file after unpacking, then removes another. The error names host, folder and file.
 wrap_tar() { # SHELL-LINE: run after the real tar, in the target folder
@@ -65,17 +70,12 @@ EOF
 chmod 0755 /usr/local/bin/tar" >/dev/null || fail "cannot install the tar wrapper"
 }
 wrap_tar 'printf x >>empty'
-status=0
-"$BERTH" --no-color exec --upload "$work/data/nested:/srv/changed" >out.txt 2>err.txt || status=$?
-[ "$status" = 1 ] || fail "a changed file should exit 1, got $status"
-grep -q "error: web: upload: checksum mismatch in /srv/changed: empty: sent 0 bytes (cksum 4294967295), the server has 1 bytes" err.txt ||
-  fail "no mismatch error naming the file: $(cat err.txt)"
+upload_fails /srv/changed \
+  "error: web: upload: checksum mismatch in /srv/changed: empty: sent 0 bytes (cksum 4294967295), the server has 1 bytes" \
+  "a changed file"
 wrap_tar 'rm -f deeper/tool.sh'
-status=0
-"$BERTH" --no-color exec --upload "$work/data/nested:/srv/cut" >out.txt 2>err.txt || status=$?
-[ "$status" = 1 ] || fail "a missing file should exit 1, got $status"
-grep -q "error: web: upload: checksum mismatch in /srv/cut: deeper/tool.sh is missing on the server" err.txt ||
-  fail "no error naming the missing file: $(cat err.txt)"
+upload_fails /srv/cut "error: web: upload: checksum mismatch in /srv/cut: deeper/tool.sh is missing on the server" \
+  "a missing file"
 "$BERTH" exec -- 'rm -f /usr/local/bin/tar' >/dev/null
 "$BERTH" exec --upload "$work/data/nested:/srv/cut" >/dev/null 2>err.txt ||
   fail "the upload fails without the wrapper: $(cat err.txt)"
