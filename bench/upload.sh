@@ -14,10 +14,10 @@
 # beforehand, so each of its runs also costs just one channel on an open session.
 # `ssh -c` has no effect on a channel of an open master connection, so the AES-GCM
 # runs go through a second master opened with that cipher. One cost stays on berth's
-# side: its upload is the first channel of a fresh connection, and sshd confirms the
-# first channel only after its post-login work (PAM session, about 45 ms here; OpenSSH
-# waits as long on a fresh connection). `berth exec -- true` measures that wait, and
-# the last lines also give berth's share without it.
+# side: its upload is the first channel of a fresh connection. `berth exec -- true`
+# measures what opening that channel costs (it was 45 ms before berth acknowledged
+# sshd's packets at once: docs/ssh.md), and the last lines also give berth's share
+# without it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 #include <fcntl.h>
+#include <poll.h>
 #include <fstream>
 #include <mutex>
 #include <netinet/in.h>
@@ -360,17 +361,52 @@ std::expected<std::unique_ptr<Session>, Error> Session::connect(const Target& ta
   if (auto authed = authenticate(s, target, user); !authed) {
     return std::unexpected(authed.error());
   }
-  return std::unique_ptr<Session>(new Session(target, session.release(), std::move(user)));
+  return std::unique_ptr<Session>(
+      new Session(target, session.release(), std::move(user), options.connect_timeout));
 }
 
-Session::Session(Target target, ssh_session session, std::string user)
-    : target_(std::move(target)), session_(session), user_(std::move(user)) {}
+Session::Session(Target target, ssh_session session, std::string user,
+                 std::chrono::seconds reply_timeout)
+    : target_(std::move(target)), session_(session), user_(std::move(user)),
+      reply_timeout_(reply_timeout) {}
 
 Session::~Session() { SessionFree{}(session_); }
 
 Error Session::failure(std::string_view step, std::string_view what) const {
   return Error(fmt::format("{}: {}: {}", target_.name, step, what));
 }
+
+namespace {
+
+// Acknowledges at once what the server sent. sshd does not set TCP_NODELAY on exec
+// sessions, so Nagle holds a small packet of its until the one before is
+// acknowledged, and Linux delays that ACK by 40 ms when the client has nothing to
+// send: sshd's host-key notice followed by its channel confirmation cost every
+// channel 40 ms that way (docs/ssh.md). Harmless on a ProxyCommand's pipe.
+void acknowledge_now(ssh_session session) {
+  const int on = 1;
+  setsockopt(ssh_get_fd(session), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+}
+
+// Runs a libssh request that waits for the server's reply (`request` returns
+// SSH_AGAIN until it has it) without blocking inside libssh, so that every packet
+// that arrives is acknowledged at once. Fails with SSH_ERROR after `timeout`.
+template <class Request>
+int await_reply(ssh_session session, std::chrono::seconds timeout, Request request) {
+  ssh_set_blocking(session, 0);
+  const auto deadline = Clock::now() + timeout;
+  int rc = request();
+  while (rc == SSH_AGAIN && Clock::now() < deadline) {
+    pollfd readable{ssh_get_fd(session), POLLIN, 0};
+    ::poll(&readable, 1, 100);
+    acknowledge_now(session);
+    rc = request();
+  }
+  ssh_set_blocking(session, 1);
+  return rc == SSH_AGAIN ? SSH_ERROR : rc;
+}
+
+}  // namespace
 
 std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
                                                      const std::string& command) {
@@ -382,13 +418,16 @@ std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
     return std::unexpected(failure(step, fmt::format("cannot open a channel: {}",
                                                      ssh_get_error(session_))));
   }
-  if (ssh_channel_open_session(channel.get()) != SSH_OK) {
+  if (await_reply(session_, reply_timeout_,
+                  [&] { return ssh_channel_open_session(channel.get()); }) != SSH_OK) {
     return std::unexpected(failure(
         step, fmt::format("cannot open a channel (the connection was lost, or sshd's "
                           "MaxSessions is reached): {}",
                           ssh_get_error(session_))));
   }
-  if (ssh_channel_request_exec(channel.get(), command.c_str()) != SSH_OK) {
+  if (await_reply(session_, reply_timeout_, [&] {
+        return ssh_channel_request_exec(channel.get(), command.c_str());
+      }) != SSH_OK) {
     return std::unexpected(failure(
         step, fmt::format("cannot start `{}`: {}", command, ssh_get_error(session_))));
   }
@@ -411,6 +450,7 @@ std::expected<void, std::string> wait_closed(ssh_session session, ssh_channel ch
     // The timeout only bounds each wait: the kernel reports a dead peer (see
     // set_dead_peer_detection), which ends the loop through ssh_is_connected().
     const int rc = ssh_event_dopoll(event.get(), 1000);
+    acknowledge_now(session);
     if (rc == SSH_ERROR || !ssh_is_connected(session) ||
         (ssh_get_status(session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
       const std::string why = ssh_get_error(session);

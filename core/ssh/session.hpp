@@ -91,7 +91,8 @@ class Session final : public Remote {
   int exec_count() const override { return exec_count_; }
 
  private:
-  Session(Target target, ssh_session session, std::string user);
+  Session(Target target, ssh_session session, std::string user,
+          std::chrono::seconds reply_timeout);
 
   // "NAME: STEP: what libssh said" as an Error.
   Error failure(std::string_view step, std::string_view what) const;
@@ -105,6 +106,8 @@ class Session final : public Remote {
   Target target_;
   ssh_session session_;
   std::string user_;
+  // How long a channel request waits for sshd's reply (the connect timeout).
+  std::chrono::seconds reply_timeout_;
   int exec_count_ = 0;
 };
 
