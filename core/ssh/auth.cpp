@@ -41,12 +41,12 @@ std::vector<std::string> identity_files(ssh_session session, const Target& targe
     std::string path = configured;
     ssh_string_free_char(configured);
     if (path.starts_with("%d/")) path = "~/.ssh/" + path.substr(3);
-    path = expand_home(path);
+    path = expand_ssh_home(path);
     // libssh's own defaults come back as the first identity: only keep real files.
     if (std::filesystem::exists(path)) add(path);
   }
   for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-    auto path = expand_home(std::string("~/.ssh/") + name);
+    auto path = expand_ssh_home(std::string("~/.ssh/") + name);
     if (std::filesystem::exists(path)) add(path);
   }
   return files;

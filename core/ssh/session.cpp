@@ -135,7 +135,7 @@ std::string read_text(const std::string& path) {
 void warn_if_relaxed(const Options& options) {
   static std::once_flag once;
   if (!options.warn) return;
-  for (const auto& path : {expand_home("~/.ssh/config"), std::string("/etc/ssh/ssh_config")}) {
+  for (const auto& path : {expand_ssh_home("~/.ssh/config"), std::string("/etc/ssh/ssh_config")}) {
     if (relaxes_host_key_checking(read_text(path))) {
       std::call_once(once, [&] {
         options.warn(fmt::format(
@@ -315,7 +315,7 @@ std::expected<std::unique_ptr<Session>, Error> Session::connect(const Target& ta
       known_hosts = value;
       ssh_string_free_char(value);
     } else {
-      known_hosts = expand_home("~/.ssh/known_hosts");
+      known_hosts = expand_ssh_home("~/.ssh/known_hosts");
     }
   }
   ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str());

@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include <pwd.h>
+#include <unistd.h>
+
 namespace berth::ssh {
 
 LineSplitter::LineSplitter(std::function<void(std::string_view)> emit) : emit_(std::move(emit)) {}
@@ -107,11 +110,21 @@ bool relaxes_host_key_checking(std::string_view config_text) {
 }
 
 std::string expand_home(std::string_view path) {
-  if (path.starts_with("~/")) {
-    const char* home = std::getenv("HOME");
-    return std::string(home != nullptr ? home : "") + std::string(path.substr(1));
+  if (!path.starts_with("~/")) return std::string(path);
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + std::string(path.substr(1));
+}
+
+std::string expand_ssh_home(std::string_view path) {
+  if (!path.starts_with("~/")) return std::string(path);
+  passwd entry{};
+  passwd* found = nullptr;
+  std::array<char, 4096> buffer{};
+  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr && found->pw_dir != nullptr) {
+    return std::string(found->pw_dir) + std::string(path.substr(1));
   }
-  return std::string(path);
+  return expand_home(path);
 }
 
 std::string throughput(std::uint64_t bytes, std::chrono::milliseconds ms) {

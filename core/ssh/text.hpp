@@ -49,8 +49,16 @@ std::string upload_command(std::string_view remote_dir, Privilege privilege,
 // to no, off or accept-new), which libssh would otherwise honour silently.
 bool relaxes_host_key_checking(std::string_view config_text);
 
-// `path` with a leading "~/" replaced by $HOME.
+// `path` with a leading "~/" replaced by $HOME, as the shell that wrote it would:
+// for paths the user wrote in berth.toml.
 std::string expand_home(std::string_view path);
+
+// `path` with a leading "~/" replaced by the user's home from the passwd database
+// ($HOME only when it has none), where libssh and OpenSSH look for ~/.ssh: for the
+// files berth reads on their behalf (~/.ssh/config, the default known_hosts and
+// identity files), so that a $HOME that differs (sudo, CI containers) does not make
+// berth read another ~/.ssh than the one libssh applies.
+std::string expand_ssh_home(std::string_view path);
 
 // "12.3 MB/s" for `bytes` moved in `ms` milliseconds ("-" when ms is 0).
 std::string throughput(std::uint64_t bytes, std::chrono::milliseconds ms);

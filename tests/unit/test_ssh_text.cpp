@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <pwd.h>
+#include <unistd.h>
+
 using namespace berth;
 using namespace berth::ssh;
 
@@ -77,9 +80,13 @@ TEST_CASE("text: relaxes_host_key_checking spots StrictHostKeyChecking no") {
   CHECK_FALSE(relaxes_host_key_checking(""));
 }
 
-TEST_CASE("text: expand_home and throughput") {
+TEST_CASE("text: expand_home ($HOME), expand_ssh_home (passwd, as libssh), throughput") {
+  const passwd* me = getpwuid(getuid());
+  REQUIRE(me != nullptr);
   setenv("HOME", "/home/ann", 1);
   CHECK(expand_home("~/.ssh/id_ed25519") == "/home/ann/.ssh/id_ed25519");
+  CHECK(expand_ssh_home("~/.ssh/config") == std::string(me->pw_dir) + "/.ssh/config");
+  CHECK(expand_ssh_home("/etc/ssh/ssh_config") == "/etc/ssh/ssh_config");
   CHECK(expand_home("/etc/x") == "/etc/x");
   CHECK(throughput(200'000'000, std::chrono::milliseconds(2000)) == "100.0 MB/s");
   CHECK(throughput(1, std::chrono::milliseconds(0)) == "-");
