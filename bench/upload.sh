@@ -8,6 +8,13 @@
 # berth's share of both `ssh cat`s; measures, asserts nothing.
 #
 #   BERTH=build/berth bench/upload.sh          (SIZE_MB=200 ROUNDS=3; needs root)
+#   LINK_RATE=1gbit BERTH=build/berth bench/upload.sh
+#
+# Unshaped, the veth link is as fast as the two CPUs that berth (or ssh), sshd and
+# tar share, so the figures compare CPU per byte. LINK_RATE shapes the link to the
+# host (tc tbf on this machine's end of its veth, the upload's direction) to, say,
+# a VPS's 1 Gbit/s network card: then the link is the limit, as between a laptop or
+# a CI runner and a real server, and the figures compare throughput on that link.
 #
 # Times exclude connection setup: berth reports its upload time itself (one exec
 # channel on an open session); OpenSSH runs over a ControlMaster connection opened
@@ -44,6 +51,12 @@ address=$(head -1 "$state/addresses")
   grep -v '^#' "$work/stanza.toml"
 } >"$work/berth.toml"
 base_opts=(-F /dev/null -i "$state/id_ed25519" -o UserKnownHostsFile="$state/known_hosts" -o BatchMode=yes)
+if [ -n "${LINK_RATE:-}" ]; then
+  # The veth goes with the sandbox, and its qdisc with it.
+  dev=$(ip -o route get "$address" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+  tc qdisc replace dev "$dev" root tbf rate "$LINK_RATE" burst 1mb latency 50ms
+fi
+link="veth${LINK_RATE:+ shaped to $LINK_RATE}"
 ssh_opts=("${base_opts[@]}" -o ControlPath="$work/ctl")
 gcm_opts=("${base_opts[@]}" -o ControlPath="$work/ctl-gcm" -c aes128-gcm@openssh.com)
 ssh "${ssh_opts[@]}" -o ControlMaster=yes -o ControlPersist=600 -f -N "root@$address"
@@ -100,7 +113,7 @@ row() { # KEY LABEL: prints the median time and rate of KEY
   awk -v label="$label" -v s="$net" -v b="$bytes" \
     'BEGIN { printf "%-46s %7.3f s %7.1f MB/s\n", label, s, b / 1e6 / s }'
 }
-echo "upload of $((bytes / 1000000)) MB to one sandbox host over veth, median of $ROUNDS"
+echo "upload of $((bytes / 1000000)) MB to one sandbox host over $link, median of $ROUNDS"
 echo "(OpenSSH over a ControlMaster connection: no connection setup in its times)"
 row berth-tar "berth upload (tar file)"
 row berth-dir "berth upload (directory, tar -c on the fly)"
