@@ -84,6 +84,10 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
   };
   Desired out;
   add_components(wanted, secrets, out);
+  for (auto& secret : out.secrets) {
+    if (secret.owner.empty()) secret.owner = server.name;
+    secret.copy = secret.owner != server.name;
+  }
   if (!wanted("base") || !manifest.base.harden) return out;
   // The firewall is the whole host's: when this step converges only some components,
   // the ports of the others are asked for too, or applying base would close them.

@@ -14,13 +14,16 @@
 
 namespace berth::provisioners {
 
-// A secret created on the server once and kept there (database passwords, JWT keys).
-// Its value stands in file contents as secret_placeholder(name) until the engine has
-// read it from the server (or generated it on the first run).
+// A secret created once on its owner server and kept there (database passwords, JWT
+// keys). Its value stands in file contents as secret_placeholder(name) until the
+// engine has read it (or generated it on the first run). Other servers that use it
+// (an app host connecting to the db host) keep a copy that follows the owner's.
 struct GeneratedSecret {
   std::string name;
   std::string path;                 // 0600 file holding the value
   int length = 32;                  // bytes of randomness
+  std::string owner;                // the server that makes it (desired_state: this one when empty)
+  bool copy = false;                // set by desired_state: owner is another server
 };
 
 // A port the host's firewall opens, contributed by any component; base turns the
@@ -63,8 +66,11 @@ std::string upstream_file(const manifest::Manifest& m);
 std::string upstream_content(const std::vector<int>& ports);
 
 // The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
-// server with the app role, by name.
+// server with the app role, by name. It also makes the app's generated secrets.
 const manifest::Server* primary_app_server(const manifest::Manifest& m);
+
+// The server that makes the databases' passwords: the first with the db role.
+const manifest::Server* database_server(const manifest::Manifest& m);
 
 // What `server` should have according to `manifest`, limited to `components` (base,
 // databases, app, proxy, jobs; empty: all) and to the server's roles. `secrets`
@@ -86,6 +92,9 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& s,
 // The environment variables the databases give the app (DATABASE_URL, ...), as
 // NAME=value lines; values may hold secret placeholders.
 std::vector<std::pair<std::string, std::string>> database_env(const manifest::Manifest& m);
+// The generated secrets (the passwords) database_env's URLs stand for, owned by
+// database_server(): an app server adds the ones it does not make itself.
+std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m);
 
 // The PATH a process of the app runs with when its runtime needs one: for `python`,
 // the release's virtualenv (RELEASE_DIR/.venv/bin, made by deploys) comes first; empty

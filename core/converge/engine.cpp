@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace berth::converge {
 
@@ -59,37 +60,44 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
   }
 }
 
-// The resources to converge: the desired ones plus one create-only 0600 file per
-// generated secret.
+// The resources to converge: the desired ones plus one 0600 file per generated
+// secret, created once and kept on its owner, following the owner's value on a
+// server that holds a copy.
 std::vector<Resource> with_secret_files(const provisioners::Desired& desired) {
   auto resources = desired.resources;
   for (const auto& s : desired.secrets) {
     resources.push_back(make(File{.path = s.path, .content = provisioners::secret_placeholder(s.name),
                                   .mode = "0600", .sensitive = Sensitive::yes,
-                                  .overwrite = Overwrite::no},
+                                  .overwrite = s.copy ? Overwrite::yes : Overwrite::no},
                              "secrets"));
   }
   return resources;
 }
 
-// Puts each generated secret's value (read from the server, or new) in place of its
-// placeholder in every file. New values are registered for redaction.
-void fill_secrets(const provisioners::Desired& desired, const ProbeResult& probe,
-                  std::vector<Resource>& resources) {
-  std::map<std::string, std::string> values;
+// A secret file's content without the line end an editor may have added.
+std::string secret_text(std::string value) {
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
+// Puts each generated secret's value in place of its placeholder in every file.
+// Fails, naming the secret, when the run has no value for one.
+std::expected<void, std::string> fill_secrets(const provisioners::Desired& desired,
+                                              const SecretValues& values,
+                                              std::vector<Resource>& resources) {
+  std::map<std::string, std::string> by_placeholder;
   for (const auto& s : desired.secrets) {
-    const auto seen = probe.files.find(s.name);
-    std::string value = seen != probe.files.end() ? seen->second : generate_secret_value(s.length);
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-    register_secret_value(value);
-    values[provisioners::secret_placeholder(s.name)] = value;
+    const auto found = values.find(s.name);
+    if (found == values.end()) return std::unexpected(fmt::format("no value for secret {}", s.name));
+    if (!found->second.error.empty()) return std::unexpected(found->second.error);
+    by_placeholder[provisioners::secret_placeholder(s.name)] = found->second.value;
   }
-  if (values.empty()) return;
   for (auto& r : resources) {
     if (auto* f = std::get_if<File>(&r.spec)) {
-      for (const auto& [placeholder, value] : values) replace_all(f->content, placeholder, value);
+      for (const auto& [placeholder, value] : by_placeholder) replace_all(f->content, placeholder, value);
     }
   }
+  return {};
 }
 
 // The step id under which the missing packages of `stage` are installed together.
@@ -106,51 +114,130 @@ std::string first_package_step(Stage stage, const std::vector<Resource>& resourc
 
 }  // namespace
 
-HostReport converge_host(Remote& remote, const provisioners::Desired& desired, Mode mode,
-                         const Progress& progress, const Progress& output) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto execs_before = remote.exec_count();
-  HostReport report;
+ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
+                      const Progress& progress) {
+  ProbedHost probed;
+  probed.start = std::chrono::steady_clock::now();
+  probed.execs_before = remote.exec_count();
+  auto& report = probed.report;
   report.host = remote.name();
-  auto say = [&](std::string_view what) {
-    if (progress) progress(what);
-  };
-  auto finish = [&] {
-    report.execs = remote.exec_count() - execs_before;
+  const auto finish = [&] {
+    report.execs = remote.exec_count() - probed.execs_before;
     report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    return report;
+        std::chrono::steady_clock::now() - probed.start);
+    return std::move(probed);
   };
 
-  auto resources = with_secret_files(desired);
+  probed.resources = with_secret_files(desired);
   ProbeExtra extra;
   for (const auto& s : desired.secrets) extra.read_files[s.name] = s.path;
 
   // Probe: one exec reports everything.
-  say("probing");
-  const auto probed = remote.run_script(render_probe(resources, extra));
-  if (!probed) {
-    report.error = probed.error().what();
+  if (progress) progress("probing");
+  const auto ran = remote.run_script(render_probe(probed.resources, extra));
+  if (!ran) {
+    report.error = ran.error().what();
     report.failed_step = "probe";
     return finish();
   }
-  if (probed->exit_status != 0) {
-    report.error = fmt::format("the probe exited with status {}", probed->exit_status);
+  if (ran->exit_status != 0) {
+    report.error = fmt::format("the probe exited with status {}", ran->exit_status);
     report.failed_step = "probe";
-    report.stderr_tail = redact(util::tail_lines(probed->err, 10));
+    report.stderr_tail = redact(util::tail_lines(ran->err, 10));
     return finish();
   }
-  const auto parsed = parse_probe(probed->out, resources.size());
+  auto parsed = parse_probe(ran->out, probed.resources.size());
   if (!parsed) {
     report.error = "the probe's output could not be read: " + parsed.error();
     report.failed_step = "probe";
-    report.stderr_tail = redact(util::tail_lines(probed->err, 10));
+    report.stderr_tail = redact(util::tail_lines(ran->err, 10));
     return finish();
   }
+  probed.probe = std::move(*parsed);
+  for (auto& [name, value] : probed.probe.files) {
+    value = secret_text(std::move(value));
+    register_secret_value(value);
+  }
+  return finish();
+}
+
+SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& desired,
+                             const std::vector<const ProbedHost*>& probed) {
+  struct Seen {
+    const provisioners::GeneratedSecret* spec = nullptr;  // the owner's, else a copy's
+    bool owner_in_run = false;
+    bool owner_probed = false;
+    std::optional<std::string> owner_value;
+    std::optional<std::string> copy_value;
+  };
+  std::map<std::string, Seen> seen;
+  for (std::size_t i = 0; i < desired.size(); ++i) {
+    const bool read = probed[i] != nullptr && !probed[i]->report.failed();
+    for (const auto& s : desired[i]->secrets) {
+      auto& entry = seen[s.name];
+      if (entry.spec == nullptr || !s.copy) entry.spec = &s;
+      std::optional<std::string> value;
+      if (read) {
+        const auto found = probed[i]->probe.files.find(s.name);
+        if (found != probed[i]->probe.files.end()) value = found->second;
+      }
+      if (!s.copy) {
+        entry.owner_in_run = true;
+        entry.owner_probed = entry.owner_probed || read;
+        if (value && !entry.owner_value) entry.owner_value = value;
+      } else if (value && !entry.copy_value) {
+        entry.copy_value = value;
+      }
+    }
+  }
+  SecretValues values;
+  for (const auto& [name, entry] : seen) {
+    auto& out = values[name];
+    if (entry.owner_value) {
+      out.value = *entry.owner_value;
+    } else if (entry.owner_in_run && entry.owner_probed) {
+      // The owner has none yet: a copy's value when there is one (no restart of the
+      // apps that use it), else a new one.
+      out.value = entry.copy_value ? *entry.copy_value : generate_secret_value(entry.spec->length);
+      register_secret_value(out.value);
+    } else if (entry.copy_value) {
+      out.value = *entry.copy_value;
+    } else if (entry.owner_in_run) {
+      out.error = fmt::format("secret {} is made on server {}, which could not be read in this run",
+                              name, entry.spec->owner);
+    } else {
+      out.error = fmt::format("secret {} is made on server {}, which this run leaves out: "
+                              "run once with {} included (in --hosts or --role)",
+                              name, entry.spec->owner, entry.spec->owner);
+    }
+  }
+  return values;
+}
+
+HostReport apply_host(Remote& remote, const provisioners::Desired& desired, ProbedHost probed,
+                      const SecretValues& secrets, Mode mode, const Progress& progress,
+                      const Progress& output) {
+  auto report = std::move(probed.report);
+  auto resources = std::move(probed.resources);
+  const auto& observed = probed.probe;
+  auto say = [&](std::string_view what) {
+    if (progress) progress(what);
+  };
+  auto finish = [&] {
+    report.execs = remote.exec_count() - probed.execs_before;
+    report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - probed.start);
+    return report;
+  };
+  if (report.failed()) return finish();
 
   // Plan: a local diff.
-  fill_secrets(desired, *parsed, resources);
-  const auto changes = plan(resources, parsed->resources);
+  if (auto filled = fill_secrets(desired, secrets, resources); !filled) {
+    report.error = filled.error();
+    report.failed_step = "secrets";
+    return finish();
+  }
+  const auto changes = plan(resources, observed.resources);
   for (const auto& c : changes) {
     const auto& r = resources[c.index];
     report.resources.push_back({r.id(), r.kind(), r.component, c.action,

@@ -1,16 +1,19 @@
 #pragma once
 
-// The converge engine for one host: probe (one exec), plan (local), apply (one exec
-// per stage with changes). Generated secrets are read by the same probe and made
-// locally on the first run; their values replace placeholders in file contents
-// before the plan, so a re-run that finds everything in place costs one exec.
+// The converge engine: per host, probe (one exec), plan (local), apply (one exec per
+// stage with changes). Generated secrets are read by the same probe and made
+// locally on the first run, one value for the whole run; their values replace
+// placeholders in file contents before the plan, so a re-run that finds everything
+// in place costs one exec per host.
 
 #include <core/converge/plan.hpp>
+#include <core/converge/probe.hpp>
 #include <core/remote.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,12 +53,51 @@ struct HostReport {
 // Progress messages ("probing", "applying config") for the display; may be empty.
 using Progress = std::function<void(std::string_view)>;
 
-// Probes, plans and (in apply mode) applies `desired` on `remote`. `progress` gets a
-// line per phase ("applying packages: nginx nodejs"), `output` every line the apply
-// scripts print (apt's progress, validation output). Never throws for a remote
-// failure: it ends up in HostReport::error with the step and stderr tail.
-HostReport converge_host(Remote& remote, const provisioners::Desired& desired, Mode mode,
-                         const Progress& progress = {}, const Progress& output = {});
+// A host after its probe: what was observed, or HostReport::error when the probe
+// failed. The secret files the probe read are in probe.files, registered for redaction.
+struct ProbedHost {
+  HostReport report;
+  std::vector<Resource> resources;   // the desired ones plus the secret files
+  ProbeResult probe;
+  std::chrono::steady_clock::time_point start;
+  int execs_before = 0;
+};
+
+// The value of each generated secret for one run over several hosts, or why there
+// is none.
+struct SecretValue {
+  std::string value;
+  std::string error;
+};
+using SecretValues = std::map<std::string, SecretValue>;
+
+// A run converges its hosts in two phases so that a secret one server makes and
+// others use (the db host's password in the app hosts' DATABASE_URL, the app's
+// generated secrets on every app host) has one value everywhere:
+//
+//   probe_host on every host (one exec each), resolve_secrets over all of them,
+//   apply_host on every host (plan locally, then one exec per stage with changes).
+//
+// Probes `desired` on `remote`; `progress` gets "probing".
+ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
+                      const Progress& progress = {});
+
+// Each secret's value: its owner's (the server whose GeneratedSecret has copy ==
+// false); when the owner has none yet, a copy's, else a new one; when the owner is
+// not in the run (or could not be probed), a copy's, else an error naming the owner.
+// desired[i] and probed[i] are host i's (probed[i] null when it was not probed).
+SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& desired,
+                             const std::vector<const ProbedHost*>& probed);
+
+// Plans and (in apply mode) applies `desired` on the host `probed` describes, with
+// `secrets` in place of the placeholders. `progress` gets a line per phase
+// ("applying packages: nginx nodejs"), `output` every line the apply scripts print
+// (apt's progress, validation output). Never throws for a remote failure: it ends
+// up in HostReport::error with the step and stderr tail; a secret without a value
+// fails the host (step "secrets") before any change.
+HostReport apply_host(Remote& remote, const provisioners::Desired& desired, ProbedHost probed,
+                      const SecretValues& secrets, Mode mode, const Progress& progress = {},
+                      const Progress& output = {});
 
 // A generated secret's fresh value: `bytes` random bytes, base64url without padding
 // (safe inside URLs, SQL strings and env files).

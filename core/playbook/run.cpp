@@ -50,17 +50,45 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
                                                   step.components));
   }
   report.hosts.resize(context.servers.size());
-  const auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
-    report.hosts[i] = converge::converge_host(
-        session, desired[i], context.mode,
-        [&](std::string_view what) {
-          if (context.progress) context.progress(fmt::format("{}: {}", session.name(), what));
-        },
-        [&](std::string_view line) {
-          if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
-        });
-    return !report.hosts[i].failed();
+  const auto progress = [&](const ssh::Session& session) {
+    return [&context, name = session.name()](std::string_view what) {
+      if (context.progress) context.progress(fmt::format("{}: {}", name, what));
+    };
+  };
+  // Every host is probed before any is changed: a secret one server makes and
+  // others use gets one value for all of them (converge/engine.hpp).
+  std::vector<converge::ProbedHost> probed(context.servers.size());
+  std::vector<char> was_probed(context.servers.size(), 0);  // not vector<bool>: set by threads
+  auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+    probed[i] = converge::probe_host(session, desired[i], progress(session));
+    was_probed[i] = 1;
+    return !probed[i].report.failed();
   });
+  const bool stop = context.fleet.fail_fast() &&
+                    std::any_of(outcomes.begin(), outcomes.end(),
+                                [](ssh::Outcome o) { return o != ssh::Outcome::succeeded; });
+  if (!stop) {
+    std::vector<const provisioners::Desired*> wanted;
+    std::vector<const converge::ProbedHost*> seen;
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+      wanted.push_back(&desired[i]);
+      seen.push_back(was_probed[i] != 0 ? &probed[i] : nullptr);
+    }
+    const auto secrets = converge::resolve_secrets(wanted, seen);
+    outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+      report.hosts[i] = converge::apply_host(
+          session, desired[i], std::move(probed[i]), secrets, context.mode, progress(session),
+          [&](std::string_view line) {
+            if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
+          });
+      return !report.hosts[i].failed();
+    });
+  } else {
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i] == ssh::Outcome::succeeded) outcomes[i] = ssh::Outcome::skipped;
+      else if (was_probed[i] != 0) report.hosts[i] = std::move(probed[i].report);
+    }
+  }
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     auto& host = report.hosts[i];
     if (const auto& e = context.fleet.connect_error(i)) {

@@ -41,6 +41,8 @@ class Fleet {
   const Target& target(std::size_t i) const { return hosts_[i].target; }
   // Why host i could not be connected, once connect failed (ExitCode::unreachable).
   const std::optional<Error>& connect_error(std::size_t i) const { return hosts_[i].error; }
+  // Whether a failing host stops the others (--fail-fast).
+  bool fail_fast() const { return fail_fast_ == FailFast::yes; }
 
   // Runs work(i, session) for every host in parallel (bounded by `parallel`),
   // connecting hosts that are not connected yet first. A host whose connection

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace berth::provisioners {
 
 using namespace converge;
@@ -35,7 +37,7 @@ std::string env_line(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-void add_backend(const manifest::Manifest& m, const manifest::Server&,
+void add_backend(const manifest::Manifest& m, const manifest::Server& s,
                  manifest::SecretSources& secrets, Desired& out) {
   const auto& app = m.app;
   const auto root = app_root(m);
@@ -58,9 +60,13 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
     if (!resolved) throw resolved.error();
     env += env_line(name, resolved->reveal());
   }
+  const auto* primary = primary_app_server(m);
   for (const auto& spec : app.run.secrets) {
     if (spec.generate) {
-      out.secrets.push_back({spec.name, secret_path(m, spec.name), spec.length});
+      // One value on every app server: made on the primary one.
+      out.secrets.push_back({.name = spec.name, .path = secret_path(m, spec.name),
+                             .length = spec.length,
+                             .owner = primary != nullptr ? primary->name : s.name});
       env += env_line(spec.name, secret_placeholder(spec.name));
       continue;
     }
@@ -69,6 +75,12 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
     env += env_line(spec.name, resolved->reveal());
   }
   for (const auto& [name, value] : database_env(m)) env += env_line(name, value);
+  // The database passwords in those URLs: a copy here unless this server makes them.
+  for (auto& secret : database_env_secrets(m)) {
+    const bool listed = std::any_of(out.secrets.begin(), out.secrets.end(),
+                                    [&](const GeneratedSecret& g) { return g.name == secret.name; });
+    if (!listed) out.secrets.push_back(std::move(secret));
+  }
 
   // try-restart: only the instances that run (one color) restart with the new env.
   std::vector<std::string> restart_all;

@@ -101,16 +101,22 @@ namespace {
 // Where the app reaches the databases: 127.0.0.1 when every app server is the db
 // server, else the (first) db server's address.
 std::string database_host(const manifest::Manifest& m) {
-  for (const auto& s : m.servers) {
-    if (!s.has_role("db")) continue;
-    return database::placement(m, s).peers.empty() ? "127.0.0.1" : s.address;
-  }
-  return "127.0.0.1";
+  const auto* server = database_server(m);
+  if (server == nullptr || database::placement(m, *server).peers.empty()) return "127.0.0.1";
+  return server->address;
 }
 
 }  // namespace
 
+const manifest::Server* database_server(const manifest::Manifest& m) {
+  for (const auto& s : m.servers) {
+    if (s.has_role("db")) return &s;
+  }
+  return nullptr;
+}
+
 void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
+  const auto first_secret = out.secrets.size();
   for (const auto& db : m.databases) {
     database::check_identifier(db, "name", db.name);
     database::check_identifier(db, "user", db.user);
@@ -129,6 +135,11 @@ void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desir
       break;
     }
     database::add_backups(m, db, out);
+  }
+  // One password per database for the whole fleet, made on the first db server.
+  const auto* owner = database_server(m);
+  for (auto i = first_secret; i < out.secrets.size(); ++i) {
+    out.secrets[i].owner = owner != nullptr ? owner->name : s.name;
   }
 }
 
@@ -156,6 +167,17 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
     }
   }
   return env;
+}
+
+std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m) {
+  std::vector<GeneratedSecret> secrets;
+  const auto* owner = database_server(m);
+  if (owner == nullptr) return secrets;
+  for (const auto& db : m.databases) {
+    const auto name = database::password_secret(db);
+    secrets.push_back({.name = name, .path = secret_path(m, name), .length = 24, .owner = owner->name});
+  }
+  return secrets;
 }
 
 }  // namespace berth::provisioners

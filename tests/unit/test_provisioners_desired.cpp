@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 
 using namespace berth;
 using namespace berth::converge;
@@ -28,6 +29,15 @@ manifest::Manifest sample() {
   m.jobs = {{.name = "reminders", .schedule = "daily", .on_calendar = "daily",
              .command = "node jobs/reminders.js"}};
   return m;
+}
+
+bool secret_listed_twice(const provisioners::Desired& d) {
+  for (std::size_t i = 0; i < d.secrets.size(); ++i) {
+    for (std::size_t j = i + 1; j < d.secrets.size(); ++j) {
+      if (d.secrets[i].name == d.secrets[j].name) return true;
+    }
+  }
+  return false;
 }
 
 const Resource* find(const provisioners::Desired& d, std::string_view id) {
@@ -61,6 +71,7 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
     CHECK(f.content.find("DATABASE_URL=\"postgres://shop:@@berth-secret:db_main_password@@@127.0.0.1:5432/shop\"") !=
           std::string::npos);
     CHECK(d.secrets.size() == 2);
+    CHECK_FALSE(secret_listed_twice(d));
   }
   SECTION("nginx: validated site with upstream, rate limit and bot block") {
     const auto* site = find(d, "file:/etc/nginx/sites-enabled/shop.conf");
@@ -129,6 +140,38 @@ TEST_CASE("provisioners: roles decide what a host gets") {
     const auto& env = std::get<File>(find(a, "file:/etc/berth/shop/app.env")->spec).content;
     CHECK(env.find("@198.18.0.4:5432/shop") != std::string::npos);
   }
+  SECTION("a secret is made on one server; the others that use it hold a copy") {
+    const auto secret = [](const provisioners::Desired& d, std::string_view name) {
+      const auto it = std::find_if(d.secrets.begin(), d.secrets.end(),
+                                   [&](const auto& s) { return s.name == name; });
+      REQUIRE(it != d.secrets.end());
+      return *it;
+    };
+    // The database password: the db server's, copied to each app server.
+    CHECK(secret(db, "db_main_password").owner == "db");
+    CHECK_FALSE(secret(db, "db_main_password").copy);
+    CHECK(secret(a, "db_main_password").owner == "db");
+    CHECK(secret(a, "db_main_password").copy);
+    CHECK(secret(b, "db_main_password").copy);
+    // The app's generated secret: the primary app server's.
+    CHECK(secret(a, "JWT_SECRET").owner == "a");
+    CHECK_FALSE(secret(a, "JWT_SECRET").copy);
+    CHECK(secret(b, "JWT_SECRET").owner == "a");
+    CHECK(secret(b, "JWT_SECRET").copy);
+    CHECK(secret(b, "JWT_SECRET").length == 48);
+    // The db server uses no app secret.
+    CHECK(std::none_of(db.secrets.begin(), db.secrets.end(),
+                       [](const auto& s) { return s.name == "JWT_SECRET"; }));
+  }
+  SECTION("an app-only step on the db server still fills the database URL's password") {
+    m.servers[2].roles = {"db", "app"};
+    const auto app_only = provisioners::desired_state(m, m.servers[2], secrets, {"app"});
+    CHECK_FALSE(secret_listed_twice(app_only));
+    const auto it = std::find_if(app_only.secrets.begin(), app_only.secrets.end(),
+                                 [](const auto& s) { return s.name == "db_main_password"; });
+    REQUIRE(it != app_only.secrets.end());
+    CHECK_FALSE(it->copy);
+  }
 }
 
 TEST_CASE("engine: generated secrets are url-safe and of the asked strength") {
@@ -137,4 +180,69 @@ TEST_CASE("engine: generated secrets are url-safe and of the asked strength") {
   CHECK(v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
         std::string::npos);
   CHECK(generate_secret_value(24) != v);
+}
+
+namespace {
+
+// A host for resolve_secrets: its desired secrets and what its probe read.
+struct FakeHost {
+  provisioners::Desired desired;
+  ProbedHost probed;
+};
+
+FakeHost fake_host(bool copy, std::optional<std::string> value, bool probe_failed = false) {
+  FakeHost host;
+  host.desired.secrets = {{.name = "pw", .path = "/etc/berth/x/secrets/pw", .length = 24,
+                           .owner = "db", .copy = copy}};
+  if (value) host.probed.probe.files["pw"] = *value;
+  if (probe_failed) host.probed.report.error = "connection lost";
+  return host;
+}
+
+SecretValues resolve(const std::vector<const FakeHost*>& hosts) {
+  std::vector<const provisioners::Desired*> desired;
+  std::vector<const ProbedHost*> probed;
+  for (const auto* h : hosts) {
+    desired.push_back(&h->desired);
+    probed.push_back(&h->probed);
+  }
+  return resolve_secrets(desired, probed);
+}
+
+}  // namespace
+
+TEST_CASE("engine: a secret has one value across the hosts of a run") {
+  SECTION("the owner's value wins over a copy's") {
+    const auto owner = fake_host(false, "from-db");
+    const auto copy = fake_host(true, "stale");
+    CHECK(resolve({&copy, &owner}).at("pw").value == "from-db");
+  }
+  SECTION("an owner without one adopts a copy's value") {
+    const auto owner = fake_host(false, std::nullopt);
+    const auto copy = fake_host(true, "kept");
+    CHECK(resolve({&owner, &copy}).at("pw").value == "kept");
+  }
+  SECTION("nobody has one: one new value for all") {
+    const auto owner = fake_host(false, std::nullopt);
+    const auto copy = fake_host(true, std::nullopt);
+    const auto values = resolve({&owner, &copy});
+    CHECK(values.at("pw").error.empty());
+    CHECK(values.at("pw").value.size() == 32);
+  }
+  SECTION("the owner is not in the run: a copy's value, never a new one") {
+    const auto copy = fake_host(true, "kept");
+    CHECK(resolve({&copy}).at("pw").value == "kept");
+    const auto empty_copy = fake_host(true, std::nullopt);
+    const auto values = resolve({&empty_copy});
+    CHECK(values.at("pw").value.empty());
+    CHECK(values.at("pw").error ==
+          "secret pw is made on server db, which this run leaves out: run once with db included "
+          "(in --hosts or --role)");
+  }
+  SECTION("the owner could not be probed: nothing new is made") {
+    const auto owner = fake_host(false, std::nullopt, true);
+    const auto copy = fake_host(true, std::nullopt);
+    const auto values = resolve({&owner, &copy});
+    CHECK(values.at("pw").error == "secret pw is made on server db, which could not be read in this run");
+  }
 }
