@@ -149,8 +149,9 @@ std::expected<ProcessResult, Error> run(const std::vector<std::string>& argv,
   const std::vector<std::string> args(argv.begin() + 1, argv.end());
 
   bp::environment env = boost::this_process::environment();
-  for (const auto& [key, value] : options.env)
-    env[key] = value;
+  // set(), not env[key]: operator[] looks keys up with a memcmp that reads past the
+  // end of shorter entries (AddressSanitizer reports it); set() checks sizes first.
+  for (const auto& [key, value] : options.env) env.set(key, value);
 
   boost::asio::io_context ioc;
   bp::async_pipe in_pipe(ioc), out_pipe(ioc), err_pipe(ioc);

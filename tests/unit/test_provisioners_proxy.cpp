@@ -103,7 +103,8 @@ TEST_CASE("proxy: letsencrypt issues through certbot's webroot after a bootstrap
   SECTION("without acme_directory certbot uses Let's Encrypt and the guard says so") {
     auto production = sample(manifest::Tls::letsencrypt);
     production.proxy->acme_directory.clear();
-    const auto* c = find_command(proxy_of(production), "certbot certonly");
+    const auto desired = proxy_of(production);  // find_command points into it
+    const auto* c = find_command(desired, "certbot certonly");
     REQUIRE(c);
     CHECK_FALSE(has(c->run, "--server"));
     CHECK(has(c->unless, "'letsencrypt shop.test www.shop.test'"));
