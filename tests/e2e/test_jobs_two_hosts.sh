@@ -1,7 +1,7 @@
-# Jobs on two app hosts: a run_on = "one" job has its timer on one host only and
-# `berth jobs run` runs it there only; a failed run is written to the journal and
-# POSTed as JSON to the job's on_failure_webhook (a listener on this machine, on the
-# sandbox's gateway address).
+# Two app hosts: a generated app secret has one value on both; a run_on = "one" job
+# has its timer on one host only and `berth jobs run` runs it there only; a failed run
+# is written to the journal and POSTed as JSON to the job's on_failure_webhook (a
+# listener on this machine, on the sandbox's gateway address).
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 command -v python3 >/dev/null || skip "needs python3 for the webhook listener"
@@ -50,6 +50,9 @@ runtime = "binary"
 command = "sleep infinity"
 port = 4000
 
+[app.run.secrets]
+SESSION_KEY = { generate = true }
+
 [[jobs]]
 name = "stamp"
 schedule = "daily"
@@ -71,6 +74,13 @@ for i in 1 2; do
 done
 
 "$BERTH" -q setup >setup.out || fail "setup failed: $(cat setup.out)"
+
+# A generated app secret has one value on both app servers (made on app1, copied to app2).
+for i in 1 2; do
+  key[$i]=$(sandbox_ssh e2e-px-jobs "$i" "sed -n 's/^SESSION_KEY=\"\(.*\)\"\$/\1/p' /etc/berth/jobs2/app.env")
+done
+[ -n "${key[1]}" ] && [ "${key[1]}" = "${key[2]}" ] ||
+  fail "the two app servers have different SESSION_KEYs"
 # The jobs run in the current release: a deploy makes it; here an empty one does.
 "$BERTH" -q exec -- 'mkdir -p /srv/jobs2/releases/r1 && ln -sfn /srv/jobs2/releases/r1 /srv/jobs2/current' \
   >/dev/null || fail "could not make a release folder"
