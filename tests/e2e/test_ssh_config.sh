@@ -1,11 +1,11 @@
 # ~/.ssh/config and ProxyJump (issue 4): a Host alias gives berth the address, user,
 # identity and known_hosts; its Port is used; ProxyJump from the config and
-# `proxy_jump` of the manifest reach the server through the jump host's sshd; a
-# missing `ssh` client is said before trying; `StrictHostKeyChecking no` is named and
-# ignored. berth runs in a private mount namespace whose /etc/passwd gives root a
-# home of this test's, so the machine's own ~/.ssh is neither read nor touched, with
-# $HOME pointing to another folder: ~ in ssh_config is the passwd home (as libssh and
-# OpenSSH read it), ~ in berth.toml is $HOME (as the shell that wrote it).
+# `proxy_jump` of the manifest reach the server through the jump host's sshd (an
+# upload too); a missing `ssh` client is said before trying; `StrictHostKeyChecking
+# no` is named and ignored. berth runs in a private mount namespace whose /etc/passwd
+# gives root a home of this test's, so the machine's own ~/.ssh is neither read nor
+# touched, with $HOME pointing to another folder: ~ in ssh_config is the passwd home
+# (as libssh and OpenSSH read it), ~ in berth.toml is $HOME (as the shell that wrote it).
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 command -v unshare >/dev/null || skip "needs unshare (util-linux)"
@@ -92,6 +92,14 @@ out=$(berth_as_test_home "$BERTH" exec -- 'echo $SSH_CONNECTION' 2>&1) ||
   fail "berth did not connect through proxy_jump: $out"
 [ "$(client_of "$out")" = "$address" ] ||
   fail "through proxy_jump the server should see $address as the client: $out"
+
+# An upload through the jump host arrives intact (unpaced there: berth's end is a pipe).
+mkdir -p "$work/payload"
+head -c 3000000 /dev/urandom >"$work/payload/blob"
+sum=$(sha256sum <"$work/payload/blob" | cut -d' ' -f1)
+out=$(berth_as_test_home "$BERTH" exec --upload "$work/payload:/tmp/jumped" -- 'sha256sum < /tmp/jumped/blob' 2>&1) ||
+  fail "the upload through proxy_jump failed: $out"
+grep -q "^web | $sum " <<<"$out" || fail "the upload through proxy_jump arrived changed: $out"
 
 # Without an `ssh` client berth says so before trying.
 status=0
