@@ -128,9 +128,15 @@ berth_leftovers() {
   awk -v root="$BERTH_SANDBOX_STATE" 'index($2, root) == 1 { print "mount: " $2 }' /proc/mounts
   awk '$3 == "overlay" && $4 ~ /berth/ { print "overlay: " $2 }' /proc/mounts
   nft list tables 2>/dev/null | awk '$3 == "berth_sandbox" { print "nft table: " $3 }'
-  awk -F: '$3 ~ /^\/berth\// { split(FILENAME, f, "/"); print "process: pid " f[3] " in cgroup " $3; nextfile }' \
-    /proc/[0-9]*/cgroup 2>/dev/null || true
-  local cgroup
+  local pid cgroup state
+  awk -F: '$3 ~ /^\/berth\// { split(FILENAME, f, "/"); print f[3], $3; nextfile }' \
+    /proc/[0-9]*/cgroup 2>/dev/null |
+    while read -r pid cgroup; do
+      # A zombie holds nothing and its cgroup is gone ("(deleted)"): a killed container
+      # init waits there until its new parent (this machine's PID 1) reaps it.
+      state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+      if [ -n "$state" ] && [ "$state" != Z ]; then echo "process: pid $pid in cgroup $cgroup"; fi
+    done
   for cgroup in /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth; do
     [ -d "$cgroup" ] && echo "cgroup: $cgroup"
   done
