@@ -112,6 +112,13 @@ std::string first_package_step(Stage stage, const std::vector<Resource>& resourc
   return {};
 }
 
+// Sets the remote commands and the time `report`'s host has taken since its probe began.
+void stamp(HostReport& report, const ProbedHost& probed, const Remote& remote) {
+  report.execs = remote.exec_count() - probed.execs_before;
+  report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - probed.start);
+}
+
 }  // namespace
 
 ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
@@ -122,9 +129,7 @@ ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
   auto& report = probed.report;
   report.host = remote.name();
   const auto finish = [&] {
-    report.execs = remote.exec_count() - probed.execs_before;
-    report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - probed.start);
+    stamp(report, probed, remote);
     return std::move(probed);
   };
 
@@ -224,9 +229,7 @@ HostReport apply_host(Remote& remote, const provisioners::Desired& desired, Prob
     if (progress) progress(what);
   };
   auto finish = [&] {
-    report.execs = remote.exec_count() - probed.execs_before;
-    report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - probed.start);
+    stamp(report, probed, remote);
     return report;
   };
   if (report.failed()) return finish();

@@ -58,10 +58,8 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
   // Every host is probed before any is changed: a secret one server makes and
   // others use gets one value for all of them (converge/engine.hpp).
   std::vector<converge::ProbedHost> probed(context.servers.size());
-  std::vector<char> was_probed(context.servers.size(), 0);  // not vector<bool>: set by threads
   auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
     probed[i] = converge::probe_host(session, desired[i], progress(session));
-    was_probed[i] = 1;
     return !probed[i].report.failed();
   });
   const bool stop = context.fleet.fail_fast() &&
@@ -72,7 +70,7 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
     std::vector<const converge::ProbedHost*> seen;
     for (std::size_t i = 0; i < desired.size(); ++i) {
       wanted.push_back(&desired[i]);
-      seen.push_back(was_probed[i] != 0 ? &probed[i] : nullptr);
+      seen.push_back(outcomes[i] == ssh::Outcome::succeeded ? &probed[i] : nullptr);
     }
     const auto secrets = converge::resolve_secrets(wanted, seen);
     outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
@@ -86,7 +84,7 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
   } else {
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       if (outcomes[i] == ssh::Outcome::succeeded) outcomes[i] = ssh::Outcome::skipped;
-      else if (was_probed[i] != 0) report.hosts[i] = std::move(probed[i].report);
+      else if (probed[i].report.failed()) report.hosts[i] = std::move(probed[i].report);
     }
   }
   for (std::size_t i = 0; i < outcomes.size(); ++i) {

@@ -37,7 +37,7 @@ std::string env_line(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-void add_backend(const manifest::Manifest& m, const manifest::Server& s,
+void add_backend(const manifest::Manifest& m, const manifest::Server&,
                  manifest::SecretSources& secrets, Desired& out) {
   const auto& app = m.app;
   const auto root = app_root(m);
@@ -60,13 +60,12 @@ void add_backend(const manifest::Manifest& m, const manifest::Server& s,
     if (!resolved) throw resolved.error();
     env += env_line(name, resolved->reveal());
   }
-  const auto* primary = primary_app_server(m);
   for (const auto& spec : app.run.secrets) {
     if (spec.generate) {
-      // One value on every app server: made on the primary one.
+      // One value on every app server: made on the primary one (there is one: this
+      // server has the app role).
       out.secrets.push_back({.name = spec.name, .path = secret_path(m, spec.name),
-                             .length = spec.length,
-                             .owner = primary != nullptr ? primary->name : s.name});
+                             .length = spec.length, .owner = primary_app_server(m)->name});
       env += env_line(spec.name, secret_placeholder(spec.name));
       continue;
     }

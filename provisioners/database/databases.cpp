@@ -136,11 +136,10 @@ void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desir
     }
     database::add_backups(m, db, out);
   }
-  // One password per database for the whole fleet, made on the first db server.
-  const auto* owner = database_server(m);
-  for (auto i = first_secret; i < out.secrets.size(); ++i) {
-    out.secrets[i].owner = owner != nullptr ? owner->name : s.name;
-  }
+  // One password per database for the whole fleet, made on the first db server
+  // (there is one: `s` has the db role).
+  const auto& owner = database_server(m)->name;
+  for (auto i = first_secret; i < out.secrets.size(); ++i) out.secrets[i].owner = owner;
 }
 
 std::vector<std::pair<std::string, std::string>> database_env(const manifest::Manifest& m) {
