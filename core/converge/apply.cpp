@@ -148,12 +148,45 @@ std::string step_body(const Resource& resource, const Change& change) {
       resource.spec);
 }
 
+// A daemon that executes itself anew on SIGHUP (sshd) closes its listening sockets
+// and opens new ones a few milliseconds later: a connection in between is refused,
+// e.g. the user's `ssh` or the next berth command right after this run. So after the
+// reload, wait until the main process listens again on as many sockets as before,
+// none of them the old ones. Sockets that systemd holds (socket activation) stay open
+// across the reload: nothing to wait for then.
+std::string reexec_body(const std::string& name) {
+  return fmt::format(
+      R"sh(if ! systemctl is-active -q {0}; then return 0; fi
+if [ -n "$(systemctl show -p TriggeredBy --value {0})" ]; then systemctl reload {0}; return; fi
+listeners() {{
+  pid=$(systemctl show -p MainPID --value {0})
+  tables=/proc/net/tcp; [ -r /proc/net/tcp6 ] && tables="$tables /proc/net/tcp6"
+  for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done 2>/dev/null |
+    sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' |
+    awk 'NR == FNR {{ mine[$1]; next }} FNR > 1 && $4 == "0A" && ($10 in mine) {{ print $10 }}' - $tables | sort
+}}
+before=$(listeners)
+systemctl reload {0} || return
+tries=0
+while :; do
+  now=$(listeners)
+  if [ -n "$now" ] && [ "$(printf '%s\n' "$now" | wc -l)" -ge "$(printf '%s\n' "$before" | wc -l)" ] &&
+    {{ [ -z "$before" ] || ! printf '%s\n' "$now" | grep -qxF -e "$before"; }}; then return 0; fi
+  tries=$((tries + 1))
+  if [ "$tries" -ge 200 ]; then echo "{1} does not listen again 10 s after its reload"; return 1; fi
+  sleep 0.05
+done
+)sh",
+      shell_quote(name), name);
+}
+
 std::string handler_body(const std::string& handler) {
   if (handler == "daemon-reload") return "systemctl daemon-reload\n";
   if (handler.starts_with("reload:")) {
     const auto unit = shell_quote(handler.substr(7));
     return fmt::format("if systemctl is-active -q {0}; then systemctl reload {0}; fi\n", unit);
   }
+  if (handler.starts_with("reexec:")) return reexec_body(handler.substr(7));
   if (handler.starts_with("restart:")) {
     return fmt::format("systemctl try-restart {}\n", shell_quote(handler.substr(8)));
   }

@@ -102,7 +102,9 @@ struct Resource {
   Spec spec;
   Stage stage = Stage::config;
   std::string component;             // "base", "postgresql", "app", "nginx", "jobs"
-  std::vector<std::string> notify;   // handlers: "daemon-reload", "reload:UNIT", "restart:UNIT"
+  // handlers: "daemon-reload", "reload:UNIT", "restart:UNIT", and "reexec:UNIT" (a
+  // reload that waits until a daemon that re-executes itself on SIGHUP, sshd, listens again)
+  std::vector<std::string> notify;
 
   // A stable unique id: "file:/etc/x", "package:nginx", "unit:nginx.service", ...
   std::string id() const;

@@ -103,7 +103,7 @@ void add_sshd(const manifest::Manifest& m, const manifest::Server& s, Desired& o
                "/usr/sbin/sshd -t && { /usr/sbin/sshd -T | grep -qx 'passwordauthentication no' "
                "|| { echo 'sshd does not apply {}: /etc/ssh/sshd_config must include "
                "/etc/ssh/sshd_config.d/*.conf before its own settings'; exit 1; }; }"},
-      component, {"reload:ssh.service"}));
+      component, {"reexec:ssh.service"}));
 }
 
 void add_fail2ban(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {

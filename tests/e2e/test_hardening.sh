@@ -5,8 +5,8 @@
 # sudo -n works; fail2ban runs its sshd jail; swap is skipped (a container) and says
 # so; a re-run changes nothing and keeps the generated passwords; a ruleset reload
 # in the middle of a run keeps berth's session; moving berth from root to the deploy
-# user turns root login off without locking anyone out, and ssh_keys that would
-# drop the key berth logs in with are refused.
+# user turns root login off without locking anyone out, and sshd answers the moment
+# that setup returns; ssh_keys that would drop the key berth logs in with are refused.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 command -v python3 >/dev/null || skip "needs python3 to read --json"
@@ -62,7 +62,7 @@ echo "== before setup: the outsider reaches sshd, which offers passwords as clou
 # 50-cloud-init.conf turns them on (berth's drop-in must win over it).
 on_host "sed -i '/^PasswordAuthentication/d; /^KbdInteractiveAuthentication/d' /etc/ssh/sshd_config.d/berth-sandbox.conf &&
   echo 'PasswordAuthentication yes' >/etc/ssh/sshd_config.d/50-cloud-init.conf &&
-  echo root:hunter2-hunter2 | chpasswd && systemctl reload ssh.service"
+  echo root:hunter2-hunter2 | chpasswd && systemctl restart ssh.service"
 ssh_password root | grep -q 'Permission denied (publickey,password)' ||
   fail "this test expects sshd to offer passwords on a fresh host"
 
@@ -144,8 +144,18 @@ json "[r['id'] for r in d['hosts'][0]['resources'] if r['status'] == 'changed']"
 on_host nft list table inet berth | grep -q 'tcp dport 8443 accept' || fail "8443 is not open"
 
 echo "== moving berth from root to the deploy user turns root login off"
+# sshd executes itself anew on a reload and listens again only when it has started:
+# make that take a second, so that a setup which returned before sshd listens again
+# leaves the next connection refused.
+on_host 'mv /usr/sbin/sshd /usr/sbin/sshd.real && cat >/usr/sbin/sshd && chmod 755 /usr/sbin/sshd' <<'EOF'
+#!/bin/bash
+case " $* " in *" -R "*) ;; *" -D "*) sleep 1 ;; esac
+exec -a /usr/sbin/sshd /usr/sbin/sshd.real "$@"
+EOF
 sed -i 's/^user = "root"$/user = "deploy"/' berth.toml
 "$BERTH" setup || fail "setup as the deploy user failed"
+ssh_key "deploy@$host" true || fail "sshd does not answer right after a setup that reloaded it"
+ssh_key "deploy@$host" 'sudo -n mv /usr/sbin/sshd.real /usr/sbin/sshd'
 # From here root cannot log in: look through the deploy user.
 ssh_key "deploy@$host" 'sudo -n sshd -T' | grep -qx 'permitrootlogin no' || fail "root login is still allowed"
 ssh_key "root@$host" true 2>/dev/null && fail "root still logs in with its key"

@@ -131,6 +131,19 @@ TEST_CASE("apply: one script per stage, only changed resources, handlers once at
   CHECK(render_apply(Stage::services, resources, changes).empty());
 }
 
+TEST_CASE("apply: a reexec handler reloads, then waits for fresh listening sockets") {
+  const std::vector<Resource> resources{
+      make(File{.path = "/etc/ssh/sshd_config.d/00-berth.conf", .content = "x"}, "base",
+           {"reexec:ssh.service"})};
+  const std::vector<Change> changes{{0, Action::update, {}, {}}};
+  const auto script = render_apply(Stage::config, resources, changes);
+  const auto reload = script.find("systemctl reload 'ssh.service' || return");
+  REQUIRE(reload != std::string::npos);
+  CHECK(script.find("before=$(listeners)") < reload);
+  CHECK(script.find("grep -qxF -e \"$before\"", reload) != std::string::npos);
+  CHECK(script.find("ssh.service does not listen again 10 s after its reload") != std::string::npos);
+}
+
 TEST_CASE("apply: markers tell which step failed") {
   const auto report = parse_apply("@@step 0 begin\n@@step 0 ok\n@@step 3 begin\n@@step 3 failed 2\n");
   CHECK(report.steps.at("0") == StepStatus::ok);

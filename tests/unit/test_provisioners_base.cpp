@@ -136,7 +136,7 @@ TEST_CASE("base: sshd refuses passwords and root logs in only while berth needs 
                              "PermitEmptyPasswords no", "MaxAuthTries 5", "X11Forwarding no"}) {
       CHECK(has(f.content, std::string("\n") + line + "\n"));
     }
-    CHECK(r->notify == std::vector<std::string>{"reload:ssh.service"});
+    CHECK(r->notify == std::vector<std::string>{"reexec:ssh.service"});
     // The drop-in is checked through the main config, and shown to be in effect.
     CHECK(f.validate.starts_with("/usr/sbin/sshd -t && "));
     CHECK(has(f.validate, "sshd -T | grep -qx 'passwordauthentication no'"));
