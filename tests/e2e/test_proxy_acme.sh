@@ -117,10 +117,12 @@ cat health.out
 [ "$(serial)" = "$first" ] || fail "a second setup changed the certificate"
 
 # A renewal (forced: certbot.timer would wait for 30 days before expiry) runs the
-# deploy hook, which reloads nginx: the served certificate changes.
+# deploy hook, which reloads nginx: the served certificate changes. Without a tty
+# `certbot renew` first sleeps for a random time of up to 8 minutes (good for the
+# timer, not for a test): --no-random-sleep-on-renew.
 on_host 'systemctl show -P EnvironmentFiles certbot.service' | grep -q /etc/berth/tls/pxacme.certbot.env ||
   fail "certbot.service does not get the certbot environment"
-on_host 'set -a; . /etc/berth/tls/pxacme.certbot.env; certbot renew -q --force-renewal --cert-name pxacme' ||
+on_host 'set -a; . /etc/berth/tls/pxacme.certbot.env; certbot renew -q --no-random-sleep-on-renew --force-renewal --cert-name pxacme' ||
   fail "the forced renewal failed"
 on_host 'grep -q "hook command: /etc/letsencrypt/renewal-hooks/deploy/berth-pxacme.sh" /var/log/letsencrypt/letsencrypt.log' ||
   fail "certbot did not run berth's deploy hook"
