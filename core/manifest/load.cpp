@@ -611,6 +611,16 @@ class Validator {
       value_syntax(value, at({"proxy", "headers", name}), fmt::format("header {}", name));
     }
     need_role("proxy", p.where, "[proxy]");
+    // nginx's upstream is the app instances of its own host (deploy switches it there).
+    for (const auto& s : m_.servers) {
+      if (s.has_role("proxy") && !s.has_role("app")) {
+        error(at({"servers", s.name, "roles"}),
+              fmt::format("server {} has role 'proxy' without 'app': its nginx passes requests "
+                          "to the app instances on its own host (load balancing across hosts is "
+                          "not built yet); add 'app' to its roles",
+                          s.name));
+      }
+    }
   }
 
   void jobs() {

@@ -470,6 +470,8 @@ TEST_CASE("load: smaller checks each give one error") {
       {"[[health]]\nname = \"h\"\nurl = \"/\"\nconditions = [\"[STATUSS] == 200\"]\n",
        "unknown placeholder [STATUSS]"},
       {"[proxy]\ndomains = [\"not a domain\"]\n", "'not a domain' is not a domain name"},
+      {"[servers.edge]\naddress = \"b\"\nroles = [\"proxy\"]\n[proxy]\n",
+       "server edge has role 'proxy' without 'app'"},
       {"[proxy]\nmax_body = \"ten megs\"\n", "max_body 'ten megs'"},
       {"[proxy.headers]\nX = \"${secret:}\"\n", "header X:"},
       {"[base]\nswap = \"lots\"\n", "swap 'lots'"},
