@@ -2,11 +2,12 @@
 # setup of app + PostgreSQL + Redis + nginx; the databases run and are filtered from
 # outside while 22/80/443 answer; the ruleset drops by default and opens only those;
 # passwords are refused over ssh; the deploy user logs in with the operator's key and
-# sudo -n works; fail2ban runs its sshd jail; swap is skipped (a container) and says
-# so; a re-run changes nothing and keeps the generated passwords; a ruleset reload
-# in the middle of a run keeps berth's session; moving berth from root to the deploy
-# user turns root login off without locking anyone out, and sshd answers the moment
-# that setup returns; ssh_keys that would drop the key berth logs in with are refused.
+# sudo -n works; fail2ban's sshd jail bans an address after failed logins; swap is
+# skipped (a container) and says so; a re-run changes nothing and keeps the generated
+# passwords; a ruleset reload in the middle of a run keeps berth's session; moving
+# berth from root to the deploy user turns root login off without locking anyone out,
+# and sshd answers the moment that setup returns; ssh_keys that would drop the key
+# berth logs in with are refused.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 command -v python3 >/dev/null || skip "needs python3 to read --json"
@@ -110,6 +111,21 @@ on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
 # fail2ban's nftables action rejects: the banned outsider is refused.
 [ "$result" = refused ] || fail "a banned outsider still reaches ssh ($result)"
 [ "$(from_outsider 22)" = open ] || fail "the outsider does not reach ssh after the unban"
+echo "== failed logins from the outsider get it banned by the sshd jail on their own"
+for user in nobody1 nobody2 nobody3 nobody4 nobody5 nobody6; do
+  sandbox_ssh e2e-hard "$outsider" "ssh -o BatchMode=yes -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o ConnectTimeout=3 $user@$host true" >/dev/null 2>&1 || true
+done
+# fail2ban reads the journal as it comes: give it a moment.
+for _ in $(seq 40); do
+  on_host fail2ban-client status sshd | grep -q "Banned IP list:.*$outsider_address" && break
+  sleep 0.5
+done
+on_host fail2ban-client status sshd | grep -q "Banned IP list:.*$outsider_address" ||
+  fail "six failed logins did not get the outsider banned: $(on_host fail2ban-client status sshd)"
+result=$(from_outsider 22)
+on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
+[ "$result" = refused ] || fail "the outsider banned by the jail still reaches ssh ($result)"
 
 echo "== time zone, journald, upgrades, swap"
 [ "$(on_host readlink /etc/localtime)" = /usr/share/zoneinfo/Europe/Paris ] || fail "time zone not set"
