@@ -158,9 +158,10 @@ std::string reexec_body(const std::string& name) {
   return fmt::format(
       R"sh(if ! systemctl is-active -q {0}; then return 0; fi
 if [ -n "$(systemctl show -p TriggeredBy --value {0})" ]; then systemctl reload {0}; return; fi
+# The main process keeps its PID when it executes itself anew.
+pid=$(systemctl show -p MainPID --value {0})
+tables=/proc/net/tcp; [ -r /proc/net/tcp6 ] && tables="$tables /proc/net/tcp6"
 listeners() {{
-  pid=$(systemctl show -p MainPID --value {0})
-  tables=/proc/net/tcp; [ -r /proc/net/tcp6 ] && tables="$tables /proc/net/tcp6"
   for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done 2>/dev/null |
     sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' |
     awk 'NR == FNR {{ mine[$1]; next }} FNR > 1 && $4 == "0A" && ($10 in mine) {{ print $10 }}' - $tables | sort
@@ -168,10 +169,11 @@ listeners() {{
 before=$(listeners)
 systemctl reload {0} || return
 [ -n "$before" ] || return 0
+count=$(printf '%s\n' "$before" | wc -l)
 end=$(($(date +%s) + 10))
 while :; do
   now=$(listeners)
-  if [ -n "$now" ] && [ "$(printf '%s\n' "$now" | wc -l)" -ge "$(printf '%s\n' "$before" | wc -l)" ] &&
+  if [ -n "$now" ] && [ "$(printf '%s\n' "$now" | wc -l)" -ge "$count" ] &&
     ! printf '%s\n' "$now" | grep -qxF -e "$before"; then return 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "{1} does not listen again 10 s after its reload"; return 1; fi
   sleep 0.05

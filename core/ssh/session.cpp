@@ -368,7 +368,7 @@ std::expected<std::unique_ptr<Session>, Error> Session::connect(const Target& ta
 Session::Session(Target target, ssh_session session, std::string user,
                  std::chrono::seconds reply_timeout)
     : target_(std::move(target)), session_(session), user_(std::move(user)),
-      reply_timeout_(reply_timeout) {}
+      tcp_fd_(tcp_socket(ssh_get_fd(session))), reply_timeout_(reply_timeout) {}
 
 Session::~Session() { SessionFree{}(session_); }
 
@@ -385,12 +385,11 @@ namespace {
 // channel 40 ms that way (docs/ssh.md). On our own TCP socket TCP_QUICKACK sends the
 // ACK now. Through a ProxyJump the delaying sockets are the jump host's and the local
 // `ssh -W`'s, out of reach: an SSH_MSG_IGNORE gives each hop data to carry its ACK
-// on (a channel through a jump host: 50-90 ms -> 7 ms).
-void acknowledge_now(ssh_session session) {
-  const int fd = ssh_get_fd(session);
-  if (tcp_socket(fd) >= 0) {
+// on (a channel through a jump host: 50-90 ms -> 7 ms). `tcp_fd`: Session::tcp_fd_.
+void acknowledge_now(ssh_session session, int tcp_fd) {
+  if (tcp_fd >= 0) {
     const int on = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+    setsockopt(tcp_fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
   } else {
     ssh_send_ignore(session, "");
   }
@@ -400,14 +399,14 @@ void acknowledge_now(ssh_session session) {
 // SSH_AGAIN until it has it) without blocking inside libssh, so that every packet
 // that arrives is acknowledged at once. Fails with SSH_ERROR after `timeout`.
 template <class Request>
-int await_reply(ssh_session session, std::chrono::seconds timeout, Request request) {
+int await_reply(ssh_session session, int tcp_fd, std::chrono::seconds timeout, Request request) {
   ssh_set_blocking(session, 0);
   const auto deadline = Clock::now() + timeout;
   int rc = request();
   while (rc == SSH_AGAIN && Clock::now() < deadline) {
     pollfd readable{ssh_get_fd(session), POLLIN, 0};
     ::poll(&readable, 1, 100);
-    acknowledge_now(session);
+    acknowledge_now(session, tcp_fd);
     rc = request();
   }
   ssh_set_blocking(session, 1);
@@ -426,14 +425,14 @@ std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
     return std::unexpected(failure(step, fmt::format("cannot open a channel: {}",
                                                      ssh_get_error(session_))));
   }
-  if (await_reply(session_, reply_timeout_,
+  if (await_reply(session_, tcp_fd_, reply_timeout_,
                   [&] { return ssh_channel_open_session(channel.get()); }) != SSH_OK) {
     return std::unexpected(failure(
         step, fmt::format("cannot open a channel (the connection was lost, or sshd's "
                           "MaxSessions is reached): {}",
                           ssh_get_error(session_))));
   }
-  if (await_reply(session_, reply_timeout_, [&] {
+  if (await_reply(session_, tcp_fd_, reply_timeout_, [&] {
         return ssh_channel_request_exec(channel.get(), command.c_str());
       }) != SSH_OK) {
     return std::unexpected(failure(
@@ -446,8 +445,8 @@ std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
 namespace {
 
 // Runs libssh's event loop until the channel is closed, or the connection is lost.
-std::expected<void, std::string> wait_closed(ssh_session session, ssh_channel channel,
-                                             const Collector& collector) {
+std::expected<void, std::string> wait_closed(ssh_session session, int tcp_fd,
+                                             ssh_channel channel, const Collector& collector) {
   std::unique_ptr<ssh_event_struct, decltype(&ssh_event_free)> event(ssh_event_new(),
                                                                      ssh_event_free);
   if (event == nullptr || ssh_event_add_session(event.get(), session) != SSH_OK) {
@@ -458,7 +457,7 @@ std::expected<void, std::string> wait_closed(ssh_session session, ssh_channel ch
     // The timeout only bounds each wait: the kernel reports a dead peer (see
     // set_dead_peer_detection), which ends the loop through ssh_is_connected().
     const int rc = ssh_event_dopoll(event.get(), 1000);
-    acknowledge_now(session);
+    acknowledge_now(session, tcp_fd);
     if (rc == SSH_ERROR || !ssh_is_connected(session) ||
         (ssh_get_status(session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
       const std::string why = ssh_get_error(session);
@@ -502,7 +501,7 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
     written += static_cast<std::size_t>(n);
   }
   if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
-  if (auto waited = wait_closed(session_, channel.get(), collector); !waited) {
+  if (auto waited = wait_closed(session_, tcp_fd_, channel.get(), collector); !waited) {
     return lost(waited.error());
   }
   collector.finish();
@@ -524,18 +523,17 @@ std::expected<UploadResult, Error> Session::stream_fd(ssh_channel channel, int f
   // flight. Through a ProxyJump the link is not our socket: no pacing.
   constexpr std::int64_t ahead = 384 * 1024;
   constexpr std::int64_t slice = 32 * 1024;
-  const int socket_fd = tcp_socket(ssh_get_fd(session_));
   const auto window = [&] { return static_cast<std::int64_t>(ssh_channel_window_size(channel)); };
   const std::int64_t granted = window();
   const auto backlog = [&] {
     int queued = 0;
-    if (ioctl(socket_fd, SIOCOUTQ, &queued) != 0) queued = 0;
+    if (ioctl(tcp_fd_, SIOCOUTQ, &queued) != 0) queued = 0;
     return granted - window() - queued;
   };
   std::unique_ptr<ssh_event_struct, decltype(&ssh_event_free)> event(ssh_event_new(),
                                                                      ssh_event_free);
   const bool pacing =
-      socket_fd >= 0 && event != nullptr && ssh_event_add_session(event.get(), session_) == SSH_OK;
+      tcp_fd_ >= 0 && event != nullptr && ssh_event_add_session(event.get(), session_) == SSH_OK;
   ChunkReader reader(fd);
   std::optional<Error> failed;
   while (!failed) {
@@ -630,7 +628,7 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
     tar->wait();
   }
   if (sent && !ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
-  auto waited = wait_closed(session_, channel.get(), collector);
+  auto waited = wait_closed(session_, tcp_fd_, channel.get(), collector);
   if (!waited) {
     return std::unexpected(failure("upload", fmt::format("connection lost: {}", waited.error())));
   }

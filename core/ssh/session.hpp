@@ -106,6 +106,9 @@ class Session final : public Remote {
   Target target_;
   ssh_session session_;
   std::string user_;
+  // The connection's TCP socket, or -1 when a ProxyCommand (ProxyJump) carries it:
+  // decides once how replies are acknowledged and whether uploads are paced.
+  int tcp_fd_;
   // How long a channel request waits for sshd's reply (the connect timeout).
   std::chrono::seconds reply_timeout_;
   int exec_count_ = 0;

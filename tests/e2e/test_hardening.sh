@@ -105,9 +105,14 @@ echo "== fail2ban's sshd jail reads the journal"
 on_host fail2ban-client status sshd | grep -q 'Journal matches:' || fail "fail2ban has no sshd jail on the journal"
 echo "== a ban by the sshd jail shuts the outsider out of ssh, through nftables"
 outsider_address=${SANDBOX_ADDRESSES[1]}
+# ssh_then_unban: what the banned outsider gets on port 22 (from_outsider), then
+# lifts its ban.
+ssh_then_unban() {
+  from_outsider 22
+  on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
+}
 on_host fail2ban-client set sshd banip "$outsider_address" >/dev/null
-result=$(from_outsider 22)
-on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
+result=$(ssh_then_unban)
 # fail2ban's nftables action rejects: the banned outsider is refused.
 [ "$result" = refused ] || fail "a banned outsider still reaches ssh ($result)"
 [ "$(from_outsider 22)" = open ] || fail "the outsider does not reach ssh after the unban"
@@ -117,14 +122,17 @@ for user in nobody1 nobody2 nobody3 nobody4 nobody5 nobody6; do
     -o UserKnownHostsFile=/dev/null -o ConnectTimeout=3 $user@$host true" >/dev/null 2>&1 || true
 done
 # fail2ban reads the journal as it comes: give it a moment.
+banned=no
 for _ in $(seq 40); do
-  on_host fail2ban-client status sshd | grep -q "Banned IP list:.*$outsider_address" && break
+  if on_host fail2ban-client status sshd | grep -q "Banned IP list:.*$outsider_address"; then
+    banned=yes
+    break
+  fi
   sleep 0.5
 done
-on_host fail2ban-client status sshd | grep -q "Banned IP list:.*$outsider_address" ||
+[ $banned = yes ] ||
   fail "six failed logins did not get the outsider banned: $(on_host fail2ban-client status sshd)"
-result=$(from_outsider 22)
-on_host fail2ban-client set sshd unbanip "$outsider_address" >/dev/null
+result=$(ssh_then_unban)
 [ "$result" = refused ] || fail "the outsider banned by the jail still reaches ssh ($result)"
 
 echo "== time zone, journald, upgrades, swap"
