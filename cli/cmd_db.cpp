@@ -57,7 +57,7 @@ Hosts open_db_hosts(const GlobalOptions& global, const manifest::Manifest& m, Ui
 // What one host answered.
 struct Answer {
   bool ok = false;
-  std::string out;
+  std::vector<util::Record> records;
   std::string error;
 };
 
@@ -76,7 +76,7 @@ std::vector<Answer> run_everywhere(Hosts& hosts, Ui& ui, const std::string& scri
       a.error = ran.error().what();
       return false;
     }
-    a.out = ran->out;
+    a.records = ran->records;
     if (ran->exit_status != 0) {
       a.error = fmt::format("{}: {} failed (exit status {}): {}", session.name(), step,
                             ran->exit_status, util::tail_lines(ran->err, 5));
@@ -124,7 +124,7 @@ int run_backup(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   nlohmann::json json = nlohmann::json::array();
   for (std::size_t i = 0; i < answers.size(); ++i) {
     const auto& host = hosts.servers[i]->name;
-    const auto files = db::parse_backups(answers[i].out);
+    const auto files = db::parse_backups(answers[i].records);
     if (answers[i].ok && files.size() != 1) {
       answers[i].ok = false;
       answers[i].error = fmt::format("{}: the backup script reported no file", host);
@@ -160,7 +160,7 @@ int run_list(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
       continue;
     }
     nlohmann::json files = nlohmann::json::array();
-    for (const auto& f : db::parse_backups(answers[i].out)) {
+    for (const auto& f : db::parse_backups(answers[i].records)) {
       files.push_back(to_json(f));
       rows.push_back({host, f.path, db::human_size(f.bytes), f.modified});
     }
@@ -224,7 +224,7 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
     }
     return status;
   }
-  const auto files = db::parse_backups(answers.front().out);
+  const auto files = db::parse_backups(answers.front().records);
   if (files.size() != 1)
     throw Error(fmt::format("{}: the backup script did not find {}", host, flags.file));
   const auto& file = files.front();
@@ -241,7 +241,7 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   ui.progress(fmt::format("{}: restoring {} into {}", host, file.path, database.name));
   answers =
       run_everywhere(hosts, ui, db::command(script, db::Verb::restore, file.path), "the restore");
-  if (answers.front().ok && !db::restored(answers.front().out)) {
+  if (answers.front().ok && !db::restored(answers.front().records)) {
     answers.front().ok = false;
     answers.front().error = fmt::format("{}: the restore script did not report success", host);
   }

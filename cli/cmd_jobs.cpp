@@ -58,7 +58,7 @@ query_status(Hosts& hosts, const std::vector<std::vector<std::string>>& units,
                               session.name(), ran->exit_status, ran->err);
       return false;
     }
-    out[i] = jobs::parse_status(ran->out);
+    out[i] = jobs::parse_status(ran->records);
     return true;
   });
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -211,7 +211,7 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
       run_errors[i] = ran.error().what();
       return false;
     }
-    runs[i] = jobs::parse_run(ran->out);
+    runs[i] = jobs::parse_run(ran->records);
     if (!runs[i]->ok()) return false;
     return true;
   });

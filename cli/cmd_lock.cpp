@@ -24,7 +24,7 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
       errors[i] = ran.error().what();
       return false;
     }
-    const auto info = deploy::parse_lock_info(ran->out);
+    const auto info = deploy::parse_lock_info(ran->records);
     if (!info.token.empty()) held[i] = info;
     return true;
   });

@@ -4,6 +4,7 @@
 #include <core/manifest/load.hpp>
 #include <core/manifest/values.hpp>
 #include <core/playbook/run.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,10 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
     if (!r.diff.empty()) item["diff"] = r.diff;
     resources.push_back(std::move(item));
   }
+  nlohmann::json handlers = nlohmann::json::array();
+  for (const auto& h : host.handlers) {
+    handlers.push_back({{"name", h.name}, {"owed", h.owed}, {"status", converge::outcome_name(h.outcome)}});
+  }
   nlohmann::json out = {{"host", host.host},
                         {"ok", host.count(Outcome::ok)},
                         {mode == Mode::plan ? "to_change" : "changed", host.count(Outcome::changed)},
@@ -65,9 +70,11 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
                         {"skipped", host.count(Outcome::skipped)},
                         {"execs", host.execs},
                         {"elapsed_ms", host.elapsed.count()},
-                        {"resources", std::move(resources)}};
+                        {"resources", std::move(resources)},
+                        {"handlers", std::move(handlers)}};
   if (host.failed()) {
     out["error"] = {{"message", host.error}, {"step", host.failed_step}, {"stderr", host.stderr_tail}};
+    if (!host.hint.empty()) out["error"]["hint"] = host.hint;
   }
   return out;
 }
@@ -116,9 +123,24 @@ void print_diff(Ui& ui, const std::string& diff) {
   }
 }
 
+// A host's failure on stderr, the host named once, with the stderr tail and the hint.
+void print_host_error(Ui& ui, const HostReport& host) {
+  std::string message = util::about(host.host, host.error);
+  if (!host.stderr_tail.empty()) message += "\n" + host.stderr_tail;
+  ui.error(message, host.hint);
+}
+
 void print_plan(Ui& ui, const HostReport& host) {
+  if (host.failed()) {
+    ui.out(ui.red(fmt::format("{}: not planned: {} failed", host.host, host.failed_step)));
+    print_host_error(ui, host);
+    return;
+  }
   ui.out(ui.bold(fmt::format("{}: {} to change, {} unchanged", host.host,
                              host.count(Outcome::changed), host.count(Outcome::ok))));
+  for (const auto& h : host.handlers) {
+    ui.out(fmt::format("  {} {}{}", ui.yellow("~"), h.name, ui.dim("  (owed by an interrupted run)")));
+  }
   for (const auto& r : host.resources) {
     if (r.action == Action::none) continue;
     const auto mark = r.action == Action::create ? ui.green("+") : ui.yellow("~");
@@ -139,10 +161,20 @@ void print_applied(Ui& ui, const HostReport& host) {
   for (const auto& r : host.resources) {
     if (r.outcome == Outcome::changed) ui.detail(fmt::format("  changed {}", r.id));
   }
+  for (const auto& h : host.handlers) {
+    if (h.outcome == Outcome::changed) ui.detail(fmt::format("  ran {}{}", h.name, h.owed ? " (owed)" : ""));
+  }
   if (host.failed()) {
-    std::string message = fmt::format("{}: {}", host.host, host.error);
-    if (!host.stderr_tail.empty()) message += "\n" + host.stderr_tail;
-    ui.error(message);
+    // What took effect before the failure: a run cut off halfway says so.
+    std::string done;
+    for (const auto& r : host.resources) {
+      if (r.outcome == Outcome::changed) done += (done.empty() ? "" : ", ") + r.id;
+    }
+    for (const auto& h : host.handlers) {
+      if (h.outcome == Outcome::changed) done += (done.empty() ? "" : ", ") + h.name;
+    }
+    print_host_error(ui, host);
+    if (!done.empty()) ui.error(fmt::format("{}: changed before the failure: {}", host.host, done));
   }
 }
 

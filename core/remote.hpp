@@ -4,6 +4,7 @@
 // core/ssh/ implements it over libssh; tests/unit use a fake that records scripts.
 
 #include <core/error.hpp>
+#include <core/util/frame.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -12,22 +13,32 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace berth {
 
 enum class Stream { out, err };
 
-// What a remote script did.
+// What a remote script did. Its stdout is read as framed output (util/frame.hpp):
+// the records it printed with `rec`, and its other text; what a login script printed
+// before the script started is in neither.
 struct ScriptResult {
   int exit_status = -1;              // -1 when killed by a signal
   std::string signal;                // e.g. "KILL" when killed by a signal, else empty
-  std::string out;
+  std::vector<util::Record> records; // in the order printed
+  bool ended = false;                // the script printed its end marker (rec_end)
+  std::string out;                   // stdout outside the records
   std::string err;
   std::chrono::milliseconds duration{0};
 };
 
-// Called with each complete output line as it arrives (without the newline).
+// Called with each complete output line as it arrives (without the newline); record
+// lines are not output lines.
 using LineSink = std::function<void(Stream, std::string_view line)>;
+
+// Called with each record as it arrives, so that a caller knows how far a script got
+// even when the connection is lost before it ends.
+using RecordSink = std::function<void(const util::Record&)>;
 
 enum class Privilege { user, root };
 
@@ -50,12 +61,15 @@ class Remote {
   virtual const std::string& name() const = 0;
 
   // Runs `script` with `/bin/sh -s` (through `sudo -n` when `privilege` is root and
-  // the login user is not root), writing the script on stdin. Returns the result even
+  // the login user is not root), writing the script on stdin after the prelude of a
+  // fresh util::Frame, so that the script can report with `rec`, `rec_file` and
+  // `rec_end` (ScriptResult::records, ::ended). Returns the result even
   // when the script exits non-zero; returns an Error only when the transport failed
-  // (connection lost, timeout), naming the host.
+  // (connection lost, timeout) or its framed output is broken, naming the host.
   virtual std::expected<ScriptResult, Error> run_script(std::string_view script,
                                                         Privilege privilege = Privilege::root,
-                                                        const LineSink& sink = {}) = 0;
+                                                        const LineSink& sink = {},
+                                                        const RecordSink& records = {}) = 0;
 
   // Streams `source` into `tar -x` in `remote_dir` (created if missing) through one
   // exec channel: a tar file is sent as is, a directory is packed on the fly by the

@@ -13,18 +13,28 @@ namespace berth::converge {
 using util::shell_quote;
 namespace {
 
+// After the transport's frame prelude (`rec`: core/remote.hpp). Steps report with
+// records "ID step begin|ok|unchanged|failed RC"; what their commands print goes to
+// stderr. A step whose change has handlers first records them as owed (one empty
+// file each under /var/lib/berth/owed), and a handler clears its record once it
+// succeeded: a run cut off in between leaves the record, which the next probe reads.
 constexpr std::string_view apply_prelude = R"sh(export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 umask 022
 run_step() {
-  printf '@@step %s begin\n' "$1"
+  rec "$1" step begin
   step=$1
   "$2" 3>&1 >&2
   rc=$?
-  if [ "$rc" -ne 0 ]; then printf '@@step %s failed %s\n' "$1" "$rc"; exit 1; fi
-  printf '@@step %s ok\n' "$1"
+  if [ "$rc" -ne 0 ]; then rec "$1" step "failed $rc"; exit 1; fi
+  rec "$1" step ok
 }
 # unchanged: the step found nothing to do after all (a guard met by earlier stages).
-unchanged() { printf '@@step %s unchanged\n' "$step" >&3; }
+unchanged() { rec "$step" step unchanged >&3; }
+owe() {
+  mkdir -p /var/lib/berth/owed || return
+  for h in "$@"; do : > "/var/lib/berth/owed/$h" || return; done
+}
+paid() { rm -f "/var/lib/berth/owed/$1"; }
 # put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE < base64 content
 put_file() {
   d=$(dirname "$1")
@@ -195,6 +205,14 @@ std::string handler_body(const std::string& handler) {
   return fmt::format("echo 'unknown handler {}'; return 1\n", handler);
 }
 
+// The line a step starts with when its change has handlers: they are owed from now.
+std::string owe_line(const std::vector<std::string>& notify) {
+  if (notify.empty()) return {};
+  std::string line = "owe";
+  for (const auto& h : notify) line += " " + shell_quote(h);
+  return line + " || return\n";
+}
+
 std::string function_name(std::string_view id) {
   std::string name = "s_";
   for (char c : id) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
@@ -204,24 +222,37 @@ std::string function_name(std::string_view id) {
 }  // namespace
 
 std::vector<std::string> triggered_handlers(Stage stage, const std::vector<Resource>& resources,
-                                            const std::vector<Change>& changes) {
+                                            const std::vector<Change>& changes,
+                                            const std::vector<std::string>& owed) {
   std::vector<std::string> handlers;
+  const auto add = [&](const std::string& h) {
+    if (std::find(handlers.begin(), handlers.end(), h) == handlers.end()) handlers.push_back(h);
+  };
   for (const auto& change : changes) {
     const auto& r = resources[change.index];
     if (change.action == Action::none || r.stage != stage) continue;
-    for (const auto& h : r.notify) {
-      if (std::find(handlers.begin(), handlers.end(), h) == handlers.end()) handlers.push_back(h);
-    }
+    for (const auto& h : r.notify) add(h);
   }
+  for (const auto& h : owed) add(h);
   std::stable_partition(handlers.begin(), handlers.end(),
                         [](const std::string& h) { return h == "daemon-reload"; });
   return handlers;
 }
 
+bool known_handler(std::string_view handler) {
+  const auto unit = [&](std::string_view kind) {
+    if (!handler.starts_with(kind) || handler.size() == kind.size()) return false;
+    return std::all_of(handler.begin() + static_cast<std::ptrdiff_t>(kind.size()), handler.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@._-:\\").find(c) != std::string_view::npos;
+    });
+  };
+  return handler == "daemon-reload" || unit("reload:") || unit("restart:") || unit("reexec:");
+}
+
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
-                         const std::vector<Change>& changes) {
+                         const std::vector<Change>& changes, const std::vector<std::string>& owed) {
   std::string functions, calls;
-  std::vector<std::string> packages;
+  std::vector<std::string> packages, packages_notify;
   std::size_t first_package = 0;
   for (const auto& change : changes) {
     const auto& r = resources[change.index];
@@ -229,10 +260,12 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
     if (const auto* p = std::get_if<Package>(&r.spec)) {
       if (packages.empty()) first_package = change.index;
       packages.push_back(shell_quote(p->name));
+      packages_notify.insert(packages_notify.end(), r.notify.begin(), r.notify.end());
       continue;
     }
     const auto id = std::to_string(change.index);
-    functions += fmt::format("{}() {{\n{}}}\n", function_name(id), step_body(r, change));
+    functions += fmt::format("{}() {{\n{}{}}}\n", function_name(id), owe_line(r.notify),
+                             step_body(r, change));
     calls += fmt::format("run_step {} {}\n", id, function_name(id));
   }
   if (!packages.empty()) {
@@ -241,7 +274,7 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
     std::string list;
     for (const auto& p : packages) list += " " + p;
     functions += fmt::format(
-        "s_packages() {{\n"
+        "s_packages() {{\n{1}"
         "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; fi\n"
         "apt_opts='-q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
         "-o Dpkg::Options::=--force-confold'\n"
@@ -251,46 +284,43 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
         "apt-get $apt_opts install --no-install-recommends{0} && return\n"
         "apt-get $apt_opts update && apt-get $apt_opts install --no-install-recommends{0}\n"
         "}}\n",
-        list);
+        list, owe_line(packages_notify));
     calls = fmt::format("run_step {} s_packages\n", first_package) + calls;
   }
-  if (calls.empty()) return {};
-  for (const auto& h : triggered_handlers(stage, resources, changes)) {
+  const auto handlers = triggered_handlers(stage, resources, changes, owed);
+  if (calls.empty() && handlers.empty()) return {};
+  for (const auto& h : handlers) {
     const auto id = "h:" + h;
-    functions += fmt::format("{}() {{\n{}}}\n", function_name(id), handler_body(h));
-    calls += fmt::format("run_step {} {}\n", shell_quote(id), function_name(id));
+    const auto fn = function_name(id);
+    functions += fmt::format("{0}_run() {{\n{1}}}\n{0}() {{\n{0}_run || return; paid {2}\n}}\n", fn,
+                             handler_body(h), shell_quote(h));
+    calls += fmt::format("run_step {} {}\n", shell_quote(id), fn);
   }
-  return std::string(apply_prelude) + functions + calls + "printf '@@step end\\n'\n";
+  return std::string(apply_prelude) + functions + calls + "rec_end\n";
 }
 
-ApplyReport parse_apply(std::string_view output) {
+ApplyReport parse_apply(const std::vector<util::Record>& records) {
   ApplyReport report;
-  std::size_t pos = 0;
-  while (pos < output.size()) {
-    auto eol = output.find('\n', pos);
-    if (eol == std::string_view::npos) eol = output.size();
-    const auto line = output.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (!line.starts_with("@@step ")) continue;
-    const auto rest = line.substr(7);
-    const auto space = rest.find(' ');
-    if (space == std::string_view::npos) continue;
-    const std::string id(rest.substr(0, space));
-    const auto what = rest.substr(space + 1);
-    if (what == "begin") {
-      report.steps[id] = StepStatus::begun;
-    } else if (what == "unchanged") {
-      report.steps[id] = StepStatus::unchanged;
-    } else if (what == "ok") {
-      if (report.steps[id] != StepStatus::unchanged) report.steps[id] = StepStatus::ok;
-    } else if (what.starts_with("failed")) {
-      report.steps[id] = StepStatus::failed;
-      report.failed_step = id;
-      const auto code = what.substr(what.find(' ') + 1);
-      std::from_chars(code.data(), code.data() + code.size(), report.failed_exit_code);
-    }
-  }
+  for (const auto& r : records) note_step(report, r);
   return report;
+}
+
+void note_step(ApplyReport& report, const util::Record& record) {
+  if (record.field != "step") return;
+  const auto& id = record.subject;
+  const std::string_view what = record.value;
+  if (what == "begin") {
+    report.steps[id] = StepStatus::begun;
+  } else if (what == "unchanged") {
+    report.steps[id] = StepStatus::unchanged;
+  } else if (what == "ok") {
+    if (report.steps[id] != StepStatus::unchanged) report.steps[id] = StepStatus::ok;
+  } else if (what.starts_with("failed")) {
+    report.steps[id] = StepStatus::failed;
+    report.failed_step = id;
+    const auto code = what.substr(what.find(' ') + 1);
+    std::from_chars(code.data(), code.data() + code.size(), report.failed_exit_code);
+  }
 }
 
 }  // namespace berth::converge

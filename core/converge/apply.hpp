@@ -4,11 +4,18 @@
 // says differs, writes files atomically (temp file in the same folder, then rename),
 // validates configs before they take effect (restoring the previous file when
 // validation fails), stops at the first failing step, and runs the stage's handlers
-// once at its end. Steps report on stdout with markers "@@step ID begin|ok|failed RC";
-// everything the commands print goes to stderr.
+// once at its end. Steps report with framed records (util/frame.hpp) "ID step
+// begin|ok|unchanged|failed RC"; everything the commands print goes to stderr.
+//
+// Owed work: before a step makes a change that has handlers, it records each of them
+// as owed on the server (/var/lib/berth/owed/HANDLER); a handler clears its record
+// only once it succeeded. A run cut off anywhere in between leaves the record, the
+// next probe reports it, and the next apply runs it: nothing is lost to a dropped
+// connection.
 
 #include <core/converge/plan.hpp>
 #include <core/converge/resource.hpp>
+#include <core/util/frame.hpp>
 
 #include <map>
 #include <string>
@@ -17,10 +24,16 @@
 
 namespace berth::converge {
 
-// The script applying the changes of `stage` (nullopt-like empty string when none).
-// Step ids are resource indexes; handler steps are "h:NAME".
+// Where owed handlers run: at the end of the config stage (merged with the handlers
+// its own changes trigger), where files and units, which all handlers follow, are in place.
+inline constexpr Stage owed_stage = Stage::config;
+
+// The script applying the changes of `stage` and running `owed` handlers (empty
+// string when there is nothing to do). Step ids are resource indexes; handler steps
+// are "h:NAME".
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
-                         const std::vector<Change>& changes);
+                         const std::vector<Change>& changes,
+                         const std::vector<std::string>& owed = {});
 
 enum class StepStatus { pending, begun, ok, unchanged, failed };
 
@@ -31,14 +44,25 @@ struct ApplyReport {
   int failed_exit_code = 0;
 };
 
-ApplyReport parse_apply(std::string_view output);
+// Reads the step records of an apply run.
+ApplyReport parse_apply(const std::vector<util::Record>& records);
+// Adds one record to `report` (records that are not step records are ignored), for
+// reading them as they arrive.
+void note_step(ApplyReport& report, const util::Record& record);
 
 // The shell test that is true when command `c` need not run (its creates/unless).
 std::string guard_test(const Command& c);
 
-// The handlers triggered by the changed resources of `stage`, deduplicated, in the
-// order they run: "daemon-reload" first, then the others in order of appearance.
+// The handlers triggered by the changed resources of `stage`, then the `owed` ones,
+// deduplicated, in the order they run: "daemon-reload" first, then the others in
+// order of appearance.
 std::vector<std::string> triggered_handlers(Stage stage, const std::vector<Resource>& resources,
-                                            const std::vector<Change>& changes);
+                                            const std::vector<Change>& changes,
+                                            const std::vector<std::string>& owed = {});
+
+// Whether `handler` is one the apply knows how to run ("daemon-reload",
+// "reload:UNIT", "restart:UNIT", "reexec:UNIT" with a plain unit name): owed records
+// read from a server are taken only when they are.
+bool known_handler(std::string_view handler);
 
 }  // namespace berth::converge

@@ -26,8 +26,11 @@ const char* outcome_name(Outcome outcome) {
 }
 
 int HostReport::count(Outcome outcome) const {
-  return static_cast<int>(std::count_if(resources.begin(), resources.end(),
-                                        [&](const ResourceReport& r) { return r.outcome == outcome; }));
+  return static_cast<int>(
+      std::count_if(resources.begin(), resources.end(),
+                    [&](const ResourceReport& r) { return r.outcome == outcome; }) +
+      std::count_if(handlers.begin(), handlers.end(),
+                    [&](const HandlerReport& h) { return h.outcome == outcome; }));
 }
 
 std::string generate_secret_value(int bytes) {
@@ -151,7 +154,7 @@ ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
     report.stderr_tail = redact(util::tail_lines(ran->err, 10));
     return finish();
   }
-  auto parsed = parse_probe(ran->out, probed.resources.size());
+  auto parsed = parse_probe(ran->records, ran->ended, probed.resources.size());
   if (!parsed) {
     report.error = "the probe's output could not be read: " + parsed.error();
     report.failed_step = "probe";
@@ -247,7 +250,11 @@ HostReport apply_host(Remote& remote, const provisioners::Desired& desired, Prob
                                 c.action == Action::none ? Outcome::ok : Outcome::changed, c.reasons,
                                 redact(c.diff)});
   }
-  if (mode == Mode::plan) return finish();
+  const auto& owed = observed.owed;
+  if (mode == Mode::plan) {
+    for (const auto& h : owed) report.handlers.push_back({h, true, Outcome::changed});
+    return finish();
+  }
   // From here a change counts only once its step reported ok: what a failure kept
   // from running stays "skipped", never "changed".
   for (auto& rep : report.resources) {
@@ -257,40 +264,72 @@ HostReport apply_host(Remote& remote, const provisioners::Desired& desired, Prob
   // Apply: one script per stage that has changes; stop at the first failure.
   for (int s = 0; s < stage_count && !report.failed(); ++s) {
     const auto stage = static_cast<Stage>(s);
-    const auto script = render_apply(stage, resources, changes);
+    const auto& stage_owed = stage == owed_stage ? owed : std::vector<std::string>{};
+    const auto script = render_apply(stage, resources, changes, stage_owed);
     if (script.empty()) continue;
     std::string what;
     for (const auto& c : changes) {
       const auto& r = resources[c.index];
       if (c.action != Action::none && r.stage == stage) what += " " + r.id();
     }
+    const auto handlers = triggered_handlers(stage, resources, changes, stage_owed);
+    const auto first_handler = report.handlers.size();
+    for (const auto& h : handlers) {
+      const bool was_owed = std::find(owed.begin(), owed.end(), h) != owed.end();
+      report.handlers.push_back({h, was_owed, Outcome::skipped});
+      if (was_owed) what += " (owed) " + h;
+    }
     say(fmt::format("applying {}:{}", stage_name(stage), what));
-    const auto ran = remote.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
-      if (output && !line.starts_with("@@step ")) output(line);
-    });
-    const auto steps = ran ? parse_apply(ran->out) : ApplyReport{};
+    // Steps are read as they arrive: a connection lost halfway still tells what ran.
+    ApplyReport steps;
+    const auto ran = remote.run_script(
+        script, Privilege::root,
+        [&](Stream, std::string_view line) {
+          if (output) output(line);
+        },
+        [&](const util::Record& r) { note_step(steps, r); });
+    const auto status_of = [&](const std::string& id) {
+      const auto it = steps.steps.find(id);
+      return it == steps.steps.end() ? StepStatus::pending : it->second;
+    };
+    const auto outcome_of = [](StepStatus status, Outcome otherwise) {
+      switch (status) {
+        case StepStatus::ok: return Outcome::changed;
+        case StepStatus::unchanged: return Outcome::ok;
+        case StepStatus::failed:
+        case StepStatus::begun: return Outcome::failed;
+        case StepStatus::pending: break;
+      }
+      return otherwise;
+    };
     const auto package_step = first_package_step(stage, resources, changes);
     for (const auto& c : changes) {
       if (c.action == Action::none || resources[c.index].stage != stage) continue;
       const auto id = std::holds_alternative<Package>(resources[c.index].spec)
                           ? package_step
                           : std::to_string(c.index);
-      const auto it = steps.steps.find(id);
-      const auto status = it == steps.steps.end() ? StepStatus::pending : it->second;
-      if (status == StepStatus::ok) report.resources[c.index].outcome = Outcome::changed;
-      if (status == StepStatus::unchanged) report.resources[c.index].outcome = Outcome::ok;
-      if (status == StepStatus::failed || status == StepStatus::begun) {
-        report.resources[c.index].outcome = Outcome::failed;
-      }
+      auto& outcome = report.resources[c.index].outcome;
+      outcome = outcome_of(status_of(id), outcome);
     }
+    for (auto i = first_handler; i < report.handlers.size(); ++i) {
+      auto& h = report.handlers[i];
+      h.outcome = outcome_of(status_of("h:" + h.name), h.outcome);
+    }
+    const auto& id = steps.failed_step;
+    const auto step_name = [&](const std::string& step) {
+      return step.starts_with("h:") ? "handler " + step.substr(2) : resources[std::stoul(step)].id();
+    };
     if (!ran) {
-      report.failed_step = stage_name(stage);
-      report.error = ran.error().what();
-    } else if (ran->exit_status != 0 || !steps.failed_step.empty()) {
-      const auto& id = steps.failed_step;
-      report.failed_step = id.empty()            ? std::string(stage_name(stage))
-                           : id.starts_with("h:") ? "handler " + id.substr(2)
-                                                  : resources[std::stoul(id)].id();
+      // The step that had begun and not ended is where the connection was lost.
+      std::string in_flight;
+      for (const auto& [step, status] : steps.steps) {
+        if (status == StepStatus::begun) in_flight = step_name(step);
+      }
+      report.failed_step = in_flight.empty() ? std::string(stage_name(stage)) : in_flight;
+      report.error = in_flight.empty() ? std::string(ran.error().what())
+                                       : fmt::format("{} (during {})", ran.error().what(), in_flight);
+    } else if (ran->exit_status != 0 || !id.empty()) {
+      report.failed_step = id.empty() ? std::string(stage_name(stage)) : step_name(id);
       report.error = fmt::format("{} failed (exit status {})", report.failed_step,
                                  id.empty() ? ran->exit_status : steps.failed_exit_code);
       report.stderr_tail = redact(util::tail_lines(ran->err, 15));

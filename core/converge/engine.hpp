@@ -36,16 +36,29 @@ struct ResourceReport {
   std::string diff;                  // redacted
 };
 
+// A handler (reload, restart, daemon-reload, reexec) due on one host: triggered by
+// this run's changes, or owed by an interrupted run (apply.hpp).
+struct HandlerReport {
+  std::string name;                  // "reload:nginx.service"
+  bool owed = false;                 // recorded on the server by an earlier run
+  Outcome outcome = Outcome::changed;  // plan mode: changed (= will run)
+};
+
 // What happened on one host.
 struct HostReport {
   std::string host;
   std::vector<ResourceReport> resources;
+  // Plan mode: the owed handlers. Apply mode: every handler that was due, with what
+  // became of it.
+  std::vector<HandlerReport> handlers;
   int execs = 0;                     // remote commands used by this run
   std::chrono::milliseconds elapsed{0};
   std::string error;                 // empty when the host succeeded
+  std::string hint;                  // what to do about `error` (a connect failure's), may be empty
   std::string failed_step;           // resource id or handler of the failing step
   std::string stderr_tail;           // last lines the failing step printed
 
+  // Resources and handlers with this outcome.
   int count(Outcome outcome) const;
   bool failed() const { return !error.empty(); }
 };

@@ -16,7 +16,8 @@ using util::shell_quote;
 
 namespace {
 
-// Helpers every probe starts with. `v` frames a value. A probe forks as little as
+// Helpers every probe starts with (after the transport's frame prelude, which defines
+// `rec`, `rec_file` and `rec_end`: core/remote.hpp). A probe forks as little as
 // it can: on a shared or small server each fork costs about a millisecond, and a
 // no-op run is this script and nothing else.
 // - path_state: one `stat` per path (owner, group, mode and size); a file whose
@@ -25,27 +26,21 @@ namespace {
 // - packages: one dpkg-query for all of them, looked up per package with builtins.
 // - units: one `systemctl show` for all of them; its blocks come in argument order.
 constexpr std::string_view probe_prelude = R"sh(export LC_ALL=C
-v() { printf '@@berth %s %s %s\n%s\n' "$1" "$2" "${#3}" "$3"; }
 path_state() {
-  if [ -L "$2" ]; then v "$1" type symlink; v "$1" target "$(readlink "$2")";
-  elif [ -d "$2" ]; then v "$1" type directory; v "$1" meta "$(stat -c '%U %G %a' "$2")";
-  elif [ -f "$2" ]; then v "$1" type file; set -- "$1" "$2" "$3" $(stat -c '%U %G %a %s' "$2")
-    v "$1" meta "$4 $5 $6"
-    if [ "$3" = show ] && [ "$7" -le 262144 ]; then
-      printf '@@berth %s content %s\n' "$1" "$7"; head -c "$7" "$2"; printf '\n'
-    else v "$1" hash "$(sha256sum < "$2")"; fi
-  elif [ -e "$2" ]; then v "$1" type other;
+  if [ -L "$2" ]; then rec "$1" type symlink; rec "$1" target "$(readlink "$2")";
+  elif [ -d "$2" ]; then rec "$1" type directory; rec "$1" meta "$(stat -c '%U %G %a' "$2")";
+  elif [ -f "$2" ]; then rec "$1" type file; set -- "$1" "$2" "$3" $(stat -c '%U %G %a %s' "$2")
+    rec "$1" meta "$4 $5 $6"
+    if [ "$3" = show ] && [ "$7" -le 262144 ]; then rec_file "$1" content "$2"
+    else rec "$1" hash "$(sha256sum < "$2")"; fi
+  elif [ -e "$2" ]; then rec "$1" type other;
   fi
-}
-file_content() {
-  set -- "$1" "$2" $(stat -c %s "$2")
-  printf '@@berth %s content %s\n' "$1" "$3"; head -c "$3" "$2"; printf '\n'
 }
 package_state() {
   _r=; while read -r _n _s _v; do [ "$_n" = "$2" ] && _r="$_s $_v"; done <<@@berth-packages
 $packages
 @@berth-packages
-  v "$1" version "$_r"
+  rec "$1" version "$_r"
 }
 )sh";
 
@@ -65,17 +60,17 @@ std::string probe_one(std::size_t index, const Resource& resource) {
             return fmt::format("path_state {} {} hide\n", i, shell_quote(s.path));
           },
           [&](const Group& g) {
-            return fmt::format("v {} entry \"$(getent group {})\"\n", i, shell_quote(g.name));
+            return fmt::format("rec {} entry \"$(getent group {})\"\n", i, shell_quote(g.name));
           },
           [&](const User& u) {
             return fmt::format(
-                "v {0} entry \"$(getent passwd {1})\"; v {0} groups \"$(id -nG {1} 2>/dev/null)\"\n",
+                "rec {0} entry \"$(getent passwd {1})\"; rec {0} groups \"$(id -nG {1} 2>/dev/null)\"\n",
                 i, shell_quote(u.name));
           },
           // All units are probed by one `systemctl show` (render_probe).
           [&](const Unit&) { return std::string(); },
           [&](const Command& c) {
-            return fmt::format("if {}; then v {} guard 1; else v {} guard 0; fi\n", guard_test(c),
+            return fmt::format("if {}; then rec {} guard 1; else rec {} guard 0; fi\n", guard_test(c),
                                i, i);
           },
       },
@@ -194,41 +189,45 @@ std::string render_probe(const std::vector<Resource>& resources, const ProbeExtr
   }
   for (std::size_t i = 0; i < resources.size(); ++i) script += probe_one(i, resources[i]);
   if (!units.empty()) {
-    script += fmt::format("v units {} \"$(systemctl show -p LoadState -p UnitFileState -p ActiveState{} "
+    script += fmt::format("rec units {} \"$(systemctl show -p LoadState -p UnitFileState -p ActiveState{} "
                           "2>/dev/null)\"\n",
                           unit_indices, units);
   }
   for (const auto& [name, path] : extra.read_files) {
-    script += fmt::format("if [ -f {} ]; then file_content file:{} {}; fi\n", shell_quote(path), name,
-                          shell_quote(path));
+    script += fmt::format("if [ -f {} ]; then rec_file file:{} content {}; fi\n", shell_quote(path),
+                          name, shell_quote(path));
   }
-  script += "printf '@@berth end\\n'\n";
+  // Handlers an interrupted run still owes (apply.hpp): globbing forks nothing.
+  script += "for f in /var/lib/berth/owed/*; do [ -e \"$f\" ] && rec owed handler \"${f##*/}\"; done\n";
+  script += "rec_end\n";
   return script;
 }
 
-std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
-                                                    std::size_t resource_count) {
+std::expected<ProbeResult, std::string> parse_probe(const std::vector<util::Record>& records,
+                                                    bool ended, std::size_t resource_count) {
   ProbeResult result;
   result.resources.resize(resource_count);
-  const auto read = util::read_records(output, [&](std::string_view subject, std::string_view field,
-                                                   std::string value) -> std::string {
+  for (const auto& [subject, field, value] : records) {
     if (subject == "os") {
-      result.facts["os"] = std::move(value);
+      result.facts["os"] = value;
     } else if (subject == "units") {
-      return apply_units(result, field, value);
+      if (auto error = apply_units(result, field, value); !error.empty()) {
+        return std::unexpected("probe: " + error);
+      }
     } else if (subject.starts_with("file:")) {
-      result.files[std::string(subject.substr(5))] = std::move(value);
+      result.files[subject.substr(5)] = value;
+    } else if (subject == "owed") {
+      if (known_handler(value)) result.owed.push_back(value);
     } else {
       std::size_t index = 0;
       if (std::from_chars(subject.data(), subject.data() + subject.size(), index).ec != std::errc{} ||
           index >= resource_count) {
-        return fmt::format("probe record for unknown resource '{}'", subject);
+        return std::unexpected(fmt::format("probe: record for unknown resource '{}'", subject));
       }
-      apply_field(result.resources[index], field, std::move(value));
+      apply_field(result.resources[index], field, value);
     }
-    return {};
-  });
-  if (!read) return std::unexpected("probe: " + read.error());
+  }
+  if (!ended) return std::unexpected(std::string("probe: the script did not get to its end"));
   // Shown files came whole, without a hash from the server.
   for (auto& o : result.resources) {
     if (o.content && o.hash.empty()) o.hash = util::sha256_hex(*o.content);

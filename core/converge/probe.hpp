@@ -1,11 +1,12 @@
 #pragma once
 
 // The probe: one POSIX sh script that reports the current state of every resource of
-// a host in a framed form, and its parser. Framing: every value is a record
-//   @@berth <subject> <field> <length>\n<length bytes>\n
-// so the parser never guesses where a value ends, whatever the value holds.
+// a host as framed records (util/frame.hpp: SUBJECT is the resource's index, FIELD
+// what was seen), and its parser. The framing is the transport's (Remote::run_script),
+// so nothing else on the server's stdout can pass for a record.
 
 #include <core/converge/resource.hpp>
+#include <core/util/frame.hpp>
 
 #include <expected>
 #include <map>
@@ -46,14 +47,15 @@ struct ProbeResult {
   std::vector<Observed> resources;             // same order as the resources probed
   std::map<std::string, std::string> files;    // ProbeExtra::read_files that exist
   std::map<std::string, std::string> facts;    // os, memory_kb, ...
+  std::vector<std::string> owed;               // handlers an interrupted run owes (apply.hpp)
 };
 
 // The probe script for `resources`: POSIX sh, read-only, run as root.
 std::string render_probe(const std::vector<Resource>& resources, const ProbeExtra& extra = {});
 
-// Parses the probe's stdout. Fails (with a message naming the offset) when the
-// framing is broken, which means the script did not run to its end.
-std::expected<ProbeResult, std::string> parse_probe(std::string_view output,
-                                                    std::size_t resource_count);
+// Reads the probe's records. Fails when one names no resource probed, or when the
+// script did not get to its end (`ended` false).
+std::expected<ProbeResult, std::string> parse_probe(const std::vector<util::Record>& records,
+                                                    bool ended, std::size_t resource_count);
 
 }  // namespace berth::converge

@@ -40,11 +40,26 @@ std::string command(std::string_view script, Verb verb, std::string_view file) {
   const auto q = util::shell_quote(script);
   return fmt::format(
       "if [ ! -x {0} ]; then echo \"{1} is not installed: run berth setup\" >&2; exit 127; fi\n"
-      "exec {0} {2}{3}\n",
+      "out=$({0} {2}{3}); rc=$?\n"
+      "rec db output \"$out\"\n"
+      "exit $rc\n",
       q, script, verb_name(verb), file.empty() ? std::string() : " " + util::shell_quote(file));
 }
 
-std::vector<BackupFile> parse_backups(std::string_view out) {
+namespace {
+
+// The backup script's stdout, as the "db output" record carries it.
+std::string_view script_output(const std::vector<util::Record>& records) {
+  for (const auto& r : records) {
+    if (r.subject == "db" && r.field == "output") return r.value;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<BackupFile> parse_backups(const std::vector<util::Record>& records) {
+  const auto out = script_output(records);
   std::vector<BackupFile> files;
   for_each_line(out, [&](std::string_view line) {
     constexpr std::string_view tag = "@@backup ";
@@ -65,7 +80,8 @@ std::vector<BackupFile> parse_backups(std::string_view out) {
   return files;
 }
 
-bool restored(std::string_view out) {
+bool restored(const std::vector<util::Record>& records) {
+  const auto out = script_output(records);
   bool seen = false;
   for_each_line(out,
                 [&](std::string_view line) { seen = seen || line.starts_with("@@restored "); });

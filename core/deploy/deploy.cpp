@@ -6,13 +6,13 @@
 #include <core/output/redact.hpp>
 #include <core/playbook/run.hpp>
 #include <core/util/duration.hpp>
+#include <core/util/frame.hpp>
 #include <core/util/process.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 
 #include <csignal>
 #include <filesystem>
@@ -28,14 +28,6 @@ using Clock = std::chrono::steady_clock;
 using playbook::StepKind;
 using provisioners::Color;
 
-
-std::string random_token() {
-  unsigned char bytes[8];
-  RAND_bytes(bytes, sizeof bytes);
-  std::string out;
-  for (auto b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 std::string machine_name() {
   char name[256] = {};
@@ -76,7 +68,7 @@ class Run {
       : m_(m), book_(book), fleet_(fleet), options_(options), callbacks_(callbacks),
         hosts_(servers.size()), secrets_(m),
         context_{m, servers, fleet, secrets_, converge::Mode::apply, callbacks.progress, callbacks.output, {}, {}} {
-    me_.token = random_token();
+    me_.token = util::random_hex(8);
     me_.owner = machine_name();
     me_.pid = std::to_string(getpid());
     me_.command = book.name == "deploy" || book.name == "rollback" ? book.name : "run " + book.name;
@@ -224,7 +216,7 @@ class Run {
       if (text.empty()) return true;
       if (with_heartbeat) text = lock_heartbeat_script(m_, me_.token) + text;
       auto ran = session.run_script(text, Privilege::root, [&](Stream, std::string_view line) {
-        if (!line.starts_with("@@")) output(fmt::format("{} | {}", session.name(), line));
+        output(fmt::format("{} | {}", session.name(), line));
       });
       if (!ran) {
         errors[i] = ran.error().what();
@@ -255,7 +247,7 @@ class Run {
         if (held[i]) return true;
         auto ran = session.run_script(lock_acquire_script(m_, me_));
         if (ran && ran->exit_status == lock_held_status) {
-          auto holder = parse_lock_info(ran->out);
+          auto holder = parse_lock_info(ran->records);
           // Our own machine's crashed run: its process is gone, take the lock over.
           if (holder.owner == me_.owner && !holder.pid.empty() &&
               ::kill(std::stoi(holder.pid), 0) != 0 && errno == ESRCH) {
@@ -331,8 +323,8 @@ class Run {
     });
   }
 
-  void read_state(std::size_t i, const std::string& out) {
-    for (const auto& [key, value] : parse_pairs(out)) {
+  void read_state(std::size_t i, const std::vector<util::Record>& records) {
+    for (const auto& [key, value] : state_records(records)) {
       if (key == "live") hosts_[i].live = value == "green" ? Color::green : Color::blue;
       if (key == "current") hosts_[i].current = value;
     }
@@ -353,11 +345,20 @@ class Run {
       lines[i] = fmt::format("{} {:.1f} MB in {} ms", session.name(), up->bytes / 1e6, up->duration.count());
       return true;
     });
-    for (std::size_t i = 0; i < hosts_.size(); ++i) {
-      if (!errors[i].empty()) throw Error(errors[i]);
+    if (std::any_of(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); })) {
+      // Nothing half-shipped stays: the release folder goes on every host (the next
+      // deploy's prepare removes what a lost connection keeps from going here).
+      fleet_.run([&](std::size_t, ssh::Session& session) {
+        const auto d = util::shell_quote(dest);
+        return session.run_script(fmt::format("[ -f {0}/.berth-release ] || rm -rf -- {0}\n", d))
+            .has_value();
+      });
+      for (const auto& e : errors) {
+        if (!e.empty()) throw Error(e + "\nthe partial release was removed; the current release keeps serving");
+      }
     }
     const auto states = on_hosts("preparing the release", [&](std::size_t) { return prepare_script(m_, result_.release); });
-    for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].out);
+    for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
     result_.previous = hosts_.empty() ? "" : hosts_[0].current;
     std::string detail;
     for (const auto& l : lines) detail += (detail.empty() ? "" : "; ") + l;
@@ -379,8 +380,8 @@ class Run {
     std::vector<std::string> served;
     const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
-      read_state(i, states[i].out);
-      for (const auto& [key, value] : parse_pairs(states[i].out)) {
+      read_state(i, states[i].records);
+      for (const auto& [key, value] : state_records(states[i].records)) {
         if (key == "release") releases[i].push_back(value);
         if (key == "served" && i == 0) served.push_back(value);
       }
@@ -459,7 +460,7 @@ class Run {
     const auto deadline = Clock::now() + start_deadline();
     while (true) {
       std::string failures;
-      for (std::size_t i = 0; i < hosts_.size(); ++i) failures += judge_probes(i, parse_probes(results[i].out));
+      for (std::size_t i = 0; i < hosts_.size(); ++i) failures += judge_probes(i, parse_probes(results[i].records));
       if (failures.empty()) break;
       if (Clock::now() >= deadline || (options_.interrupted && options_.interrupted->load())) {
         throw Error("the new instances failed their health check before taking traffic:" + failures);
@@ -560,7 +561,7 @@ std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet&
       h.error = ran ? util::tail_lines(ran->err, 5) : std::string(ran.error().what());
       return false;
     }
-    for (const auto& [key, value] : parse_pairs(ran->out)) {
+    for (const auto& [key, value] : state_records(ran->records)) {
       if (key == "live") h.live = value;
       if (key == "current") h.current = value;
       if (key == "release") h.releases.push_back(value);

@@ -5,12 +5,17 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdio>
 
 namespace berth::deploy {
 
 using util::shell_quote;
 
 namespace {
+
+// The record of an nginx reload owed by a run cut off after it changed a file
+// (converge/apply.hpp keeps these records; the converge engine runs what they owe).
+constexpr std::string_view owed_nginx_reload = "/var/lib/berth/owed/reload:nginx.service";
 
 std::string lock_dir(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/lock"; }
 
@@ -26,13 +31,17 @@ std::string units(const manifest::Manifest& m, const std::vector<int>& ports) {
   return out;
 }
 
-// Shell lines setting live=blue|green from the upstream file, and current=ID.
+// Shell lines reporting the records "state live blue|green" (from the upstream file)
+// and "state current ID". A reload of nginx that an interrupted switch owes runs
+// first, so that the upstream file is what nginx serves when the colors are decided.
 std::string read_state(const manifest::Manifest& m) {
   return fmt::format(
+      "if [ -e {3} ] && nginx -t >/dev/null 2>&1 && systemctl reload nginx.service; then rm -f {3}; fi\n"
       "if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then live=blue; else live=green; fi\n"
       "current=$(readlink {2}/current 2>/dev/null | sed 's|.*/||')\n"
-      "echo \"live=$live\"; echo \"current=$current\"\n",
-      m.app.run.port, shell_quote(provisioners::upstream_file(m)), shell_quote(provisioners::app_root(m)));
+      "rec state live \"$live\"; rec state current \"$current\"\n",
+      m.app.run.port, shell_quote(provisioners::upstream_file(m)), shell_quote(provisioners::app_root(m)),
+      owed_nginx_reload);
 }
 
 constexpr std::string_view probe_function = R"sh(probe() {
@@ -40,8 +49,7 @@ constexpr std::string_view probe_function = R"sh(probe() {
   out=$(curl -s -o "$body" -w '%{http_code} %{time_total}' --max-time 5 "http://127.0.0.1:$1$2" 2>/dev/null) || out="0 0"
   code=${out% *}; secs=${out#* }
   ms=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')
-  printf '@@probe %s %s %s %s\n' "$1" "$code" "$ms" "$(wc -c < "$body")"
-  cat "$body"; printf '\n'; rm -f "$body"
+  rec "$1" probe "$code $ms"; rec_file "$1" body "$body"; rm -f "$body"
 }
 )sh";
 
@@ -55,7 +63,7 @@ std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
       "  token=$(sed -n 's/^token=//p' \"$dir/info\" 2>/dev/null)\n"
       "  beat=$(sed -n 's/^heartbeat=//p' \"$dir/info\" 2>/dev/null); ttl=$(sed -n 's/^ttl=//p' \"$dir/info\" 2>/dev/null)\n"
       "  if [ -n \"$beat\" ] && [ $((now - beat)) -le \"${{ttl:-0}}\" ] && [ \"$token\" != {1} ]; then\n"
-      "    cat \"$dir/info\"; exit {2}\n"
+      "    rec lock info \"$(cat \"$dir/info\")\"; exit {2}\n"
       "  fi\n"
       "  rm -rf \"$dir\" && mkdir \"$dir\" || exit 1\n"
       "fi\n"
@@ -79,7 +87,8 @@ std::string lock_release_script(const manifest::Manifest& m, const std::string& 
 }
 
 std::string lock_status_script(const manifest::Manifest& m) {
-  return fmt::format("cat {}/info 2>/dev/null; true\n", shell_quote(lock_dir(m)));
+  return fmt::format("if [ -f {0}/info ]; then rec lock info \"$(cat {0}/info)\"; fi\ntrue\n",
+                     shell_quote(lock_dir(m)));
 }
 
 std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view text) {
@@ -97,8 +106,12 @@ std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view te
   return out;
 }
 
-LockInfo parse_lock_info(std::string_view text) {
+LockInfo parse_lock_info(const std::vector<util::Record>& records) {
   LockInfo info;
+  std::string text;
+  for (const auto& r : records) {
+    if (r.subject == "lock" && r.field == "info") text = r.value;
+  }
   auto number = [](const std::string& s) {
     long v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
@@ -137,6 +150,10 @@ std::string prepare_script(const manifest::Manifest& m, const std::string& relea
   const auto root = provisioners::app_root(m);
   return fmt::format(
       "rel={0}/releases/{1}\n"
+      // What an upload cut short left behind (never marked complete) goes first.
+      "for d in {0}/releases/*; do\n"
+      "  [ -d \"$d\" ] && [ \"$d\" != \"$rel\" ] && [ ! -f \"$d/.berth-release\" ] && rm -rf -- \"$d\"\n"
+      "done\n"
       "for entry in {0}/shared/* {0}/shared/.[!.]*; do\n"
       "  [ -e \"$entry\" ] || continue\n"
       "  name=$(basename \"$entry\"); [ -e \"$rel/$name\" ] || ln -s \"$entry\" \"$rel/$name\"\n"
@@ -149,8 +166,8 @@ std::string prepare_script(const manifest::Manifest& m, const std::string& relea
 std::string state_script(const manifest::Manifest& m) {
   return read_state(m) +
          fmt::format("for r in $(ls -1r {0}/releases 2>/dev/null); do\n"
-                     "  [ -f {0}/releases/\"$r\"/.berth-release ] && echo \"release=$r\"\n"
-                     "  [ -f {0}/releases/\"$r\"/.berth-served ] && echo \"served=$r\"\n"
+                     "  [ -f {0}/releases/\"$r\"/.berth-release ] && rec state release \"$r\"\n"
+                     "  [ -f {0}/releases/\"$r\"/.berth-served ] && rec state served \"$r\"\n"
                      "done\ntrue\n",
                      shell_quote(provisioners::app_root(m)));
 }
@@ -198,6 +215,9 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
   return fmt::format(
       "f={0}\ncp -p \"$f\" \"$f.prev\" 2>/dev/null\n"
       "tmp=$(mktemp \"$f.XXXXXX\") && cat > \"$tmp\" <<'@@berth-upstream'\n{1}@@berth-upstream\n"
+      // From the new file in place until nginx has reloaded, the reload is owed
+      // (converge/apply.hpp): a run cut off in between leaves it for the next one.
+      "mkdir -p /var/lib/berth/owed && : > {2} || exit 1\n"
       "chmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
       "if ! out=$(nginx -t 2>&1); then\n"
       "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
@@ -211,12 +231,13 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
       "  case $c in *shutting*) ;; 'nginx: worker process'*) echo \"${{d#/proc/}}\" ;; esac; done; }}\n"
       "old=$(workers)\n"
       "systemctl reload nginx.service || exit 1\n"
+      "rm -f {2}\n"
       "i=0; while [ $i -lt 50 ]; do\n"
       "  busy=; for p in $old; do case $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) in\n"
       "    *shutting*|'') ;; *) busy=$p ;; esac; done\n"
       "  [ -z \"$busy\" ] && break; sleep 0.1; i=$((i + 1))\n"
       "done\n",
-      shell_quote(file), provisioners::upstream_content(ports));
+      shell_quote(file), provisioners::upstream_content(ports), owed_nginx_reload);
 }
 
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
@@ -248,30 +269,27 @@ std::string stop_script(const manifest::Manifest& m, const std::vector<int>& por
       units(m, ports), lines);
 }
 
-std::vector<InstanceProbe> parse_probes(std::string_view output) {
+std::vector<InstanceProbe> parse_probes(const std::vector<util::Record>& records) {
   std::vector<InstanceProbe> probes;
-  std::size_t pos = 0;
-  constexpr std::string_view tag = "@@probe ";
-  while ((pos = output.find(tag, pos)) != std::string_view::npos) {
-    if (pos > 0 && output[pos - 1] != '\n') {
-      pos += tag.size();
-      continue;
-    }
-    const auto eol = output.find('\n', pos);
-    if (eol == std::string_view::npos) break;
-    const auto header = output.substr(pos + tag.size(), eol - pos - tag.size());
+  for (const auto& r : records) {
     int port = 0, status = 0;
     long ms = 0;
-    std::size_t length = 0;
-    if (std::sscanf(std::string(header).c_str(), "%d %d %ld %zu", &port, &status, &ms, &length) != 4 ||
-        eol + 1 + length > output.size()) {
-      break;
+    if (r.field == "probe" && std::from_chars(r.subject.data(), r.subject.data() + r.subject.size(), port).ec == std::errc{} &&
+        std::sscanf(r.value.c_str(), "%d %ld", &status, &ms) == 2) {
+      probes.push_back({port, status, std::chrono::milliseconds(ms), {}});
+    } else if (r.field == "body" && !probes.empty() && r.subject == std::to_string(probes.back().port)) {
+      probes.back().body = r.value;
     }
-    probes.push_back({port, status, std::chrono::milliseconds(ms),
-                      std::string(output.substr(eol + 1, length))});
-    pos = eol + 1 + length;
   }
   return probes;
+}
+
+std::vector<std::pair<std::string, std::string>> state_records(const std::vector<util::Record>& records) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : records) {
+    if (r.subject == "state") out.emplace_back(r.field, r.value);
+  }
+  return out;
 }
 
 }  // namespace berth::deploy

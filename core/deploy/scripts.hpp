@@ -10,6 +10,7 @@
 //   /var/lib/berth/APP/lock/    the deploy lock (info: owner, command, times)
 
 #include <core/manifest/manifest.hpp>
+#include <core/util/frame.hpp>
 
 #include <chrono>
 #include <string>
@@ -31,8 +32,8 @@ struct LockInfo {
 // Exit statuses of lock_acquire_script.
 inline constexpr int lock_held_status = 75;
 
-// Takes the lock (mkdir is atomic) or, when held, prints the holder as KEY=VALUE lines
-// and exits lock_held_status. An expired lock (heartbeat older than its ttl), or one
+// Takes the lock (mkdir is atomic) or, when held, reports the holder (a record "lock
+// info" of KEY=VALUE lines) and exits lock_held_status. An expired lock (heartbeat older than its ttl), or one
 // whose token is `break_token`, is taken over.
 std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
                                 const std::string& break_token = {});
@@ -40,18 +41,20 @@ std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
 std::string lock_heartbeat_script(const manifest::Manifest& m, const std::string& token);
 // Releases the lock if `token` holds it; with an empty token, whoever holds it.
 std::string lock_release_script(const manifest::Manifest& m, const std::string& token);
-// Prints the holder as KEY=VALUE lines, or nothing.
+// Reports the holder as lock_acquire_script does, or nothing.
 std::string lock_status_script(const manifest::Manifest& m);
-// Reads the KEY=VALUE lines of the scripts above.
-LockInfo parse_lock_info(std::string_view text);
+// Reads the "lock info" record of the scripts above (defaults when there is none).
+LockInfo parse_lock_info(const std::vector<util::Record>& records);
 
-// After the upload: marks the release complete, owned by the app user, with the
-// entries of shared/ linked in; prints "live=blue|green" and "current=ID".
+// After the upload: removes release folders an earlier upload left incomplete, marks
+// the release complete, owned by the app user, with the entries of shared/ linked
+// in; reports "state live blue|green" and "state current ID" (after running a reload
+// of nginx that an interrupted switch owes).
 std::string prepare_script(const manifest::Manifest& m, const std::string& release);
 
-// Prints "live=blue|green" and "current=ID" (the current release, may be empty), and
-// "release=ID" for each complete release, newest first, followed by "served=ID" when
-// that release has been live (a release that failed its checks never was).
+// Reports "state live blue|green" and "state current ID" (may be empty), and "state
+// release ID" for each complete release, newest first, followed by "state served ID"
+// when that release has been live (a release that failed its checks never was).
 std::string state_script(const manifest::Manifest& m);
 
 // Runs the migration in the release folder as the app user with the app's
@@ -60,9 +63,9 @@ std::string migrate_script(const manifest::Manifest& m, const std::string& relea
                            const std::string& command);
 
 // Points the instances of `ports` at the release, (re)starts them, waits up to
-// `wait` for each to answer HTTP, then prints for each port a framed record
-//   @@probe PORT STATUS MILLISECONDS LENGTH\nBODY\n
-// of GET `path` (STATUS 0 when it never answered).
+// `wait` for each to answer HTTP, then reports for each port the records
+// "PORT probe STATUS MILLISECONDS" and "PORT body BODY" of GET `path` (STATUS 0 when
+// it never answered).
 std::string start_script(const manifest::Manifest& m, const std::string& release,
                          const std::vector<int>& ports, const std::string& path,
                          std::chrono::seconds wait);
@@ -71,7 +74,8 @@ std::string start_script(const manifest::Manifest& m, const std::string& release
 std::string probe_script(const std::vector<int>& ports, const std::string& path);
 
 // Points nginx's upstream at `ports`: written atomically, `nginx -t`, reload; on a
-// failed test the previous upstream is restored and the script fails.
+// failed test the previous upstream is restored and the script fails. The reload is
+// recorded as owed while the new file is in place and nginx has not reloaded.
 std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports);
 
 // After a passed gate: `current` -> release, the new instances enabled, the old ones
@@ -91,9 +95,12 @@ struct InstanceProbe {
   std::chrono::milliseconds time{0};
   std::string body;
 };
-std::vector<InstanceProbe> parse_probes(std::string_view output);
+std::vector<InstanceProbe> parse_probes(const std::vector<util::Record>& records);
 
-// KEY=VALUE lines as pairs, in order.
+// The "state FIELD VALUE" records of prepare_script and state_script, as pairs in order.
+std::vector<std::pair<std::string, std::string>> state_records(const std::vector<util::Record>& records);
+
+// KEY=VALUE lines as pairs, in order (the lock's info file).
 std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view text);
 
 }  // namespace berth::deploy

@@ -48,9 +48,10 @@ std::vector<Condition> thresholds(const std::vector<manifest::ConditionText>& ow
   return out;
 }
 
-// Helpers every server script starts with. `v` frames a value as the converge probe does.
+// Helpers every server script starts with. `v` is the transport's `rec` (one framed
+// record, core/remote.hpp), as in the converge probe.
 constexpr std::string_view prelude = R"sh(export LC_ALL=C
-v() { printf '@@berth %s %s %s\n%s\n' "$1" "$2" "${#3}" "$3"; }
+v() { rec "$@"; }
 journal() { v "$1" journal "$(journalctl --no-pager -o short-iso -n JOURNAL_LINES -u "$2" 2>&1)"; }
 unit() {
   st=$(systemctl show -p LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus "$2" 2>&1)
@@ -410,7 +411,7 @@ done
 v clock now "$(date +%s)"
 )sh";
   }
-  script += "printf '@@berth end\\n'\n";
+  script += "rec_end\n";
   return script;
 }
 
@@ -427,14 +428,11 @@ bool ServerFacts::has(std::string_view subject, std::string_view field) const {
   return s != records.end() && s->second.contains(field);
 }
 
-std::expected<ServerFacts, std::string> parse_server_output(std::string_view output) {
+std::expected<ServerFacts, std::string> parse_server_output(const std::vector<util::Record>& records,
+                                                         bool ended) {
+  if (!ended) return std::unexpected(std::string("the script did not get to its end"));
   ServerFacts facts;
-  const auto read = util::read_records(output, [&](std::string_view subject, std::string_view field,
-                                                   std::string value) -> std::string {
-    facts.records[std::string(subject)][std::string(field)] = std::move(value);
-    return {};
-  });
-  if (!read) return std::unexpected(read.error());
+  for (const auto& r : records) facts.records[r.subject][r.field] = r.value;
   return facts;
 }
 
@@ -575,7 +573,7 @@ std::vector<CheckResult> run_server_checks(Remote& remote, const ServerPlan& pla
   if (plan.checks.empty() && !plan.certificates) return {};
   auto ran = remote.run_script(render_server_script(plan), Privilege::root);
   if (!ran) return {server_unreachable(plan.host, ran.error().what())};
-  auto facts = parse_server_output(ran->out);
+  auto facts = parse_server_output(ran->records, ran->ended);
   if (!facts) {
     auto why = fmt::format("{}: the server-side check script failed (exit status {}): {}",
                            plan.host, ran->exit_status, facts.error());

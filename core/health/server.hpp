@@ -7,9 +7,8 @@
 // conditions as the manifest's [[health]] checks. docs/health.md lists every check,
 // its placeholders and its thresholds.
 //
-// The script's output is framed as the converge probe's:
-//   @@berth <subject> <field> <length>\n<length bytes>\n   ...   @@berth end\n
-// so the parser never guesses where a value ends.
+// The script reports in framed records (util/frame.hpp, through Remote::run_script),
+// as the converge probe does: nothing else on the server's stdout passes for one.
 
 #include <core/health/check.hpp>
 #include <core/manifest/manifest.hpp>
@@ -81,9 +80,10 @@ struct ServerFacts {
   bool has(std::string_view subject, std::string_view field) const;
 };
 
-// Parses the script's stdout. Fails (naming the byte offset) when the framing is
-// broken or the end marker is missing: the script did not run to its end.
-std::expected<ServerFacts, std::string> parse_server_output(std::string_view output);
+// Reads the script's records. Fails when the end marker is missing (`ended` false):
+// the script did not run to its end.
+std::expected<ServerFacts, std::string> parse_server_output(const std::vector<util::Record>& records,
+                                                         bool ended);
 
 // Judges every check of `plan` against `facts`, in plan order, followed by one check
 // per certificate nginx serves ("cert:FILE"). `duration` is the script's wall time.

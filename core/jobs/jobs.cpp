@@ -33,6 +33,24 @@ std::string join(const std::vector<std::string>& words) {
   return out;
 }
 
+// One "timer.PROPERTY=VALUE" or "service.PROPERTY=VALUE" line of a job's record.
+void parse_status_line(Status& s, std::string_view line) {
+  const auto eq = line.find('=');
+  if (eq == std::string_view::npos) return;
+  const auto key = line.substr(0, eq);
+  const auto value = line.substr(eq + 1);
+  if (key == "timer.LoadState") s.installed = value == "loaded";
+  if (key == "timer.UnitFileState") s.enabled = value == "enabled";
+  if (key == "timer.NextElapseUSecRealtime") s.next_run = value;
+  if (key == "timer.LastTriggerUSec" && s.last_start.empty()) s.last_start = value;
+  if (key == "service.ActiveState") s.running = value == "activating" || value == "active";
+  if (key == "service.Result") s.result = value;
+  if (key == "service.ExecMainStatus") s.exit_status = to_int(value, 0);
+  // The service's own start time (manual runs too) wins over the timer's last trigger.
+  if (key == "service.ExecMainStartTimestamp" && !value.empty()) s.last_start = value;
+  if (key == "service.ExecMainExitTimestamp") s.last_end = value;
+}
+
 }  // namespace
 
 std::string unit_name(const manifest::Manifest& m, const manifest::Job& job) {
@@ -69,10 +87,9 @@ std::string status_script(const std::vector<std::string>& units) {
   for (const auto& unit : units) {
     const auto q = ssh::shell_quote(unit);
     script += fmt::format(
-        "echo @@job {0}\n"
-        "show timer {0}.timer LoadState UnitFileState NextElapseUSecRealtime LastTriggerUSec\n"
-        "show service {0}.service LoadState ActiveState Result ExecMainStatus "
-        "ExecMainStartTimestamp ExecMainExitTimestamp\n",
+        "rec {0} job \"$(show timer {0}.timer LoadState UnitFileState NextElapseUSecRealtime "
+        "LastTriggerUSec; show service {0}.service LoadState ActiveState Result ExecMainStatus "
+        "ExecMainStartTimestamp ExecMainExitTimestamp)\"\n",
         q);
   }
   return script;
@@ -85,36 +102,21 @@ std::string Status::outcome() const {
   return fmt::format("failed ({}, status {})", result.empty() ? "unknown" : result, exit_status);
 }
 
-std::vector<Status> parse_status(std::string_view text) {
+std::vector<Status> parse_status(const std::vector<util::Record>& records) {
   std::vector<Status> out;
-  for (const auto line : util::lines(text)) {
-    if (line.starts_with("@@job ")) {
-      out.push_back(Status{.unit = std::string(line.substr(6))});
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (out.empty() || eq == std::string_view::npos) continue;
-    const auto key = line.substr(0, eq);
-    const auto value = line.substr(eq + 1);
-    auto& s = out.back();
-    if (key == "timer.LoadState") s.installed = value == "loaded";
-    if (key == "timer.UnitFileState") s.enabled = value == "enabled";
-    if (key == "timer.NextElapseUSecRealtime") s.next_run = value;
-    if (key == "timer.LastTriggerUSec" && s.last_start.empty()) s.last_start = value;
-    if (key == "service.ActiveState") s.running = value == "activating" || value == "active";
-    if (key == "service.Result") s.result = value;
-    if (key == "service.ExecMainStatus") s.exit_status = to_int(value, 0);
-    // The service's own start time (manual runs too) wins over the timer's last trigger.
-    if (key == "service.ExecMainStartTimestamp" && !value.empty()) s.last_start = value;
-    if (key == "service.ExecMainExitTimestamp") s.last_end = value;
+  for (const auto& r : records) {
+    if (r.field != "job") continue;
+    out.push_back(Status{.unit = r.subject});
+    for (const auto line : util::lines(r.value)) parse_status_line(out.back(), line);
   }
   return out;
 }
 
+
 std::string run_script(const std::string& unit) {
   return fmt::format(R"sh(unit={}.service
 if [ "$(systemctl show -p LoadState --value "$unit")" != loaded ]; then
-  echo @@missing
+  rec run missing yes
   exit 0
 fi
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -123,17 +125,16 @@ t0=$(date +%s%3N)
 errors=$(systemctl start "$unit" 2>&1)
 status=$?
 t1=$(date +%s%3N)
-echo "@@start $status $((t1 - t0))"
-[ -z "$errors" ] || printf '%s\n' "$errors" | sed 's/^/@@error /'
-echo "@@result $(systemctl show -p Result --value "$unit") $(systemctl show -p ExecMainStatus --value "$unit")"
-echo "@@started $started"
+rec run start "$status $((t1 - t0))"
+rec run errors "$errors"
+rec run result "$(systemctl show -p Result --value "$unit") $(systemctl show -p ExecMainStatus --value "$unit")"
+rec run started "$started"
 # The run's stdout reaches journald over a stream socket: --sync returns once journald
 # has read what was queued. The lines of a process that exited before journald read
 # them lack _SYSTEMD_INVOCATION_ID, so match the unit (its own lines, not PID 1's
 # messages about it) since the start instead.
 journalctl --sync >/dev/null 2>&1 || true
-echo @@output
-journalctl -q --no-pager -o cat --since "@$since" "_SYSTEMD_UNIT=$unit"
+rec run output "$(journalctl -q --no-pager -o cat --since "@$since" "_SYSTEMD_UNIT=$unit")"
 )sh",
                      ssh::shell_quote(unit));
 }
@@ -142,27 +143,27 @@ bool Run::ok() const {
   return !missing && start_status == 0 && result == "success" && exit_status == 0;
 }
 
-Run parse_run(std::string_view text) {
+Run parse_run(const std::vector<util::Record>& records) {
   Run run;
-  bool output = false;
-  for (auto line : util::lines(text)) {
-    if (output) {
-      run.output.emplace_back(line);
-      continue;
+  const auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (const auto line : util::lines(text)) out.emplace_back(line);
+    return out;
+  };
+  for (const auto& r : records) {
+    if (r.subject != "run") continue;
+    std::string_view value = r.value;
+    if (r.field == "missing") run.missing = true;
+    if (r.field == "errors") run.errors = lines(r.value);
+    if (r.field == "output") run.output = lines(r.value);
+    if (r.field == "started") run.started = r.value;
+    if (r.field == "start") {
+      run.start_status = to_int(next_word(value), -1);
+      run.elapsed_ms = to_int(next_word(value), 0LL);
     }
-    if (line == "@@missing") run.missing = true;
-    if (line == "@@output") output = true;
-    if (line.starts_with("@@error ")) run.errors.emplace_back(line.substr(8));
-    if (line.starts_with("@@started ")) run.started = line.substr(10);
-    if (line.starts_with("@@start ")) {
-      line.remove_prefix(8);
-      run.start_status = to_int(next_word(line), -1);
-      run.elapsed_ms = to_int(next_word(line), 0LL);
-    }
-    if (line.starts_with("@@result ")) {
-      line.remove_prefix(9);
-      run.result = next_word(line);
-      run.exit_status = to_int(next_word(line), -1);
+    if (r.field == "result") {
+      run.result = next_word(value);
+      run.exit_status = to_int(next_word(value), -1);
     }
   }
   return run;

@@ -7,6 +7,7 @@
 // SSH, and unit-tested.
 
 #include <core/manifest/manifest.hpp>
+#include <core/util/frame.hpp>
 
 #include <cstddef>
 #include <string>
@@ -22,8 +23,7 @@ std::string unit_name(const manifest::Manifest& m, const manifest::Job& job);
 // jobs of the manifest when there is none.
 const manifest::Job& find_job(const manifest::Manifest& m, std::string_view name);
 
-// Prints, for each unit of `units` (APP-job-NAME), a record
-//   @@job UNIT
+// Reports, for each unit of `units` (APP-job-NAME), a record "UNIT job" whose lines are
 //   timer.PROPERTY=VALUE      (LoadState, UnitFileState, NextElapseUSecRealtime, LastTriggerUSec)
 //   service.PROPERTY=VALUE    (LoadState, ActiveState, Result, ExecMainStatus,
 //                              ExecMainStartTimestamp, ExecMainExitTimestamp)
@@ -46,19 +46,19 @@ struct Status {
   std::string outcome() const;
 };
 
-// The records of status_script's output, in order. Never throws: unknown lines are
+// The jobs status_script reported, in order. Never throws: unknown lines are
 // ignored and missing properties keep their defaults.
-std::vector<Status> parse_status(std::string_view text);
+std::vector<Status> parse_status(const std::vector<util::Record>& records);
 
 // Starts UNIT.service now and waits for it (`systemctl start` blocks until a oneshot
-// service has finished), then prints
-//   @@start EXIT_STATUS MILLISECONDS    of `systemctl start`
-//   @@error LINE                        its stderr, a line each
-//   @@result RESULT EXEC_MAIN_STATUS    systemd's verdict on this run
-//   @@started ISO8601                   when it was started (UTC)
-//   @@output                            then everything the run logged, a line each
+// service has finished), then reports the records (subject "run")
+//   start   "EXIT_STATUS MILLISECONDS" of `systemctl start`
+//   errors  its stderr
+//   result  "RESULT EXEC_MAIN_STATUS", systemd's verdict on this run
+//   started when it was started (UTC, ISO 8601)
+//   output  everything the run logged
 // The output is what the service's processes logged since the start (not systemd's
-// messages about it). Prints only "@@missing" when the service is not installed.
+// messages about it). Reports only "run missing" when the service is not installed.
 std::string run_script(const std::string& unit);
 
 // What run_script reported.
@@ -78,7 +78,7 @@ struct Run {
 
 // Reads run_script's output. Never throws: an incomplete report leaves defaults
 // (which are not ok()).
-Run parse_run(std::string_view text);
+Run parse_run(const std::vector<util::Record>& records);
 
 // The hosts to run `job` on now, as indices into `statuses` (the job's Status on each
 // host of `hosts`, same order): the one host whose timer is enabled for

@@ -92,6 +92,7 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
     if (const auto& e = context.fleet.connect_error(i)) {
       host.host = context.servers[i]->name;
       host.error = e->what();
+      host.hint = e->hint();
       host.failed_step = "connect";
     } else if (outcomes[i] == ssh::Outcome::skipped) {
       host.host = context.servers[i]->name;
@@ -100,7 +101,7 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
     }
     if (host.failed()) {
       report.ok = false;
-      if (report.error.empty()) report.error = fmt::format("{}: {}", host.host, host.error);
+      if (report.error.empty()) report.error = util::about(host.host, host.error);
     }
   }
   note_unreachable(context, report);

@@ -1,4 +1,5 @@
 #include <core/util/clock.hpp>
+#include <core/util/frame.hpp>
 #include <core/util/hash.hpp>
 #include <core/ssh/connect_steps.hpp>
 #include <core/ssh/session.hpp>
@@ -189,13 +190,26 @@ struct SessionFree {
 
 // Collects what one exec channel sends: output (also cut into lines for the sink),
 // exit status or signal, and whether the channel was closed.
+// Gathers a channel's output: stdout and stderr are read as output framed with
+// `frame` (records, and text lines for the sink), so that a login script's greeting
+// and lines a command prints never pass for the script's records.
 class Collector {
  public:
-  Collector(ScriptResult& result, const LineSink& sink)
+  Collector(ScriptResult& result, const LineSink& sink, const util::Frame& frame,
+            const RecordSink& records)
       : result_(result),
         sink_(sink),
-        out_lines_([this](std::string_view line) { sink_(Stream::out, line); }),
-        err_lines_([this](std::string_view line) { sink_(Stream::err, line); }) {
+        records_(records),
+        out_(
+            frame,
+            [this](util::Record r) {
+              if (records_) records_(r);
+              result_.records.push_back(std::move(r));
+            },
+            [this](std::string_view line, bool newline) { text(Stream::out, line, newline); }),
+        err_(
+            frame, [this](util::Record) {},
+            [this](std::string_view line, bool newline) { text(Stream::err, line, newline); }) {
     ssh_callbacks_init(&callbacks_);
     callbacks_.userdata = this;
     callbacks_.channel_data_function = on_data;
@@ -207,19 +221,27 @@ class Collector {
   void attach(ssh_channel channel) { ssh_set_channel_callbacks(channel, &callbacks_); }
   bool closed() const { return closed_; }
   bool exited() const { return exited_; }
-  void finish() {
-    if (!sink_) return;
-    out_lines_.finish();
-    err_lines_.finish();
+  // The output is complete (or the connection is gone): reads the last partial lines.
+  // Returns why the framed stdout is unreadable, or an empty string.
+  std::string finish() {
+    out_.finish();
+    err_.finish();
+    result_.ended = out_.ended();
+    return out_.error();
   }
 
  private:
+  void text(Stream stream, std::string_view line, bool newline) {
+    auto& to = stream == Stream::out ? result_.out : result_.err;
+    to.append(line);
+    if (newline) to += '\n';
+    if (sink_) sink_(stream, line);
+  }
   static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
                      void* self) {
     auto& c = *static_cast<Collector*>(self);
     const std::string_view chunk(static_cast<const char*>(data), len);
-    (is_stderr != 0 ? c.result_.err : c.result_.out).append(chunk);
-    if (c.sink_) (is_stderr != 0 ? c.err_lines_ : c.out_lines_).feed(chunk);
+    (is_stderr != 0 ? c.err_ : c.out_).feed(chunk);
     return static_cast<int>(len);
   }
   static void on_close(ssh_session, ssh_channel, void* self) {
@@ -240,8 +262,9 @@ class Collector {
 
   ScriptResult& result_;
   const LineSink& sink_;
-  LineSplitter out_lines_;
-  LineSplitter err_lines_;
+  const RecordSink& records_;
+  util::FrameReader out_;
+  util::FrameReader err_;
   ssh_channel_callbacks_struct callbacks_{};
   bool closed_ = false;
   bool exited_ = false;
@@ -473,10 +496,14 @@ std::expected<void, std::string> wait_closed(ssh_session session, int tcp_fd,
 
 std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
                                                        Privilege privilege,
-                                                       const LineSink& sink) {
+                                                       const LineSink& sink,
+                                                       const RecordSink& records) {
   const auto start = Clock::now();
   ScriptResult result;
-  Collector collector(result, sink);
+  const auto frame = util::Frame::fresh();
+  const auto framed = frame.prelude() + std::string(script);
+  script = framed;
+  Collector collector(result, sink, frame, records);
   auto opened = open_exec("exec", script_command(privilege, user_, target_.become));
   if (!opened) return std::unexpected(opened.error());
   ChannelPtr channel(*opened);
@@ -504,7 +531,9 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
   if (auto waited = wait_closed(session_, tcp_fd_, channel.get(), collector); !waited) {
     return lost(waited.error());
   }
-  collector.finish();
+  if (const auto broken = collector.finish(); !broken.empty()) {
+    return std::unexpected(failure("exec", "the script's output could not be read: " + broken));
+  }
   result.duration = since(start);
   return result;
 }
@@ -612,8 +641,11 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
 
   ScriptResult remote;
   const LineSink no_sink;
-  Collector collector(remote, no_sink);
-  auto opened = open_exec("upload", upload_command(remote_dir, privilege, user_, target_.become));
+  const RecordSink no_records;
+  const auto frame = util::Frame::fresh();
+  Collector collector(remote, no_sink, frame, no_records);
+  auto opened =
+      open_exec("upload", upload_command(remote_dir, privilege, user_, target_.become, frame));
   if (!opened) {
     close_local();
     return std::unexpected(opened.error());
@@ -632,6 +664,7 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
   if (!waited) {
     return std::unexpected(failure("upload", fmt::format("connection lost: {}", waited.error())));
   }
+  const auto broken = collector.finish();
   if (tar && tar->exit_code() != 0) {
     std::string errors{std::istreambuf_iterator<char>(tar_errors), {}};
     return std::unexpected(failure(
@@ -646,7 +679,12 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
                               tail(remote.err))));
   }
   if (!sent) return std::unexpected(sent.error());
-  const auto received = parse_upload_listing(remote.out);
+  const auto listing = std::find_if(remote.records.begin(), remote.records.end(),
+                                    [](const util::Record& r) { return r.subject == "upload"; });
+  const auto received =
+      !broken.empty()                  ? std::unexpected(broken)
+      : listing == remote.records.end() ? std::unexpected(std::string("the server sent no listing"))
+                                        : parse_upload_listing(listing->value);
   if (!received) {
     return std::unexpected(failure(
         "upload", fmt::format("cannot check the files unpacked into {}: {}", remote_dir,

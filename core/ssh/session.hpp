@@ -76,7 +76,8 @@ class Session final : public Remote {
   // how long the script had run and the tail of its stderr so far.
   std::expected<ScriptResult, Error> run_script(std::string_view script,
                                                 Privilege privilege = Privilege::root,
-                                                const LineSink& sink = {}) override;
+                                                const LineSink& sink = {},
+                                                const RecordSink& records = {}) override;
 
   // See Remote::upload_tar. After the remote tar, every regular file of the stream
   // is checked by size and POSIX cksum on the server; UploadResult::sha1 is the

@@ -17,31 +17,6 @@
 
 namespace berth::ssh {
 
-LineSplitter::LineSplitter(std::function<void(std::string_view)> emit) : emit_(std::move(emit)) {}
-
-void LineSplitter::feed(std::string_view chunk) {
-  while (!chunk.empty()) {
-    const auto newline = chunk.find('\n');
-    if (newline == std::string_view::npos) {
-      partial_.append(chunk);
-      return;
-    }
-    if (partial_.empty()) {
-      emit_(chunk.substr(0, newline));
-    } else {
-      partial_.append(chunk.substr(0, newline));
-      emit_(partial_);
-      partial_.clear();
-    }
-    chunk.remove_prefix(newline + 1);
-  }
-}
-
-void LineSplitter::finish() {
-  if (partial_.empty()) return;
-  emit_(partial_);
-  partial_.clear();
-}
 
 std::string shell_quote(std::string_view text) {
   const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
@@ -74,19 +49,20 @@ std::string script_command(Privilege privilege, std::string_view user, bool beco
 }
 
 std::string upload_command(std::string_view remote_dir, Privilege privilege,
-                           std::string_view user, bool become) {
+                           std::string_view user, bool become, const util::Frame& frame) {
   // No checksum in the pipeline: tee into a hasher made the server copy every byte
   // twice more through pipes, which cost more CPU than unpacking. The files are
   // checked after tar, read once from the page cache by cksum (PCLMULQDQ in
   // coreutils 9). 1 MiB records (-b 2048 -B) cut tar's reads and writes by 100.
   // The ctime filter keeps files that were there before out of the listing; the
   // reference is two seconds old so that the clock's granularity loses nothing.
-  const std::string script = fmt::format(
-      "set -e; d={}; mkdir -p \"$d\"; cd \"$d\"; t=$(mktemp); trap 'rm -f \"$t\" \"$t.l\"' EXIT; "
+  const std::string script = frame.prelude() + fmt::format(
+      "set -e; d={}; mkdir -p \"$d\"; cd \"$d\"; t=$(mktemp); trap 'rm -f \"$t\" \"$t.l\" \"$t.o\"' EXIT; "
       "touch -d \"@$(($(date +%s) - 2))\" \"$t\"; "
       "tar -x -b 2048 -B -f -; "
-      "find . -type f -cnewer \"$t\" -print0 > \"$t.l\"; cat \"$t.l\"; printf '\\0'; "
-      "xargs -0 -r cksum -- < \"$t.l\"",
+      "find . -type f -cnewer \"$t\" -print0 > \"$t.l\"; "
+      "{{ cat \"$t.l\"; printf '\\0'; xargs -0 -r cksum -- < \"$t.l\"; }} > \"$t.o\"; "
+      "rec_file upload listing \"$t.o\"",
       shell_quote(remote_dir));
   const std::string command = "/bin/sh -c " + shell_quote(script);
   return needs_sudo(privilege, user, become) ? "sudo -n " + command : command;

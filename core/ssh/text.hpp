@@ -12,21 +12,6 @@
 
 namespace berth::ssh {
 
-// Cuts a byte stream into lines. feed() may be called with any chunking; each
-// complete line is passed to `emit` without its '\n' (a trailing '\r' is kept).
-// finish() passes the last line when the stream did not end with '\n'.
-class LineSplitter {
- public:
-  explicit LineSplitter(std::function<void(std::string_view)> emit);
-
-  void feed(std::string_view chunk);
-  void finish();
-
- private:
-  std::function<void(std::string_view)> emit_;
-  std::string partial_;
-};
-
 // `text` as one POSIX sh word, single-quoted when it contains anything but
 // [A-Za-z0-9_./:@%+=,-].
 std::string shell_quote(std::string_view text);
@@ -38,12 +23,12 @@ std::string script_command(Privilege privilege, std::string_view user, bool beco
 
 // The exec command that unpacks a tar stream read on stdin into `remote_dir`
 // (created if missing), then lists the regular files it wrote (changed since two
-// seconds before it started) with POSIX `cksum`: first their names, each ended by
-// a NUL, then an empty name, then cksum's "CRC SIZE NAME" lines in the same order.
-// Fails (non-zero exit) when tar, find or cksum does. Privilege as for
-// script_command().
+// seconds before it started) with POSIX `cksum` in one record of `frame` ("upload
+// listing"): first their names, each ended by a NUL, then an empty name, then
+// cksum's "CRC SIZE NAME" lines in the same order. Fails (non-zero exit) when tar,
+// find or cksum does. Privilege as for script_command().
 std::string upload_command(std::string_view remote_dir, Privilege privilege,
-                           std::string_view user, bool become);
+                           std::string_view user, bool become, const util::Frame& frame);
 
 // Whether an ssh_config text relaxes host key checking (StrictHostKeyChecking set
 // to no, off or accept-new), which libssh would otherwise honour silently.

@@ -67,35 +67,12 @@ std::vector<std::string_view> fields(std::string_view line) {
   return out;
 }
 
-std::expected<void, std::string> read_records(
-    std::string_view output,
-    const std::function<std::string(std::string_view subject, std::string_view field, std::string value)>&
-        record) {
-  constexpr std::string_view tag = "@@berth ";
-  std::size_t pos = 0;
-  while (pos < output.size()) {
-    const auto eol = output.find('\n', pos);
-    if (eol == std::string_view::npos) break;
-    const auto header = output.substr(pos, eol - pos);
-    if (header == "@@berth end") return {};
-    if (!header.starts_with(tag)) {
-      return std::unexpected("unexpected output at byte " + std::to_string(pos) + ": '" +
-                             std::string(header.substr(0, 60)) + "'");
-    }
-    const auto parts = fields(header.substr(tag.size()));
-    std::size_t length = 0;
-    if (parts.size() != 3 ||
-        std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), length).ec != std::errc{} ||
-        eol + 1 + length + 1 > output.size() || output[eol + 1 + length] != '\n') {
-      return std::unexpected("broken record at byte " + std::to_string(pos) + ": '" +
-                             std::string(header.substr(0, 60)) + "'");
-    }
-    if (auto error = record(parts[0], parts[1], std::string(output.substr(eol + 1, length))); !error.empty()) {
-      return std::unexpected(std::move(error));
-    }
-    pos = eol + 1 + length + 1;
+std::string about(std::string_view subject, std::string_view message) {
+  if (message.size() > subject.size() + 1 && message.starts_with(subject) &&
+      message.substr(subject.size(), 2) == ": ") {
+    return std::string(message);
   }
-  return std::unexpected(std::string("the output ended early (no end marker)"));
+  return std::string(subject) + ": " + std::string(message);
 }
 
 }  // namespace berth::util

@@ -3,14 +3,20 @@
 #include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
 
+#include <tests/unit/framed.hpp>
+
 #include <catch2/catch.hpp>
 
 using namespace berth::converge;
+using berth::test::record;
 
 namespace {
-std::string record(const std::string& subject, const std::string& field, const std::string& value) {
-  return "@@berth " + subject + " " + field + " " + std::to_string(value.size()) + "\n" + value + "\n";
+// The probe's output read as run_script reads it, then parsed.
+auto parse(const std::string& out, std::size_t count) {
+  const auto ran = berth::test::framed(out);
+  return parse_probe(ran.records, ran.ended, count);
 }
+std::vector<berth::util::Record> records(const std::string& out) { return berth::test::framed(out).records; }
 }  // namespace
 
 TEST_CASE("probe: the parser reads framed values, whatever they hold") {
@@ -20,7 +26,7 @@ TEST_CASE("probe: the parser reads framed values, whatever they hold") {
                    record("1", "version", "installed 1.22.1-9") + record("2", "enabled", "enabled") +
                    record("2", "active", "failed") + record("file:db", "content", "pw\n") +
                    "@@berth end\n";
-  const auto result = parse_probe(out, 3);
+  const auto result = parse(out, 3);
   REQUIRE(result);
   CHECK(result->facts.at("os") == "debian 12");
   const auto& f = result->resources[0];
@@ -35,14 +41,20 @@ TEST_CASE("probe: the parser reads framed values, whatever they hold") {
 }
 
 TEST_CASE("probe: broken output is an error, never a guess") {
-  SECTION("no end marker") { CHECK_FALSE(parse_probe(record("0", "type", "file"), 1)); }
-  SECTION("length past the end") { CHECK_FALSE(parse_probe("@@berth 0 type 99\nfile\n", 1)); }
-  SECTION("stray text") { CHECK_FALSE(parse_probe("hello\n@@berth end\n", 0)); }
+  SECTION("no end marker") { CHECK_FALSE(parse(record("0", "type", "file"), 1)); }
+  SECTION("length past the end") {
+    CHECK_FALSE(berth::util::read_framed("@@berth 0 type 99\nfile\n", berth::util::Frame("berth")));
+  }
+  SECTION("stray text is no record") {
+    const auto r = parse("hello\n@@berth0 type 4\nfile\n@@berth end\n", 1);
+    REQUIRE(r);
+    CHECK_FALSE(r->resources[0].exists);
+  }
   SECTION("unknown resource") {
-    CHECK_FALSE(parse_probe(record("7", "type", "file") + "@@berth end\n", 1));
+    CHECK_FALSE(parse(record("7", "type", "file") + "@@berth end\n", 1));
   }
   SECTION("a package that is not installed") {
-    const auto r = parse_probe(record("0", "version", "not-installed ") + "@@berth end\n", 1);
+    const auto r = parse(record("0", "version", "not-installed ") + "@@berth end\n", 1);
     REQUIRE(r);
     CHECK_FALSE(r->resources[0].exists);
   }
@@ -55,7 +67,7 @@ TEST_CASE("probe: the script quotes paths and covers every resource") {
   CHECK(script.find("path_state 0 '/etc/it'\\''s.conf' show") != std::string::npos);
   CHECK(script.find("dpkg-query") != std::string::npos);
   CHECK(script.find("package_state 1 'nginx'") != std::string::npos);
-  CHECK(script.find("v units 2 \"$(systemctl show") != std::string::npos);
+  CHECK(script.find("rec units 2 \"$(systemctl show") != std::string::npos);
   CHECK(script.find("'a.service'") != std::string::npos);
   CHECK(script.find("file:jwt") != std::string::npos);
 }
@@ -72,7 +84,7 @@ TEST_CASE("probe: one dpkg-query and one systemctl call, whatever the number of 
   };
   CHECK(count("dpkg-query") == 1);
   CHECK(count("systemctl") == 1);
-  CHECK(script.find("v units 3,4,5 ") != std::string::npos);
+  CHECK(script.find("rec units 3,4,5 ") != std::string::npos);
 }
 
 TEST_CASE("probe: units come as systemctl show blocks, in order") {
@@ -80,7 +92,7 @@ TEST_CASE("probe: units come as systemctl show blocks, in order") {
       "ActiveState=active\nLoadState=loaded\nUnitFileState=enabled\n\n"
       "ActiveState=inactive\nLoadState=not-found\nUnitFileState=\n\n"
       "LoadState=loaded\nActiveState=failed\nUnitFileState=disabled";
-  const auto r = parse_probe(record("units", "0,2,3", blocks) + "@@berth end\n", 4);
+  const auto r = parse(record("units", "0,2,3", blocks) + "@@berth end\n", 4);
   REQUIRE(r);
   CHECK(r->resources[0].exists);
   CHECK(r->resources[0].enabled);
@@ -90,11 +102,11 @@ TEST_CASE("probe: units come as systemctl show blocks, in order") {
   CHECK(r->resources[3].exists);
   CHECK_FALSE(r->resources[3].enabled);
   CHECK(r->resources[3].active_state == "failed");
-  CHECK_FALSE(parse_probe(record("units", "0,9", blocks) + "@@berth end\n", 4));
+  CHECK_FALSE(parse(record("units", "0,9", blocks) + "@@berth end\n", 4));
 }
 
 TEST_CASE("probe: a shown file's hash is computed here, a hidden file's comes from sha256sum") {
-  const auto r = parse_probe(record("0", "type", "file") + record("0", "content", "hello\n") +
+  const auto r = parse(record("0", "type", "file") + record("0", "content", "hello\n") +
                                  record("1", "type", "file") + record("1", "hash", "abc123  -") +
                                  "@@berth end\n",
                              2);
@@ -145,7 +157,8 @@ TEST_CASE("apply: a reexec handler reloads, then waits for fresh listening socke
 }
 
 TEST_CASE("apply: markers tell which step failed") {
-  const auto report = parse_apply("@@step 0 begin\n@@step 0 ok\n@@step 3 begin\n@@step 3 failed 2\n");
+  const auto report = parse_apply(records(record("0", "step", "begin") + record("0", "step", "ok") +
+                                          record("3", "step", "begin") + record("3", "step", "failed 2")));
   CHECK(report.steps.at("0") == StepStatus::ok);
   CHECK(report.failed_step == "3");
   CHECK(report.failed_exit_code == 2);
@@ -156,6 +169,7 @@ TEST_CASE("apply: a command whose guard is met by then reports unchanged") {
   const std::vector<Change> changes{{0, Action::create, {}, {}}};
   const auto script = render_apply(Stage::data, resources, changes);
   CHECK(script.find("if [ -e '/x' ]; then unchanged; return 0; fi") != std::string::npos);
-  const auto report = parse_apply("@@step 0 begin\n@@step 0 unchanged\n@@step 0 ok\n@@step end\n");
+  const auto report = parse_apply(records(record("0", "step", "begin") + record("0", "step", "unchanged") +
+                                          record("0", "step", "ok") + "@@berth end\n"));
   CHECK(report.steps.at("0") == StepStatus::unchanged);
 }

@@ -1,5 +1,6 @@
 #include <core/deploy/scripts.hpp>
 #include <core/util/process.hpp>
+#include <tests/unit/framed.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -59,7 +60,7 @@ TEST_CASE("deploy scripts: a python release gets its virtualenv before it is mar
   check_parses(prepare);
   const auto venv = prepare.find("python3 -m venv .venv");
   REQUIRE(venv != std::string::npos);
-  CHECK(venv < prepare.find(".berth-release"));
+  CHECK(venv < prepare.find("touch \"$rel/.berth-release\""));
   CHECK(prepare.find("pip install") != std::string::npos);
   const auto migrate = migrate_script(m, "r1", "alembic upgrade head");
   check_parses(migrate);
@@ -83,7 +84,11 @@ TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for
 }
 
 TEST_CASE("deploy scripts: parse_probes reads framed records, bodies with newlines included") {
-  const auto probes = parse_probes("@@probe 3002 200 12 6\nok\nyes\n@@probe 3003 0 0 0\n\n");
+  using test::record;
+  const auto probes = parse_probes(
+      test::framed(record("3002", "probe", "200 12") + record("3002", "body", "ok\nyes") +
+                   "@@probe 3009 200 1 0\n" + record("3003", "probe", "0 0") + record("3003", "body", ""))
+          .records);
   REQUIRE(probes.size() == 2);
   CHECK(probes[0].port == 3002);
   CHECK(probes[0].status == 200);

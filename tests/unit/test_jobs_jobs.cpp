@@ -1,11 +1,15 @@
 #include <core/error.hpp>
 #include <core/jobs/jobs.hpp>
+#include <tests/unit/framed.hpp>
 
 #include <catch2/catch.hpp>
 
 using namespace berth;
+using test::record;
 
 namespace {
+
+std::vector<util::Record> records(const std::string& out) { return test::framed(out).records; }
 
 manifest::Manifest sample() {
   manifest::Manifest m;
@@ -18,9 +22,8 @@ manifest::Manifest sample() {
   return m;
 }
 
-// What status_script prints on a host with the reminders job set up and run once.
-constexpr const char* status_output = R"(@@job tracker-job-reminders
-timer.LoadState=loaded
+// What status_script reports on a host with the reminders job set up and run once.
+const std::string status_output = record("tracker-job-reminders", "job", R"(timer.LoadState=loaded
 timer.UnitFileState=enabled
 timer.NextElapseUSecRealtime=2026-11-26T08:00:04Z
 timer.LastTriggerUSec=
@@ -29,9 +32,8 @@ service.ActiveState=inactive
 service.Result=success
 service.ExecMainStatus=0
 service.ExecMainStartTimestamp=2026-11-25T16:30:29Z
-service.ExecMainExitTimestamp=2026-11-25T16:30:30Z
-@@job tracker-job-cleanup
-timer.LoadState=not-found
+service.ExecMainExitTimestamp=2026-11-25T16:30:30Z)") +
+                                  record("tracker-job-cleanup", "job", R"(timer.LoadState=not-found
 timer.UnitFileState=
 timer.NextElapseUSecRealtime=
 timer.LastTriggerUSec=
@@ -40,8 +42,7 @@ service.ActiveState=inactive
 service.Result=success
 service.ExecMainStatus=0
 service.ExecMainStartTimestamp=
-service.ExecMainExitTimestamp=
-)";
+service.ExecMainExitTimestamp=)");
 
 jobs::Status status(bool installed, bool enabled) {
   return jobs::Status{.unit = "tracker-job-reminders", .installed = installed, .enabled = enabled};
@@ -65,7 +66,7 @@ TEST_CASE("jobs: unit names and lookup follow provisioners/jobs") {
 
 TEST_CASE("jobs: the status script asks systemctl for each unit's timer and service") {
   const auto script = jobs::status_script({"tracker-job-reminders", "tracker-job-cleanup"});
-  CHECK(script.find("echo @@job tracker-job-reminders\n") != std::string::npos);
+  CHECK(script.find("rec tracker-job-reminders job \"$(show timer") != std::string::npos);
   CHECK(script.find("show timer tracker-job-reminders.timer LoadState UnitFileState") !=
         std::string::npos);
   CHECK(script.find("show service tracker-job-cleanup.service LoadState ActiveState Result") !=
@@ -77,7 +78,7 @@ TEST_CASE("jobs: the status script asks systemctl for each unit's timer and serv
 }
 
 TEST_CASE("jobs: status records parse into last run, result and next run") {
-  const auto list = jobs::parse_status(status_output);
+  const auto list = jobs::parse_status(records(status_output));
   REQUIRE(list.size() == 2);
   const auto& r = list[0];
   CHECK(r.unit == "tracker-job-reminders");
@@ -96,28 +97,27 @@ TEST_CASE("jobs: status records parse into last run, result and next run") {
   CHECK(c.next_run.empty());
 
   SECTION("a failed run says how") {
-    const auto failed = jobs::parse_status(
-        "@@job x\ntimer.LoadState=loaded\nservice.Result=exit-code\nservice.ExecMainStatus=1\n"
-        "service.ExecMainStartTimestamp=2026-11-25T08:00:04Z\n");
+    const auto failed = jobs::parse_status(records(
+        record("x", "job", "timer.LoadState=loaded\nservice.Result=exit-code\nservice.ExecMainStatus=1\n"
+                           "service.ExecMainStartTimestamp=2026-11-25T08:00:04Z")));
     REQUIRE(failed.size() == 1);
     CHECK(failed[0].outcome() == "failed (exit-code, status 1)");
   }
   SECTION("a running job is running, whatever the last result") {
-    const auto running = jobs::parse_status(
-        "@@job "
-        "x\nservice.ActiveState=activating\nservice.ExecMainStartTimestamp=2026-11-25T08:00:04Z\n");
+    const auto running = jobs::parse_status(records(
+        record("x", "job", "service.ActiveState=activating\nservice.ExecMainStartTimestamp=2026-11-25T08:00:04Z")));
     CHECK(running[0].outcome() == "running");
   }
   SECTION("a scheduled run counts when the service's own start time is gone (reboot)") {
-    const auto rebooted = jobs::parse_status(
-        "@@job x\ntimer.LastTriggerUSec=2026-11-25T08:00:04Z\nservice.Result=success\n"
-        "service.ExecMainStartTimestamp=\n");
+    const auto rebooted = jobs::parse_status(records(
+        record("x", "job", "timer.LastTriggerUSec=2026-11-25T08:00:04Z\nservice.Result=success\n"
+                           "service.ExecMainStartTimestamp=")));
     CHECK(rebooted[0].last_start == "2026-11-25T08:00:04Z");
     CHECK(rebooted[0].outcome() == "success");
   }
-  SECTION("lines before the first record and malformed lines are ignored") {
-    CHECK(jobs::parse_status("timer.LoadState=loaded\n").empty());
-    CHECK(jobs::parse_status("@@job x\nnonsense\n")[0].unit == "x");
+  SECTION("text outside the records and malformed lines are ignored") {
+    CHECK(jobs::parse_status(records("@@job y\ntimer.LoadState=loaded\n")).empty());
+    CHECK(jobs::parse_status(records(record("x", "job", "nonsense")))[0].unit == "x");
   }
 }
 
@@ -132,23 +132,26 @@ TEST_CASE("jobs: the run script starts the service and reads what it logged sinc
 
 TEST_CASE("jobs: run reports parse into a verdict and the output") {
   SECTION("success, with output that looks like markers") {
-    const auto run = jobs::parse_run(
-        "@@start 0 1234\n@@result success 0\n@@started 2026-11-25T16:30:29Z\n@@output\n"
-        "reminder: sub=1 user=ada@example.com name=Video streaming renews_on=2026-11-26\n"
-        "@@result exit-code 1\n");
+    const auto run = jobs::parse_run(records(
+        record("run", "start", "0 1234") + record("run", "result", "success 0") +
+        record("run", "started", "2026-11-25T16:30:29Z") +
+        record("run", "output",
+               "reminder: sub=1 user=ada@example.com name=Video streaming renews_on=2026-11-26\n"
+               "@@berth run result 12\nexit-code 1")));
     CHECK(run.ok());
     CHECK(run.start_status == 0);
     CHECK(run.elapsed_ms == 1234);
     CHECK(run.started == "2026-11-25T16:30:29Z");
-    REQUIRE(run.output.size() == 2);
+    REQUIRE(run.output.size() == 3);
     CHECK(run.output[0].starts_with("reminder: sub=1 "));
-    CHECK(run.output[1] == "@@result exit-code 1");
+    CHECK(run.output[1] == "@@berth run result 12");
   }
   SECTION("a failed run keeps systemctl's message and the exit status") {
-    const auto run =
-        jobs::parse_run("@@start 1 80\n@@error Job for x.service failed because the control "
-                        "process exited with error code.\n"
-                        "@@result exit-code 3\n@@started 2026-11-25T16:30:29Z\n@@output\nboom\n");
+    const auto run = jobs::parse_run(records(
+        record("run", "start", "1 80") +
+        record("run", "errors", "Job for x.service failed because the control process exited with error code.") +
+        record("run", "result", "exit-code 3") + record("run", "started", "2026-11-25T16:30:29Z") +
+        record("run", "output", "boom")));
     CHECK_FALSE(run.ok());
     CHECK(run.result == "exit-code");
     CHECK(run.exit_status == 3);
@@ -157,10 +160,10 @@ TEST_CASE("jobs: run reports parse into a verdict and the output") {
     CHECK(run.output == std::vector<std::string>{"boom"});
   }
   SECTION("a missing service, and a cut-off report, are not ok") {
-    CHECK(jobs::parse_run("@@missing\n").missing);
-    CHECK_FALSE(jobs::parse_run("@@missing\n").ok());
-    CHECK_FALSE(jobs::parse_run("@@start 0 10\n").ok());
-    CHECK_FALSE(jobs::parse_run("").ok());
+    CHECK(jobs::parse_run(records(record("run", "missing", "yes"))).missing);
+    CHECK_FALSE(jobs::parse_run(records(record("run", "missing", "yes"))).ok());
+    CHECK_FALSE(jobs::parse_run(records(record("run", "start", "0 10"))).ok());
+    CHECK_FALSE(jobs::parse_run({}).ok());
   }
 }
 

@@ -13,31 +13,6 @@
 using namespace berth;
 using namespace berth::ssh;
 
-TEST_CASE("text: LineSplitter cuts any chunking into lines") {
-  std::vector<std::string> lines;
-  LineSplitter splitter([&](std::string_view line) { lines.emplace_back(line); });
-
-  SECTION("whole lines in one chunk") {
-    splitter.feed("one\ntwo\n");
-    splitter.finish();
-    CHECK(lines == std::vector<std::string>{"one", "two"});
-  }
-  SECTION("a line split across chunks, byte by byte") {
-    for (char c : std::string("ab\ncd\n")) splitter.feed(std::string_view(&c, 1));
-    CHECK(lines == std::vector<std::string>{"ab", "cd"});
-  }
-  SECTION("the last line without a newline comes with finish()") {
-    splitter.feed("done\npart");
-    CHECK(lines == std::vector<std::string>{"done"});
-    splitter.finish();
-    CHECK(lines == std::vector<std::string>{"done", "part"});
-  }
-  SECTION("empty lines are kept") {
-    splitter.feed("\n\nx\n");
-    CHECK(lines == std::vector<std::string>{"", "", "x"});
-  }
-}
-
 TEST_CASE("text: shell_quote makes one sh word") {
   CHECK(shell_quote("/srv/app-1/releases") == "/srv/app-1/releases");
   CHECK(shell_quote("") == "''");
@@ -60,15 +35,19 @@ TEST_CASE("text: script_command uses sudo only when needed") {
 }
 
 TEST_CASE("text: upload_command unpacks with tar, then lists the new files' cksums") {
-  const auto command = upload_command("/srv/my app", Privilege::root, "deploy", true);
+  const util::Frame frame("t0k3n");
+  const auto command = upload_command("/srv/my app", Privilege::root, "deploy", true, frame);
   CHECK(command.starts_with("sudo -n /bin/sh -c "));
   CHECK(command.find("tar -x -b 2048 -B -f -") != std::string::npos);
   CHECK(command.find("-cnewer") != std::string::npos);
   CHECK(command.find("xargs -0 -r cksum") != std::string::npos);
   CHECK(command.find("tee") == std::string::npos);
+  // The listing is one record of the run's frame.
+  CHECK(command.find("@@t0k3n begin") != std::string::npos);
+  CHECK(command.find("rec_file upload listing") != std::string::npos);
   // The folder is quoted inside the quoted script.
   CHECK(command.find("my app") != std::string::npos);
-  CHECK(upload_command("/tmp/x", Privilege::root, "root", true).starts_with("/bin/sh -c "));
+  CHECK(upload_command("/tmp/x", Privilege::root, "root", true, frame).starts_with("/bin/sh -c "));
 }
 
 TEST_CASE("text: relaxes_host_key_checking spots StrictHostKeyChecking no") {

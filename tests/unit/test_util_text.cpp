@@ -22,23 +22,6 @@ TEST_CASE("text: edit distance") {
   CHECK(edit_distance("", "abc") == 3);
 }
 
-TEST_CASE("text: read_records reads framed values in order, and never guesses") {
-  std::vector<std::string> seen;
-  const auto record = [&](std::string_view s, std::string_view f, std::string v) {
-    seen.push_back(std::string(s) + "/" + std::string(f) + "=" + v);
-    return std::string();
-  };
-  REQUIRE(berth::util::read_records("@@berth a b 3\nx\ny\n@@berth c d 0\n\n@@berth end\n", record));
-  CHECK(seen == std::vector<std::string>{"a/b=x\ny", "c/d="});
-  CHECK_FALSE(berth::util::read_records("@@berth a b 3\nxyz\n", record));
-  CHECK_FALSE(berth::util::read_records("@@berth a b 9\nxyz\n@@berth end\n", record));
-  CHECK_FALSE(berth::util::read_records("stray\n@@berth end\n", record));
-  const auto stop = berth::util::read_records(
-      "@@berth a b 1\nx\n@@berth end\n", [](auto, auto, auto) { return std::string("no"); });
-  REQUIRE_FALSE(stop);
-  CHECK(stop.error() == "no");
-}
-
 TEST_CASE("text: lines and fields") {
   CHECK(berth::util::lines("a\nb\n") == std::vector<std::string_view>{"a", "b"});
   CHECK(berth::util::lines("a\n\nb") == std::vector<std::string_view>{"a", "", "b"});
