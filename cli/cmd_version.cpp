@@ -1,9 +1,9 @@
 // berth version: the binary's version, and the libraries it was built with.
 #include <cli/cli.hpp>
+#include <core/health/http.hpp>
+#include <core/ssh/session.hpp>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
-#include <libssh/libssh.h>
 #include <nlohmann/json.hpp>
 
 namespace berth::cli {
@@ -11,14 +11,12 @@ namespace berth::cli {
 void add_version(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand("version", "Print berth's version and its libraries'");
   on_run(sub, cli, [](Ui& ui) {
-    const auto* curl = curl_version_info(CURLVERSION_NOW);
+    const auto libssh = ssh::library_version();
+    const auto libcurl = health::http_library_version();
     if (ui.json()) {
-      ui.emit_json({{"berth", BERTH_VERSION},
-                    {"libssh", ssh_version(0)},
-                    {"libcurl", curl->version}});
+      ui.emit_json({{"berth", BERTH_VERSION}, {"libssh", libssh}, {"libcurl", libcurl}});
     } else {
-      ui.out(fmt::format("berth {} (libssh {}, libcurl {})", BERTH_VERSION, ssh_version(0),
-                         curl->version));
+      ui.out(fmt::format("berth {} (libssh {}, libcurl {})", BERTH_VERSION, libssh, libcurl));
     }
     return 0;
   });

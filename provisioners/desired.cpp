@@ -13,48 +13,6 @@ constexpr const char* component_names[] = {"base", "databases", "app", "jobs", "
 
 }  // namespace
 
-std::string secret_placeholder(std::string_view name) {
-  return fmt::format("@@berth-secret:{}@@", name);
-}
-
-std::string app_root(const manifest::Manifest& m) { return "/srv/" + m.app.name; }
-std::string config_dir(const manifest::Manifest& m) { return "/etc/berth/" + m.app.name; }
-std::string env_file(const manifest::Manifest& m) { return config_dir(m) + "/app.env"; }
-std::string secret_path(const manifest::Manifest& m, std::string_view name) {
-  return fmt::format("{}/secrets/{}", config_dir(m), name);
-}
-
-std::vector<int> app_ports(const manifest::Manifest& m, Color color) {
-  std::vector<int> ports;
-  const int first = m.app.run.port + (color == Color::green ? m.app.run.instances : 0);
-  for (int i = 0; i < m.app.run.instances; ++i) ports.push_back(first + i);
-  return ports;
-}
-
-const char* color_name(Color color) { return color == Color::blue ? "blue" : "green"; }
-
-std::string instances_dir(const manifest::Manifest& m) { return app_root(m) + "/instances"; }
-std::string upstream_file(const manifest::Manifest& m) { return config_dir(m) + "/upstream.conf"; }
-
-std::string upstream_content(const std::vector<int>& ports) {
-  std::string out = "# Managed by berth deploy: the live instances.\n";
-  for (int port : ports) out += fmt::format("server 127.0.0.1:{} max_fails=1 fail_timeout=2s;\n", port);
-  return out;
-}
-
-const manifest::Server* primary_app_server(const manifest::Manifest& m) {
-  for (const auto& s : m.servers) {
-    if (s.has_role("app")) return &s;
-  }
-  return nullptr;
-}
-
-std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir) {
-  if (m.app.run.runtime != "python") return {};
-  return fmt::format("{}/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                     release_dir);
-}
-
 std::string systemd_quote(std::string_view text) {
   std::string out;
   for (char c : text) {

@@ -229,4 +229,6 @@ std::expected<std::vector<ProbeResult>, Error> run_probes(std::span<const Probe>
   return results;
 }
 
+std::string http_library_version() { return curl_version_info(CURLVERSION_NOW)->version; }
+
 }  // namespace berth::health

@@ -46,6 +46,9 @@ struct ProbeResult {
   std::chrono::milliseconds duration{0};  // wall time of this probe
 };
 
+// The libcurl version berth runs with, e.g. "7.88.1".
+std::string http_library_version();
+
 // Runs every probe at once on one curl multi handle and returns their results in the
 // same order. Proxies from the environment are not used (a health check talks to the
 // server itself). For https, [CERTIFICATE_EXPIRATION] is the time left on the

@@ -1,7 +1,6 @@
 #include <core/health/server.hpp>
 #include <core/util/text.hpp>
-#include <provisioners/database/database.hpp>
-#include <provisioners/provisioner.hpp>
+#include <core/layout/layout.hpp>
 
 #include <fmt/format.h>
 
@@ -276,21 +275,21 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
       c.engine = db.engine;
       c.db_name = db.name;
       c.db_user = db.user;
-      c.secret_file = provisioners::secret_path(m, provisioners::database::password_secret(db));
+      c.secret_file = layout::secret_path(m, layout::password_secret(db));
       add(std::move(c));
       if (db.backups.enabled) {
         add({.name = "backup:" + db.key,
              .kind = "timer",
-             .subject = provisioners::database::backup_unit(m, db),
+             .subject = layout::backup_unit(m, db),
              .conditions = conditions_of({unit_active, timer_result})});
       }
     }
   }
   // The app's instances of the live color (app role).
   if (server.has_role("app")) {
-    plan.blue_ports = provisioners::app_ports(m, provisioners::Color::blue);
-    plan.green_ports = provisioners::app_ports(m, provisioners::Color::green);
-    plan.upstream_file = provisioners::upstream_file(m);
+    plan.blue_ports = layout::app_ports(m, layout::Color::blue);
+    plan.green_ports = layout::app_ports(m, layout::Color::green);
+    plan.read_live_color = layout::read_live_color(m);
     for (int i = 1; i <= m.app.run.instances; ++i) {
       ServerCheck c{.name = fmt::format("app:{}", i),
                     .kind = "app",
@@ -312,7 +311,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
   }
   // Each job's timer where it is enabled (provisioners/jobs).
   if (server.has_role("app")) {
-    const auto* primary = provisioners::primary_app_server(m);
+    const auto* primary = layout::primary_app_server(m);
     for (const auto& job : m.jobs) {
       if (!server.has_role(job.role)) continue;
       if (job.run_on == manifest::RunOn::one && !(primary && primary->name == server.name))
@@ -361,12 +360,9 @@ std::string render_server_script(const ServerPlan& plan) {
                                    [](const auto& c) { return c.kind == "app"; });
   const bool ports = std::any_of(plan.checks.begin(), plan.checks.end(),
                                  [](const auto& c) { return c.kind == "ports"; });
-  if ((any_app || ports) && !plan.blue_ports.empty()) {
-    // The live color, read as deploys read it (core/deploy/scripts.cpp).
-    script += fmt::format("if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then "
-                          "live=blue; else live=green; fi\n"
-                          "v app live \"$live\"\n",
-                          plan.blue_ports.front(), shell_quote(plan.upstream_file));
+  if ((any_app || ports) && !plan.read_live_color.empty()) {
+    // The live color, read as deploys read it.
+    script += plan.read_live_color + "v app live \"$live\"\n";
   }
   for (const auto& c : plan.checks) {
     const auto s = shell_quote(c.name);

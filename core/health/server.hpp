@@ -46,7 +46,7 @@ struct ServerPlan {
   std::string app;              // the app's name
   std::vector<int> blue_ports;  // app role: the instances' ports of each color
   std::vector<int> green_ports;
-  std::string upstream_file;  // app role: nginx's upstream file (which color is live)
+  std::string read_live_color;  // app role: sh lines setting $live (layout::read_live_color)
   std::vector<int> ports;     // ports that must listen besides the app's (80, 443, 5432...)
   bool certificates = false;  // look for the certificates nginx serves
   std::vector<Condition> certificate_conditions;  // what each of them must meet

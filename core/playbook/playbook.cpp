@@ -1,9 +1,9 @@
 #include <core/error.hpp>
+#include <core/manifest/toml_tree.hpp>
 #include <core/playbook/playbook.hpp>
 #include <core/util/embedded.hpp>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <fstream>
@@ -36,9 +36,8 @@ bool Playbook::is_release() const {
 
 namespace {
 
-std::string at(const std::string& origin, const toml::source_region& where) {
-  return fmt::format("{}:{}:{}", origin, where.begin.line, where.begin.column);
-}
+using manifest::TomlValue;
+using Type = manifest::TomlValue::Type;
 
 bool contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -93,45 +92,41 @@ void check_release_order(const Playbook& book, std::vector<std::string>& errors)
 }  // namespace
 
 Playbook parse_playbook(std::string_view text, std::string name, std::string origin) {
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(origin));
-  } catch (const toml::parse_error& e) {
-    throw Error(fmt::format("{}: error: {}", at(origin, e.source()), e.description()));
-  }
+  const auto parsed = manifest::parse_toml(text, origin);
+  if (!parsed) throw Error(parsed.error().to_string());
+  const auto& root = *parsed;
   Playbook book{std::move(name), origin, {}, {}};
   std::vector<std::string> errors;
-  auto error = [&](const toml::source_region& where, std::string message) {
-    errors.push_back(fmt::format("{}: error: {}", at(origin, where), message));
+  auto error = [&](const manifest::Location& where, std::string message) {
+    errors.push_back(manifest::Diagnostic{where, manifest::Severity::error, std::move(message)}.to_string());
   };
 
-  for (const auto& [key, value] : root) {
-    if (key == "description" && value.is_string()) {
-      book.description = value.as_string()->get();
+  for (const auto& [key, value] : root.entries) {
+    if (key == "description" && value.type == Type::string) {
+      book.description = value.string;
     } else if (key != "steps") {
-      error(value.source(), fmt::format("unknown key '{}' (a playbook has description and [[steps]])",
-                                        key.str()));
+      error(value.where, fmt::format("unknown key '{}' (a playbook has description and [[steps]])", key));
     }
   }
-  const auto* steps = root["steps"].as_array();
-  if (!steps || steps->empty()) error(root.source(), "a playbook needs at least one [[steps]]");
-  if (steps) {
-    for (const auto& node : *steps) {
-      const auto* t = node.as_table();
-      if (!t) {
-        error(node.source(), "each step is a table ([[steps]])");
+  const auto* steps = root.find("steps");
+  if (!steps || steps->type != Type::array || steps->items.empty()) {
+    error(steps ? steps->where : root.where, "a playbook needs at least one [[steps]]");
+  }
+  if (steps && steps->type == Type::array) {
+    for (const auto& node : steps->items) {
+      if (node.type != Type::table) {
+        error(node.where, "each step is a table ([[steps]])");
         continue;
       }
       Step step;
-      step.line = static_cast<int>(t->source().begin.line);
+      step.line = node.where.line;
       int kinds = 0;
-      for (const auto& [key, value] : *t) {
-        const auto k = key.str();
+      for (const auto& [k, value] : node.entries) {
         auto string_of = [&](std::string& into) {
-          if (const auto* s = value.as_string()) {
-            into = s->get();
+          if (value.type == Type::string) {
+            into = value.string;
           } else {
-            error(value.source(), fmt::format("'{}' must be a string", k));
+            error(value.where, fmt::format("'{}' must be a string", k));
           }
         };
         if (k == "name") {
@@ -139,18 +134,16 @@ Playbook parse_playbook(std::string_view text, std::string name, std::string ori
         } else if (k == "converge") {
           ++kinds;
           step.kind = StepKind::converge;
-          const auto* list = value.as_array();
-          if (!list) {
-            error(value.source(), "'converge' must be a list of components");
+          if (value.type != Type::array) {
+            error(value.where, "'converge' must be a list of components");
             continue;
           }
-          for (const auto& c : *list) {
-            const auto* s = c.as_string();
+          for (const auto& c : value.items) {
             const auto& known = known_components();
-            if (!s || std::find(known.begin(), known.end(), s->get()) == known.end()) {
-              error(c.source(), "unknown component (base, databases, app, proxy, jobs)");
+            if (c.type != Type::string || std::find(known.begin(), known.end(), c.string) == known.end()) {
+              error(c.where, "unknown component (base, databases, app, proxy, jobs)");
             } else {
-              step.components.push_back(s->get());
+              step.components.push_back(c.string);
             }
           }
         } else if (k == "remote" || k == "local") {
@@ -162,28 +155,26 @@ Playbook parse_playbook(std::string_view text, std::string name, std::string ori
           step.kind = k == "release" ? StepKind::release : StepKind::hooks;
           string_of(step.action);
           const auto& allowed = k == "release" ? release_actions() : hook_kinds();
-          if (value.is_string() && !contains(allowed, step.action)) {
-            error(value.source(), fmt::format("unknown {} '{}' ({})", k == "release" ? "release step" : "hook kind",
-                                              step.action, joined(allowed)));
+          if (value.type == Type::string && !contains(allowed, step.action)) {
+            error(value.where, fmt::format("unknown {} '{}' ({})", k == "release" ? "release step" : "hook kind",
+                                           step.action, joined(allowed)));
           }
         } else if (k == "health") {
           ++kinds;
           step.kind = StepKind::health;
-          if (!value.is_boolean() || !value.as_boolean()->get()) {
-            error(value.source(), "'health' must be true");
-          }
+          if (value.type != Type::boolean || !value.boolean) error(value.where, "'health' must be true");
         } else if (k == "role") {
           string_of(step.role);
         } else if (k == "deadline") {
           string_of(step.deadline);
         } else {
-          error(value.source(), fmt::format("unknown key '{}' in a step (name, converge, remote, "
-                                            "local, health, release, hooks, role, deadline)",
-                                            k));
+          error(value.where, fmt::format("unknown key '{}' in a step (name, converge, remote, "
+                                         "local, health, release, hooks, role, deadline)",
+                                         k));
         }
       }
       if (kinds != 1) {
-        error(t->source(), "a step has exactly one of converge, remote, local, health, release, hooks");
+        error(node.where, "a step has exactly one of converge, remote, local, health, release, hooks");
       }
       if (step.name.empty()) {
         step.name = !step.action.empty()               ? step.action

@@ -9,8 +9,6 @@
 #include <core/ssh/text.hpp>
 #include <core/ssh/upload_check.hpp>
 
-#include <libssh/libssh.h>
-
 #include <chrono>
 #include <expected>
 #include <functional>
@@ -18,7 +16,14 @@
 #include <string>
 #include <string_view>
 
+// libssh's handles, declared here so that its header stays inside core/ssh/.
+struct ssh_session_struct;
+struct ssh_channel_struct;
+
 namespace berth::ssh {
+
+// The libssh version berth runs with, e.g. "0.10.6/openssl/zlib".
+std::string library_version();
 
 // Where and as whom to connect: a [servers.NAME] entry. Values left at their
 // defaults (user root, port 22, empty paths) let ~/.ssh/config decide.
@@ -92,20 +97,20 @@ class Session final : public Remote {
   int exec_count() const override { return exec_count_; }
 
  private:
-  Session(Target target, ssh_session session, std::string user,
+  Session(Target target, ssh_session_struct* session, std::string user,
           std::chrono::seconds reply_timeout);
 
   // "NAME: STEP: what libssh said" as an Error.
   Error failure(std::string_view step, std::string_view what) const;
   // Opens a session channel and starts `command` on it.
-  std::expected<ssh_channel, Error> open_exec(std::string_view step, const std::string& command);
+  std::expected<ssh_channel_struct*, Error> open_exec(std::string_view step, const std::string& command);
   // Sends the tar stream read from `fd` until EOF on `channel`, and sets
   // `sent_files` to the cksums of its files. Fails when sending fails or the
   // stream cannot be followed as a tar (see TarSums).
-  std::expected<UploadResult, Error> stream_fd(ssh_channel channel, int fd, FileSums* sent_files);
+  std::expected<UploadResult, Error> stream_fd(ssh_channel_struct* channel, int fd, FileSums* sent_files);
 
   Target target_;
-  ssh_session session_;
+  ssh_session_struct* session_;
   std::string user_;
   // The connection's TCP socket, or -1 when a ProxyCommand (ProxyJump) carries it:
   // decides once how replies are acknowledged and whether uploads are paced.

@@ -35,17 +35,8 @@ EngineTraits traits(manifest::Engine engine) {
 
 }  // namespace
 
-std::string backup_dir(const manifest::Manifest& m, const manifest::Database& db) {
-  return fmt::format("/var/backups/berth/{}/{}", m.app.name, db.key);
-}
 
-std::string backup_script(const manifest::Manifest& m, const manifest::Database& db) {
-  return fmt::format("/usr/local/lib/berth/{}/db-{}", m.app.name, db.key);
-}
 
-std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db) {
-  return fmt::format("{}-db-{}-backup", m.app.name, db.key);
-}
 
 void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desired& out) {
   if (!db.backups.enabled) return;

@@ -16,8 +16,11 @@ namespace berth::provisioners::database {
 // The engine's name as written in the manifest: "postgresql", "mysql", "redis", "mongodb".
 const char* engine_name(manifest::Engine engine);
 
-// The name of the generated secret holding the app user's password: db_KEY_password.
-std::string password_secret(const manifest::Database& db);
+// The database conventions of the server layout (core/layout/layout.hpp).
+using layout::backup_dir;
+using layout::backup_script;
+using layout::backup_unit;
+using layout::password_secret;
 
 // Who reaches the databases of server `s`: the addresses the engine listens on
 // (127.0.0.1 always; the server's own address too when an app server is another
@@ -63,15 +66,6 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
 // service + timer (OnCalendar = backups.schedule, Persistent=true) that run it.
 void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desired& out);
 
-// The folder holding the dumps of `db`: /var/backups/berth/APP/KEY (0700; files 0600).
-std::string backup_dir(const manifest::Manifest& m, const manifest::Database& db);
-// The backup script of `db`: /usr/local/lib/berth/APP/db-KEY. It takes `backup`
-// (prints "@@backup PATH BYTES TIME"), `list` (one such line per dump, oldest first),
-// `show FILE` and `restore FILE` (FILE: a path in backup_dir or a name there); it exits
-// non-zero with a message on stderr when anything fails or FILE does not exist.
-std::string backup_script(const manifest::Manifest& m, const manifest::Database& db);
-// The systemd unit name (without suffix) of the backup timer and service: APP-db-KEY-backup.
-std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db);
 
 // MongoDB's administrator (created through the localhost exception, then used to
 // create the apps' users and by the backup script); one per server, its password the

@@ -27,9 +27,6 @@ const char* engine_name(manifest::Engine engine) {
   return "unknown";
 }
 
-std::string password_secret(const manifest::Database& db) {
-  return "db_" + db.key + "_password";
-}
 
 Placement placement(const manifest::Manifest& m, const manifest::Server& s) {
   Placement p;
@@ -108,12 +105,6 @@ std::string database_host(const manifest::Manifest& m) {
 
 }  // namespace
 
-const manifest::Server* database_server(const manifest::Manifest& m) {
-  for (const auto& s : m.servers) {
-    if (s.has_role("db")) return &s;
-  }
-  return nullptr;
-}
 
 void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out) {
   const auto first_secret = out.secrets.size();

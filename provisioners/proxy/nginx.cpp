@@ -101,6 +101,10 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
   const auto access_log = fmt::format("/var/log/nginx/{}.access.log", app);
 
   r.push_back(make(Package{"nginx"}, "nginx"));
+  // A reload returns before the old workers stop taking connections: wait for them,
+  // so that the run ends with the new configuration served.
+  out.handler_scripts["reload:nginx.service"] =
+      "systemctl is-active -q nginx.service || return 0\n" + layout::nginx_reload("return 1");
   if (tls) r.push_back(make(Package{"openssl"}, "nginx"));
   if (acme) r.push_back(make(Package{"certbot"}, "nginx"));
 

@@ -126,7 +126,7 @@ TEST_CASE("server: built-in checks come from the manifest and the server's roles
     CHECK(plan.ports == std::vector<int>{80, 443, 5432});
     CHECK(plan.blue_ports == std::vector<int>{3000, 3001});
     CHECK(plan.green_ports == std::vector<int>{3002, 3003});
-    CHECK(plan.upstream_file == "/etc/berth/tracker/upstream.conf");
+    CHECK(plan.read_live_color.find("/etc/berth/tracker/upstream.conf") != std::string::npos);
     CHECK(plan.certificates);
     const auto& db = plan.checks[1];
     CHECK(db.kind == "database");

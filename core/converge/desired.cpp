@@ -1,0 +1,9 @@
+#include <core/converge/desired.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::converge {
+
+std::string secret_placeholder(std::string_view name) { return fmt::format("@@berth-secret:{}@@", name); }
+
+}  // namespace berth::converge

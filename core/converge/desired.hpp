@@ -1,0 +1,52 @@
+#pragma once
+
+// What the engine converges a host to: its resources, the secrets it makes once and
+// keeps, the firewall openings its components need, and the handler scripts a
+// component gives for its own services. Provisioners (provisioners/) compute it from
+// the manifest; the engine (engine.hpp) takes it.
+
+#include <core/converge/resource.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::converge {
+
+// A secret created once on its owner server and kept there (database passwords, JWT
+// keys). Its value stands in file contents as secret_placeholder(name) until the
+// engine has read it (or generated it on the first run). Other servers that use it
+// (an app host connecting to the db host) keep a copy that follows the owner's.
+struct GeneratedSecret {
+  std::string name;
+  std::string path;                 // 0600 file holding the value
+  int length = 32;                  // bytes of randomness
+  std::string owner;                // the server that makes it (desired_state: this one when empty)
+  bool copy = false;                // set by desired_state: owner is another server
+};
+
+// A port the host's firewall opens, contributed by any component; base turns the
+// host's rules into one nftables ruleset (validated with `nft -c`, applied whole).
+struct FirewallRule {
+  int port = 0;
+  std::string proto = "tcp";        // tcp | udp
+  std::string from;                 // a source address or CIDR; empty: anywhere
+  std::string why;                  // shown in the rendered ruleset, e.g. "postgresql for app"
+};
+
+// Everything one host should have.
+struct Desired {
+  std::vector<Resource> resources;
+  std::vector<GeneratedSecret> secrets;
+  std::vector<FirewallRule> firewall;
+  // Handler name -> the sh lines that run it (they `return` non-zero on failure), for
+  // handlers whose built-in form is not enough: nginx's reload also waits until its
+  // old workers stop taking connections. Other handlers run as apply.hpp says.
+  std::map<std::string, std::string> handler_scripts;
+};
+
+// The text standing for a generated secret's value in a file's content.
+std::string secret_placeholder(std::string_view name);
+
+}  // namespace berth::converge

@@ -1,0 +1,89 @@
+#include <core/layout/layout.hpp>
+#include <core/util/text.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::layout {
+
+std::string app_root(const manifest::Manifest& m) { return "/srv/" + m.app.name; }
+std::string config_dir(const manifest::Manifest& m) { return "/etc/berth/" + m.app.name; }
+std::string env_file(const manifest::Manifest& m) { return config_dir(m) + "/app.env"; }
+std::string secret_path(const manifest::Manifest& m, std::string_view name) {
+  return fmt::format("{}/secrets/{}", config_dir(m), name);
+}
+
+std::vector<int> app_ports(const manifest::Manifest& m, Color color) {
+  std::vector<int> ports;
+  const int first = m.app.run.port + (color == Color::green ? m.app.run.instances : 0);
+  for (int i = 0; i < m.app.run.instances; ++i) ports.push_back(first + i);
+  return ports;
+}
+
+const char* color_name(Color color) { return color == Color::blue ? "blue" : "green"; }
+
+std::string instances_dir(const manifest::Manifest& m) { return app_root(m) + "/instances"; }
+std::string upstream_file(const manifest::Manifest& m) { return config_dir(m) + "/upstream.conf"; }
+
+std::string upstream_content(const std::vector<int>& ports) {
+  std::string out = "# Managed by berth deploy: the live instances.\n";
+  for (int port : ports) out += fmt::format("server 127.0.0.1:{} max_fails=1 fail_timeout=2s;\n", port);
+  return out;
+}
+
+std::string read_live_color(const manifest::Manifest& m) {
+  // The blue ports' first entry, with the space that ends it: 127.0.0.1:3000 is not
+  // 127.0.0.1:30001.
+  return fmt::format(
+      "if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then live=blue; else live=green; fi\n",
+      m.app.run.port, util::shell_quote(upstream_file(m)));
+}
+
+std::string nginx_reload(std::string_view fail) {
+  return fmt::format(
+      "nginx_workers() {{ for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null)\n"
+      "  case $c in *shutting*) ;; 'nginx: worker process'*) echo \"${{d#/proc/}}\" ;; esac; done; }}\n"
+      "old=$(nginx_workers)\n"
+      "systemctl reload nginx.service || {0}\n"
+      "i=0; while [ $i -lt 50 ]; do\n"
+      "  busy=; for p in $old; do case $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) in\n"
+      "    *shutting*|'') ;; *) busy=$p ;; esac; done\n"
+      "  [ -z \"$busy\" ] && break; sleep 0.1; i=$((i + 1))\n"
+      "done\n",
+      fail);
+}
+
+const manifest::Server* primary_app_server(const manifest::Manifest& m) {
+  for (const auto& s : m.servers) {
+    if (s.has_role("app")) return &s;
+  }
+  return nullptr;
+}
+
+const manifest::Server* database_server(const manifest::Manifest& m) {
+  for (const auto& s : m.servers) {
+    if (s.has_role("db")) return &s;
+  }
+  return nullptr;
+}
+
+std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir) {
+  if (m.app.run.runtime != "python") return {};
+  return fmt::format("{}/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     release_dir);
+}
+
+std::string password_secret(const manifest::Database& db) { return "db_" + db.key + "_password"; }
+
+std::string backup_dir(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("/var/backups/berth/{}/{}", m.app.name, db.key);
+}
+
+std::string backup_script(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("/usr/local/lib/berth/{}/db-{}", m.app.name, db.key);
+}
+
+std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("{}-db-{}-backup", m.app.name, db.key);
+}
+
+}  // namespace berth::layout

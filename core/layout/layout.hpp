@@ -1,0 +1,68 @@
+#pragma once
+
+// Where berth keeps things on a server, and the few conventions that several parts
+// must agree on: the provisioners write them, deploy and health read them. A leaf:
+// it knows the manifest and nothing else of berth.
+
+#include <core/manifest/manifest.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::layout {
+
+// Conventional places on a server.
+std::string app_root(const manifest::Manifest& m);      // /srv/APP
+std::string config_dir(const manifest::Manifest& m);    // /etc/berth/APP
+std::string env_file(const manifest::Manifest& m);      // /etc/berth/APP/app.env
+std::string secret_path(const manifest::Manifest& m, std::string_view name);
+
+// Blue/green: the app's instances run on one of two sets of ports, `instances` each:
+// blue = port, port+1, ...; green = the next `instances` ports. A deploy starts the
+// new release on the set that is not live and points nginx's upstream at it.
+enum class Color { blue, green };
+std::vector<int> app_ports(const manifest::Manifest& m, Color color = Color::blue);
+const char* color_name(Color color);
+
+// /srv/APP/instances/PORT links to the release an instance runs (its WorkingDirectory).
+std::string instances_dir(const manifest::Manifest& m);
+// The nginx upstream servers of the live color, included by the site; written by
+// setup once (blue) and then only by deploys.
+std::string upstream_file(const manifest::Manifest& m);
+std::string upstream_content(const std::vector<int>& ports);
+// Shell lines that set $live to blue or green: the color the upstream file points at
+// (blue when there is none yet).
+std::string read_live_color(const manifest::Manifest& m);
+
+// Shell lines that reload nginx and wait (5 s at most) until every worker of the old
+// configuration is shutting down or gone: `systemctl reload` returns once nginx has
+// the signal, while old workers may still accept connections for a moment. After
+// them, every new connection gets the new configuration. Fail (`exit`/`return`
+// given as `fail`) when the reload does.
+std::string nginx_reload(std::string_view fail);
+
+// The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
+// server with the app role, by name. It also makes the app's generated secrets.
+const manifest::Server* primary_app_server(const manifest::Manifest& m);
+// The server that makes the databases' passwords: the first with the db role.
+const manifest::Server* database_server(const manifest::Manifest& m);
+
+// The PATH a process of the app runs with when its runtime needs one: for `python`,
+// the release's virtualenv (RELEASE_DIR/.venv/bin, made by deploys) comes first; empty
+// for node and binary (systemd's default PATH).
+std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir);
+
+// The name of the generated secret holding a database's app password: db_KEY_password.
+std::string password_secret(const manifest::Database& db);
+// The folder holding the dumps of `db`: /var/backups/berth/APP/KEY (0700; files 0600).
+std::string backup_dir(const manifest::Manifest& m, const manifest::Database& db);
+// The backup script of `db`: /usr/local/lib/berth/APP/db-KEY. It takes `backup`
+// (prints "@@backup PATH BYTES TIME"), `list` (one such line per dump, oldest first),
+// `show FILE` and `restore FILE` (FILE: a path in backup_dir or a name there); it exits
+// non-zero with a message on stderr when anything fails or FILE does not exist.
+std::string backup_script(const manifest::Manifest& m, const manifest::Database& db);
+// The systemd unit name (without suffix) of the backup timer and service: APP-db-KEY-backup.
+std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db);
+
+}  // namespace berth::layout
