@@ -48,7 +48,7 @@ std::string script_of(const manifest::Manifest& m, const manifest::Database& db)
 }
 
 // The db servers chosen by --hosts (and --role, default db).
-Hosts open_db_hosts(const GlobalOptions& global, const manifest::Manifest& m, Ui& ui) {
+Selection open_db_hosts(const GlobalOptions& global, const manifest::Manifest& m, Ui& ui) {
   auto selection = global;
   if (selection.roles.empty()) selection.roles = {"db"};
   return open_hosts(selection, m, ui);
@@ -58,52 +58,44 @@ Hosts open_db_hosts(const GlobalOptions& global, const manifest::Manifest& m, Ui
 struct Answer {
   bool ok = false;
   std::vector<util::Record> records;
-  std::string error;
+  std::string error;                 // names the host
+  std::string hint;
+  bool unreachable = false;
 };
 
 // Runs `script` on every host in parallel; its stderr lines are shown with -v, and the
 // last ones are in the error of a host where it failed.
-std::vector<Answer> run_everywhere(Hosts& hosts, Ui& ui, const std::string& script,
+std::vector<Answer> run_everywhere(Selection& hosts, Ui& ui, const std::string& script,
                                    const std::string& step) {
   std::vector<Answer> answers(hosts.servers.size());
-  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
-    auto& a = answers[i];
-    const auto ran =
-        session.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
-          if (stream == Stream::err) ui.detail(fmt::format("{}: {}", session.name(), line));
-        });
-    if (!ran) {
-      a.error = ran.error().what();
-      return false;
-    }
-    a.records = ran->records;
-    if (ran->exit_status != 0) {
-      a.error = fmt::format("{}: {} failed (exit status {}): {}", session.name(), step,
-                            ran->exit_status, util::tail_lines(ran->err, 5));
-      return false;
-    }
-    a.ok = true;
-    return true;
+  const auto results = hosts.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    const auto ran = remote.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
+      if (stream == Stream::err) ui.detail(fmt::format("{}: {}", remote.name(), line));
+    });
+    if (ran) answers[i].records = ran->records;
+    return script_ok(remote, step, ran, 5);
   });
   for (std::size_t i = 0; i < answers.size(); ++i) {
-    if (const auto& e = hosts.fleet.connect_error(i)) answers[i].error = e->what();
+    auto& a = answers[i];
+    a.ok = results[i].ok();
+    if (results[i].error) {
+      a.error = results[i].error->what();
+      a.hint = results[i].error->hint();
+      a.unreachable = results[i].unreachable();
+    }
   }
   return answers;
 }
 
 // Prints the failed hosts and returns the exit status: 0, 1, or 5 when a host was not reached.
-int report_errors(Hosts& hosts, Ui& ui, const std::vector<Answer>& answers) {
+int report_errors(Selection& hosts, Ui& ui, const std::vector<Answer>& answers) {
   int status = 0;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     if (answers[i].ok) continue;
-    if (const auto& e = hosts.fleet.connect_error(i)) {
-      ui.error(e->what(), e->hint());
-      status = static_cast<int>(ExitCode::unreachable);
-    } else {
-      ui.error(answers[i].error.empty() ? hosts.servers[i]->name + ": no answer"
-                                        : answers[i].error);
-      status = std::max(status, static_cast<int>(ExitCode::failure));
-    }
+    ui.error(util::about(hosts.servers[i]->name, answers[i].error.empty() ? "no answer" : answers[i].error),
+             answers[i].hint);
+    status = answers[i].unreachable ? static_cast<int>(ExitCode::unreachable)
+                                    : std::max(status, static_cast<int>(ExitCode::failure));
   }
   return status;
 }

@@ -6,6 +6,7 @@
 #include <core/manifest/load.hpp>
 #include <core/ssh/pool.hpp>
 #include <core/ssh/text.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -86,20 +87,17 @@ int run_exec(Ui& ui, const GlobalOptions& g, const ExecOptions& options) {
   // Connect (one session per host) and run, hosts in parallel.
   std::vector<HostReport> reports(fleet.size());
   const auto started = std::chrono::steady_clock::now();
-  const auto outcomes = fleet.run([&](std::size_t i, ssh::Session& session) {
+  const auto results = fleet.run([&](std::size_t i, Remote& session) -> std::expected<void, Error> {
     auto& report = reports[i];
     const auto& name = session.name();
     if (!local.empty()) {
       auto uploaded = session.upload_tar(local, remote_dir);
-      if (!uploaded) {
-        report.error = uploaded.error();
-        return false;
-      }
+      if (!uploaded) return std::unexpected(uploaded.error());
       report.upload = *uploaded;
       ui.progress(fmt::format("{}: uploaded {:.1f} MB into {} in {} ms ({})", name,
                               uploaded->bytes / 1e6, remote_dir, uploaded->duration.count(),
                               ssh::throughput(uploaded->bytes, uploaded->duration)));
-      if (script.empty()) return true;
+      if (script.empty()) return {};
     }
     const auto prefix = ui.bold(name);
     auto result = session.run_script(script, Privilege::root,
@@ -111,35 +109,29 @@ int run_exec(Ui& ui, const GlobalOptions& g, const ExecOptions& options) {
                                                                  ui.red("!"), line));
                                        }
                                      });
-    if (!result) {
-      report.error = result.error();
-      return false;
-    }
-    report.result = std::move(*result);
-    return report.result->exit_status == 0;
+    if (result) report.result = *result;
+    return script_ok(session, "the command", result, 0);
   });
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
+  // A command that ran and exited non-zero says so in its status line; the other
+  // failures (connect, upload, transport) are errors.
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    if (!reports[i].error && fleet.connect_error(i)) reports[i].error = fleet.connect_error(i);
+    if (!reports[i].result && results[i].error) reports[i].error = results[i].error;
   }
 
   // Report: a status per host, errors with their hints, and the exit status.
-  bool unreachable = false, failed = false;
   nlohmann::json hosts = nlohmann::json::array();
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& target = fleet.target(i);
     const auto& report = reports[i];
-    const bool skipped = outcomes[i] == ssh::Outcome::skipped;
-    unreachable |= fleet.connect_error(i).has_value();
-    failed |= outcomes[i] != ssh::Outcome::succeeded;
+    const bool skipped = results[i].skipped;
     hosts.push_back(to_json(target, report, skipped));
     if (ui.json()) continue;
     if (skipped) {
       ui.out(fmt::format("{}: {} (--fail-fast)", target.name, ui.yellow("skipped")));
     } else if (report.error) {
-      ui.out(fmt::format("{}: {}", target.name,
-                         ui.red(fleet.connect_error(i) ? "unreachable" : "failed")));
+      ui.out(fmt::format("{}: {}", target.name, ui.red(results[i].unreachable() ? "unreachable" : "failed")));
     } else if (report.result) {
       const auto& r = *report.result;
       const auto status = r.signal.empty() ? fmt::format("exit {}", r.exit_status)
@@ -151,14 +143,14 @@ int run_exec(Ui& ui, const GlobalOptions& g, const ExecOptions& options) {
       ui.out(fmt::format("{}: {}", target.name, ui.green("uploaded")));
     }
   }
-  for (const auto& report : reports) {
-    if (report.error) ui.error(report.error->what(), report.error->hint());
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].error) ui.error(util::about(results[i].host, reports[i].error->what()), reports[i].error->hint());
   }
+  const auto status = exit_status(results);
   if (ui.json()) {
-    ui.emit_json({{"ok", !failed}, {"duration_ms", elapsed.count()}, {"hosts", hosts}});
+    ui.emit_json({{"ok", status == ExitCode::ok}, {"duration_ms", elapsed.count()}, {"hosts", hosts}});
   }
-  if (unreachable) return static_cast<int>(ExitCode::unreachable);
-  return failed ? static_cast<int>(ExitCode::failure) : 0;
+  return static_cast<int>(status);
 }
 
 }  // namespace

@@ -36,30 +36,33 @@ extern "C" void on_interrupt(int) { interrupted = 1; }
 // The built-in server-side checks of the selected servers (core/health/server.hpp):
 // one script per host and round over the run's one session per host, hosts in
 // parallel; a host that could not be probed is connected again next round (--watch)
-// and sets `unreachable` when it could not be connected. Returns an empty function
-// when --only leaves no server-side check.
+// and sets `unreachable` when it could not be connected; with `report_errors`, each
+// round prints why a host failed on stderr. Returns an empty function when --only
+// leaves no server-side check.
 health::ServerChecks server_checks(const manifest::Manifest& m, const GlobalOptions& g,
                                    std::vector<health::ServerPlan> plans, Ui& ui,
-                                   std::shared_ptr<bool> unreachable) {
+                                   std::shared_ptr<bool> unreachable, bool report_errors) {
   const bool any = std::any_of(plans.begin(), plans.end(),
                                [](const auto& p) { return !p.checks.empty() || p.certificates; });
   if (!any) return {};
-  auto hosts = std::make_shared<Hosts>(open_hosts(g, m, ui));
+  auto hosts = std::make_shared<Selection>(open_hosts(g, m, ui));
   auto shared = std::make_shared<std::vector<health::ServerPlan>>(std::move(plans));
-  return [hosts, shared, unreachable]() {
+  return [hosts, shared, unreachable, &ui, report_errors]() {
     const auto& each = *shared;
     std::vector<std::vector<health::CheckResult>> per_host(each.size());
-    hosts->fleet.run([&](std::size_t i, ssh::Session& session) {
-      per_host[i] = health::run_server_checks(session, each[i]);
-      return true;
+    const auto results = hosts->fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      per_host[i] = health::run_server_checks(remote, each[i]);
+      return {};
     });
+    if (report_errors) print_host_errors(ui, results);
     std::vector<health::CheckResult> out;
     *unreachable = false;
     for (std::size_t i = 0; i < each.size(); ++i) {
       bool probed = true;
-      if (const auto& e = hosts->fleet.connect_error(i)) {
-        std::string why = e->what();
-        if (!e->hint().empty()) why += " (" + e->hint() + ")";
+      if (results[i].unreachable()) {
+        const auto& e = *results[i].error;
+        std::string why = e.what();
+        if (!e.hint().empty()) why += " (" + e.hint() + ")";
         out.push_back(health::server_unreachable(each[i].host, std::move(why)));
         *unreachable = true;
         probed = false;
@@ -126,7 +129,7 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   builtin_names.erase(std::unique(builtin_names.begin(), builtin_names.end()), builtin_names.end());
   const auto checks = health::plan_local_checks(m, {g.hosts, g.roles, o.only, builtin_names});
   auto unreachable = std::make_shared<bool>(false);
-  const auto server = server_checks(m, g, std::move(plans), ui, unreachable);
+  const auto server = server_checks(m, g, std::move(plans), ui, unreachable, o.watch <= 0 && !ui.json());
   if (checks.empty() && !server) ui.warn(fmt::format("{} has no [[health]] checks", g.file));
 
   // One round: print the table or the document, exit 0/1.

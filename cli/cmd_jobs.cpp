@@ -6,6 +6,7 @@
 #include <core/error.hpp>
 #include <core/jobs/jobs.hpp>
 #include <core/manifest/load.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,47 +26,22 @@ const char* timer_state(const jobs::Status& s) {
   return !s.installed ? "missing" : s.enabled ? "enabled" : "disabled";
 }
 
-// The exit status for hosts that failed: unreachable when any could not be connected.
-int failure_status(const Hosts& hosts) {
-  for (std::size_t i = 0; i < hosts.fleet.size(); ++i) {
-    if (hosts.fleet.connect_error(i)) return static_cast<int>(ExitCode::unreachable);
-  }
-  return static_cast<int>(ExitCode::failure);
-}
-
-// Why host i has no report: its connection failed, or `error`.
-std::string host_error(const Hosts& hosts, std::size_t i, const std::string& error) {
-  if (const auto& e = hosts.fleet.connect_error(i)) return e->what();
-  return error.empty() ? "no answer" : error;
-}
-
 // The status of `units` on every host of `hosts` (units[i] for host i), one exec each.
-// Hosts with no unit are not contacted. Sets errors[i] for hosts that failed.
-std::vector<std::vector<jobs::Status>>
-query_status(Hosts& hosts, const std::vector<std::vector<std::string>>& units,
-             std::vector<std::string>& errors) {
+// Hosts with no unit are not contacted; results[i] says why host i failed.
+std::vector<std::vector<jobs::Status>> query_status(Selection& hosts,
+                                                    const std::vector<std::vector<std::string>>& units,
+                                                    HostResults& results) {
   std::vector<std::vector<jobs::Status>> out(hosts.servers.size());
-  errors.assign(hosts.servers.size(), {});
-  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
-    if (units[i].empty()) return true;
-    const auto ran = session.run_script(jobs::status_script(units[i]));
-    if (!ran) {
-      errors[i] = ran.error().what();
-      return false;
-    }
-    if (ran->exit_status != 0) {
-      errors[i] = fmt::format("{}: reading the jobs' units failed (exit status {}): {}",
-                              session.name(), ran->exit_status, ran->err);
-      return false;
-    }
+  results = hosts.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    if (units[i].empty()) return {};
+    const auto ran = remote.run_script(jobs::status_script(units[i]));
+    if (auto done = script_ok(remote, "reading the jobs' units", ran); !done) return done;
     out[i] = jobs::parse_status(ran->records);
-    return true;
-  });
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (!units[i].empty() && out[i].size() != units[i].size()) {
-      errors[i] = host_error(hosts, i, errors[i]);
+    if (out[i].size() != units[i].size()) {
+      return std::unexpected(Error(remote.name() + ": reading the jobs' units: the report is incomplete"));
     }
-  }
+    return {};
+  });
   return out;
 }
 
@@ -99,20 +75,19 @@ int run_list(const GlobalOptions& global, Ui& ui) {
       units[i].push_back(jobs::unit_name(m, job));
     }
   }
-  std::vector<std::string> errors;
-  const auto statuses = query_status(hosts, units, errors);
+  HostResults results;
+  const auto statuses = query_status(hosts, units, results);
+  print_host_errors(ui, results);
 
   // Print a table (or the JSON document).
-  int status = 0;
+  const int status = static_cast<int>(exit_status(results));
   bool missing = false;
   nlohmann::json json = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < hosts.servers.size(); ++i) {
     const auto& host = hosts.servers[i]->name;
-    if (!errors[i].empty()) {
-      ui.error(fmt::format("{}: {}", host, errors[i]));
-      json.push_back({{"host", host}, {"error", errors[i]}, {"jobs", nlohmann::json::array()}});
-      status = failure_status(hosts);
+    if (results[i].error) {
+      json.push_back({{"host", host}, {"error", results[i].error->what()}, {"jobs", nlohmann::json::array()}});
       continue;
     }
     nlohmann::json host_json = nlohmann::json::array();
@@ -184,13 +159,11 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
   const auto unit = jobs::unit_name(m, job);
 
   // Find where its timer is enabled (run_on = "one": exactly one host).
-  std::vector<std::string> errors;
+  HostResults found;
   const auto statuses = query_status(
-      hosts, std::vector<std::vector<std::string>>(hosts.servers.size(), {unit}), errors);
-  for (std::size_t i = 0; i < errors.size(); ++i) {
-    if (errors[i].empty()) continue;
-    throw Error(fmt::format("{}: {}", hosts.servers[i]->name, errors[i]),
-                hosts.fleet.connect_error(i) ? ExitCode::unreachable : ExitCode::failure);
+      hosts, std::vector<std::vector<std::string>>(hosts.servers.size(), {unit}), found);
+  for (const auto& r : found) {
+    if (r.error) throw *r.error;
   }
   std::vector<std::string> names;
   std::vector<jobs::Status> status_of;
@@ -202,18 +175,13 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
 
   // Run it there, hosts in parallel, each waiting for its run to end.
   std::vector<std::optional<jobs::Run>> runs(hosts.servers.size());
-  std::vector<std::string> run_errors(hosts.servers.size());
-  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
-    if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) return true;
-    ui.progress(fmt::format("{}: running job {} ({}.service)", session.name(), job.name, unit));
-    const auto ran = session.run_script(jobs::run_script(unit));
-    if (!ran) {
-      run_errors[i] = ran.error().what();
-      return false;
-    }
+  const auto ran_on = hosts.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) return {};
+    ui.progress(fmt::format("{}: running job {} ({}.service)", remote.name(), job.name, unit));
+    const auto ran = remote.run_script(jobs::run_script(unit));
+    if (!ran) return std::unexpected(ran.error());
     runs[i] = jobs::parse_run(ran->records);
-    if (!runs[i]->ok()) return false;
-    return true;
+    return {};
   });
 
   // Report each host: its output, then how the run ended.
@@ -222,10 +190,10 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
   for (const auto i : chosen) {
     const auto& host = hosts.servers[i]->name;
     if (!runs[i]) {
-      const auto error = host_error(hosts, i, run_errors[i]);
-      ui.error(fmt::format("{}: job {}: {}", host, job.name, error));
-      json.push_back({{"host", host}, {"ok", false}, {"error", error}});
-      status = failure_status(hosts);
+      const auto& error = *ran_on[i].error;
+      ui.error(fmt::format("job {}: {}", job.name, util::about(host, error.what())), error.hint());
+      json.push_back({{"host", host}, {"ok", false}, {"error", error.what()}});
+      status = static_cast<int>(exit_status(ran_on));
       continue;
     }
     const auto& r = *runs[i];

@@ -16,30 +16,23 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
   const auto manifest = manifest::load_or_throw(global.file, global.env);
   auto hosts = open_app_hosts(global, manifest, ui);
   std::vector<std::optional<deploy::LockInfo>> held(hosts.servers.size());
-  std::vector<std::string> errors(hosts.servers.size());
-  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
-    auto ran = session.run_script(deploy::lock_status_script(manifest));
-    if (ran && release) ran = session.run_script(deploy::lock_release_script(manifest, {}));
-    if (!ran) {
-      errors[i] = ran.error().what();
-      return false;
-    }
+  const auto results = hosts.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    const auto ran = remote.run_script(deploy::lock_status_script(manifest));
+    if (auto done = script_ok(remote, "reading the lock", ran); !done) return done;
     const auto info = deploy::parse_lock_info(ran->records);
     if (!info.token.empty()) held[i] = info;
-    return true;
+    if (release) return script_ok(remote, "releasing the lock", remote.run_script(deploy::lock_release_script(manifest, {})));
+    return {};
   });
+  print_host_errors(ui, results);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  int status = 0;
   nlohmann::json json = nlohmann::json::array();
   for (std::size_t i = 0; i < held.size(); ++i) {
     const auto& name = hosts.servers[i]->name;
-    if (const auto& e = hosts.fleet.connect_error(i)) errors[i] = e->what();
-    if (!errors[i].empty()) {
-      ui.error(fmt::format("{}: {}", name, errors[i]));
-      status = static_cast<int>(ExitCode::unreachable);
-      json.push_back({{"host", name}, {"error", errors[i]}});
+    if (results[i].error) {
+      json.push_back({{"host", name}, {"error", results[i].error->what()}});
       continue;
     }
     if (!held[i]) {
@@ -57,7 +50,7 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
                     {"heartbeat", l.heartbeat}, {"ttl", l.ttl}, {"expired", expired}});
   }
   if (ui.json()) ui.emit_json({{"hosts", json}});
-  return status;
+  return static_cast<int>(exit_status(results));
 }
 
 }  // namespace

@@ -31,33 +31,19 @@ int run_logs(const GlobalOptions& global, Ui& ui, const LogsFlags& flags) {
   if (flags.follow) script += " --follow";
   script += "\n";
 
-  std::vector<std::string> errors(hosts.servers.size());
-  hosts.fleet.run([&](std::size_t i, ssh::Session& session) {
-    const auto prefix = ui.bold(session.name());
-    const auto ran = session.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
+  const auto results = hosts.fleet.run([&](std::size_t, Remote& remote) -> std::expected<void, Error> {
+    const auto prefix = ui.bold(remote.name());
+    const auto ran = remote.run_script(script, Privilege::root, [&](Stream stream, std::string_view line) {
       if (stream == Stream::out) {
         ui.out(fmt::format("{} | {}", prefix, line));
       } else {
-        ui.warn(fmt::format("{}: {}", session.name(), line));
+        ui.warn(fmt::format("{}: {}", remote.name(), line));
       }
     });
-    if (!ran) {
-      errors[i] = ran.error().what();
-    } else if (ran->exit_status != 0) {
-      errors[i] = fmt::format("{}: journalctl exited with status {}", session.name(), ran->exit_status);
-    }
-    return errors[i].empty();
+    return script_ok(remote, "journalctl", ran, 0);
   });
-  int status = 0;
-  for (std::size_t i = 0; i < errors.size(); ++i) {
-    if (const auto& e = hosts.fleet.connect_error(i)) {
-      ui.error(e->what(), e->hint());
-      status = static_cast<int>(ExitCode::unreachable);
-    } else if (!errors[i].empty()) {
-      ui.error(errors[i]);
-      status = std::max(status, 1);
-    }
-  }
+  print_host_errors(ui, results);
+  const int status = static_cast<int>(exit_status(results));
   return status;
 }
 

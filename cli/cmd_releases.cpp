@@ -3,6 +3,7 @@
 #include <cli/hosts.hpp>
 #include <core/deploy/deploy.hpp>
 #include <core/manifest/load.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,7 +25,7 @@ void add_releases(CLI::App& app, Cli& cli) {
     nlohmann::json json = nlohmann::json::array();
     for (const auto& h : list) {
       if (!h.error.empty()) {
-        ui.error(fmt::format("{}: {}", h.host, h.error));
+        ui.error(util::about(h.host, h.error), h.hint);
         if (status != 5) status = static_cast<int>(h.unreachable ? ExitCode::unreachable : ExitCode::failure);
       }
       json.push_back({{"host", h.host}, {"current", h.current}, {"live_color", h.live},

@@ -14,14 +14,18 @@ namespace berth::cli {
 // The servers chosen by --hosts/--role, and a Fleet (not yet connected) for them with
 // the host-key policy, parallelism and fail-fast of the global options. Warnings of
 // the transport go to `ui`.
-struct Hosts {
+struct Selection {
   std::vector<const manifest::Server*> servers;
   ssh::Fleet fleet;
 };
-Hosts open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+Selection open_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+
+// Prints on stderr why each host of `results` failed, the host named once, with the
+// hint (how every command reports unreachable and failed hosts).
+void print_host_errors(Ui& ui, const HostResults& results);
 
 // open_hosts() for commands about the app (deploy, releases, lock, logs): without
 // --role, the servers with the app role.
-Hosts open_app_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+Selection open_app_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
 
 }  // namespace berth::cli

@@ -4,6 +4,7 @@
 #include <core/manifest/load.hpp>
 #include <core/manifest/values.hpp>
 #include <core/playbook/run.hpp>
+#include <provisioners/provisioner.hpp>
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
@@ -210,6 +211,9 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
   context.progress = [&ui](std::string_view line) { ui.progress(line); };
   context.detail = [&ui](std::string_view line) { ui.detail(line); };
   context.env = {{"BERTH_APP", manifest.app.name}, {"BERTH_PLAYBOOK", name}};
+  context.desired = [&](const manifest::Server& server, const std::vector<std::string>& components) {
+    return provisioners::desired_state(manifest, server, secrets, components);
+  };
   const auto steps = playbook::run_playbook(book, context);
 
   // Report.

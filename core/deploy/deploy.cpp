@@ -8,7 +8,7 @@
 #include <core/util/duration.hpp>
 #include <core/util/frame.hpp>
 #include <core/util/process.hpp>
-#include <provisioners/provisioner.hpp>
+#include <core/layout/layout.hpp>
 
 #include <core/util/text.hpp>
 
@@ -26,7 +26,7 @@ using util::since;
 
 using Clock = std::chrono::steady_clock;
 using playbook::StepKind;
-using provisioners::Color;
+using layout::Color;
 
 
 std::string machine_name() {
@@ -63,7 +63,7 @@ struct Host {
 class Run {
  public:
   Run(const manifest::Manifest& m, const playbook::Playbook& book,
-      const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet, const Options& options,
+      const std::vector<const manifest::Server*>& servers, Hosts& fleet, const Options& options,
       const Callbacks& callbacks)
       : m_(m), book_(book), fleet_(fleet), options_(options), callbacks_(callbacks),
         hosts_(servers.size()), secrets_(m),
@@ -137,7 +137,7 @@ class Run {
     context_.remote_cwd.clear();
     if (!result_.release.empty()) {
       context_.env["BERTH_RELEASE"] = result_.release;
-      context_.remote_cwd = fmt::format("{}/releases/{}", provisioners::app_root(m_), result_.release);
+      context_.remote_cwd = fmt::format("{}/releases/{}", layout::app_root(m_), result_.release);
     }
     return context_;
   }
@@ -204,37 +204,34 @@ class Run {
     if (callbacks_.output) callbacks_.output(line);
   }
 
-  // Runs `script(i)` on every host at once; throws berth::Error naming the first host
-  // that failed (transport or exit status), with its stderr tail.
+  // Runs `script(i)` on every host at once; throws the first failed host's Error
+  // (transport, or exit status with the stderr tail).
   std::vector<ScriptResult> on_hosts(const std::string& what,
                                      const std::function<std::string(std::size_t)>& script,
                                      bool with_heartbeat = true) {
     std::vector<ScriptResult> results(hosts_.size());
-    std::vector<std::string> errors(hosts_.size());
-    fleet_.run([&](std::size_t i, ssh::Session& session) {
+    throw_first(fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       auto text = script(i);
-      if (text.empty()) return true;
+      if (text.empty()) return {};
       if (with_heartbeat) text = lock_heartbeat_script(m_, me_.token) + text;
-      auto ran = session.run_script(text, Privilege::root, [&](Stream, std::string_view line) {
-        output(fmt::format("{} | {}", session.name(), line));
+      auto ran = remote.run_script(text, Privilege::root, [&](Stream, std::string_view line) {
+        output(fmt::format("{} | {}", remote.name(), line));
       });
-      if (!ran) {
-        errors[i] = ran.error().what();
-        return false;
-      }
-      results[i] = *ran;
-      if (ran->exit_status != 0) {
-        errors[i] = fmt::format("{}: {} failed (exit status {})\n{}", session.name(), what,
-                                ran->exit_status, redact(util::tail_lines(ran->err.empty() ? ran->out : ran->err, 15)));
-        return false;
-      }
-      return true;
-    });
-    for (std::size_t i = 0; i < hosts_.size(); ++i) {
-      if (const auto& e = fleet_.connect_error(i)) throw Error(e->what(), ExitCode::unreachable, e->hint());
-      if (!errors[i].empty()) throw Error(errors[i]);
-    }
+      if (ran) results[i] = *ran;
+      return script_ok(remote, what, ran, 15);
+    }));
     return results;
+  }
+
+  // Throws the first failed host's Error (unreachable ones first: their exit status wins).
+  static void throw_first(const HostResults& results) {
+    for (const auto& r : results) {
+      if (r.unreachable()) throw *r.error;
+    }
+    for (const auto& r : results) {
+      if (r.error) throw *r.error;
+      if (r.skipped) throw Error(util::about(r.host, "skipped: another host failed (--fail-fast)"));
+    }
   }
 
   std::string lock() {
@@ -242,38 +239,26 @@ class Run {
     std::vector<bool> held(hosts_.size(), false);
     while (true) {
       std::vector<std::optional<LockInfo>> holders(hosts_.size());
-      std::vector<std::string> errors(hosts_.size());
-      fleet_.run([&](std::size_t i, ssh::Session& session) {
-        if (held[i]) return true;
-        auto ran = session.run_script(lock_acquire_script(m_, me_));
+      const auto taken = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+        if (held[i]) return {};
+        auto ran = remote.run_script(lock_acquire_script(m_, me_));
         if (ran && ran->exit_status == lock_held_status) {
           auto holder = parse_lock_info(ran->records);
           // Our own machine's crashed run: its process is gone, take the lock over.
           if (holder.owner == me_.owner && !holder.pid.empty() &&
               ::kill(std::stoi(holder.pid), 0) != 0 && errno == ESRCH) {
-            ran = session.run_script(lock_acquire_script(m_, me_, holder.token));
+            ran = remote.run_script(lock_acquire_script(m_, me_, holder.token));
           } else {
             holders[i] = holder;
-            return false;
+            return {};
           }
         }
-        if (!ran) {
-          errors[i] = ran.error().what();
-          return false;
-        }
-        if (ran->exit_status != 0) {
-          errors[i] = fmt::format("{}: taking the lock failed (exit status {})", session.name(),
-                                  ran->exit_status);
-          return false;
-        }
-        held[i] = true;
-        return true;
+        auto done = script_ok(remote, "taking the lock", ran);
+        held[i] = done.has_value();
+        return done;
       });
-      for (std::size_t i = 0; i < hosts_.size(); ++i) {
-        if (const auto& e = fleet_.connect_error(i)) throw Error(e->what(), ExitCode::unreachable, e->hint());
-        if (!errors[i].empty()) throw Error(errors[i]);
-      }
       locked_ = true;  // release whatever we hold from here on
+      throw_first(taken);
       std::optional<std::pair<std::string, LockInfo>> busy;
       for (std::size_t i = 0; i < hosts_.size(); ++i) {
         if (holders[i]) busy = {{hosts_[i].name, *holders[i]}};
@@ -299,8 +284,8 @@ class Run {
 
   void release_lock() {
     if (!locked_) return;
-    fleet_.run([&](std::size_t, ssh::Session& session) {
-      return session.run_script(lock_release_script(m_, me_.token)).has_value();
+    fleet_.run([&](std::size_t, Remote& remote) -> std::expected<void, Error> {
+      return script_ok(remote, "releasing the lock", remote.run_script(lock_release_script(m_, me_.token)));
     });
   }
 
@@ -333,29 +318,29 @@ class Run {
   std::string ship() {
     const auto& tarball = tarball_;
     std::vector<std::string> lines(hosts_.size());
-    std::vector<std::string> errors(hosts_.size());
-    const auto dest = fmt::format("{}/releases/{}", provisioners::app_root(m_), result_.release);
-    fleet_.run([&](std::size_t i, ssh::Session& session) {
-      progress(fmt::format("{}: uploading {}", session.name(), result_.release));
-      auto up = session.upload_tar(tarball, dest);
-      if (!up) {
-        errors[i] = up.error().what();
-        return false;
-      }
-      lines[i] = fmt::format("{} {:.1f} MB in {} ms", session.name(), up->bytes / 1e6, up->duration.count());
-      return true;
+    const auto dest = fmt::format("{}/releases/{}", layout::app_root(m_), result_.release);
+    const auto shipped = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      progress(fmt::format("{}: uploading {}", remote.name(), result_.release));
+      auto up = remote.upload_tar(tarball, dest);
+      if (!up) return std::unexpected(up.error());
+      lines[i] = fmt::format("{} {:.1f} MB in {} ms", remote.name(), up->bytes / 1e6, up->duration.count());
+      return {};
     });
-    if (std::any_of(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); })) {
+    if (std::any_of(shipped.begin(), shipped.end(), [](const HostResult& r) { return !r.ok(); })) {
       // Nothing half-shipped stays: the release folder goes on every host (the next
       // deploy's prepare removes what a lost connection keeps from going here).
-      fleet_.run([&](std::size_t, ssh::Session& session) {
+      fleet_.run([&](std::size_t, Remote& remote) -> std::expected<void, Error> {
         const auto d = util::shell_quote(dest);
-        return session.run_script(fmt::format("[ -f {0}/.berth-release ] || rm -rf -- {0}\n", d))
-            .has_value();
+        return script_ok(remote, "removing the partial release",
+                         remote.run_script(fmt::format("[ -f {0}/.berth-release ] || rm -rf -- {0}\n", d)));
       });
-      for (const auto& e : errors) {
-        if (!e.empty()) throw Error(e + "\nthe partial release was removed; the current release keeps serving");
+      for (const auto& r : shipped) {
+        if (r.error) {
+          throw Error(std::string(r.error->what()) + "\nthe partial release was removed; the current release keeps serving",
+                      r.error->code(), r.error->hint());
+        }
       }
+      throw_first(shipped);
     }
     const auto states = on_hosts("preparing the release", [&](std::size_t) { return prepare_script(m_, result_.release); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
@@ -452,7 +437,7 @@ class Run {
     const auto path = check ? check->url : std::string("/");
     auto results = on_hosts("starting the new instances", [&](std::size_t i) {
       hosts_[i].started = true;
-      return start_script(m_, result_.release, provisioners::app_ports(m_, other(hosts_[i].live)), path,
+      return start_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)), path,
                           options_.start_wait);
     });
     // Direct checks, retried until the gate's deadline: the new release takes no
@@ -467,26 +452,26 @@ class Run {
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       results = on_hosts("probing the new instances", [&](std::size_t i) {
-        return probe_script(provisioners::app_ports(m_, other(hosts_[i].live)), path);
+        return probe_script(layout::app_ports(m_, other(hosts_[i].live)), path);
       });
     }
     return fmt::format("{} instance(s) per host on the {} ports, healthy", m_.app.run.instances,
-                       provisioners::color_name(other(hosts_[0].live)));
+                       layout::color_name(other(hosts_[0].live)));
   }
 
   std::string switch_over() {
     if (!m_.proxy) return "no proxy: the new instances serve on their own ports";
     on_hosts("switching nginx", [&](std::size_t i) {
       hosts_[i].switched = true;
-      return switch_script(m_, provisioners::app_ports(m_, other(hosts_[i].live)));
+      return switch_script(m_, layout::app_ports(m_, other(hosts_[i].live)));
     });
     return "nginx upstream points at the new instances";
   }
 
   std::string finalize() {
     on_hosts("making the release current", [&](std::size_t i) {
-      return finalize_script(m_, result_.release, provisioners::app_ports(m_, other(hosts_[i].live)),
-                             provisioners::app_ports(m_, hosts_[i].live), options_.drain);
+      return finalize_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)),
+                             layout::app_ports(m_, hosts_[i].live), options_.drain);
     });
     for (auto& h : hosts_) h.started = h.switched = false;
     finalized_ = true;
@@ -501,15 +486,15 @@ class Run {
     if (!any) return;
     progress("switching back: the previous release keeps serving");
     std::vector<std::string> journals(hosts_.size());
-    fleet_.run([&](std::size_t i, ssh::Session& session) {
+    fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       auto& h = hosts_[i];
       std::string script;
-      if (h.switched) script += switch_script(m_, provisioners::app_ports(m_, h.live)) + "\n";
-      if (h.started) script += stop_script(m_, provisioners::app_ports(m_, other(h.live)), 15);
-      const auto ran = session.run_script(script);
+      if (h.switched) script += switch_script(m_, layout::app_ports(m_, h.live)) + "\n";
+      if (h.started) script += stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
+      const auto ran = remote.run_script(script);
       if (ran) journals[i] = ran->out;
       h.started = h.switched = false;
-      return ran && ran->exit_status == 0;
+      return script_ok(remote, "switching back", ran);
     });
     result_.switched_back = true;
     for (const auto& j : journals) {
@@ -530,7 +515,7 @@ class Run {
 
   const manifest::Manifest& m_;
   const playbook::Playbook& book_;
-  ssh::Fleet& fleet_;
+  Hosts& fleet_;
   const Options& options_;
   const Callbacks& callbacks_;
   std::vector<Host> hosts_;
@@ -546,34 +531,31 @@ class Run {
 }  // namespace
 
 Result run(const manifest::Manifest& m, const playbook::Playbook& book,
-           const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet,
+           const std::vector<const manifest::Server*>& servers, Hosts& fleet,
            const Options& options, const Callbacks& callbacks) {
   return Run(m, book, servers, fleet, options, callbacks).go();
 }
 
-std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet) {
+std::vector<HostReleases> list_releases(const manifest::Manifest& m, Hosts& fleet) {
   std::vector<HostReleases> out(fleet.size());
-  fleet.run([&](std::size_t i, ssh::Session& session) {
+  const auto results = fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
     auto& h = out[i];
-    h.host = session.name();
-    const auto ran = session.run_script(state_script(m));
-    if (!ran || ran->exit_status != 0) {
-      h.error = ran ? util::tail_lines(ran->err, 5) : std::string(ran.error().what());
-      return false;
-    }
+    const auto ran = remote.run_script(state_script(m));
+    if (auto done = script_ok(remote, "reading the releases", ran, 5); !done) return done;
     for (const auto& [key, value] : state_records(ran->records)) {
       if (key == "live") h.live = value;
       if (key == "current") h.current = value;
       if (key == "release") h.releases.push_back(value);
       if (key == "served") h.served.push_back(value);
     }
-    return true;
+    return {};
   });
   for (std::size_t i = 0; i < out.size(); ++i) {
-    if (const auto& e = fleet.connect_error(i)) {
-      out[i].host = fleet.target(i).name;
-      out[i].error = e->what();
-      out[i].unreachable = true;
+    out[i].host = results[i].host;
+    if (results[i].error) {
+      out[i].error = results[i].error->what();
+      out[i].hint = results[i].error->hint();
+      out[i].unreachable = results[i].unreachable();
     }
   }
   return out;

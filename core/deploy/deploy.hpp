@@ -11,7 +11,7 @@
 
 #include <core/manifest/manifest.hpp>
 #include <core/playbook/playbook.hpp>
-#include <core/ssh/pool.hpp>
+#include <core/hosts.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -64,7 +64,7 @@ struct Callbacks {
 // app role; `servers` in the same order). Never throws for step failures, remote or
 // local (the build failing, no release to roll back to): they end in Result::error.
 Result run(const manifest::Manifest& m, const playbook::Playbook& book,
-           const std::vector<const manifest::Server*>& servers, ssh::Fleet& fleet,
+           const std::vector<const manifest::Server*>& servers, Hosts& fleet,
            const Options& options, const Callbacks& callbacks);
 
 // A host's releases, newest first, and which is current.
@@ -74,9 +74,10 @@ struct HostReleases {
   std::string current;
   std::vector<std::string> releases;
   std::vector<std::string> served;  // releases that have been live
-  std::string error;
+  std::string error;                // names the host
+  std::string hint;
   bool unreachable = false;         // the host could not be connected
 };
-std::vector<HostReleases> list_releases(const manifest::Manifest& m, ssh::Fleet& fleet);
+std::vector<HostReleases> list_releases(const manifest::Manifest& m, Hosts& fleet);
 
 }  // namespace berth::deploy

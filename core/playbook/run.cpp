@@ -32,70 +32,75 @@ std::string exit_error(const std::string& command, int status, const std::string
   return error;
 }
 
-void note_unreachable(Context& context, StepReport& report) {
-  for (std::size_t i = 0; i < context.fleet.size(); ++i) {
-    if (const auto& e = context.fleet.connect_error(i)) {
-      report.unreachable = true;
-      report.ok = false;
-      if (report.error.empty()) report.error = e->what();
+// A step failed on the hosts whose result is not ok: the first one's error is the
+// step's, an unreachable host marks the step unreachable.
+void note_results(const HostResults& results, StepReport& report) {
+  for (const auto& r : results) {
+    if (r.ok()) continue;
+    report.ok = false;
+    report.unreachable = report.unreachable || r.unreachable();
+    if (report.error.empty()) {
+      report.error = r.error ? r.error->what() : util::about(r.host, "skipped (--fail-fast)");
     }
   }
 }
 
 void run_converge(const Step& step, Context& context, StepReport& report) {
   // Desired state per host: pure and local, so a missing secret fails before any change.
-  std::vector<provisioners::Desired> desired;
-  for (const auto* server : context.servers) {
-    desired.push_back(provisioners::desired_state(context.manifest, *server, context.secrets,
-                                                  step.components));
-  }
+  if (!context.desired) throw Error("a converge step needs the provisioners (Context::desired)", ExitCode::internal);
+  std::vector<converge::Desired> desired;
+  for (const auto* server : context.servers) desired.push_back(context.desired(*server, step.components));
   report.hosts.resize(context.servers.size());
-  const auto progress = [&](const ssh::Session& session) {
-    return [&context, name = session.name()](std::string_view what) {
+  const auto progress = [&](const Remote& remote) {
+    return [&context, name = remote.name()](std::string_view what) {
       if (context.progress) context.progress(fmt::format("{}: {}", name, what));
     };
   };
   // Every host is probed before any is changed: a secret one server makes and
   // others use gets one value for all of them (converge/engine.hpp).
   std::vector<converge::ProbedHost> probed(context.servers.size());
-  auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
-    probed[i] = converge::probe_host(session, desired[i], progress(session));
-    return !probed[i].report.failed();
+  auto results = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    probed[i] = converge::probe_host(remote, desired[i], progress(remote));
+    if (probed[i].report.failed()) return std::unexpected(Error(util::about(remote.name(), probed[i].report.error)));
+    return {};
   });
   const bool stop = context.fleet.fail_fast() &&
-                    std::any_of(outcomes.begin(), outcomes.end(),
-                                [](ssh::Outcome o) { return o != ssh::Outcome::succeeded; });
+                    std::any_of(results.begin(), results.end(), [](const HostResult& r) { return !r.ok(); });
   if (!stop) {
-    std::vector<const provisioners::Desired*> wanted;
+    std::vector<const converge::Desired*> wanted;
     std::vector<const converge::ProbedHost*> seen;
     for (std::size_t i = 0; i < desired.size(); ++i) {
       wanted.push_back(&desired[i]);
-      seen.push_back(outcomes[i] == ssh::Outcome::succeeded ? &probed[i] : nullptr);
+      seen.push_back(results[i].ok() ? &probed[i] : nullptr);
     }
     const auto secrets = converge::resolve_secrets(wanted, seen);
-    outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+    results = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       report.hosts[i] = converge::apply_host(
-          session, desired[i], std::move(probed[i]), secrets, context.mode, progress(session),
+          remote, desired[i], std::move(probed[i]), secrets, context.mode, progress(remote),
           [&](std::string_view line) {
-            if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
+            if (context.detail) context.detail(fmt::format("{} | {}", remote.name(), line));
           });
-      return !report.hosts[i].failed();
+      if (report.hosts[i].failed()) {
+        return std::unexpected(Error(util::about(remote.name(), report.hosts[i].error)));
+      }
+      return {};
     });
   } else {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      if (outcomes[i] == ssh::Outcome::succeeded) outcomes[i] = ssh::Outcome::skipped;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok()) results[i].skipped = true;
       else if (probed[i].report.failed()) report.hosts[i] = std::move(probed[i].report);
     }
   }
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
     auto& host = report.hosts[i];
-    if (const auto& e = context.fleet.connect_error(i)) {
-      host.host = context.servers[i]->name;
-      host.error = e->what();
-      host.hint = e->hint();
+    const auto& r = results[i];
+    if (r.unreachable()) {
+      host.host = r.host;
+      host.error = r.error->what();
+      host.hint = r.error->hint();
       host.failed_step = "connect";
-    } else if (outcomes[i] == ssh::Outcome::skipped) {
-      host.host = context.servers[i]->name;
+    } else if (r.skipped) {
+      host.host = r.host;
       host.error = "skipped: another host failed (--fail-fast)";
       host.failed_step = "none";
     }
@@ -104,47 +109,37 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
       if (report.error.empty()) report.error = util::about(host.host, host.error);
     }
   }
-  note_unreachable(context, report);
+  note_results(results, report);
 }
 
 void run_remote(const Step& step, Context& context, StepReport& report) {
   report.commands.resize(context.servers.size());
   std::string prefix = exports(context.env);
   if (!context.remote_cwd.empty()) prefix += "cd " + util::shell_quote(context.remote_cwd) + " 2>/dev/null\n";
-  const auto outcomes = context.fleet.run([&](std::size_t i, ssh::Session& session) {
+  const auto results = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
     auto& out = report.commands[i];
-    out.host = session.name();
+    out.host = remote.name();
     if (!context.servers[i]->has_role(step.role)) {
       out.exit_status = 0;
-      return true;
+      return {};
     }
     const auto start = Clock::now();
-    if (context.progress) context.progress(fmt::format("{}: {}", session.name(), step.name));
-    const auto script = prefix + exports({{"BERTH_HOST", session.name()}}) + step.command + "\n";
-    const auto result = session.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
-      if (context.detail) context.detail(fmt::format("{} | {}", session.name(), line));
+    if (context.progress) context.progress(fmt::format("{}: {}", remote.name(), step.name));
+    const auto script = prefix + exports({{"BERTH_HOST", remote.name()}}) + step.command + "\n";
+    const auto result = remote.run_script(script, Privilege::root, [&](Stream, std::string_view line) {
+      if (context.detail) context.detail(fmt::format("{} | {}", remote.name(), line));
     });
     out.elapsed = since(start);
-    if (!result) {
-      out.error = result.error().what();
-      return false;
-    }
-    out.exit_status = result->exit_status;
-    if (result->exit_status != 0) {
-      out.error = exit_error(step.command, result->exit_status,
-                             util::tail_lines(result->err.empty() ? result->out : result->err, 10));
-    }
-    return result->exit_status == 0;
+    if (result) out.exit_status = result->exit_status;
+    auto done = script_ok(remote, "`" + step.command + "`", result);
+    if (!done) out.error = done.error().what();
+    return done;
   });
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    if (outcomes[i] != ssh::Outcome::succeeded && report.ok) {
-      report.ok = false;
-      report.error = fmt::format("{}: {}", context.servers[i]->name,
-                                 report.commands[i].error.empty() ? "skipped (--fail-fast)"
-                                                                  : report.commands[i].error);
-    }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (report.commands[i].host.empty()) report.commands[i].host = results[i].host;
+    if (results[i].error && report.commands[i].error.empty()) report.commands[i].error = results[i].error->what();
   }
-  note_unreachable(context, report);
+  note_results(results, report);
 }
 
 void run_local(const Step& step, Context& context, StepReport& report) {

@@ -8,7 +8,7 @@
 #include <core/manifest/manifest.hpp>
 #include <core/manifest/values.hpp>
 #include <core/playbook/playbook.hpp>
-#include <core/ssh/pool.hpp>
+#include <core/hosts.hpp>
 
 #include <chrono>
 #include <functional>
@@ -40,18 +40,22 @@ struct StepReport {
   bool unreachable = false;             // a host could not be connected
 };
 
-// What a playbook run works with. `fleet` has one target per entry of `servers`, in
+// What a playbook run works with. `fleet` has one host per entry of `servers`, in
 // the same order.
 struct Context {
   const manifest::Manifest& manifest;
   std::vector<const manifest::Server*> servers;
-  ssh::Fleet& fleet;
+  Hosts& fleet;
   manifest::SecretSources& secrets;
   converge::Mode mode = converge::Mode::apply;
   std::function<void(std::string_view)> progress;   // a line per phase and host
   std::function<void(std::string_view)> detail;     // command output lines
   std::map<std::string, std::string> env;           // BERTH_* for remote and local commands
   std::string remote_cwd;                           // remote commands start here when it exists
+  // What a server should have, limited to `components` (empty: all), for converge
+  // steps: the provisioners' desired_state, given by the command that runs the playbook.
+  // Throws berth::Error when a value cannot be resolved.
+  std::function<converge::Desired(const manifest::Server&, const std::vector<std::string>& components)> desired;
 };
 
 // Runs one converge, remote, local or health step over the context's hosts (in plan

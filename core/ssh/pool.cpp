@@ -50,20 +50,32 @@ Fleet::Fleet(std::vector<Target> targets, Options options, int parallel, FailFas
   for (auto& target : targets) hosts_.push_back(Host{std::move(target), nullptr, std::nullopt});
 }
 
-std::vector<Outcome> Fleet::run(const std::function<bool(std::size_t, Session&)>& work) {
-  return run_parallel(hosts_.size(), parallel_, fail_fast_, [&](std::size_t i) {
+HostResults Fleet::run(const HostWork& work) {
+  HostResults results(hosts_.size());
+  const auto outcomes = run_parallel(hosts_.size(), parallel_, fail_fast_, [&](std::size_t i) {
     auto& host = hosts_[i];
-    if (host.error) return false;
-    if (host.session == nullptr) {
+    auto& result = results[i];
+    if (!host.error && host.session == nullptr) {
       auto connected = Session::connect(host.target, options_);
-      if (!connected) {
+      if (connected) {
+        host.session = std::move(*connected);
+      } else {
         host.error = connected.error();
-        return false;
       }
-      host.session = std::move(*connected);
     }
-    return work(i, *host.session);
+    if (host.error) {
+      result.error = host.error;
+      return false;
+    }
+    auto done = work(i, *host.session);
+    if (!done) result.error = std::move(done.error());
+    return done.has_value();
   });
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    results[i].host = hosts_[i].target.name;
+    results[i].skipped = outcomes[i] == Outcome::skipped;
+  }
+  return results;
 }
 
 void Fleet::forget(std::size_t i) {

@@ -4,6 +4,7 @@
 // host for the whole run (DESIGN.md invariant 1).
 
 #include <core/error.hpp>
+#include <core/hosts.hpp>
 #include <core/ssh/session.hpp>
 
 #include <cstddef>
@@ -31,29 +32,21 @@ std::vector<Outcome> run_parallel(std::size_t count, int parallel, FailFast fail
 
 // The hosts of a run and their sessions, each connected on first use and kept until
 // the Fleet is destroyed. A Session is only ever used by one thread at a time.
-class Fleet {
+class Fleet : public Hosts {
  public:
   // Connects nothing yet: hosts are connected by run(), `parallel` at a time.
   Fleet(std::vector<Target> targets, Options options, int parallel, FailFast fail_fast);
 
-  // The number of hosts, and host i's Target (in the order given).
-  std::size_t size() const { return hosts_.size(); }
+  std::size_t size() const override { return hosts_.size(); }
+  const std::string& name(std::size_t i) const override { return hosts_[i].target.name; }
+  bool fail_fast() const override { return fail_fast_ == FailFast::yes; }
+  // Host i's Target (in the order given).
   const Target& target(std::size_t i) const { return hosts_[i].target; }
-  // Why host i could not be connected, once connect failed (ExitCode::unreachable).
-  const std::optional<Error>& connect_error(std::size_t i) const { return hosts_[i].error; }
-  // Whether a failing host stops the others (--fail-fast).
-  bool fail_fast() const { return fail_fast_ == FailFast::yes; }
 
-  // Runs work(i, session) for every host in parallel (bounded by `parallel`),
-  // connecting hosts that are not connected yet first. A host whose connection
-  // failed (now or in an earlier run) counts as failed without calling `work`.
-  // Same failure and exception rules as run_parallel().
-  std::vector<Outcome> run(const std::function<bool(std::size_t, Session&)>& work);
-
-  // Drops host i's session and connect error: the next run() connects it again
-  // (for commands that keep running, like `berth health --watch`, when a host was
-  // down or its connection broke).
-  void forget(std::size_t i);
+  // See Hosts::run: `parallel` hosts at a time, a connect failure is the host's
+  // Error (ExitCode::unreachable, with its hint).
+  HostResults run(const HostWork& work) override;
+  void forget(std::size_t i) override;
 
  private:
   struct Host {

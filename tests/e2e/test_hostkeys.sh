@@ -24,6 +24,17 @@ grep -q "web: host key: the server's ED25519 key $fingerprint is not in $work/kn
 grep -q -- "--accept-new-host-keys" err.txt || fail "the refusal does not say how to accept"
 [ ! -s known_hosts ] || fail "a refused key was recorded"
 
+# Every command says why, on stderr, with the hint, naming the host once.
+for command in plan setup health; do
+  status=0
+  "$BERTH" --no-color $command >out.txt 2>err.txt || status=$?
+  [ "$status" = 5 ] || fail "$command with an unknown host key should exit 5, got $status: $(cat out.txt err.txt)"
+  grep -q "web: host key: the server's ED25519 key $fingerprint is not in $work/known_hosts" err.txt ||
+    fail "$command does not print the reason on stderr: $(cat out.txt err.txt)"
+  grep -q -- "--accept-new-host-keys" err.txt || fail "$command does not print the hint: $(cat err.txt)"
+  if grep -q "web: web:" out.txt err.txt; then fail "$command names the host twice: $(cat out.txt err.txt)"; fi
+done
+
 # Unknown (empty file): same.
 : >known_hosts
 status=0

@@ -69,10 +69,18 @@ TEST_CASE("pool: a host that cannot connect fails without running the work") {
   Target target{.name = "nowhere", .address = ""};
   Fleet fleet({target}, Options{}, 4, FailFast::no);
   bool called = false;
-  const auto outcomes = fleet.run([&](std::size_t, Session&) { return called = true; });
-  CHECK(outcomes == std::vector<Outcome>{Outcome::failed});
+  const auto results = fleet.run([&](std::size_t, berth::Remote&) -> std::expected<void, berth::Error> {
+    called = true;
+    return {};
+  });
+  REQUIRE(results.size() == 1);
   CHECK_FALSE(called);
-  REQUIRE(fleet.connect_error(0).has_value());
-  CHECK(fleet.connect_error(0)->code() == berth::ExitCode::unreachable);
-  CHECK(std::string(fleet.connect_error(0)->what()).starts_with("nowhere: connect: "));
+  CHECK(results[0].host == "nowhere");
+  CHECK(results[0].unreachable());
+  REQUIRE(results[0].error.has_value());
+  CHECK(std::string(results[0].error->what()).starts_with("nowhere: connect: "));
+  CHECK(berth::exit_status(results) == berth::ExitCode::unreachable);
+  SECTION("a second run does not try again") {
+    CHECK(fleet.run([&](std::size_t, berth::Remote&) -> std::expected<void, berth::Error> { return {}; })[0].unreachable());
+  }
 }

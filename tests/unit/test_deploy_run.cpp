@@ -1,0 +1,152 @@
+#include <core/deploy/deploy.hpp>
+#include <core/deploy/scripts.hpp>
+#include <core/hosts.hpp>
+#include <core/playbook/playbook.hpp>
+#include <tests/unit/fake_remote.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <unistd.h>
+
+using namespace berth;
+using test::FakeHosts;
+using test::record;
+
+namespace {
+
+manifest::Manifest sample() {
+  manifest::Manifest m;
+  m.app.name = "shop";
+  m.app.run.command = "node server.js";
+  m.app.run.port = 4000;
+  m.app.run.instances = 1;
+  m.servers = {{.name = "web-1", .address = "198.18.0.2"}};
+  m.proxy = manifest::Proxy{};
+  return m;
+}
+
+// The built-in rollback playbook: choose, start, switch, gate, finalize, post_deploy.
+playbook::Playbook rollback() { return playbook::load_playbook("/nonexistent", "rollback"); }
+
+// Who this process is, as the deploy lock records it.
+std::string me() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const char* user = std::getenv("USER");
+  return std::string(user ? user : "root") + "@" + host;
+}
+
+// A host with releases r1 (served) and r2 (current, live on blue) that answers every
+// step of a rollback as a healthy server would.
+void healthy_host(test::FakeRemote& remote) {
+  remote.answer("ls -1r", record("state", "live", "blue") + record("state", "current", "r2") +
+                              record("state", "release", "r2") + record("state", "served", "r2") +
+                              record("state", "release", "r1") + record("state", "served", "r1"));
+  remote.answer("systemctl restart", record("4001", "probe", "200 3") + record("4001", "body", "ok"));
+  remote.answer("nginx -t", "");
+  remote.answer("current.new", "");
+  remote.answer("token=", "");  // heartbeat and release of the lock
+}
+
+std::vector<const manifest::Server*> servers(const manifest::Manifest& m) {
+  std::vector<const manifest::Server*> out;
+  for (const auto& s : m.servers) out.push_back(&s);
+  return out;
+}
+
+bool sent_any(const test::FakeRemote& remote, std::string_view what) {
+  return std::any_of(remote.sent.begin(), remote.sent.end(),
+                     [&](const std::string& s) { return s.find(what) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over") {
+  auto m = sample();
+  FakeHosts hosts(1);
+  auto& remote = hosts.remotes[0];
+  // The lock is held by this machine's berth with a pid that no longer exists.
+  const std::string info = "token=deadbeef\nowner=" + me() + "\npid=999999999\ncommand=deploy\n"
+                           "started=1\nheartbeat=1\nttl=900";
+  remote.answer("'deadbeef' ]; then", "");  // the takeover: acquire with the dead run's token
+  remote.answer("if ! mkdir", record("lock", "info", info), deploy::lock_held_status);
+  healthy_host(remote);
+  const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
+  INFO(result.error);
+  CHECK(result.ok);
+  CHECK(sent_any(remote, "'deadbeef' ]; then"));
+
+  SECTION("someone else's lock is not taken: exit 4 naming the holder") {
+    FakeHosts other(1);
+    auto& busy = other.remotes[0];
+    busy.answer("if ! mkdir",
+                record("lock", "info", "token=t2\nowner=ci@runner\npid=1\ncommand=deploy\nstarted=1\n"
+                                       "heartbeat=9999999999\nttl=900"),
+                deploy::lock_held_status);
+    busy.answer("token=", "");
+    const auto held = deploy::run(m, rollback(), servers(m), other, {.target = "r1"}, {});
+    CHECK_FALSE(held.ok);
+    CHECK(held.lock_held);
+    CHECK(held.error.find("held by ci@runner") != std::string::npos);
+    CHECK_FALSE(sent_any(busy, "'t2' ]; then"));
+  }
+}
+
+TEST_CASE("deploy run: a failed gate switches back and stops the new instances") {
+  auto m = sample();
+  // A health check nothing answers (port 9 on loopback): the gate fails.
+  m.health.push_back({.name = "down", .kind = "http", .url = "http://127.0.0.1:9/"});
+  m.health.back().conditions.push_back({.text = "[STATUS] == 200"});
+  FakeHosts hosts(1);
+  auto& remote = hosts.remotes[0];
+  remote.answer("if ! mkdir", "");
+  healthy_host(remote);
+  const auto result = deploy::run(m, rollback(), servers(m), hosts,
+                                  {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
+  CHECK_FALSE(result.ok);
+  CHECK(result.switched_back);
+  // The last scripts put the old (blue) upstream back and stop the green instance.
+  const auto back = std::find_if(remote.sent.rbegin(), remote.sent.rend(), [](const std::string& s) {
+    return s.find("disable --quiet --now shop@4001.service") != std::string::npos;
+  });
+  REQUIRE(back != remote.sent.rend());
+  CHECK(back->find("127.0.0.1:4000") != std::string::npos);
+  CHECK_FALSE(sent_any(remote, "current.new"));
+}
+
+TEST_CASE("deploy run: an unreachable host fails the run with exit 5 and the hint") {
+  auto m = sample();
+  FakeHosts hosts(1);
+  hosts.unreachable = {true};
+  const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
+  CHECK_FALSE(result.ok);
+  CHECK(result.unreachable);
+  CHECK(result.error.find("web-1: connect: refused") != std::string::npos);
+  CHECK(result.error.find("is sshd running?") != std::string::npos);
+}
+
+TEST_CASE("hosts: one exit status for a run, and one message for a failed script") {
+  HostResults results(3);
+  results[0].host = "a";
+  results[1].host = "b";
+  results[2].host = "c";
+  CHECK(exit_status(results) == ExitCode::ok);
+  results[1].error = Error("b: boom");
+  CHECK(exit_status(results) == ExitCode::failure);
+  results[2].error = Error("c: connect: refused", ExitCode::unreachable);
+  CHECK(exit_status(results) == ExitCode::unreachable);
+  results[1].error.reset();
+  results[2].error.reset();
+  results[0].skipped = true;
+  CHECK(exit_status(results) == ExitCode::failure);
+
+  test::FakeRemote remote("web");
+  ScriptResult r;
+  r.exit_status = 3;
+  r.err = "one\ntwo\nthree\n";
+  const auto e = script_failed(remote, "the migration", r, 2);
+  CHECK(std::string(e.what()) == "web: the migration failed (exit status 3)\ntwo\nthree");
+  r.signal = "KILL";
+  CHECK(std::string(script_failed(remote, "x", r, 0).what()) == "web: x failed (killed by signal KILL)");
+}
