@@ -1,5 +1,6 @@
 #include <core/converge/apply.hpp>
 #include <core/converge/probe.hpp>
+#include <core/util/hash.hpp>
 #include <core/util/overloaded.hpp>
 #include <core/util/text.hpp>
 
@@ -35,7 +36,7 @@ owe() {
   for h in "$@"; do : > "/var/lib/berth/owed/$h" || return; done
 }
 paid() { rm -f "/var/lib/berth/owed/$1"; }
-# put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE < base64 content
+# put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE BACKUP < base64 content
 put_file() {
   d=$(dirname "$1")
   mkdir -p "$d" || return
@@ -45,17 +46,23 @@ put_file() {
     rm -f "$tmp"; return 1
   fi
   if [ -z "$6" ]; then mv -f "$tmp" "$1"; return; fi
-  prev=/var/lib/berth/prev/$(printf '%s' "$1" | sha256sum | cut -c1-16)
-  mkdir -p /var/lib/berth/prev && rm -f "$prev" || return
-  if [ -e "$1" ]; then cp -p "$1" "$prev" || return; fi
+  # The last file that passed validation, or a note that there was none, is kept
+  # until the new one passes. One left by a run cut off during validation is kept
+  # as it is: the file in place then is the unvalidated one.
+  prev=$7
+  mkdir -p /var/lib/berth/prev || return
+  if [ ! -e "$prev" ] && [ ! -e "$prev.none" ]; then
+    if [ -e "$1" ]; then cp -p "$1" "$prev" || return; else : > "$prev.none" || return; fi
+  fi
   mv -f "$tmp" "$1" || return
   check=$(printf '%s' "$6" | sed "s|{}|$1|g")
   if ! out=$(sh -c "$check" 2>&1); then
     if [ -e "$prev" ]; then cp -p "$prev" "$tmp" && mv -f "$tmp" "$1"; else rm -f "$1"; fi
+    rm -f "$prev" "$prev.none"
     printf 'validation failed: %s (the previous file was kept)\n%s\n' "$check" "$out"
     return 1
   fi
-  rm -f "$prev"
+  rm -f "$prev" "$prev.none"
 }
 )sh";
 
@@ -84,6 +91,10 @@ std::string base64(std::string_view data) {
 
 }  // namespace
 
+std::string validation_backup(std::string_view path) {
+  return "/var/lib/berth/prev/" + util::sha256_hex(path).substr(0, 16);
+}
+
 std::string guard_test(const Command& c) {
   std::string test;
   if (!c.creates.empty()) test = fmt::format("[ -e {} ]", shell_quote(c.creates));
@@ -102,10 +113,10 @@ std::string step_body(const Resource& resource, const Change& change) {
       util::Overloaded{
           [&](const Package&) -> std::string { return {}; },  // batched per stage
           [&](const File& f) {
-            return fmt::format("put_file {} {} {} {} {} {} <<'@@berth-b64'\n{}@@berth-b64\n",
+            return fmt::format("put_file {} {} {} {} {} {} {} <<'@@berth-b64'\n{}@@berth-b64\n",
                                shell_quote(f.path), shell_quote(f.owner), shell_quote(f.group),
                                f.mode, f.overwrite == Overwrite::yes ? "yes" : "no",
-                               shell_quote(f.validate), base64(f.content));
+                               shell_quote(f.validate), validation_backup(f.path), base64(f.content));
           },
           [&](const Directory& d) {
             const auto p = shell_quote(d.path);
@@ -250,7 +261,8 @@ bool known_handler(std::string_view handler) {
 }
 
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
-                         const std::vector<Change>& changes, const std::vector<std::string>& owed) {
+                         const std::vector<Change>& changes, const std::vector<std::string>& owed,
+                         const std::map<std::string, std::string>& scripts) {
   std::string functions, calls;
   std::vector<std::string> packages, packages_notify;
   std::size_t first_package = 0;
@@ -292,8 +304,9 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
   for (const auto& h : handlers) {
     const auto id = "h:" + h;
     const auto fn = function_name(id);
+    const auto custom = scripts.find(h);
     functions += fmt::format("{0}_run() {{\n{1}}}\n{0}() {{\n{0}_run || return; paid {2}\n}}\n", fn,
-                             handler_body(h), shell_quote(h));
+                             custom != scripts.end() ? custom->second : handler_body(h), shell_quote(h));
     calls += fmt::format("run_step {} {}\n", shell_quote(id), fn);
   }
   return std::string(apply_prelude) + functions + calls + "rec_end\n";

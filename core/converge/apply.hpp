@@ -29,11 +29,12 @@ namespace berth::converge {
 inline constexpr Stage owed_stage = Stage::config;
 
 // The script applying the changes of `stage` and running `owed` handlers (empty
-// string when there is nothing to do). Step ids are resource indexes; handler steps
-// are "h:NAME".
+// string when there is nothing to do). A handler named in `scripts` runs those lines
+// instead of its built-in form. Step ids are resource indexes; handler steps are "h:NAME".
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
                          const std::vector<Change>& changes,
-                         const std::vector<std::string>& owed = {});
+                         const std::vector<std::string>& owed = {},
+                         const std::map<std::string, std::string>& scripts = {});
 
 enum class StepStatus { pending, begun, ok, unchanged, failed };
 
@@ -49,6 +50,11 @@ ApplyReport parse_apply(const std::vector<util::Record>& records);
 // Adds one record to `report` (records that are not step records are ignored), for
 // reading them as they arrive.
 void note_step(ApplyReport& report, const util::Record& record);
+
+// Where the last validated version of a file with a `validate` command is kept while
+// a new one is being validated (or "PATH.none" when there was none). Its presence
+// on a server means a run was cut off before the file in place passed validation.
+std::string validation_backup(std::string_view path);
 
 // The shell test that is true when command `c` need not run (its creates/unless).
 std::string guard_test(const Command& c);

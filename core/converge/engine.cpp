@@ -66,10 +66,10 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 // The resources to converge: the desired ones plus one 0600 file per generated
 // secret, created once and kept on its owner, following the owner's value on a
 // server that holds a copy.
-std::vector<Resource> with_secret_files(const provisioners::Desired& desired) {
+std::vector<Resource> with_secret_files(const Desired& desired) {
   auto resources = desired.resources;
   for (const auto& s : desired.secrets) {
-    resources.push_back(make(File{.path = s.path, .content = provisioners::secret_placeholder(s.name),
+    resources.push_back(make(File{.path = s.path, .content = secret_placeholder(s.name),
                                   .mode = "0600", .sensitive = Sensitive::yes,
                                   .overwrite = s.copy ? Overwrite::yes : Overwrite::no},
                              "secrets"));
@@ -85,7 +85,7 @@ std::string secret_text(std::string value) {
 
 // Puts each generated secret's value in place of its placeholder in every file.
 // Fails, naming the secret, when the run has no value for one.
-std::expected<void, std::string> fill_secrets(const provisioners::Desired& desired,
+std::expected<void, std::string> fill_secrets(const Desired& desired,
                                               const SecretValues& values,
                                               std::vector<Resource>& resources) {
   std::map<std::string, std::string> by_placeholder;
@@ -93,7 +93,7 @@ std::expected<void, std::string> fill_secrets(const provisioners::Desired& desir
     const auto found = values.find(s.name);
     if (found == values.end()) return std::unexpected(fmt::format("no value for secret {}", s.name));
     if (!found->second.error.empty()) return std::unexpected(found->second.error);
-    by_placeholder[provisioners::secret_placeholder(s.name)] = found->second.value;
+    by_placeholder[secret_placeholder(s.name)] = found->second.value;
   }
   for (auto& r : resources) {
     if (auto* f = std::get_if<File>(&r.spec)) {
@@ -124,7 +124,7 @@ void stamp(HostReport& report, const ProbedHost& probed, const Remote& remote) {
 
 }  // namespace
 
-ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
+ProbedHost probe_host(Remote& remote, const Desired& desired,
                       const Progress& progress) {
   ProbedHost probed;
   probed.start = std::chrono::steady_clock::now();
@@ -169,10 +169,10 @@ ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
   return finish();
 }
 
-SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& desired,
+SecretValues resolve_secrets(const std::vector<const Desired*>& desired,
                              const std::vector<const ProbedHost*>& probed) {
   struct Seen {
-    const provisioners::GeneratedSecret* spec = nullptr;  // the owner's, else a copy's
+    const GeneratedSecret* spec = nullptr;  // the owner's, else a copy's
     bool owner_in_run = false;
     bool owner_probed = false;
     std::optional<std::string> owner_value;
@@ -222,7 +222,7 @@ SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& de
   return values;
 }
 
-HostReport apply_host(Remote& remote, const provisioners::Desired& desired, ProbedHost probed,
+HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
                       const SecretValues& secrets, Mode mode, const Progress& progress,
                       const Progress& output) {
   auto report = std::move(probed.report);
@@ -265,7 +265,7 @@ HostReport apply_host(Remote& remote, const provisioners::Desired& desired, Prob
   for (int s = 0; s < stage_count && !report.failed(); ++s) {
     const auto stage = static_cast<Stage>(s);
     const auto& stage_owed = stage == owed_stage ? owed : std::vector<std::string>{};
-    const auto script = render_apply(stage, resources, changes, stage_owed);
+    const auto script = render_apply(stage, resources, changes, stage_owed, desired.handler_scripts);
     if (script.empty()) continue;
     std::string what;
     for (const auto& c : changes) {

@@ -9,7 +9,7 @@
 #include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
 #include <core/remote.hpp>
-#include <provisioners/provisioner.hpp>
+#include <core/converge/desired.hpp>
 
 #include <chrono>
 #include <functional>
@@ -92,14 +92,14 @@ using SecretValues = std::map<std::string, SecretValue>;
 //   apply_host on every host (plan locally, then one exec per stage with changes).
 //
 // Probes `desired` on `remote`; `progress` gets "probing".
-ProbedHost probe_host(Remote& remote, const provisioners::Desired& desired,
+ProbedHost probe_host(Remote& remote, const Desired& desired,
                       const Progress& progress = {});
 
 // Each secret's value: its owner's (the server whose GeneratedSecret has copy ==
 // false); when the owner has none yet, a copy's, else a new one; when the owner is
 // not in the run (or could not be probed), a copy's, else an error naming the owner.
 // desired[i] and probed[i] are host i's (probed[i] null when it was not probed).
-SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& desired,
+SecretValues resolve_secrets(const std::vector<const Desired*>& desired,
                              const std::vector<const ProbedHost*>& probed);
 
 // Plans and (in apply mode) applies `desired` on the host `probed` describes, with
@@ -108,7 +108,7 @@ SecretValues resolve_secrets(const std::vector<const provisioners::Desired*>& de
 // (apt's progress, validation output). Never throws for a remote failure: it ends
 // up in HostReport::error with the step and stderr tail; a secret without a value
 // fails the host (step "secrets") before any change.
-HostReport apply_host(Remote& remote, const provisioners::Desired& desired, ProbedHost probed,
+HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
                       const SecretValues& secrets, Mode mode, const Progress& progress = {},
                       const Progress& output = {});
 

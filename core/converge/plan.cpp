@@ -42,6 +42,7 @@ Change diff_one(const Resource& resource, const Observed& o) {
             compare(reasons, "owner", o.owner, f.owner);
             compare(reasons, "group", o.group, f.group);
             compare(reasons, "mode", o.mode, f.mode);
+            if (o.unvalidated) reasons.emplace_back("not validated (a run was cut off)");
           },
           [&](const Directory& d) {
             if (!o.exists) return;

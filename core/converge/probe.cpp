@@ -50,8 +50,14 @@ std::string probe_one(std::size_t index, const Resource& resource) {
       util::Overloaded{
           [&](const Package& p) { return fmt::format("package_state {} {}\n", i, shell_quote(p.name)); },
           [&](const File& f) {
-            return fmt::format("path_state {} {} {}\n", i, shell_quote(f.path),
-                               f.sensitive == Sensitive::yes ? "hide" : "show");
+            auto line = fmt::format("path_state {} {} {}\n", i, shell_quote(f.path),
+                                    f.sensitive == Sensitive::yes ? "hide" : "show");
+            // A backup left by a run cut off during validation (apply.hpp).
+            if (!f.validate.empty()) {
+              line += fmt::format("if [ -e {0} ] || [ -e {0}.none ]; then rec {1} unvalidated 1; fi\n",
+                                  validation_backup(f.path), i);
+            }
+            return line;
           },
           [&](const Directory& d) {
             return fmt::format("path_state {} {} hide\n", i, shell_quote(d.path));
@@ -128,6 +134,8 @@ void apply_field(Observed& o, std::string_view field, std::string value) {
   } else if (field == "active") {
     o.active_state = value;
     o.active = value == "active" || value == "reloading" || value == "activating";
+  } else if (field == "unvalidated") {
+    o.unvalidated = true;
   } else if (field == "guard") {
     o.guard_satisfied = value == "1";
   }

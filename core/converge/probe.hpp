@@ -25,6 +25,7 @@ struct Observed {
   std::string group;
   std::string mode;              // 4 octal digits
   std::optional<std::string> content;  // files up to 256 KiB that are not sensitive
+  bool unvalidated = false;      // files: a run was cut off before this one passed validation
   std::string target;            // symlinks
   std::string version;           // packages
   bool enabled = false;          // units

@@ -16,6 +16,8 @@ namespace berth::health {
 
 namespace {
 
+using util::trim;
+
 // What a placeholder holds, for the checks done when parsing.
 enum class Type { number, duration, boolean, text, unknown };
 
@@ -40,11 +42,6 @@ std::optional<Type> builtin_type(std::string_view name) {
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 bool is_operator_char(char c) { return c == '=' || c == '!' || c == '<' || c == '>'; }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
 
 std::optional<double> to_number(std::string_view s) {
   if (s.empty()) return std::nullopt;

@@ -1,6 +1,5 @@
 #include <core/error.hpp>
 #include <core/jobs/jobs.hpp>
-#include <core/ssh/text.hpp>
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
@@ -85,7 +84,7 @@ std::string status_script(const std::vector<std::string>& units) {
 }
 )sh";
   for (const auto& unit : units) {
-    const auto q = ssh::shell_quote(unit);
+    const auto q = util::shell_quote(unit);
     script += fmt::format(
         "rec {0} job \"$(show timer {0}.timer LoadState UnitFileState NextElapseUSecRealtime "
         "LastTriggerUSec; show service {0}.service LoadState ActiveState Result ExecMainStatus "
@@ -136,7 +135,7 @@ rec run started "$started"
 journalctl --sync >/dev/null 2>&1 || true
 rec run output "$(journalctl -q --no-pager -o cat --since "@$since" "_SYSTEMD_UNIT=$unit")"
 )sh",
-                     ssh::shell_quote(unit));
+                     util::shell_quote(unit));
 }
 
 bool Run::ok() const {

@@ -1,3 +1,4 @@
+#include <core/util/text.hpp>
 #include <core/manifest/text.hpp>
 #include <core/manifest/values.hpp>
 
@@ -11,6 +12,8 @@
 namespace berth::manifest {
 
 namespace {
+
+using util::trim;
 
 namespace bp = boost::process;
 
@@ -64,12 +67,6 @@ std::expected<std::vector<Piece>, std::string> split_value(std::string_view text
   return pieces;
 }
 
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r");
-  return std::string(text.substr(first, last - first + 1));
-}
 
 }  // namespace
 

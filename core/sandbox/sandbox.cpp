@@ -1,4 +1,5 @@
 // berth sandbox up/down/list: the life of local test hosts. See docs/sandbox.md.
+#include <core/util/text.hpp>
 #include <core/sandbox/sandbox.hpp>
 #include <core/sandbox/system.hpp>
 
@@ -40,6 +41,8 @@ std::vector<StanzaHost> Sandbox::stanza_hosts() const {
 }
 
 namespace {
+
+using util::trim;
 
 constexpr std::string_view state_file = "state.json";
 constexpr std::string_view ip_forward_path = "/proc/sys/net/ipv4/ip_forward";
@@ -142,14 +145,6 @@ bool host_alive(const Host& host) {
   });
 }
 
-std::string trim(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.pop_back();
-  std::size_t start = 0;
-  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start])))
-    ++start;
-  return text.substr(start);
-}
 
 std::string log_tail(const fs::path& log, int lines = 15) {
   std::string text;

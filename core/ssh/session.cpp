@@ -1,3 +1,4 @@
+#include <core/util/text.hpp>
 #include <core/util/clock.hpp>
 #include <core/util/frame.hpp>
 #include <core/util/hash.hpp>
@@ -35,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using util::shell_quote;
 using util::since;
 
 // AES-GCM first: AES-NI makes it the fastest cipher on both ends for bulk uploads.
@@ -278,18 +280,9 @@ struct ChannelFree {
 };
 using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelFree>;
 
-// The last lines of `text`, for error messages.
-std::string tail(std::string_view text, std::size_t lines = 5) {
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  std::size_t start = text.size();
-  for (std::size_t n = 0; start > 0 && n < lines;) {
-    if (text[--start] == '\n') ++n;
-  }
-  if (start > 0) ++start;
-  return std::string(text.substr(start));
-}
-
 }  // namespace
+
+std::string library_version() { return ssh_version(0); }
 
 Target target_of(const manifest::Server& server) {
   return Target{.name = server.name,
@@ -513,7 +506,7 @@ std::expected<ScriptResult, Error> Session::run_script(std::string_view script,
     collector.finish();
     std::string what = fmt::format("connection lost after {} ms while running a script: {}",
                                    since(start).count(), why);
-    if (!result.err.empty()) what += "; stderr so far:\n" + tail(result.err);
+    if (!result.err.empty()) what += "; stderr so far:\n" + util::tail_lines(result.err, 5);
     return std::unexpected(failure("exec", what));
   };
   std::size_t written = 0;
@@ -669,14 +662,14 @@ std::expected<UploadResult, Error> Session::upload_tar(const std::filesystem::pa
     std::string errors{std::istreambuf_iterator<char>(tar_errors), {}};
     return std::unexpected(failure(
         "upload", fmt::format("local `tar -c {}` failed (exit {}): {}", source.string(),
-                              tar->exit_code(), tail(errors))));
+                              tar->exit_code(), util::tail_lines(errors, 5))));
   }
   if (remote.exit_status != 0) {
     return std::unexpected(failure(
         "upload", fmt::format("unpacking into {} failed (exit {}{}): {}", remote_dir,
                               remote.exit_status,
                               remote.signal.empty() ? "" : ", signal " + remote.signal,
-                              tail(remote.err))));
+                              util::tail_lines(remote.err, 5))));
   }
   if (!sent) return std::unexpected(sent.error());
   const auto listing = std::find_if(remote.records.begin(), remote.records.end(),

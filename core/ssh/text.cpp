@@ -1,4 +1,5 @@
 #include <core/ssh/text.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -17,24 +18,9 @@
 
 namespace berth::ssh {
 
+using util::shell_quote;
 
-std::string shell_quote(std::string_view text) {
-  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("_./:@%+=,-").find(c) != std::string_view::npos;
-  });
-  if (plain) return std::string(text);
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  quoted += '\'';
-  return quoted;
-}
+
 
 namespace {
 
@@ -59,7 +45,8 @@ std::string upload_command(std::string_view remote_dir, Privilege privilege,
   const std::string script = frame.prelude() + fmt::format(
       "set -e; d={}; mkdir -p \"$d\"; cd \"$d\"; t=$(mktemp); trap 'rm -f \"$t\" \"$t.l\" \"$t.o\"' EXIT; "
       "touch -d \"@$(($(date +%s) - 2))\" \"$t\"; "
-      "tar -x -b 2048 -B -f -; "
+      // A full disk shows as "Wrote only N of M bytes" or "No space left": say how full.
+      "tar -x -b 2048 -B -f - || {{ rc=$?; df -Pk . | awk 'NR == 2 {{ printf \"%s has %d KiB free of %d KiB\\n\", $6, $4, $2 }}' >&2; exit $rc; }}; "
       "find . -type f -cnewer \"$t\" -print0 > \"$t.l\"; "
       "{{ cat \"$t.l\"; printf '\\0'; xargs -0 -r cksum -- < \"$t.l\"; }} > \"$t.o\"; "
       "rec_file upload listing \"$t.o\"",

@@ -12,9 +12,6 @@
 
 namespace berth::ssh {
 
-// `text` as one POSIX sh word, single-quoted when it contains anything but
-// [A-Za-z0-9_./:@%+=,-].
-std::string shell_quote(std::string_view text);
 
 // The exec command that runs a script written on stdin: `/bin/sh -s`, or
 // `sudo -n /bin/sh -s` when `privilege` is root, `user` is not root and `become`

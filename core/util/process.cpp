@@ -1,4 +1,7 @@
 #include <core/util/process.hpp>
+#include <core/util/text.hpp>
+
+#include <algorithm>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -37,15 +40,7 @@ std::string describe_command(const std::vector<std::string>& argv) {
 }
 
 std::string ProcessResult::tail(int lines) const {
-  const std::string& text = err.empty() ? out : err;
-  std::size_t end = text.size();
-  while (end > 0 && text[end - 1] == '\n')
-    --end;
-  std::size_t begin = end;
-  for (int seen = 0; begin > 0; --begin) {
-    if (text[begin - 1] == '\n' && ++seen == lines) break;
-  }
-  return text.substr(begin, end - begin);
+  return util::tail_lines(err.empty() ? out : err, static_cast<std::size_t>(std::max(lines, 0)));
 }
 
 std::optional<std::filesystem::path> find_program(std::string_view name) {

@@ -1,6 +1,7 @@
 #include <core/util/text.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -19,9 +20,16 @@ std::string shell_quote(std::string_view text) {
   return out;
 }
 
+std::string trim(std::string_view text) {
+  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
+
 std::string tail_lines(std::string_view text, std::size_t lines) {
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  if (text.empty()) return {};
+  if (text.empty() || lines == 0) return {};
   auto pos = text.size();
   for (std::size_t n = 0; n < lines && pos != std::string_view::npos && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);

@@ -14,6 +14,9 @@ namespace berth::util {
 // `text` quoted for POSIX sh: 'text', with each ' written as '\''.
 std::string shell_quote(std::string_view text);
 
+// `text` without the whitespace (spaces, tabs, line ends) at either end.
+std::string trim(std::string_view text);
+
 // The last `lines` lines of `text` (trailing newlines dropped), for error messages.
 std::string tail_lines(std::string_view text, std::size_t lines);
 

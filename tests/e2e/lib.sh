@@ -118,6 +118,50 @@ sandbox_ssh() {
   "$BERTH" sandbox ssh "$sandbox/$index" -- "$@"
 }
 
+# wrap_to_kill_session SANDBOX INDEX PROGRAM...: replaces each PROGRAM (a path) on
+# the host by a wrapper that runs the real one, except when armed: after
+# `arm_kill_session SANDBOX INDEX PROGRAM ARGUMENT`, the next run of PROGRAM whose
+# first argument is ARGUMENT kills (SIGKILL) every process between it and the sshd
+# process serving that session, that sshd included, and nothing runs after it: a
+# connection cut off exactly there. unwrap_programs puts the real ones back.
+wrap_to_kill_session() {
+  local sandbox=$1 index=$2 program
+  shift 2
+  for program in "$@"; do
+    sandbox_ssh "$sandbox" "$index" "set -e; [ -e $program.real ] || mv $program $program.real
+cat > $program <<'WRAP'
+#!/bin/sh
+armed=/run/berth-fault.\$(basename \"\$0\")
+if [ -e \"\$armed\" ] && [ \"\$1\" = \"\$(cat \"\$armed\")\" ]; then
+  rm -f \"\$armed\"
+  pid=\$PPID
+  while [ \"\$pid\" -gt 1 ]; do
+    comm=\$(cat /proc/\$pid/comm)
+    next=\$(sed 's/.*) //' /proc/\$pid/stat | cut -d' ' -f2)
+    kill -9 \"\$pid\"
+    [ \"\$comm\" = sshd ] && break
+    pid=\$next
+  done
+  exit 1
+fi
+exec \"\$0.real\" \"\$@\"
+WRAP
+chmod 755 $program"
+  done
+}
+
+arm_kill_session() {
+  sandbox_ssh "$1" "$2" "printf '%s' '$4' > /run/berth-fault.\$(basename $3)"
+}
+
+unwrap_programs() {
+  local sandbox=$1 index=$2 program
+  shift 2
+  for program in "$@"; do
+    sandbox_ssh "$sandbox" "$index" "[ ! -e $program.real ] || mv -f $program.real $program"
+  done
+}
+
 # berth_leftovers: prints every trace of berth sandboxes on this machine (running
 # nspawn processes, berth* links, berth-* namespaces, mounts under the state folder,
 # the nft table, berth cgroups); prints nothing when clean.

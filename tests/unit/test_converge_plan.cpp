@@ -34,6 +34,13 @@ TEST_CASE("plan: files") {
   SECTION("identical: nothing") {
     CHECK(plan_one(r, file_seen("a\nb\n")).action == Action::none);
   }
+  SECTION("identical but left unvalidated by a cut-off run: validated again") {
+    auto seen = file_seen("a\nb\n");
+    seen.unvalidated = true;
+    const auto c = plan_one(r, seen);
+    CHECK(c.action == Action::update);
+    CHECK(c.reasons == std::vector<std::string>{"not validated (a run was cut off)"});
+  }
   SECTION("edited by hand: update with a unified diff") {
     const auto c = plan_one(r, file_seen("a\nX\n"));
     CHECK(c.action == Action::update);

@@ -173,3 +173,51 @@ TEST_CASE("apply: a command whose guard is met by then reports unchanged") {
                                           record("0", "step", "ok") + "@@berth end\n"));
   CHECK(report.steps.at("0") == StepStatus::unchanged);
 }
+
+TEST_CASE("probe: owed handlers and files a cut-off run left unvalidated") {
+  const std::vector<Resource> resources{
+      make(File{.path = "/etc/nginx/sites-enabled/app", .content = "x", .validate = "nginx -t"}, "x"),
+      make(File{.path = "/etc/plain", .content = "y"}, "x")};
+  const auto script = render_probe(resources);
+  CHECK(script.find("for f in /var/lib/berth/owed/*") != std::string::npos);
+  const auto backup = validation_backup("/etc/nginx/sites-enabled/app");
+  CHECK(backup.starts_with("/var/lib/berth/prev/"));
+  CHECK(script.find("if [ -e " + backup + " ] || [ -e " + backup + ".none ]; then rec 0 unvalidated 1") !=
+        std::string::npos);
+  CHECK(script.find("rec 1 unvalidated") == std::string::npos);
+  const auto r = parse(record("0", "unvalidated", "1") + record("owed", "handler", "reload:nginx.service") +
+                           record("owed", "handler", "restart:$(reboot)") + "@@berth end\n",
+                       2);
+  REQUIRE(r);
+  CHECK(r->resources[0].unvalidated);
+  CHECK(r->owed == std::vector<std::string>{"reload:nginx.service"});
+}
+
+TEST_CASE("apply: a change with handlers owes them first; a handler clears its record") {
+  const std::vector<Resource> resources{
+      make(File{.path = "/etc/x.conf", .content = "x", .validate = "x -t"}, "x", {"restart:x@1.service"}),
+      make(File{.path = "/etc/y.conf", .content = "y"}, "y")};
+  const std::vector<Change> changes{{0, Action::update, {}, {}}, {1, Action::update, {}, {}}};
+  const auto script = render_apply(Stage::config, resources, changes, {"reload:nginx.service"});
+  CHECK(script.find("s_0() {\nowe 'restart:x@1.service' || return\nput_file") != std::string::npos);
+  CHECK(script.find("s_1() {\nput_file") != std::string::npos);
+  CHECK(script.find("put_file '/etc/x.conf' 'root' 'root' 0644 yes 'x -t' " + validation_backup("/etc/x.conf")) !=
+        std::string::npos);
+  CHECK(script.find("paid 'restart:x@1.service'") != std::string::npos);
+  CHECK(script.find("run_step 'h:reload:nginx.service'") != std::string::npos);
+  SECTION("owed handlers alone make a script") {
+    std::vector<Change> none{{0, Action::none, {}, {}}, {1, Action::none, {}, {}}};
+    const auto alone = render_apply(Stage::config, resources, none, {"daemon-reload"});
+    CHECK(alone.find("run_step 'h:daemon-reload'") != std::string::npos);
+    CHECK(alone.find("put_file '") == std::string::npos);
+    CHECK(render_apply(Stage::config, resources, none).empty());
+  }
+  SECTION("only handlers the apply knows are taken from a server") {
+    CHECK(known_handler("daemon-reload"));
+    CHECK(known_handler("restart:shop@4000.service"));
+    CHECK(known_handler("reexec:ssh.service"));
+    CHECK_FALSE(known_handler("restart:"));
+    CHECK_FALSE(known_handler("restart:a b"));
+    CHECK_FALSE(known_handler("stop:nginx.service"));
+  }
+}

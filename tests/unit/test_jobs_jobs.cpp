@@ -66,10 +66,10 @@ TEST_CASE("jobs: unit names and lookup follow provisioners/jobs") {
 
 TEST_CASE("jobs: the status script asks systemctl for each unit's timer and service") {
   const auto script = jobs::status_script({"tracker-job-reminders", "tracker-job-cleanup"});
-  CHECK(script.find("rec tracker-job-reminders job \"$(show timer") != std::string::npos);
-  CHECK(script.find("show timer tracker-job-reminders.timer LoadState UnitFileState") !=
+  CHECK(script.find("rec 'tracker-job-reminders' job \"$(show timer") != std::string::npos);
+  CHECK(script.find("show timer 'tracker-job-reminders'.timer LoadState UnitFileState") !=
         std::string::npos);
-  CHECK(script.find("show service tracker-job-cleanup.service LoadState ActiveState Result") !=
+  CHECK(script.find("show service 'tracker-job-cleanup'.service LoadState ActiveState Result") !=
         std::string::npos);
   CHECK(script.find("date -u -d") != std::string::npos);
   SECTION("a unit name is quoted for the shell") {
@@ -123,7 +123,7 @@ TEST_CASE("jobs: status records parse into last run, result and next run") {
 
 TEST_CASE("jobs: the run script starts the service and reads what it logged since") {
   const auto script = jobs::run_script("tracker-job-reminders");
-  CHECK(script.find("unit=tracker-job-reminders.service\n") != std::string::npos);
+  CHECK(script.find("unit='tracker-job-reminders'.service\n") != std::string::npos);
   CHECK(script.find("systemctl start \"$unit\"") != std::string::npos);
   CHECK(script.find("journalctl --sync") != std::string::npos);
   CHECK(script.find("--since \"@$since\" \"_SYSTEMD_UNIT=$unit\"") != std::string::npos);

@@ -13,14 +13,6 @@
 using namespace berth;
 using namespace berth::ssh;
 
-TEST_CASE("text: shell_quote makes one sh word") {
-  CHECK(shell_quote("/srv/app-1/releases") == "/srv/app-1/releases");
-  CHECK(shell_quote("") == "''");
-  CHECK(shell_quote("a b") == "'a b'");
-  CHECK(shell_quote("it's") == "'it'\\''s'");
-  CHECK(shell_quote("$(rm -rf /)") == "'$(rm -rf /)'");
-}
-
 TEST_CASE("text: script_command uses sudo only when needed") {
   SECTION("root login never needs sudo") {
     CHECK(script_command(Privilege::root, "root", true) == "/bin/sh -s");

@@ -8,12 +8,28 @@ TEST_CASE("text: shell quoting survives any quote") {
   CHECK(shell_quote("plain") == "'plain'");
   CHECK(shell_quote("it's") == "'it'\\''s'");
   CHECK(shell_quote("") == "''");
+  CHECK(shell_quote("$(rm -rf /)") == "'$(rm -rf /)'");
+  CHECK(shell_quote("a b") == "'a b'");
+}
+
+TEST_CASE("text: trim drops whitespace at both ends only") {
+  CHECK(trim("  a b\t\r\n") == "a b");
+  CHECK(trim("\n\t ").empty());
+  CHECK(trim("x") == "x");
+}
+
+TEST_CASE("text: about names a subject once") {
+  CHECK(about("web", "connect: refused") == "web: connect: refused");
+  CHECK(about("web", "web: connect: refused") == "web: connect: refused");
+  CHECK(about("web", "web-2: x") == "web: web-2: x");
+  CHECK(about("web", "web:") == "web: web:");
 }
 
 TEST_CASE("text: the tail of a text, by lines") {
   CHECK(tail_lines("a\nb\nc\n", 2) == "b\nc");
   CHECK(tail_lines("a\nb\n", 5) == "a\nb");
   CHECK(tail_lines("", 3).empty());
+  CHECK(tail_lines("a\nb", 0).empty());
 }
 
 TEST_CASE("text: edit distance") {
