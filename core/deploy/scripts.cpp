@@ -1,6 +1,6 @@
 #include <core/deploy/scripts.hpp>
 #include <core/util/text.hpp>
-#include <provisioners/provisioner.hpp>
+#include <core/layout/layout.hpp>
 
 #include <fmt/format.h>
 
@@ -36,12 +36,12 @@ std::string units(const manifest::Manifest& m, const std::vector<int>& ports) {
 // first, so that the upstream file is what nginx serves when the colors are decided.
 std::string read_state(const manifest::Manifest& m) {
   return fmt::format(
-      "if [ -e {3} ] && nginx -t >/dev/null 2>&1 && systemctl reload nginx.service; then rm -f {3}; fi\n"
-      "if grep -q '127.0.0.1:{0} ' {1} 2>/dev/null || [ ! -f {1} ]; then live=blue; else live=green; fi\n"
-      "current=$(readlink {2}/current 2>/dev/null | sed 's|.*/||')\n"
+      "if [ -e {2} ] && nginx -t >/dev/null 2>&1; then\n{3}rm -f {2}\nfi\n"
+      "{0}"
+      "current=$(readlink {1}/current 2>/dev/null | sed 's|.*/||')\n"
       "rec state live \"$live\"; rec state current \"$current\"\n",
-      m.app.run.port, shell_quote(provisioners::upstream_file(m)), shell_quote(provisioners::app_root(m)),
-      owed_nginx_reload);
+      layout::read_live_color(m), shell_quote(layout::app_root(m)), owed_nginx_reload,
+      layout::nginx_reload("exit 1"));
 }
 
 constexpr std::string_view probe_function = R"sh(probe() {
@@ -147,7 +147,7 @@ std::string runtime_setup(const manifest::Manifest& m) {
 }  // namespace
 
 std::string prepare_script(const manifest::Manifest& m, const std::string& release) {
-  const auto root = provisioners::app_root(m);
+  const auto root = layout::app_root(m);
   return fmt::format(
       "rel={0}/releases/{1}\n"
       // What an upload cut short left behind (never marked complete) goes first.
@@ -169,24 +169,24 @@ std::string state_script(const manifest::Manifest& m) {
                      "  [ -f {0}/releases/\"$r\"/.berth-release ] && rec state release \"$r\"\n"
                      "  [ -f {0}/releases/\"$r\"/.berth-served ] && rec state served \"$r\"\n"
                      "done\ntrue\n",
-                     shell_quote(provisioners::app_root(m)));
+                     shell_quote(layout::app_root(m)));
 }
 
 std::string migrate_script(const manifest::Manifest& m, const std::string& release,
                            const std::string& command) {
-  const auto path = provisioners::runtime_path(m, provisioners::app_root(m) + "/releases/" + release);
+  const auto path = layout::runtime_path(m, layout::app_root(m) + "/releases/" + release);
   return fmt::format(
       "exec systemd-run --quiet --wait --pipe --collect --unit={0}-migrate-$$ "
       "-p User={0} -p Group={0} -p EnvironmentFile={1} -p WorkingDirectory={2}/releases/{3} {5}"
       "/bin/sh -c {4} < /dev/null 2>&1\n",
-      m.app.name, shell_quote(provisioners::env_file(m)), shell_quote(provisioners::app_root(m)),
+      m.app.name, shell_quote(layout::env_file(m)), shell_quote(layout::app_root(m)),
       release, shell_quote(command), path.empty() ? "" : "-p " + shell_quote("Environment=PATH=" + path) + " ");
 }
 
 std::string start_script(const manifest::Manifest& m, const std::string& release,
                          const std::vector<int>& ports, const std::string& path,
                          std::chrono::seconds wait) {
-  const auto root = provisioners::app_root(m);
+  const auto root = layout::app_root(m);
   std::string script(probe_function);
   script += fmt::format(
       "for p in {0}; do\n"
@@ -211,39 +211,30 @@ std::string probe_script(const std::vector<int>& ports, const std::string& path)
 }
 
 std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports) {
-  const auto file = provisioners::upstream_file(m);
+  const auto file = layout::upstream_file(m);
   return fmt::format(
       "f={0}\ncp -p \"$f\" \"$f.prev\" 2>/dev/null\n"
       "tmp=$(mktemp \"$f.XXXXXX\") && cat > \"$tmp\" <<'@@berth-upstream'\n{1}@@berth-upstream\n"
       // From the new file in place until nginx has reloaded, the reload is owed
       // (converge/apply.hpp): a run cut off in between leaves it for the next one.
+      "owed=; [ -e {2} ] && owed=1\n"
       "mkdir -p /var/lib/berth/owed && : > {2} || exit 1\n"
       "chmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
       "if ! out=$(nginx -t 2>&1); then\n"
       "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
+      "  [ -n \"$owed\" ] || rm -f {2}\n"
       "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
       "fi\n"
-      // `systemctl reload` returns once nginx has the signal, while the old workers may
-      // still accept connections for the old upstream: wait (5 s at most) until each of
-      // them is shutting down or gone, so that every request after this script, the
-      // gate's included, reaches the new instances.
-      "workers() {{ for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null)\n"
-      "  case $c in *shutting*) ;; 'nginx: worker process'*) echo \"${{d#/proc/}}\" ;; esac; done; }}\n"
-      "old=$(workers)\n"
-      "systemctl reload nginx.service || exit 1\n"
-      "rm -f {2}\n"
-      "i=0; while [ $i -lt 50 ]; do\n"
-      "  busy=; for p in $old; do case $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) in\n"
-      "    *shutting*|'') ;; *) busy=$p ;; esac; done\n"
-      "  [ -z \"$busy\" ] && break; sleep 0.1; i=$((i + 1))\n"
-      "done\n",
-      shell_quote(file), provisioners::upstream_content(ports), owed_nginx_reload);
+      // Every request after this script, the gate's included, reaches the new instances.
+      "{3}"
+      "rm -f {2}\n",
+      shell_quote(file), layout::upstream_content(ports), owed_nginx_reload, layout::nginx_reload("exit 1"));
 }
 
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
                             const std::vector<int>& new_ports, const std::vector<int>& old_ports,
                             std::chrono::seconds drain) {
-  const auto root = provisioners::app_root(m);
+  const auto root = layout::app_root(m);
   return fmt::format(
       "ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
       "touch {0}/releases/{1}/.berth-served\n"
