@@ -26,9 +26,10 @@ build="build-essential cmake pkg-config git
   catch2 libcli11-dev nlohmann-json3-dev libkainjow-mustache-dev"
 
 # Tests and demo: local test hosts (debootstrap + systemd-nspawn + nftables), the
-# ssh client for comparisons, curl for checks through the proxy.
+# ssh client for comparisons, curl for checks through the proxy, shellcheck for the
+# scripts berth runs on servers.
 tests="openssh-client openssh-server debootstrap systemd-container nftables
-  iproute2 curl ca-certificates procps util-linux"
+  iproute2 curl ca-certificates procps util-linux shellcheck"
 
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $build $tests

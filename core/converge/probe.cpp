@@ -1,6 +1,7 @@
 #include <core/converge/apply.hpp>
 #include <core/converge/plan.hpp>
 #include <core/converge/probe.hpp>
+#include <core/util/embedded.hpp>
 #include <core/util/hash.hpp>
 #include <core/util/overloaded.hpp>
 #include <core/util/text.hpp>
@@ -25,24 +26,7 @@ namespace {
 //   a hidden one is hashed with sha256sum.
 // - packages: one dpkg-query for all of them, looked up per package with builtins.
 // - units: one `systemctl show` for all of them; its blocks come in argument order.
-constexpr std::string_view probe_prelude = R"sh(export LC_ALL=C
-path_state() {
-  if [ -L "$2" ]; then rec "$1" type symlink; rec "$1" target "$(readlink "$2")";
-  elif [ -d "$2" ]; then rec "$1" type directory; rec "$1" meta "$(stat -c '%U %G %a' "$2")";
-  elif [ -f "$2" ]; then rec "$1" type file; set -- "$1" "$2" "$3" $(stat -c '%U %G %a %s' "$2")
-    rec "$1" meta "$4 $5 $6"
-    if [ "$3" = show ] && [ "$7" -le 262144 ]; then rec_file "$1" content "$2"
-    else rec "$1" hash "$(sha256sum < "$2")"; fi
-  elif [ -e "$2" ]; then rec "$1" type other;
-  fi
-}
-package_state() {
-  _r=; while read -r _n _s _v; do [ "$_n" = "$2" ] && _r="$_s $_v"; done <<@@berth-packages
-$packages
-@@berth-packages
-  rec "$1" version "$_r"
-}
-)sh";
+const std::string_view probe_prelude = util::embedded("core/sh/probe.sh");
 
 std::string probe_one(std::size_t index, const Resource& resource) {
   const auto i = std::to_string(index);

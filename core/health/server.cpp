@@ -1,4 +1,5 @@
 #include <core/health/server.hpp>
+#include <core/util/embedded.hpp>
 #include <core/util/text.hpp>
 #include <core/layout/layout.hpp>
 
@@ -49,30 +50,7 @@ std::vector<Condition> thresholds(const std::vector<manifest::ConditionText>& ow
 
 // Helpers every server script starts with. `v` is the transport's `rec` (one framed
 // record, core/remote.hpp), as in the converge probe.
-constexpr std::string_view prelude = R"sh(export LC_ALL=C
-v() { rec "$@"; }
-journal() { v "$1" journal "$(journalctl --no-pager -o short-iso -n JOURNAL_LINES -u "$2" 2>&1)"; }
-unit() {
-  st=$(systemctl show -p LoadState,ActiveState,SubState,NRestarts,Result,ExecMainStatus "$2" 2>&1)
-  v "$1" unit "$2"
-  v "$1" show "$st"
-  if ! printf '%s\n' "$st" | grep -qx 'ActiveState=active' || ! printf '%s\n' "$st" | grep -qx 'NRestarts=0'; then
-    journal "$1" "$3"
-  fi
-}
-timer() {
-  v "$1" unit "$2.timer"
-  v "$1" timer "$(systemctl show --timestamp=utc -p LoadState,ActiveState,SubState,UnitFileState,LastTriggerUSec "$2.timer" 2>&1)"
-  st=$(systemctl show -p LoadState,ActiveState,Result,ExecMainStatus "$2.service" 2>&1)
-  v "$1" show "$st"
-  printf '%s\n' "$st" | grep -qx 'Result=success' || journal "$1" "$2.service"
-}
-client() {
-  s=$1; c=$2; shift 2
-  out=$("$@" 2>&1); st=$?
-  v "$s" client "$c"; v "$s" exit "$st"; v "$s" output "$out"
-}
-)sh";
+const std::string_view prelude = util::embedded("core/sh/health.sh");
 
 std::string database_script(const ServerCheck& c) {
   const auto s = shell_quote(c.name);

@@ -1,5 +1,6 @@
 #include <core/error.hpp>
 #include <core/jobs/jobs.hpp>
+#include <core/util/embedded.hpp>
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
@@ -70,19 +71,7 @@ const manifest::Job& find_job(const manifest::Manifest& m, std::string_view name
 std::string status_script(const std::vector<std::string>& units) {
   // One `systemctl show -p P --value` per property: with --value the lines carry no
   // names, and a missing property still prints an empty line, so the order is known.
-  std::string script = R"sh(show() {
-  prefix=$1 unit=$2
-  shift 2
-  for property in "$@"; do
-    value=$(systemctl show -p "$property" --value "$unit" 2>/dev/null)
-    case $property in
-    *Timestamp | *USec*)
-      [ -z "$value" ] || [ "$value" = n/a ] || value=$(date -u -d "$value" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || printf '%s' "$value") ;;
-    esac
-    printf '%s.%s=%s\n' "$prefix" "$property" "$value"
-  done
-}
-)sh";
+  std::string script(util::embedded("core/sh/jobs.sh"));
   for (const auto& unit : units) {
     const auto q = util::shell_quote(unit);
     script += fmt::format(

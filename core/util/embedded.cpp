@@ -1,5 +1,8 @@
 #include <core/util/embedded.hpp>
 
+#include <stdexcept>
+#include <string>
+
 namespace berth {
 
 std::optional<std::string_view> find_embedded(std::string_view path) {
@@ -7,6 +10,11 @@ std::optional<std::string_view> find_embedded(std::string_view path) {
     if (file.path == path) return file.content;
   }
   return std::nullopt;
+}
+
+std::string_view util::embedded(std::string_view path) {
+  if (const auto found = find_embedded(path)) return *found;
+  throw std::logic_error("not compiled in: " + std::string(path));
 }
 
 }  // namespace berth

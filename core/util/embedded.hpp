@@ -6,7 +6,7 @@
 
 namespace berth {
 
-// One file of templates/ or playbooks/ compiled into the binary.
+// One file of templates/, playbooks/ or core/sh/ compiled into the binary.
 struct EmbeddedFile {
   std::string_view path;  // relative to the project root, e.g. "templates/x.mustache"
   std::string_view content;
@@ -17,5 +17,11 @@ std::span<const EmbeddedFile> embedded_files();
 
 // The embedded file at `path`, or nullopt when no such file was compiled in.
 std::optional<std::string_view> find_embedded(std::string_view path);
+
+namespace util {
+// The embedded file at `path`, which the build must have compiled in (core/sh/*.sh):
+// throws std::logic_error naming it when it did not.
+std::string_view embedded(std::string_view path);
+}  // namespace util
 
 }  // namespace berth
