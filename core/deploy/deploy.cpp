@@ -102,7 +102,7 @@ class Run {
   // One step of the playbook; false when it failed (and every host was put back).
   bool run_step(const playbook::Step& s) {
     switch (s.kind) {
-      case StepKind::release: return step(s.name, [&] { return release_step(s.action); });
+      case StepKind::release: return step(s.name, [&] { return release_step(s.release); });
       case StepKind::hooks: return hooks(s);
       case StepKind::remote:
       case StepKind::local:
@@ -112,16 +112,20 @@ class Run {
     return step(s.name, [&]() -> std::string { throw Error("a converge step cannot run among release steps"); });
   }
 
-  std::string release_step(const std::string& action) {
-    if (action == "build") return build();
-    if (action == "ship") return ship();
-    if (action == "migrate") return migrate();
-    if (action == "choose") return choose_rollback();
-    if (action == "start") return start();
-    if (action == "switch") return switch_over();
-    if (action == "finalize") return finalize();
-    throw Error(fmt::format("unknown release step '{}'", action));
+  std::string release_step(playbook::ReleaseAction action) {
+    using playbook::ReleaseAction;
+    switch (action) {
+      case ReleaseAction::build: return build();
+      case ReleaseAction::ship: return ship();
+      case ReleaseAction::migrate: return migrate();
+      case ReleaseAction::choose: return choose_rollback();
+      case ReleaseAction::start: return start();
+      case ReleaseAction::switch_over: return switch_over();
+      case ReleaseAction::finalize: return finalize();
+    }
+    throw Error("unknown release step", ExitCode::internal);
   }
+
 
   std::string build() {
     result_.release = make_release_id(build_dir(m_), std::chrono::system_clock::now());
@@ -289,11 +293,18 @@ class Run {
     });
   }
 
+  const std::vector<manifest::Hook>& hooks_of(playbook::HookKind kind) const {
+    switch (kind) {
+      case playbook::HookKind::pre_build: return m_.hooks.pre_build;
+      case playbook::HookKind::pre_deploy: return m_.hooks.pre_deploy;
+      case playbook::HookKind::post_deploy: return m_.hooks.post_deploy;
+    }
+    return m_.hooks.post_deploy;
+  }
+
   // The manifest's [hooks] of one kind, each a remote or local command step.
   bool hooks(const playbook::Step& s) {
-    const auto& list = s.action == "pre_build"    ? m_.hooks.pre_build
-                       : s.action == "pre_deploy" ? m_.hooks.pre_deploy
-                                                  : m_.hooks.post_deploy;
+    const auto& list = hooks_of(s.hook);
     if (list.empty()) return true;
     return step(s.name, [&] {
       for (const auto& hook : list) {

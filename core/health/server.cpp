@@ -210,7 +210,194 @@ std::string basename_of(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
+// What a check's facts said: the observation its conditions are judged on, what it
+// looked at, why it could not look, and journal lines to show when it fails.
+struct Judged {
+  Observation o;
+  std::string target;
+  std::string error;
+  std::vector<std::string> details;
+};
+
+std::string script_unit(const ServerCheck& c, const ServerPlan&) {
+  return fmt::format("unit {} {} {}\n", shell_quote(c.name), shell_quote(c.subject), shell_quote(c.journal));
+}
+
+std::string script_app(const ServerCheck& c, const ServerPlan& plan) {
+  const auto i = static_cast<std::size_t>(c.instance - 1);
+  if (i >= plan.blue_ports.size() || i >= plan.green_ports.size()) return {};
+  const auto blue = fmt::format("{}@{}.service", c.subject, plan.blue_ports[i]);
+  const auto green = fmt::format("{}@{}.service", c.subject, plan.green_ports[i]);
+  return fmt::format("if [ \"$live\" = green ]; then unit {0} {2} {2}; else unit {0} {1} {1}; fi\n",
+                     shell_quote(c.name), shell_quote(blue), shell_quote(green));
+}
+
+std::string script_timer(const ServerCheck& c, const ServerPlan&) {
+  return fmt::format("timer {} {}\n", shell_quote(c.name), shell_quote(c.subject));
+}
+
+std::string script_database(const ServerCheck& c, const ServerPlan&) { return database_script(c); }
+
+std::string script_ports(const ServerCheck&, const ServerPlan&) { return "v ports ss \"$(ss -ltnH 2>&1)\"\n"; }
+
+std::string script_disk(const ServerCheck& c, const ServerPlan&) {
+  return fmt::format("[ ! -d {1} ] || v {0} df \"$(df -P {1} 2>&1 | tail -n 1)\"\n", shell_quote(c.name),
+                     shell_quote(c.subject));
+}
+
+std::string script_memory(const ServerCheck&, const ServerPlan&) {
+  return "v memory meminfo \"$(grep -E '^(MemTotal|MemAvailable):' /proc/meminfo)\"\n";
+}
+
+std::string script_load(const ServerCheck&, const ServerPlan&) {
+  return "v load loadavg \"$(cat /proc/loadavg)\"\n"
+         "v load cores \"$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"\n";
+}
+
+// A unit, an app instance (the live color's) or a timer and its service's last run.
+Judged judge_unit(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  j.target = facts.has(c.name, "unit") ? facts.get(c.name, "unit") : c.subject;
+  const auto p = properties(facts.get(c.name, "show"));
+  j.o = unit_observation(p);
+  if (c.kind == ServerCheckKind::timer) {
+    const auto t = properties(facts.get(c.name, "timer"));
+    if (t.contains("ActiveState")) j.o.values["ACTIVE_STATE"] = property(t, "ActiveState");
+    if (t.contains("SubState")) j.o.values["SUB_STATE"] = property(t, "SubState");
+    const auto last = iso_timestamp(property(t, "LastTriggerUSec"));
+    j.o.values["LAST_TRIGGER"] = last.empty() ? std::string("never") : last;
+    j.error = not_loaded(t, j.target);
+    j.target += last.empty() ? " (never triggered)" : " (last triggered " + last + ")";
+  } else {
+    j.error = not_loaded(p, j.target);
+    const auto& live = facts.get("app", "live");
+    if (c.kind == ServerCheckKind::app && !live.empty()) j.target += " (" + live + ")";
+  }
+  j.details = journal_of(facts, c.name);
+  return j;
+}
+
+Judged judge_database(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  j.target = c.subject;
+  const auto client = facts.get(c.name, "client");
+  if (client == "none") {
+    // No client to ask: the port listening is all that can be said.
+    const auto port = engine_port(c.engine);
+    j.o.connected = listening_ports(facts.get("ports", "ss")).contains(port);
+    j.target = fmt::format("{} (port {} listening; mongosh is not installed)", c.subject, port);
+  } else if (facts.has(c.name, "exit")) {
+    const auto output = facts.get(c.name, "output");
+    const auto expect = expected_output(c.engine);
+    j.o.connected = facts.get(c.name, "exit") == "0" && (expect.empty() || output.find(expect) != std::string::npos);
+    j.target = fmt::format("{} ({})", c.subject, client);
+    if (!*j.o.connected) {
+      j.error = util::tail_lines(output, 2);
+      std::replace(j.error.begin(), j.error.end(), '\n', ' ');
+      if (j.error.empty()) j.error = fmt::format("{} exited with status {}", client, facts.get(c.name, "exit"));
+    }
+  }
+  j.details = journal_of(facts, c.name);
+  return j;
+}
+
+Judged judge_ports(const ServerCheck&, const ServerPlan& plan, const ServerFacts& facts) {
+  Judged j;
+  std::vector<int> expected = plan.ports;
+  const auto& live = facts.get("app", "live");
+  if (!live.empty()) {
+    const auto& app = live == "green" ? plan.green_ports : plan.blue_ports;
+    expected.insert(expected.end(), app.begin(), app.end());
+  }
+  std::sort(expected.begin(), expected.end());
+  for (int p : expected) j.target += (j.target.empty() ? "" : " ") + std::to_string(p);
+  if (facts.has("ports", "ss")) {
+    const auto listening = listening_ports(facts.get("ports", "ss"));
+    std::string missing;
+    for (int p : expected) {
+      if (!listening.contains(p)) missing += (missing.empty() ? "" : " ") + std::to_string(p);
+    }
+    j.o.values["MISSING_PORTS"] = missing;
+  }
+  return j;
+}
+
+Judged judge_disk(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  j.target = c.subject;
+  // df -P: Filesystem 1024-blocks Used Available Capacity Mounted-on
+  const auto f = util::fields(facts.get(c.name, "df"));
+  if (f.size() >= 6 && f[4].ends_with('%')) {
+    if (auto n = number_of(f[4].substr(0, f[4].size() - 1))) j.o.values["DISK_USED"] = *n;
+    j.target = fmt::format("{} ({} on {})", c.subject, f[0], f[5]);
+  } else if (!facts.has(c.name, "df")) {
+    j.error = c.subject + " does not exist on the server";
+  }
+  return j;
+}
+
+Judged judge_memory(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  j.target = c.subject;
+  std::optional<double> total, available;
+  for (auto line : util::lines(facts.get("memory", "meminfo"))) {
+    const auto f = util::fields(line);
+    if (f.size() < 2) continue;
+    if (f[0] == "MemTotal:") total = number_of(f[1]);
+    if (f[0] == "MemAvailable:") available = number_of(f[1]);
+  }
+  if (total && available && *total > 0) {
+    j.o.values["MEMORY_AVAILABLE"] = std::round(*available / *total * 1000) / 10;
+    j.target = fmt::format("{} MiB available of {} MiB", static_cast<long long>(*available / 1024),
+                           static_cast<long long>(*total / 1024));
+  }
+  return j;
+}
+
+Judged judge_load(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  j.target = c.subject;
+  const auto f = util::fields(facts.get("load", "loadavg"));
+  const auto cores = number_of(facts.get("load", "cores"));
+  // The 15-minute average: sustained overload, not a burst (a deploy's build).
+  if (f.size() >= 3 && cores && *cores > 0) {
+    if (auto load = number_of(f[2])) {
+      j.o.values["LOAD_PER_CORE"] = std::round(*load / *cores * 100) / 100;
+      j.target = fmt::format("15-minute load {} on {} core{}", f[2], *cores, *cores == 1 ? "" : "s");
+    }
+  }
+  return j;
+}
+
+// One entry per kind: its name, how the script observes it, how it is judged.
+struct KindEntry {
+  ServerCheckKind kind;
+  std::string_view name;
+  std::string (*script)(const ServerCheck&, const ServerPlan&);
+  Judged (*judge)(const ServerCheck&, const ServerPlan&, const ServerFacts&);
+};
+
+constexpr KindEntry kind_entries[] = {
+    {ServerCheckKind::unit, "unit", script_unit, judge_unit},
+    {ServerCheckKind::app, "app", script_app, judge_unit},
+    {ServerCheckKind::timer, "timer", script_timer, judge_unit},
+    {ServerCheckKind::database, "database", script_database, judge_database},
+    {ServerCheckKind::ports, "ports", script_ports, judge_ports},
+    {ServerCheckKind::disk, "disk", script_disk, judge_disk},
+    {ServerCheckKind::memory, "memory", script_memory, judge_memory},
+    {ServerCheckKind::load, "load", script_load, judge_load},
+};
+
+const KindEntry& kind_table(ServerCheckKind kind) {
+  for (const auto& e : kind_entries) {
+    if (e.kind == kind) return e;
+  }
+  return kind_entries[0];
+}
+
 }  // namespace
+
+std::string_view kind_name(ServerCheckKind kind) { return kind_table(kind).name; }
 
 std::span<const std::string> server_placeholders() {
   static const std::vector<std::string> names{
@@ -229,7 +416,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
   };
   auto unit_check = [&](std::string unit, std::string journal) {
     ServerCheck c{.name = "unit:" + unit,
-                  .kind = "unit",
+                  .kind = ServerCheckKind::unit,
                   .subject = unit + ".service",
                   .conditions = conditions_of({unit_active, unit_not_looping})};
     c.journal = std::move(journal);
@@ -247,7 +434,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
         plan.ports.push_back(engine_port(db.engine));
       }
       ServerCheck c{.name = "db:" + db.key,
-                    .kind = "database",
+                    .kind = ServerCheckKind::database,
                     .subject = db.key,
                     .conditions = conditions_of({database_up})};
       c.engine = db.engine;
@@ -257,7 +444,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
       add(std::move(c));
       if (db.backups.enabled) {
         add({.name = "backup:" + db.key,
-             .kind = "timer",
+             .kind = ServerCheckKind::timer,
              .subject = layout::backup_unit(m, db),
              .conditions = conditions_of({unit_active, timer_result})});
       }
@@ -270,7 +457,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
     plan.read_live_color = layout::read_live_color(m);
     for (int i = 1; i <= m.app.run.instances; ++i) {
       ServerCheck c{.name = fmt::format("app:{}", i),
-                    .kind = "app",
+                    .kind = ServerCheckKind::app,
                     .subject = m.app.name,
                     .conditions = conditions_of({unit_active, unit_not_looping}),
                     .instance = i};
@@ -295,7 +482,7 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
       if (job.run_on == manifest::RunOn::one && !(primary && primary->name == server.name))
         continue;
       ServerCheck c{.name = "timer:" + job.name,
-                    .kind = "timer",
+                    .kind = ServerCheckKind::timer,
                     .subject = fmt::format("{}-job-{}", m.app.name, job.name),
                     .conditions = conditions_of({unit_active, timer_result})};
       add(std::move(c));
@@ -305,25 +492,25 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
   std::sort(plan.ports.begin(), plan.ports.end());
   plan.ports.erase(std::unique(plan.ports.begin(), plan.ports.end()), plan.ports.end());
   add({.name = "ports",
-       .kind = "ports",
+       .kind = ServerCheckKind::ports,
        .subject = "ports",
        .conditions = conditions_of({ports_listening})});
   add({.name = "disk:/",
-       .kind = "disk",
+       .kind = ServerCheckKind::disk,
        .subject = "/",
        .conditions = thresholds(m.server_checks.disk, disk_threshold)});
   if (server.has_role("app")) {
     add({.name = "disk:/srv",
-         .kind = "disk",
+         .kind = ServerCheckKind::disk,
          .subject = "/srv",
          .conditions = thresholds(m.server_checks.disk, disk_threshold)});
   }
   add({.name = "memory",
-       .kind = "memory",
+       .kind = ServerCheckKind::memory,
        .subject = "memory",
        .conditions = thresholds(m.server_checks.memory, memory_threshold)});
   add({.name = "load",
-       .kind = "load",
+       .kind = ServerCheckKind::load,
        .subject = "load",
        .conditions = thresholds(m.server_checks.load, load_threshold)});
   return plan;
@@ -334,42 +521,14 @@ std::string render_server_script(const ServerPlan& plan) {
   const auto at = script.find("JOURNAL_LINES");
   script.replace(at, 13, std::to_string(journal_lines));
 
-  const bool any_app = std::any_of(plan.checks.begin(), plan.checks.end(),
-                                   [](const auto& c) { return c.kind == "app"; });
-  const bool ports = std::any_of(plan.checks.begin(), plan.checks.end(),
-                                 [](const auto& c) { return c.kind == "ports"; });
-  if ((any_app || ports) && !plan.read_live_color.empty()) {
+  const auto has = [&](ServerCheckKind kind) {
+    return std::any_of(plan.checks.begin(), plan.checks.end(), [&](const auto& c) { return c.kind == kind; });
+  };
+  if ((has(ServerCheckKind::app) || has(ServerCheckKind::ports)) && !plan.read_live_color.empty()) {
     // The live color, read as deploys read it.
     script += plan.read_live_color + "v app live \"$live\"\n";
   }
-  for (const auto& c : plan.checks) {
-    const auto s = shell_quote(c.name);
-    if (c.kind == "unit") {
-      script += fmt::format("unit {} {} {}\n", s, shell_quote(c.subject), shell_quote(c.journal));
-    } else if (c.kind == "app") {
-      const auto i = static_cast<std::size_t>(c.instance - 1);
-      if (i >= plan.blue_ports.size() || i >= plan.green_ports.size()) continue;
-      const auto blue = fmt::format("{}@{}.service", c.subject, plan.blue_ports[i]);
-      const auto green = fmt::format("{}@{}.service", c.subject, plan.green_ports[i]);
-      script += fmt::format(
-          "if [ \"$live\" = green ]; then unit {0} {2} {2}; else unit {0} {1} {1}; fi\n", s,
-          shell_quote(blue), shell_quote(green));
-    } else if (c.kind == "timer") {
-      script += fmt::format("timer {} {}\n", s, shell_quote(c.subject));
-    } else if (c.kind == "database") {
-      script += database_script(c);
-    } else if (c.kind == "ports") {
-      script += "v ports ss \"$(ss -ltnH 2>&1)\"\n";
-    } else if (c.kind == "disk") {
-      script += fmt::format("[ ! -d {1} ] || v {0} df \"$(df -P {1} 2>&1 | tail -n 1)\"\n", s,
-                            shell_quote(c.subject));
-    } else if (c.kind == "memory") {
-      script += "v memory meminfo \"$(grep -E '^(MemTotal|MemAvailable):' /proc/meminfo)\"\n";
-    } else if (c.kind == "load") {
-      script += "v load loadavg \"$(cat /proc/loadavg)\"\n"
-                "v load cores \"$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)\"\n";
-    }
-  }
+  for (const auto& c : plan.checks) script += kind_table(c.kind).script(c, plan);
   if (plan.certificates) {
     // Every certificate file nginx's enabled sites and conf.d name (not the keys).
     script += R"sh(i=0
@@ -413,107 +572,10 @@ std::expected<ServerFacts, std::string> parse_server_output(const std::vector<ut
 std::vector<CheckResult> judge_server(const ServerPlan& plan, const ServerFacts& facts,
                                       std::chrono::milliseconds duration) {
   std::vector<CheckResult> out;
-  const std::string live = facts.get("app", "live");
   for (const auto& c : plan.checks) {
-    Observation o;
-    std::string target = c.subject;
-    std::string error;
-    std::vector<std::string> details;
-    if (c.kind == "unit" || c.kind == "app" || c.kind == "timer") {
-      if (facts.has(c.name, "unit")) target = facts.get(c.name, "unit");
-      const auto p = properties(facts.get(c.name, "show"));
-      if (c.kind == "timer") {
-        // The timer's own state, and its service's last result.
-        const auto t = properties(facts.get(c.name, "timer"));
-        o = unit_observation(p);
-        if (t.contains("ActiveState")) o.values["ACTIVE_STATE"] = property(t, "ActiveState");
-        if (t.contains("SubState")) o.values["SUB_STATE"] = property(t, "SubState");
-        const auto last = iso_timestamp(property(t, "LastTriggerUSec"));
-        o.values["LAST_TRIGGER"] = last.empty() ? std::string("never") : last;
-        error = not_loaded(t, target);
-        target += last.empty() ? " (never triggered)" : " (last triggered " + last + ")";
-      } else {
-        o = unit_observation(p);
-        error = not_loaded(p, target);
-        if (c.kind == "app" && !live.empty()) target += " (" + live + ")";
-      }
-      details = journal_of(facts, c.name);
-    } else if (c.kind == "database") {
-      const auto client = facts.get(c.name, "client");
-      if (client == "none") {
-        // No client to ask: the port listening is all that can be said.
-        const auto port = engine_port(c.engine);
-        o.connected = listening_ports(facts.get("ports", "ss")).contains(port);
-        target = fmt::format("{} (port {} listening; mongosh is not installed)", c.subject, port);
-      } else if (facts.has(c.name, "exit")) {
-        const auto output = facts.get(c.name, "output");
-        const auto expect = expected_output(c.engine);
-        o.connected = facts.get(c.name, "exit") == "0" &&
-                      (expect.empty() || output.find(expect) != std::string::npos);
-        target = fmt::format("{} ({})", c.subject, client);
-        if (!*o.connected) {
-          error = util::tail_lines(output, 2);
-          std::replace(error.begin(), error.end(), '\n', ' ');
-          if (error.empty())
-            error = fmt::format("{} exited with status {}", client, facts.get(c.name, "exit"));
-        }
-      }
-      details = journal_of(facts, c.name);
-    } else if (c.kind == "ports") {
-      std::vector<int> expected = plan.ports;
-      if (!live.empty()) {
-        const auto& app = live == "green" ? plan.green_ports : plan.blue_ports;
-        expected.insert(expected.end(), app.begin(), app.end());
-      }
-      std::sort(expected.begin(), expected.end());
-      target = "";
-      for (int p : expected)
-        target += (target.empty() ? "" : " ") + std::to_string(p);
-      if (facts.has("ports", "ss")) {
-        const auto listening = listening_ports(facts.get("ports", "ss"));
-        std::string missing;
-        for (int p : expected) {
-          if (!listening.contains(p)) missing += (missing.empty() ? "" : " ") + std::to_string(p);
-        }
-        o.values["MISSING_PORTS"] = missing;
-      }
-    } else if (c.kind == "disk") {
-      // df -P: Filesystem 1024-blocks Used Available Capacity Mounted-on
-      const auto f = util::fields(facts.get(c.name, "df"));
-      if (f.size() >= 6 && f[4].ends_with('%')) {
-        if (auto n = number_of(f[4].substr(0, f[4].size() - 1))) o.values["DISK_USED"] = *n;
-        target = fmt::format("{} ({} on {})", c.subject, f[0], f[5]);
-      } else if (!facts.has(c.name, "df")) {
-        error = c.subject + " does not exist on the server";
-      }
-    } else if (c.kind == "memory") {
-      std::optional<double> total, available;
-      for (auto line : util::lines(facts.get("memory", "meminfo"))) {
-        const auto f = util::fields(line);
-        if (f.size() < 2) continue;
-        if (f[0] == "MemTotal:") total = number_of(f[1]);
-        if (f[0] == "MemAvailable:") available = number_of(f[1]);
-      }
-      if (total && available && *total > 0) {
-        o.values["MEMORY_AVAILABLE"] = std::round(*available / *total * 1000) / 10;
-        target =
-            fmt::format("{} MiB available of {} MiB", static_cast<long long>(*available / 1024),
-                        static_cast<long long>(*total / 1024));
-      }
-    } else if (c.kind == "load") {
-      const auto f = util::fields(facts.get("load", "loadavg"));
-      const auto cores = number_of(facts.get("load", "cores"));
-      // The 15-minute average: sustained overload, not a burst (a deploy's build).
-      if (f.size() >= 3 && cores && *cores > 0) {
-        if (auto load = number_of(f[2])) {
-          o.values["LOAD_PER_CORE"] = std::round(*load / *cores * 100) / 100;
-          target =
-              fmt::format("15-minute load {} on {} core{}", f[2], *cores, *cores == 1 ? "" : "s");
-        }
-      }
-    }
-    out.push_back(judge(plan.host, c.name, c.kind, std::move(target), c.conditions, o,
-                        std::move(error), duration, std::move(details)));
+    auto j = kind_table(c.kind).judge(c, plan, facts);
+    out.push_back(judge(plan.host, c.name, std::string(kind_name(c.kind)), std::move(j.target), c.conditions,
+                        j.o, std::move(j.error), duration, std::move(j.details)));
   }
 
   if (plan.certificates) {

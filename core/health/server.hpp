@@ -23,11 +23,17 @@
 
 namespace berth::health {
 
+// The kinds of built-in checks. Each has one entry in server.cpp's table that holds
+// together its name, the script lines that observe it and how it is judged.
+enum class ServerCheckKind { unit, app, timer, database, ports, disk, memory, load };
+// The kind's name in reports and for --only: "unit", "app", "timer", "database", ...
+std::string_view kind_name(ServerCheckKind kind);
+
 // One built-in check of one host, before anything is observed.
 struct ServerCheck {
   std::string
       name;  // "unit:nginx", "app:1", "timer:reminders", "backup:main", "ports", "disk:/", ...
-  std::string kind;  // unit, app, timer, ports, disk, memory, load, database
+  ServerCheckKind kind = ServerCheckKind::unit;
   // What it looks at: a unit, a timer's unit without suffix (APP-job-NAME,
   // APP-db-KEY-backup), a path, a database key.
   std::string subject;

@@ -17,15 +17,45 @@ const std::vector<std::string>& known_components() {
   return components;
 }
 
+namespace {
+
+constexpr std::pair<ReleaseAction, std::string_view> action_table[] = {
+    {ReleaseAction::build, "build"},   {ReleaseAction::ship, "ship"},
+    {ReleaseAction::migrate, "migrate"}, {ReleaseAction::choose, "choose"},
+    {ReleaseAction::start, "start"},   {ReleaseAction::switch_over, "switch"},
+    {ReleaseAction::finalize, "finalize"}};
+
+constexpr std::pair<HookKind, std::string_view> hook_table[] = {
+    {HookKind::pre_build, "pre_build"}, {HookKind::pre_deploy, "pre_deploy"}, {HookKind::post_deploy, "post_deploy"}};
+
+template <class Enum, std::size_t N>
+std::string_view name_in(const std::pair<Enum, std::string_view> (&table)[N], Enum value) {
+  for (const auto& [e, name] : table) {
+    if (e == value) return name;
+  }
+  return "?";
+}
+
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const std::pair<Enum, std::string_view> (&table)[N]) {
+  std::vector<std::string> out;
+  for (const auto& [e, name] : table) out.emplace_back(name);
+  return out;
+}
+
+}  // namespace
+
+std::string_view action_name(ReleaseAction action) { return name_in(action_table, action); }
+std::string_view hook_name(HookKind kind) { return name_in(hook_table, kind); }
+
 const std::vector<std::string>& release_actions() {
-  static const std::vector<std::string> actions{"build",  "ship",   "migrate", "choose",
-                                                "start", "switch", "finalize"};
-  return actions;
+  static const auto names = names_of(action_table);
+  return names;
 }
 
 const std::vector<std::string>& hook_kinds() {
-  static const std::vector<std::string> kinds{"pre_build", "pre_deploy", "post_deploy"};
-  return kinds;
+  static const auto names = names_of(hook_table);
+  return names;
 }
 
 bool Playbook::is_release() const {
@@ -158,6 +188,12 @@ Playbook parse_playbook(std::string_view text, std::string name, std::string ori
           if (value.type == Type::string && !contains(allowed, step.action)) {
             error(value.where, fmt::format("unknown {} '{}' ({})", k == "release" ? "release step" : "hook kind",
                                            step.action, joined(allowed)));
+          }
+          for (const auto& [e, n] : action_table) {
+            if (k == "release" && n == step.action) step.release = e;
+          }
+          for (const auto& [e, n] : hook_table) {
+            if (k == "hooks" && n == step.action) step.hook = e;
           }
         } else if (k == "health") {
           ++kinds;

@@ -17,12 +17,21 @@ namespace berth::playbook {
 // [hooks] of one kind (pre_build, pre_deploy, post_deploy).
 enum class StepKind { converge, remote, local, health, release, hooks };
 
+// The actions of release steps, in the order they may run, and the manifest's hook
+// kinds. Their names (the strings in playbooks) are in one table each.
+enum class ReleaseAction { build, ship, migrate, choose, start, switch_over, finalize };
+enum class HookKind { pre_build, pre_deploy, post_deploy };
+std::string_view action_name(ReleaseAction action);
+std::string_view hook_name(HookKind kind);
+
 struct Step {
   std::string name;
   StepKind kind = StepKind::converge;
   std::vector<std::string> components;   // converge: base, databases, app, proxy, jobs
   std::string command;                   // remote, local
   std::string action;                    // release: build, ship, ...; hooks: pre_build, ...
+  ReleaseAction release = ReleaseAction::build;  // release: `action` as an enum
+  HookKind hook = HookKind::pre_build;           // hooks: `action` as an enum
   std::string role = "app";              // remote: which servers
   std::string deadline = "60s";          // health: how long to retry
   int line = 0;                          // where the step starts in its file
@@ -43,10 +52,10 @@ struct Playbook {
 // The components a converge step may name.
 const std::vector<std::string>& known_components();
 
-// The actions a release step may name, in the order they may run.
+// The names a release step may give (build, ship, ...), in the order they may run.
 const std::vector<std::string>& release_actions();
 
-// The hook kinds a hooks step may name (the keys of the manifest's [hooks]).
+// The names a hooks step may give (the keys of the manifest's [hooks]).
 const std::vector<std::string>& hook_kinds();
 
 // Parses a playbook. Throws berth::Error listing every problem as origin:line:col

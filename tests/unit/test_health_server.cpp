@@ -129,7 +129,7 @@ TEST_CASE("server: built-in checks come from the manifest and the server's roles
     CHECK(plan.read_live_color.find("/etc/berth/tracker/upstream.conf") != std::string::npos);
     CHECK(plan.certificates);
     const auto& db = plan.checks[1];
-    CHECK(db.kind == "database");
+    CHECK(db.kind == ServerCheckKind::database);
     CHECK(db.secret_file == "/etc/berth/tracker/secrets/db_main_password");
     REQUIRE(db.conditions.size() == 1);
     CHECK(db.conditions[0].text == "[CONNECTED] == true");
