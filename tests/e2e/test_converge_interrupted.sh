@@ -25,6 +25,14 @@ set_header() {
   printf '\n[proxy.headers]\nX-Berth-Test = "%s"\n' "$1" >>berth.toml
 }
 plan_exit() { set +e; "$BERTH" -q plan --detailed-exitcode >/dev/null 2>&1; echo $?; set -e; }
+# failing_setup OUT [ERR]: runs setup, which must exit 1; stdout to OUT, stderr to ERR (or OUT).
+failing_setup() {
+  local status=0
+  "$BERTH" --no-color setup >"$1" 2>"${2:-$1.err}" || status=$?
+  [ -n "${2:-}" ] || cat "$1.err" >>"$1"
+  cat "$1" ${2:+"$2"}
+  [ $status = 1 ] || fail "setup should exit 1 here (got $status)"
+}
 
 set_header one
 "$BERTH" -q setup >/dev/null || fail "setup failed"
@@ -35,12 +43,7 @@ wrap_to_kill_session e2e-interrupt 1 /usr/sbin/nginx /usr/bin/systemctl
 echo "== cut off while nginx -t validates a new header: the rerun reloads nginx"
 set_header two
 arm_kill_session e2e-interrupt 1 /usr/sbin/nginx -t
-set +e
-"$BERTH" --no-color setup >cut.out 2>cut.err
-status=$?
-set -e
-cat cut.out cut.err
-[ $status = 1 ] || fail "a setup whose connection was cut off should exit 1 (got $status)"
+failing_setup cut.out cut.err
 grep -q 'connection lost' cut.err || fail "the error does not say the connection was lost"
 grep -q 'during file:/etc/nginx/sites-enabled/hello.conf' cut.err || fail "the error does not name the step cut off"
 grep -q 'web: web:' cut.err && fail "an error names the host twice"
@@ -60,12 +63,7 @@ grep -q 'not validated (a run was cut off)' plan.out || fail "plan does not show
 echo "== cut off as the app restarts for a new environment: the rerun restarts it"
 sed -i 's/^GREETING = .*/GREETING = "restarted by the rerun"/' berth.toml
 arm_kill_session e2e-interrupt 1 /usr/bin/systemctl try-restart
-set +e
-"$BERTH" --no-color setup >cut2.out 2>&1
-status=$?
-set -e
-cat cut2.out
-[ $status = 1 ] || fail "the cut-off setup should exit 1 (got $status)"
+failing_setup cut2.out
 grep -q 'during handler restart:hello@' cut2.out || fail "the error does not name the restart cut off"
 [ "$(body)" = "hello from berth" ] || fail "the app restarted although its restart was cut off"
 "$BERTH" --no-color plan >plan2.out 2>&1 || true
@@ -86,12 +84,7 @@ arm_kill_session e2e-interrupt 1 /usr/sbin/nginx -t
 "$BERTH" -q setup >/dev/null 2>&1 && fail "the cut-off setup succeeded"
 on_host grep -q bogus_directive "$site" || fail "the cut-off run did not get as far as the invalid file"
 [ "$(header)" = two ] || fail "nginx stopped serving the previous site"
-set +e
-"$BERTH" --no-color setup >bad.out 2>&1
-status=$?
-set -e
-cat bad.out
-[ $status = 1 ] || fail "setup of an invalid site should fail (got $status)"
+failing_setup bad.out
 grep -q 'unknown directive "bogus_directive"' bad.out || fail "the rerun does not quote nginx -t"
 on_host grep -q bogus_directive "$site" && fail "the invalid site is still in place after the rerun"
 on_host grep -q 'X-Berth-Test' "$site" || fail "the previous site is not back"
