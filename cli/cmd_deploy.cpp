@@ -36,8 +36,8 @@ int run_deploy(const GlobalOptions& global, Ui& ui, const std::string& name, con
 
 }  // namespace
 
-int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
-                        const playbook::Playbook& book, const ReleaseFlags& flags) {
+ReleaseReport run_release(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                          const playbook::Playbook& book, const ReleaseFlags& flags) {
   // Select and connect the app hosts.
   auto hosts = open_app_hosts(global, manifest, ui);
 
@@ -53,33 +53,41 @@ int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Man
   deploy::Callbacks callbacks;
   callbacks.progress = [&ui](std::string_view line) { ui.progress(line); };
   callbacks.output = [&ui](std::string_view line) { ui.detail(line); };
-  const auto result = deploy::run(manifest, book, hosts.servers, hosts.fleet, options, callbacks);
+  ReleaseReport report;
+  report.result = deploy::run(manifest, book, hosts.servers, hosts.fleet, options, callbacks);
+  for (const auto* s : hosts.servers) report.hosts.push_back(s->name);
+  return report;
+}
 
+nlohmann::json release_json(const playbook::Playbook& book, const ReleaseReport& report) {
+  const auto& result = report.result;
   const auto& verb = book.name;
-  if (ui.json()) {
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : result.steps) {
-      steps.push_back({{"name", s.name}, {"ok", s.ok}, {"elapsed_ms", s.elapsed.count()}, {"detail", s.detail}});
-    }
-    nlohmann::json hosts_json = nlohmann::json::array();
-    for (const auto* s : hosts.servers) hosts_json.push_back(s->name);
-    ui.emit_json({{"command", verb == "deploy" || verb == "rollback" ? verb : std::string("run")},
-                  {"playbook", verb},
-                  {"ok", result.ok},
-                  {"release", result.release},
-                  {"previous", result.previous},
-                  {"hosts", hosts_json},
-                  {"steps", steps},
-                  {"switched_back", result.switched_back},
-                  {"error", result.error.empty() ? nlohmann::json() : nlohmann::json(result.error)},
-                  {"journal", result.journal}});
-  } else {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : result.steps) {
+    steps.push_back({{"name", s.name}, {"ok", s.ok}, {"elapsed_ms", s.elapsed.count()}, {"detail", s.detail}});
+  }
+  return {{"command", verb == "deploy" || verb == "rollback" ? verb : std::string("run")},
+          {"playbook", verb},
+          {"ok", result.ok},
+          {"release", result.release},
+          {"previous", result.previous},
+          {"hosts", report.hosts},
+          {"steps", steps},
+          {"switched_back", result.switched_back},
+          {"error", result.error.empty() ? nlohmann::json() : nlohmann::json(result.error)},
+          {"journal", result.journal}};
+}
+
+int print_release(Ui& ui, const playbook::Playbook& book, const ReleaseReport& report) {
+  const auto& result = report.result;
+  const auto& verb = book.name;
+  if (!ui.json()) {
     for (const auto& s : result.steps) {
       ui.out(fmt::format("{} {:<14} {:>6.1f} s  {}", s.ok ? ui.green("ok") : ui.red("!!"), s.name,
                          s.elapsed.count() / 1000.0, s.ok ? s.detail : ""));
     }
-    if (result.ok) {
-      ui.out(ui.bold(fmt::format("{} {} is live on {} host(s)", verb, result.release, hosts.servers.size())));
+    if (result.ok && !result.release.empty()) {
+      ui.out(ui.bold(fmt::format("{} {} is live on {} host(s)", verb, result.release, report.hosts.size())));
     }
   }
   if (!result.ok) {
@@ -95,6 +103,13 @@ int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Man
     return static_cast<int>(ExitCode::failure);
   }
   return 0;
+}
+
+int run_release_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                        const playbook::Playbook& book, const ReleaseFlags& flags) {
+  const auto report = run_release(global, ui, manifest, book, flags);
+  if (ui.json()) ui.emit_json(release_json(book, report));
+  return print_release(ui, book, report);
 }
 
 void add_release_flags(CLI::App* sub, ReleaseFlags& flags) {

@@ -2,6 +2,8 @@
 #include <cli/cli.hpp>
 #include <cli/playbook_command.hpp>
 
+#include <memory>
+
 namespace berth::cli {
 
 void add_setup(CLI::App& app, Cli& cli) {
@@ -10,10 +12,16 @@ void add_setup(CLI::App& app, Cli& cli) {
       "Provision the selected hosts to match the manifest (the `setup` playbook): packages, "
       "app user and layout, env file, systemd units, nginx, jobs, databases. One probe per "
       "host, then one script per stage that has changes; a host that is already right costs "
-      "one remote command. Prints ok/changed/failed per host (--json: every resource with its "
-      "status, and the remote commands used per host).");
-  on_run(sub, cli, [&cli](Ui& ui) {
-    return run_playbook_command(cli.global, ui, "setup", converge::Mode::apply);
+      "one remote command. When what the app's instances start with changed (its environment, "
+      "secrets or unit), the live release then starts again on the idle color, is checked, "
+      "switched to and gated, as a deploy is (the `restart` playbook, under the deploy lock; "
+      "switched back when the gate fails). Prints ok/changed/failed per host (--json: every "
+      "resource with its status, the remote commands used per host, and the restart).");
+  auto flags = std::make_shared<ReleaseFlags>();
+  add_release_flags(sub, *flags);
+  on_run(sub, cli, [&cli, flags](Ui& ui) {
+    return run_playbook_command(cli.global, ui, "setup", converge::Mode::apply, DetailedExitCode::no,
+                                flags.get());
   });
 }
 

@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 namespace berth::cli {
 
 using converge::Action;
@@ -62,7 +65,10 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
   }
   nlohmann::json handlers = nlohmann::json::array();
   for (const auto& h : host.handlers) {
-    handlers.push_back({{"name", h.name}, {"owed", h.owed}, {"status", converge::outcome_name(h.outcome)}});
+    handlers.push_back({{"name", h.name},
+                        {"owed", h.owed},
+                        {"deferred", h.deferred},
+                        {"status", converge::outcome_name(h.outcome)}});
   }
   nlohmann::json out = {{"host", host.host},
                         {"ok", host.count(Outcome::ok)},
@@ -137,10 +143,15 @@ void print_plan(Ui& ui, const HostReport& host) {
     print_host_error(ui, host);
     return;
   }
+  // The app's restart that follows counts as a change too.
   ui.out(ui.bold(fmt::format("{}: {} to change, {} unchanged", host.host,
-                             host.count(Outcome::changed), host.count(Outcome::ok))));
+                             host.count(Outcome::changed) + static_cast<int>(host.deferred().size()),
+                             host.count(Outcome::ok))));
   for (const auto& h : host.handlers) {
-    ui.out(fmt::format("  {} {}{}", ui.yellow("~"), h.name, ui.dim("  (owed by an interrupted run)")));
+    const auto why = h.deferred ? std::string("then the live release starts again on the idle color, gated on health") : std::string();
+    const auto owed = h.owed ? std::string("owed by an interrupted run") : std::string();
+    ui.out(fmt::format("  {} {}{}", ui.yellow("~"), h.name,
+                       ui.dim("  (" + owed + (owed.empty() || why.empty() ? "" : "; ") + why + ")")));
   }
   for (const auto& r : host.resources) {
     if (r.action == Action::none) continue;
@@ -218,10 +229,37 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
 
   // Report.
   bool ok = true, unreachable = false, changes = false;
+  std::vector<std::string> restart_hosts;  // app hosts whose instances must start again
   for (const auto& step : steps) {
     ok = ok && step.ok;
     unreachable = unreachable || step.unreachable;
-    for (const auto& h : step.hosts) changes = changes || h.count(Outcome::changed) > 0;
+    for (const auto& h : step.hosts) {
+      const auto deferred = h.deferred();
+      changes = changes || h.count(Outcome::changed) > 0 || !deferred.empty();
+      if (!deferred.empty() &&
+          std::find(restart_hosts.begin(), restart_hosts.end(), h.host) == restart_hosts.end()) {
+        restart_hosts.push_back(h.host);
+      }
+    }
+  }
+  // What changed what the app's instances start with is applied as a release is: the
+  // live release starts again on the idle color, is checked, switched to and gated
+  // (playbooks/restart.toml), never restarted in place.
+  std::optional<ReleaseReport> restart;
+  const auto restart_book = playbook::load_playbook(manifest.dir, "restart");
+  int restart_status = 0;
+  if (mode == Mode::apply && ok && !restart_hosts.empty()) {
+    if (!ui.json()) {
+      for (const auto& step : steps) print_step(ui, step, mode, book.steps.size() > 1);
+      ui.out(ui.bold(fmt::format("== restart ({}): the app's environment or unit changed; the live release "
+                                 "starts again on the idle color, gated on health",
+                                 join(restart_hosts, ", "))));
+    }
+    auto only = global;
+    only.hosts = restart_hosts;
+    only.roles.clear();
+    restart = run_release(only, ui, manifest, restart_book, release_flags ? *release_flags : ReleaseFlags{});
+    if (!ui.json()) restart_status = print_release(ui, restart_book, *restart);
   }
   if (ui.json()) {
     nlohmann::json json_steps = nlohmann::json::array();
@@ -230,16 +268,22 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
       json_steps.push_back(step_json(step, mode));
       for (const auto& h : step.hosts) json_hosts.push_back(host_json(h, mode));
     }
-    ui.emit_json({{"command", mode == Mode::plan ? "plan" : name == "setup" ? "setup" : "run"},
-                  {"playbook", name},
-                  {"ok", ok},
-                  {"changes", changes},
-                  {"hosts", std::move(json_hosts)},
-                  {"steps", std::move(json_steps)}});
-  } else {
+    nlohmann::json doc = {{"command", mode == Mode::plan ? "plan" : name == "setup" ? "setup" : "run"},
+                          {"playbook", name},
+                          {"ok", ok && (!restart || restart->result.ok)},
+                          {"changes", changes},
+                          {"hosts", std::move(json_hosts)},
+                          {"steps", std::move(json_steps)}};
+    if (restart) {
+      doc["restart"] = release_json(restart_book, *restart);
+      restart_status = print_release(ui, restart_book, *restart);
+    }
+    ui.emit_json(doc);
+  } else if (!restart) {
     for (const auto& step : steps) print_step(ui, step, mode, book.steps.size() > 1);
   }
   if (!ok) return static_cast<int>(unreachable ? ExitCode::unreachable : ExitCode::failure);
+  if (restart_status != 0) return restart_status;
   if (changes && mode == Mode::plan && detailed == DetailedExitCode::yes) {
     return static_cast<int>(ExitCode::changes_pending);
   }

@@ -47,6 +47,10 @@ std::string base64(std::string_view data) {
 
 }  // namespace
 
+std::string owed_record(std::string_view handler) { return "/var/lib/berth/owed/" + std::string(handler); }
+
+bool is_deferred(std::string_view handler) { return handler.starts_with(release_handler_prefix); }
+
 std::string validation_backup(std::string_view path) {
   return "/var/lib/berth/prev/" + util::sha256_hex(path).substr(0, 16);
 }
@@ -213,7 +217,8 @@ bool known_handler(std::string_view handler) {
       return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@._-:\\").find(c) != std::string_view::npos;
     });
   };
-  return handler == "daemon-reload" || unit("reload:") || unit("restart:") || unit("reexec:");
+  return handler == "daemon-reload" || unit("reload:") || unit("restart:") || unit("reexec:") ||
+         unit(release_handler_prefix);
 }
 
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
@@ -255,7 +260,8 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
         list, owe_line(packages_notify));
     calls = fmt::format("run_step {} s_packages\n", first_package) + calls;
   }
-  const auto handlers = triggered_handlers(stage, resources, changes, owed);
+  auto handlers = triggered_handlers(stage, resources, changes, owed);
+  std::erase_if(handlers, [](const std::string& h) { return is_deferred(h); });
   if (calls.empty() && handlers.empty()) return {};
   for (const auto& h : handlers) {
     const auto id = "h:" + h;

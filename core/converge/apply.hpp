@@ -24,6 +24,17 @@
 
 namespace berth::converge {
 
+// The file that records `handler` as owed on a server.
+std::string owed_record(std::string_view handler);
+
+// A handler "release:APP" means the app's live release must start again with what
+// changed (its environment, its unit): a blue/green restart through the release
+// playbook `restart` (core/deploy), never a `systemctl restart`. The apply only
+// records it as owed; the command runs the restart after the converge, and the
+// release's finalize clears the record.
+inline constexpr std::string_view release_handler_prefix = "release:";
+bool is_deferred(std::string_view handler);
+
 // Where owed handlers run: at the end of the config stage (merged with the handlers
 // its own changes trigger), where files and units, which all handlers follow, are in place.
 inline constexpr Stage owed_stage = Stage::config;
@@ -61,13 +72,14 @@ std::string guard_test(const Command& c);
 
 // The handlers triggered by the changed resources of `stage`, then the `owed` ones,
 // deduplicated, in the order they run: "daemon-reload" first, then the others in
-// order of appearance.
+// order of appearance. Deferred ones (is_deferred) are in the list; the apply
+// script leaves them owed.
 std::vector<std::string> triggered_handlers(Stage stage, const std::vector<Resource>& resources,
                                             const std::vector<Change>& changes,
                                             const std::vector<std::string>& owed = {});
 
-// Whether `handler` is one the apply knows how to run ("daemon-reload",
-// "reload:UNIT", "restart:UNIT", "reexec:UNIT" with a plain unit name): owed records
+// Whether `handler` is one the apply knows ("daemon-reload", "reload:UNIT",
+// "restart:UNIT", "reexec:UNIT" with a plain unit name, "release:APP"): owed records
 // read from a server are taken only when they are.
 bool known_handler(std::string_view handler);
 

@@ -30,7 +30,15 @@ int HostReport::count(Outcome outcome) const {
       std::count_if(resources.begin(), resources.end(),
                     [&](const ResourceReport& r) { return r.outcome == outcome; }) +
       std::count_if(handlers.begin(), handlers.end(),
-                    [&](const HandlerReport& h) { return h.outcome == outcome; }));
+                    [&](const HandlerReport& h) { return !h.deferred && h.outcome == outcome; }));
+}
+
+std::vector<std::string> HostReport::deferred() const {
+  std::vector<std::string> out;
+  for (const auto& h : handlers) {
+    if (h.deferred && h.outcome != Outcome::skipped) out.push_back(h.name);
+  }
+  return out;
 }
 
 std::string generate_secret_value(int bytes) {
@@ -252,13 +260,26 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
   }
   const auto& owed = observed.owed;
   if (mode == Mode::plan) {
-    for (const auto& h : owed) report.handlers.push_back({h, true, Outcome::changed});
+    for (const auto& h : owed) report.handlers.push_back({h, true, is_deferred(h), Outcome::changed});
+    // The app's restart is worth saying before it happens, owed or not.
+    for (int s = 0; s < stage_count; ++s) {
+      for (const auto& h : triggered_handlers(static_cast<Stage>(s), resources, changes)) {
+        const bool listed = std::any_of(report.handlers.begin(), report.handlers.end(),
+                                        [&](const HandlerReport& r) { return r.name == h; });
+        if (is_deferred(h) && !listed) report.handlers.push_back({h, false, true, Outcome::changed});
+      }
+    }
     return finish();
   }
   // From here a change counts only once its step reported ok: what a failure kept
   // from running stays "skipped", never "changed".
   for (auto& rep : report.resources) {
     if (rep.action != Action::none) rep.outcome = Outcome::skipped;
+  }
+
+  // An owed restart of the app is due whatever this run changes: the command runs it.
+  for (const auto& h : owed) {
+    if (is_deferred(h)) report.handlers.push_back({h, true, true, Outcome::changed});
   }
 
   // Apply: one script per stage that has changes; stop at the first failure.
@@ -276,7 +297,8 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
     const auto first_handler = report.handlers.size();
     for (const auto& h : handlers) {
       const bool was_owed = std::find(owed.begin(), owed.end(), h) != owed.end();
-      report.handlers.push_back({h, was_owed, Outcome::skipped});
+      if (was_owed && is_deferred(h)) continue;  // listed above
+      report.handlers.push_back({h, was_owed, is_deferred(h), Outcome::skipped});
       if (was_owed) what += " (owed) " + h;
     }
     say(fmt::format("applying {}:{}", stage_name(stage), what));
@@ -313,7 +335,24 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
     }
     for (auto i = first_handler; i < report.handlers.size(); ++i) {
       auto& h = report.handlers[i];
-      h.outcome = outcome_of(status_of("h:" + h.name), h.outcome);
+      if (!h.deferred) {
+        h.outcome = outcome_of(status_of("h:" + h.name), h.outcome);
+        continue;
+      }
+      // Due once it is owed on the server: before this run, or since a step that
+      // records it reported ok.
+      bool recorded = h.owed;
+      for (const auto& c : changes) {
+        const auto& r = resources[c.index];
+        if (c.action == Action::none || r.stage != stage ||
+            std::find(r.notify.begin(), r.notify.end(), h.name) == r.notify.end()) {
+          continue;
+        }
+        const auto id = std::holds_alternative<Package>(r.spec) ? package_step : std::to_string(c.index);
+        const auto st = status_of(id);
+        recorded = recorded || st == StepStatus::ok || st == StepStatus::begun || st == StepStatus::failed;
+      }
+      h.outcome = recorded ? Outcome::changed : Outcome::skipped;
     }
     const auto& id = steps.failed_step;
     const auto step_name = [&](const std::string& step) {

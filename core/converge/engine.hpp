@@ -41,6 +41,9 @@ struct ResourceReport {
 struct HandlerReport {
   std::string name;                  // "reload:nginx.service"
   bool owed = false;                 // recorded on the server by an earlier run
+  // Runs after the converge, as the app's blue/green restart (apply.hpp: release:APP);
+  // not counted among the converge's outcomes.
+  bool deferred = false;
   Outcome outcome = Outcome::changed;  // plan mode: changed (= will run)
 };
 
@@ -58,8 +61,11 @@ struct HostReport {
   std::string failed_step;           // resource id or handler of the failing step
   std::string stderr_tail;           // last lines the failing step printed
 
-  // Resources and handlers with this outcome.
+  // Resources and handlers (not deferred ones) with this outcome.
   int count(Outcome outcome) const;
+  // The deferred handlers due on this host: owed, or triggered by this run's changes
+  // (in apply mode: recorded as owed by a step that succeeded).
+  std::vector<std::string> deferred() const;
   bool failed() const { return !error.empty(); }
 };
 

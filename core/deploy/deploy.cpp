@@ -87,6 +87,7 @@ class Run {
   Result go() {
     if (!step("lock", [&] { return lock(); })) return finish();
     for (const auto& s : book_.steps) {
+      if (nothing_live_) break;
       if (!run_step(s)) {
         if (finalized_) {
           result_.error += fmt::format("\n{} is live: the step failed after finalize", result_.release);
@@ -119,6 +120,7 @@ class Run {
       case ReleaseAction::ship: return ship();
       case ReleaseAction::migrate: return migrate();
       case ReleaseAction::choose: return choose_rollback();
+      case ReleaseAction::current: return choose_current();
       case ReleaseAction::start: return start();
       case ReleaseAction::switch_over: return switch_over();
       case ReleaseAction::finalize: return finalize();
@@ -408,6 +410,29 @@ class Run {
     return fmt::format("{} (current {})", result_.release, hosts_[0].current);
   }
 
+  // The live release again (a restart): the same on every host, or an error.
+  std::string choose_current() {
+    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
+    for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
+    result_.previous = hosts_[0].current;
+    for (const auto& h : hosts_) {
+      if (h.current != hosts_[0].current) {
+        throw Error(fmt::format("{} runs release {} and {} runs {}: deploy (or roll back) first, so that "
+                                "every app host runs the same release",
+                                hosts_[0].name, hosts_[0].current.empty() ? "none" : hosts_[0].current, h.name,
+                                h.current.empty() ? "none" : h.current));
+      }
+    }
+    if (hosts_[0].current.empty()) {
+      // Nothing serves yet: the first deploy starts the instances with this configuration.
+      on_hosts("clearing the owed restart", [&](std::size_t) { return clear_owed_restart_script(m_); });
+      nothing_live_ = true;
+      return "no release is live yet: nothing to restart";
+    }
+    result_.release = hosts_[0].current;
+    return fmt::format("{} (live)", result_.release);
+  }
+
   static Color other(Color c) { return c == Color::blue ? Color::green : Color::blue; }
 
   // Judges the direct probes of new instances against the direct check's conditions.
@@ -495,19 +520,28 @@ class Run {
     bool any = false;
     for (const auto& h : hosts_) any = any || h.started || h.switched;
     if (!any) return;
-    progress("switching back: the previous release keeps serving");
+    progress("switching back to the previous release");
     std::vector<std::string> journals(hosts_.size());
-    fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    const auto back = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       auto& h = hosts_[i];
       std::string script;
       if (h.switched) script += switch_script(m_, layout::app_ports(m_, h.live)) + "\n";
       if (h.started) script += stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
+      if (script.empty()) return {};
       const auto ran = remote.run_script(script);
       if (ran) journals[i] = ran->out;
       h.started = h.switched = false;
       return script_ok(remote, "switching back", ran);
     });
-    result_.switched_back = true;
+    // Said only when it happened: a host whose connection is gone was not put back.
+    result_.switched_back = std::all_of(back.begin(), back.end(), [](const HostResult& r) { return r.ok(); });
+    for (const auto& r : back) {
+      if (r.error) {
+        result_.error += fmt::format("\nnot switched back: {}\n(`berth health` shows what serves there; "
+                                     "`berth plan` shows the work the next run owes)",
+                                     r.error->what());
+      }
+    }
     for (const auto& j : journals) {
       std::size_t pos = 0;
       while (pos < j.size()) {
@@ -536,6 +570,7 @@ class Run {
   LockInfo me_;
   bool locked_ = false;
   bool finalized_ = false;
+  bool nothing_live_ = false;  // `current` found no live release: the run is done
   Result result_;
 };
 

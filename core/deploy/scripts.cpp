@@ -1,3 +1,4 @@
+#include <core/converge/apply.hpp>
 #include <core/deploy/scripts.hpp>
 #include <core/util/text.hpp>
 #include <core/layout/layout.hpp>
@@ -15,7 +16,12 @@ namespace {
 
 // The record of an nginx reload owed by a run cut off after it changed a file
 // (converge/apply.hpp keeps these records; the converge engine runs what they owe).
-constexpr std::string_view owed_nginx_reload = "/var/lib/berth/owed/reload:nginx.service";
+const std::string owed_nginx_reload = converge::owed_record("reload:nginx.service");
+
+// The record of the app's owed restart (converge/apply.hpp: release:APP).
+std::string owed_release(const manifest::Manifest& m) {
+  return converge::owed_record(std::string(converge::release_handler_prefix) + m.app.name);
+}
 
 std::string lock_dir(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/lock"; }
 
@@ -238,6 +244,9 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
   return fmt::format(
       "ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
       "touch {0}/releases/{1}/.berth-served\n"
+      // The live instances started with the configuration of their start: an owed
+      // restart recorded before that is done (one recorded since is not).
+      "if [ -e {6} ] && [ ! {6} -nt {0}/instances ]; then rm -f {6}; fi\n"
       "systemctl enable --quiet {2} || exit 1\n"
       "sleep {4}\n"
       "systemctl disable --quiet --now {3} 2>/dev/null\n"
@@ -249,7 +258,11 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
       "  [ $in_use = no ] && rm -rf -- \"$old\"\n"
       "done\ntrue\n",
       shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain.count(),
-      m.app.keep_releases + 1);
+      m.app.keep_releases + 1, shell_quote(owed_release(m)));
+}
+
+std::string clear_owed_restart_script(const manifest::Manifest& m) {
+  return fmt::format("rm -f {}\n", shell_quote(owed_release(m)));
 }
 
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines) {

@@ -80,10 +80,14 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
 
 // After a passed gate: `current` -> release, the new instances enabled, the old ones
 // stopped and disabled after `drain`, releases beyond keep_releases pruned (never the
-// current one).
+// current one), and an owed restart of the app recorded before the new instances
+// started cleared (they run with the configuration it was owed for).
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
                             const std::vector<int>& new_ports, const std::vector<int>& old_ports,
                             std::chrono::seconds drain);
+
+// Clears the record of an owed restart of the app: there is nothing live to restart.
+std::string clear_owed_restart_script(const manifest::Manifest& m);
 
 // Stops the instances of `ports` and prints the last `lines` journal lines of each.
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines);

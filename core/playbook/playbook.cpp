@@ -22,6 +22,7 @@ namespace {
 constexpr std::pair<ReleaseAction, std::string_view> action_table[] = {
     {ReleaseAction::build, "build"},   {ReleaseAction::ship, "ship"},
     {ReleaseAction::migrate, "migrate"}, {ReleaseAction::choose, "choose"},
+    {ReleaseAction::current, "current"},
     {ReleaseAction::start, "start"},   {ReleaseAction::switch_over, "switch"},
     {ReleaseAction::finalize, "finalize"}};
 
@@ -89,7 +90,7 @@ void check_release_order(const Playbook& book, std::vector<std::string>& errors)
   };
   // Each action and the actions one of which must come before it.
   const std::vector<std::pair<std::string, std::vector<std::string>>> needs{
-      {"ship", {"build"}},   {"migrate", {"ship"}},  {"start", {"ship", "choose"}},
+      {"ship", {"build"}},   {"migrate", {"ship"}},  {"start", {"ship", "choose", "current"}},
       {"switch", {"start"}}, {"finalize", {"start"}}};
   for (const auto& step : book.steps) {
     if (step.kind == StepKind::converge) {
@@ -103,11 +104,12 @@ void check_release_order(const Playbook& book, std::vector<std::string>& errors)
       if (a == action && std::none_of(before.begin(), before.end(),
                                       [&](const std::string& b) { return seen.contains(b); })) {
         error(step, fmt::format("release step '{}' needs {} before it", a,
-                                before.size() == 1 ? "'" + before[0] + "'" : "'ship' or 'choose'"));
+                                before.size() == 1 ? "'" + before[0] + "'" : "'ship', 'choose' or 'current'"));
       }
     }
-    if ((a == "build" && seen.contains("choose")) || (a == "choose" && seen.contains("build"))) {
-      error(step, "a release is either built ('build') or chosen ('choose'), not both");
+    const auto picked = [&](std::string_view other) { return a != other && seen.contains(std::string(other)); };
+    if ((a == "build" || a == "choose" || a == "current") && (picked("build") || picked("choose") || picked("current"))) {
+      error(step, "a release is built ('build'), chosen ('choose') or the live one ('current'): one of them");
     }
     if (a == "switch" && seen.contains("finalize")) error(step, "'switch' must come before 'finalize'");
     seen.insert(a);

@@ -13,13 +13,13 @@ namespace berth::playbook {
 
 // converge: bring components to the manifest's state; remote/local: a command;
 // health: the manifest's checks must pass; release: one step of a release
-// (build, ship, migrate, choose, start, switch, finalize); hooks: the manifest's
+// (build, ship, migrate, choose, current, start, switch, finalize); hooks: the manifest's
 // [hooks] of one kind (pre_build, pre_deploy, post_deploy).
 enum class StepKind { converge, remote, local, health, release, hooks };
 
 // The actions of release steps, in the order they may run, and the manifest's hook
 // kinds. Their names (the strings in playbooks) are in one table each.
-enum class ReleaseAction { build, ship, migrate, choose, start, switch_over, finalize };
+enum class ReleaseAction { build, ship, migrate, choose, current, start, switch_over, finalize };
 enum class HookKind { pre_build, pre_deploy, post_deploy };
 std::string_view action_name(ReleaseAction action);
 std::string_view hook_name(HookKind kind);

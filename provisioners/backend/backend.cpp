@@ -1,4 +1,5 @@
 // backend: the app's runtime, system user, release layout, env file and systemd units.
+#include <core/converge/apply.hpp>
 #include <core/error.hpp>
 #include <core/render.hpp>
 #include <provisioners/provisioner.hpp>
@@ -81,17 +82,12 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
     if (!listed) out.secrets.push_back(std::move(secret));
   }
 
-  // try-restart: only the instances that run (one color) restart with the new env.
-  std::vector<std::string> restart_all;
-  for (auto color : {Color::blue, Color::green}) {
-    for (int port : app_ports(m, color)) {
-      restart_all.push_back(fmt::format("restart:{}@{}.service", app.name, port));
-    }
-  }
-
+  // What the instances start with changed: they start again blue/green, after the
+  // converge (converge/apply.hpp: release:APP), never by a restart in place.
+  const auto restart = std::string(converge::release_handler_prefix) + app.name;
   r.push_back(make(File{.path = env_file(m), .content = env, .mode = "0600",
                         .sensitive = Sensitive::yes},
-                   "app", restart_all));
+                   "app", {restart}));
 
   kainjow::mustache::data unit;
   unit.set("app", app.name);
@@ -101,11 +97,9 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   // Only when there is one: kainjow renders a section for any string, even empty.
   if (const auto path = runtime_path(m, root + "/instances/%i"); !path.empty()) unit.set("path", path);
   unit.set("exec_start", "/bin/sh -c \"exec " + systemd_quote(app.run.command) + "\"");
-  auto notify = restart_all;
-  notify.insert(notify.begin(), "daemon-reload");
   r.push_back(make(File{.path = fmt::format("/etc/systemd/system/{}@.service", app.name),
                         .content = render_template(m.dir, "systemd/app@.service.mustache", unit)},
-                   "app", notify));
+                   "app", {"daemon-reload", restart}));
   // The instances themselves are started, switched and stopped by deploys.
 }
 

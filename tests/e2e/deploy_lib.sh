@@ -1,12 +1,14 @@
 # Shared by the deploy e2e tests: a small versioned app behind nginx on one sandbox
-# host. Source after lib.sh; call deploy_project NAME to boot the host, write the
-# project in $PROJECT (cwd) and run setup.
+# host. Source after lib.sh; call deploy_project NAME [INSTANCES] to boot the host,
+# write the project in $PROJECT (cwd) and run setup. The app answers / with its
+# version and /env with $MESSAGE from its environment; its health check fails when the
+# release has a FAIL_HEALTH file or MESSAGE is "broken".
 #   set_version TEXT      what the next release answers on /
 #   serve_check           fails unless the site answers 200 through nginx
 #   load_start / load_stop  four curl loops through nginx; load_stop prints
 #                         "requests=N failed=M" and sets LOAD_FAILED
 deploy_project() {
-  local name=$1
+  local name=$1 instances=${2:-2}
   sandbox_up "$name" 1 >/dev/null
   PROJECT=$(mktemp -d)
   # Keep the test's exit status through the clean-up (_berth_test_cleanup STATUS).
@@ -17,8 +19,13 @@ const http = require("http");
 const fs = require("fs");
 const port = Number(process.env.PORT);
 const version = fs.readFileSync("version.txt", "utf8").trim();
-const failing = fs.existsSync("FAIL_HEALTH");
+const failing = fs.existsSync("FAIL_HEALTH") || process.env.MESSAGE === "broken";
 const server = http.createServer((req, res) => {
+  if (req.url === "/env") {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end((process.env.MESSAGE || "") + "\n");
+    return;
+  }
   if (req.url === "/healthz") {
     res.writeHead(failing ? 500 : 200, { "content-type": "application/json" });
     res.end(JSON.stringify({ status: failing ? "broken" : "ok", version }));
@@ -41,7 +48,7 @@ dir = "app"
 runtime = "node"
 command = "node server.js"
 port = 4000
-instances = 2
+instances = INSTANCES
 
 [proxy]
 tls = "self-signed"
@@ -51,6 +58,7 @@ name = "health"
 url = "/healthz"
 conditions = ["[STATUS] == 200", "[BODY].status == ok"]
 TOML
+  sed -i "s/^instances = INSTANCES$/instances = $instances/" "$PROJECT/berth.toml"
   write_server_stanza "$name" 1 web "$PROJECT/berth.toml"
   cd "$PROJECT"
   set_version v1

@@ -110,3 +110,29 @@ TEST_CASE("engine: a probe that does not get to its end is an error, not an empt
   CHECK(report.failed_step == "probe");
   CHECK(report.error.find("did not get to its end") != std::string::npos);
 }
+
+TEST_CASE("engine: a change the app's instances start with owes a blue/green restart, never runs one") {
+  converge::Desired d;
+  d.resources = {make(File{.path = "/etc/berth/shop/app.env", .content = "A=2\n", .mode = "0600",
+                           .sensitive = Sensitive::yes},
+                      "app", {"release:shop"})};
+  FakeRemote remote;
+  remote.answer("path_state", record("0", "type", "file") + record("0", "meta", "root root 600") +
+                                  record("0", "hash", "0000  -") + "@@berth end\n");
+  SECTION("plan says the restart will follow") {
+    const auto report = apply_host(remote, d, probe_host(remote, d), {}, Mode::plan);
+    REQUIRE(report.handlers.size() == 1);
+    CHECK(report.handlers[0].deferred);
+    CHECK(report.deferred() == std::vector<std::string>{"release:shop"});
+    CHECK(report.count(Outcome::changed) == 1);  // the file; the restart is the command's
+  }
+  SECTION("apply records it as owed and leaves it to the command") {
+    remote.answer("put_file", record("0", "step", "begin") + record("0", "step", "ok") + "@@berth end\n");
+    const auto report = apply_host(remote, d, probe_host(remote, d), {}, Mode::apply);
+    CHECK_FALSE(report.failed());
+    REQUIRE(remote.sent.size() == 2);
+    CHECK(remote.sent[1].find("owe 'release:shop' || return") != std::string::npos);
+    CHECK(remote.sent[1].find("run_step 'h:release:shop'") == std::string::npos);
+    CHECK(report.deferred() == std::vector<std::string>{"release:shop"});
+  }
+}

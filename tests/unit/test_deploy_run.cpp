@@ -150,3 +150,33 @@ TEST_CASE("hosts: one exit status for a run, and one message for a failed script
   r.signal = "KILL";
   CHECK(std::string(script_failed(remote, "x", r, 0).what()) == "web: x failed (killed by signal KILL)");
 }
+
+TEST_CASE("deploy run: restart starts the live release again, blue/green, and clears the owed record") {
+  auto m = sample();
+  const auto restart = playbook::load_playbook("/nonexistent", "restart");
+  SECTION("a live release: started on the idle color, switched to, made current") {
+    FakeHosts hosts(1);
+    auto& remote = hosts.remotes[0];
+    remote.answer("if ! mkdir", "");
+    healthy_host(remote);
+    const auto result = deploy::run(m, restart, servers(m), hosts, {}, {});
+    INFO(result.error);
+    CHECK(result.ok);
+    CHECK(result.release == "r2");
+    CHECK(sent_any(remote, "ln -sfn '/srv/shop'/releases/r2 '/srv/shop'/instances/$p.new"));
+    CHECK(sent_any(remote, "-nt '/srv/shop'/instances ]; then rm -f '/var/lib/berth/owed/release:shop'"));
+  }
+  SECTION("nothing live yet: nothing to start, the owed record goes") {
+    FakeHosts hosts(1);
+    auto& remote = hosts.remotes[0];
+    remote.answer("if ! mkdir", "");
+    remote.answer("ls -1r", record("state", "live", "blue") + record("state", "current", ""));
+    remote.answer("rm -f '/var/lib/berth/owed/release:shop'", "");
+    remote.answer("token=", "");
+    const auto result = deploy::run(m, restart, servers(m), hosts, {}, {});
+    CHECK(result.ok);
+    CHECK(result.release.empty());
+    CHECK(sent_any(remote, "rm -f '/var/lib/berth/owed/release:shop'"));
+    CHECK_FALSE(sent_any(remote, "systemctl restart"));
+  }
+}

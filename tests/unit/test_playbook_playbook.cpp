@@ -22,7 +22,7 @@ std::string problems(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("playbook: the built-in playbooks parse, and only deploy and rollback are release playbooks") {
+TEST_CASE("playbook: the built-in playbooks parse, and only deploy, rollback and restart are release playbooks") {
   const auto setup = load_playbook("/nonexistent", "setup");
   CHECK_FALSE(setup.is_release());
   REQUIRE(setup.steps.size() == 1);
@@ -38,7 +38,10 @@ TEST_CASE("playbook: the built-in playbooks parse, and only deploy and rollback 
   const auto rollback = load_playbook("/nonexistent", "rollback");
   CHECK(rollback.is_release());
   CHECK(rollback.steps[0].action == "choose");
-  CHECK(available_playbooks("/nonexistent") == std::vector<std::string>{"deploy", "rollback", "setup"});
+  const auto restart = load_playbook("/nonexistent", "restart");
+  CHECK(restart.is_release());
+  CHECK(restart.steps[0].release == ReleaseAction::current);
+  CHECK(available_playbooks("/nonexistent") == std::vector<std::string>{"deploy", "restart", "rollback", "setup"});
 }
 
 TEST_CASE("playbook: step kinds and their keys") {
@@ -85,7 +88,7 @@ TEST_CASE("playbook: release steps keep an order that never switches to what was
     CHECK_THAT(problems(step("ship")), Catch::Contains("test.toml:1: error: release step 'ship' needs 'build' before it"));
   }
   SECTION("start needs ship or choose, and a finalize after it") {
-    CHECK_THAT(problems(step("start") + step("finalize")), Catch::Contains("'start' needs 'ship' or 'choose'"));
+    CHECK_THAT(problems(step("start") + step("finalize")), Catch::Contains("'start' needs 'ship', 'choose' or 'current'"));
     CHECK_THAT(problems(step("choose") + step("start")), Catch::Contains("needs a 'finalize' after it"));
   }
   SECTION("switch needs start and comes before finalize") {
@@ -94,7 +97,7 @@ TEST_CASE("playbook: release steps keep an order that never switches to what was
                Catch::Contains("'switch' must come before 'finalize'"));
   }
   SECTION("build or choose, once each") {
-    CHECK_THAT(problems(step("build") + step("choose")), Catch::Contains("either built ('build') or chosen"));
+    CHECK_THAT(problems(step("build") + step("choose")), Catch::Contains("built ('build'), chosen ('choose') or the live one ('current'): one of them"));
     CHECK_THAT(problems(step("build") + step("build")), Catch::Contains("'build' appears twice"));
   }
   SECTION("no converge among release steps") {

@@ -1,0 +1,71 @@
+# An environment change through `berth setup` restarts the app with zero downtime
+# (issue 29): the live release starts again on the idle color with the new
+# environment, is checked, switched to and gated; under a steady request load no
+# request fails, the new value is served and plan is clean. RESTART_INSTANCES sets
+# the instances per color (default 2; test_setup_restart_single.sh runs it with 1).
+. "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
+. "$BERTH_SOURCE_DIR/tests/e2e/deploy_lib.sh"
+skip_unless_root_nspawn
+command -v curl >/dev/null || skip "needs curl"
+instances=${RESTART_INSTANCES:-2}
+
+deploy_project "e2e-restart$instances" "$instances"
+env_value() { curl -sk --max-time 5 "https://$SANDBOX_ADDRESS/env"; }
+set_message() {
+  sed -i '/^\[app\.run\.env\]/,/^$/d' berth.toml
+  printf '\n[app.run.env]\nMESSAGE = "%s"\n\n' "$1" >>berth.toml
+}
+
+echo "== before any deploy, an environment change restarts nothing"
+set_message zero
+"$BERTH" --no-color setup >first.out 2>&1 || { cat first.out; fail "setup before any deploy failed"; }
+cat first.out
+grep -q 'nothing to restart' first.out || fail "setup does not say there is nothing to restart yet"
+"$BERTH" -q deploy >/dev/null || fail "the first deploy failed"
+[ "$(env_value)" = zero ] || fail "the first value is not served"
+
+echo "== plan says that the app will start again"
+set_message one
+"$BERTH" --no-color plan >plan.out 2>&1 || true
+cat plan.out
+grep -q '~ release:shop  (then the live release starts again on the idle color, gated on health)' plan.out ||
+  fail "plan does not say the app restarts"
+
+echo "== setup under load: the new environment, and no failed request"
+load_start
+"$BERTH" --no-color setup >setup.out 2>&1 || { load_stop; cat setup.out; fail "setup with a new environment failed"; }
+sleep 1
+load_stop
+cat setup.out
+[ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed while setup restarted the app"
+[ "$LOAD_TOTAL" -gt 100 ] || fail "the load sent only $LOAD_TOTAL requests: the test proves nothing"
+grep -q '== restart (web)' setup.out || fail "setup does not name the restart"
+grep -q '^ok gate' setup.out || fail "setup does not show the restart's gate"
+[ "$(env_value)" = one ] || fail "the new value is not served after setup"
+"$BERTH" -q plan --detailed-exitcode >/dev/null || fail "plan is not clean after setup"
+[ -z "$(sandbox_ssh "e2e-restart$instances" 1 'ls /var/lib/berth/owed/ 2>/dev/null')" ] || fail "an owed record is left"
+
+echo "== an environment that fails the gate: switched back, the old one serves, the restart stays owed"
+set_message broken
+load_start
+set +e
+"$BERTH" --no-color setup --gate-deadline 5s >failed.out 2>&1
+status=$?
+set -e
+sleep 1
+load_stop
+cat failed.out
+[ $status = 1 ] || fail "a restart that fails its gate should exit 1 (got $status)"
+grep -q 'switched back: the previous release keeps serving' failed.out || fail "setup does not say it switched back"
+[ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed around the failed restart"
+[ "$(env_value)" = one ] || fail "the old environment does not serve after the switch back"
+"$BERTH" --no-color plan >owed.out 2>&1 || true
+cat owed.out
+grep -q '~ release:shop  (owed by an interrupted run; then' owed.out || fail "plan does not show the owed restart"
+
+echo "== the next setup with a good environment finishes it"
+set_message two
+"$BERTH" -q setup >/dev/null || fail "setup after the failed restart failed"
+[ "$(env_value)" = two ] || fail "the new value is not served"
+"$BERTH" -q plan --detailed-exitcode >/dev/null || fail "plan is not clean at the end"
+echo "PASS"
