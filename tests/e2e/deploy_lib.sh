@@ -75,6 +75,20 @@ serve_check() {
   [ "$code" = 200 ] || fail "the site does not serve (HTTP $code)"
 }
 
+# under_load OUT ARGS...: runs `berth --no-color ARGS` while load_start's loops run,
+# its output in OUT (printed), and sets STATUS to its exit status and LOAD_FAILED,
+# LOAD_TOTAL as load_stop does.
+under_load() {
+  local out=$1
+  shift
+  load_start
+  STATUS=0
+  "$BERTH" --no-color "$@" >"$out" 2>&1 || STATUS=$?
+  sleep 1
+  load_stop
+  cat "$out"
+}
+
 # Each loop runs curl on 50 URLs at a time (kept-alive connections, as browsers and
 # API clients use them), so a deploy sees thousands of requests.
 load_start() {

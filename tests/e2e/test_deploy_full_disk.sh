@@ -17,15 +17,8 @@ sandbox_ssh e2e-fulldisk 1 'set -e; cd /srv/shop; cp -a releases /tmp/releases.k
 before=$(sandbox_ssh e2e-fulldisk 1 'ls /srv/shop/releases')
 set_version v2
 head -c 20M /dev/urandom >app/blob.bin
-load_start
-set +e
-"$BERTH" --no-color deploy >full.out 2>&1
-status=$?
-set -e
-sleep 1
-load_stop
-cat full.out
-[ $status = 1 ] || fail "a deploy onto a full disk should exit 1 (got $status)"
+under_load full.out deploy
+[ "$STATUS" = 1 ] || fail "a deploy onto a full disk should exit 1 (got $STATUS)"
 grep -q 'releases has [0-9]* KiB free of [0-9]* KiB' full.out || fail "the error does not say how full the disk is"
 grep -q 'the partial release was removed' full.out || fail "the error does not say the partial release went"
 [ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed during the failed deploy"

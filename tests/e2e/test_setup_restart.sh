@@ -32,11 +32,8 @@ grep -q '~ release:shop  (then the live release starts again on the idle color, 
   fail "plan does not say the app restarts"
 
 echo "== setup under load: the new environment, and no failed request"
-load_start
-"$BERTH" --no-color setup >setup.out 2>&1 || { load_stop; cat setup.out; fail "setup with a new environment failed"; }
-sleep 1
-load_stop
-cat setup.out
+under_load setup.out setup
+[ "$STATUS" = 0 ] || fail "setup with a new environment failed"
 [ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed while setup restarted the app"
 [ "$LOAD_TOTAL" -gt 100 ] || fail "the load sent only $LOAD_TOTAL requests: the test proves nothing"
 grep -q '== restart (web)' setup.out || fail "setup does not name the restart"
@@ -47,15 +44,8 @@ grep -q '^ok gate' setup.out || fail "setup does not show the restart's gate"
 
 echo "== an environment that fails the gate: switched back, the old one serves, the restart stays owed"
 set_message broken
-load_start
-set +e
-"$BERTH" --no-color setup --gate-deadline 5s >failed.out 2>&1
-status=$?
-set -e
-sleep 1
-load_stop
-cat failed.out
-[ $status = 1 ] || fail "a restart that fails its gate should exit 1 (got $status)"
+under_load failed.out setup --gate-deadline 5s
+[ "$STATUS" = 1 ] || fail "a restart that fails its gate should exit 1 (got $STATUS)"
 grep -q 'switched back: the previous release keeps serving' failed.out || fail "setup does not say it switched back"
 [ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed around the failed restart"
 [ "$(env_value)" = one ] || fail "the old environment does not serve after the switch back"
