@@ -1,0 +1,83 @@
+#include <core/playbook/run.hpp>
+#include <tests/unit/fake_remote.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace berth;
+using test::FakeHosts;
+using test::record;
+
+namespace {
+
+manifest::Manifest sample() {
+  manifest::Manifest m;
+  m.app.name = "shop";
+  m.servers = {{.name = "web-1", .address = "198.18.0.2", .roles = {"app"}},
+               {.name = "web-2", .address = "198.18.0.3", .roles = {"app"}}};
+  return m;
+}
+
+playbook::Step remote_step(std::string command) {
+  playbook::Step step;
+  step.name = "warm";
+  step.kind = playbook::StepKind::remote;
+  step.command = std::move(command);
+  return step;
+}
+
+struct Fixture {
+  manifest::Manifest m = sample();
+  manifest::SecretSources secrets{m, [](const std::string&) { return std::optional<std::string>(); }};
+  FakeHosts hosts{2};
+  playbook::Context context{m, {&m.servers[0], &m.servers[1]}, hosts, secrets};
+};
+
+}  // namespace
+
+TEST_CASE("playbook run: a remote step that fails on one host fails the step, naming it") {
+  Fixture f;
+  f.hosts.remotes[0].answer("warm-cache", "");
+  f.hosts.remotes[1].answer("warm-cache", "", 3);
+  const auto report = playbook::run_step(remote_step("warm-cache"), f.context);
+  CHECK_FALSE(report.ok);
+  CHECK_FALSE(report.unreachable);
+  CHECK(report.error.starts_with("web-2: `warm-cache` failed (exit status 3)"));
+  REQUIRE(report.commands.size() == 2);
+  CHECK(report.commands[0].exit_status == 0);
+  CHECK(report.commands[1].exit_status == 3);
+}
+
+TEST_CASE("playbook run: an unreachable host marks the step unreachable, with its own error") {
+  Fixture f;
+  f.hosts.unreachable = {false, true};
+  f.hosts.remotes[0].answer("warm-cache", "");
+  const auto report = playbook::run_step(remote_step("warm-cache"), f.context);
+  CHECK_FALSE(report.ok);
+  CHECK(report.unreachable);
+  CHECK(report.error == "web-2: connect: refused");
+  CHECK(report.commands[1].host == "web-2");
+}
+
+TEST_CASE("playbook run: a converge step whose probe is cut short fails that host, before any change") {
+  Fixture f;
+  f.context.desired = [](const manifest::Server&, const std::vector<std::string>&) {
+    converge::Desired d;
+    d.resources = {converge::make(converge::File{.path = "/etc/x", .content = "x"}, "base")};
+    return d;
+  };
+  f.hosts.remotes[0].answer("path_state", record("0", "type", "file") + record("0", "meta", "root root 644") +
+                                              record("0", "content", "x") + "@@berth end\n");
+  f.hosts.remotes[1].lose_connection("path_state", record("0", "type", "file"));
+  playbook::Step step;
+  step.name = "provision";
+  step.kind = playbook::StepKind::converge;
+  const auto report = playbook::run_step(step, f.context);
+  CHECK_FALSE(report.ok);
+  REQUIRE(report.hosts.size() == 2);
+  CHECK_FALSE(report.hosts[0].failed());
+  CHECK(report.hosts[1].failed());
+  CHECK(report.hosts[1].failed_step == "probe");
+  CHECK(report.error.find("web-2: exec: connection lost") != std::string::npos);
+  // The host that was fine was probed and found right: one exec, nothing applied.
+  CHECK(f.hosts.remotes[0].sent.size() == 1);
+}
