@@ -39,6 +39,7 @@ std::string Resource::id() const {
                                   [](const User& u) { return u.name; },
                                   [](const Unit& u) { return u.name; },
                                   [](const Command& c) {
+                                    if (!c.name.empty()) return c.name;
                                     return c.creates.empty() ? c.unless : c.creates;
                                   },
                               },

@@ -89,6 +89,7 @@ struct Unit {
 // exist yet) and/or `unless` (a shell test that must fail). Without a guard it never
 // runs on a re-run, so every command needs one.
 struct Command {
+  std::string name;                     // its id when set (else `creates`, else `unless`)
   std::string run;
   std::string creates;
   std::string unless;

@@ -2,6 +2,7 @@
 #include <core/converge/apply.hpp>
 #include <core/error.hpp>
 #include <core/render.hpp>
+#include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -100,7 +101,27 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   r.push_back(make(File{.path = fmt::format("/etc/systemd/system/{}@.service", app.name),
                         .content = render_template(m.dir, "systemd/app@.service.mustache", unit)},
                    "app", {"daemon-reload", restart}));
-  // The instances themselves are started, switched and stopped by deploys.
+  // The instances themselves are started, switched and stopped by deploys. Once a
+  // release is live, the ones nginx sends requests to must run: a deploy cut off at
+  // the wrong moment, or an instance stopped by hand, shows in plan and setup starts
+  // them again (without a proxy no upstream says which color is live).
+  if (m.proxy) {
+    const auto units = [&](layout::Color color) {
+      std::string list;
+      for (int port : app_ports(m, color)) list += fmt::format(" {}@{}.service", app.name, port);
+      return list;
+    };
+    const auto live_units = layout::read_live_color(m) + fmt::format(
+        "if [ \"$live\" = green ]; then units='{}'; else units='{}'; fi\n", units(layout::Color::green),
+        units(layout::Color::blue));
+    r.push_back(make(
+        Command{.name = "live-instances:" + app.name,
+                .run = live_units + "systemctl start $units",
+                .unless = fmt::format("[ -e {}/current ] || exit 0\n{}for u in $units; do "
+                                      "systemctl is-active -q \"$u\" || exit 1; done",
+                                      util::shell_quote(root), live_units)},
+        "app"));
+  }
 }
 
 }  // namespace berth::provisioners

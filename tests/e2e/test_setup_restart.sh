@@ -57,5 +57,19 @@ echo "== the next setup with a good environment finishes it"
 set_message two
 "$BERTH" -q setup >/dev/null || fail "setup after the failed restart failed"
 [ "$(env_value)" = two ] || fail "the new value is not served"
+"$BERTH" -q plan --detailed-exitcode >/dev/null || fail "plan is not clean after the good environment"
+
+echo "== the instances nginx sends requests to were stopped: health and plan say so, setup starts them"
+sandbox_ssh "e2e-restart$instances" 1 "systemctl stop 'shop@*.service'"
+"$BERTH" -q health >/dev/null 2>&1 && fail "health passes with the live instances stopped"
+status=0
+"$BERTH" --no-color plan --detailed-exitcode >stopped.out 2>&1 || status=$?
+cat stopped.out
+[ $status = 2 ] || fail "plan --detailed-exitcode should exit 2 with the live instances stopped (got $status)"
+grep -q 'command:live-instances:shop' stopped.out || fail "plan does not name the stopped instances"
+"$BERTH" -q setup >/dev/null || fail "setup did not start the live instances"
+# They were down: give them 15 s to listen.
+for _ in $(seq 30); do [ "$(env_value)" = two ] && break; sleep 0.5; done
+[ "$(env_value)" = two ] || fail "the app does not serve after setup started it"
 "$BERTH" -q plan --detailed-exitcode >/dev/null || fail "plan is not clean at the end"
 echo "PASS"

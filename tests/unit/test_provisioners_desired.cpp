@@ -93,6 +93,23 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
     CHECK(f.content.find("server 127.0.0.1:3001") != std::string::npos);
     CHECK(provisioners::app_ports(m, provisioners::Color::green) == std::vector<int>{3002, 3003});
   }
+  SECTION("the env file and the unit owe the app's blue/green restart, not a restart in place") {
+    CHECK(find(d, "file:/etc/berth/shop/app.env")->notify == std::vector<std::string>{"release:shop"});
+    CHECK(find(d, "file:/etc/systemd/system/shop@.service")->notify ==
+          std::vector<std::string>{"daemon-reload", "release:shop"});
+  }
+  SECTION("the live color's instances must run once a release is live") {
+    const auto* live = find(d, "command:live-instances:shop");
+    REQUIRE(live);
+    const auto& c = std::get<Command>(live->spec);
+    CHECK(c.unless.starts_with("[ -e '/srv/shop'/current ] || exit 0\n"));
+    CHECK(c.unless.find("units=' shop@3002.service shop@3003.service'; else units=' shop@3000.service shop@3001.service'") !=
+          std::string::npos);
+    CHECK(c.run.ends_with("systemctl start $units"));
+    auto no_proxy = m;
+    no_proxy.proxy.reset();
+    CHECK_FALSE(find(provisioners::desired_state(no_proxy, no_proxy.servers[0], secrets), "command:live-instances:shop"));
+  }
 }
 
 TEST_CASE("provisioners: only the python runtime sets a PATH, with the release's virtualenv first") {
