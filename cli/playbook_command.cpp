@@ -246,9 +246,10 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
   // live release starts again on the idle color, is checked, switched to and gated
   // (playbooks/restart.toml), never restarted in place.
   std::optional<ReleaseReport> restart;
-  const auto restart_book = playbook::load_playbook(manifest.dir, "restart");
+  std::optional<playbook::Playbook> restart_book;
   int restart_status = 0;
   if (mode == Mode::apply && ok && !restart_hosts.empty()) {
+    restart_book = playbook::load_playbook(manifest.dir, "restart");
     if (!ui.json()) {
       for (const auto& step : steps) print_step(ui, step, mode, book.steps.size() > 1);
       ui.out(ui.bold(fmt::format("== restart ({}): the app's environment or unit changed; the live release "
@@ -258,8 +259,8 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
     auto only = global;
     only.hosts = restart_hosts;
     only.roles.clear();
-    restart = run_release(only, ui, manifest, restart_book, release_flags ? *release_flags : ReleaseFlags{});
-    if (!ui.json()) restart_status = print_release(ui, restart_book, *restart);
+    restart = run_release(only, ui, manifest, *restart_book, release_flags ? *release_flags : ReleaseFlags{});
+    if (!ui.json()) restart_status = print_release(ui, *restart_book, *restart);
   }
   if (ui.json()) {
     nlohmann::json json_steps = nlohmann::json::array();
@@ -275,8 +276,8 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
                           {"hosts", std::move(json_hosts)},
                           {"steps", std::move(json_steps)}};
     if (restart) {
-      doc["restart"] = release_json(restart_book, *restart);
-      restart_status = print_release(ui, restart_book, *restart);
+      doc["restart"] = release_json(*restart_book, *restart);
+      restart_status = print_release(ui, *restart_book, *restart);
     }
     ui.emit_json(doc);
   } else if (!restart) {

@@ -47,7 +47,7 @@ std::string base64(std::string_view data) {
 
 }  // namespace
 
-std::string owed_record(std::string_view handler) { return "/var/lib/berth/owed/" + std::string(handler); }
+std::string owed_record(std::string_view handler) { return fmt::format("{}/{}", owed_dir, handler); }
 
 bool is_deferred(std::string_view handler) { return handler.starts_with(release_handler_prefix); }
 
@@ -271,7 +271,7 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
                              custom != scripts.end() ? custom->second : handler_body(h), shell_quote(h));
     calls += fmt::format("run_step {} {}\n", shell_quote(id), fn);
   }
-  return std::string(apply_prelude) + functions + calls + "rec_end\n";
+  return fmt::format("owed={}\n", owed_dir) + std::string(apply_prelude) + functions + calls + "rec_end\n";
 }
 
 ApplyReport parse_apply(const std::vector<util::Record>& records) {

@@ -24,7 +24,8 @@
 
 namespace berth::converge {
 
-// The file that records `handler` as owed on a server.
+// The folder of owed-handler records on a server, and the file that records `handler`.
+inline constexpr std::string_view owed_dir = "/var/lib/berth/owed";
 std::string owed_record(std::string_view handler);
 
 // A handler "release:APP" means the app's live release must start again with what

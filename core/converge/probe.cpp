@@ -190,7 +190,7 @@ std::string render_probe(const std::vector<Resource>& resources, const ProbeExtr
                           name, shell_quote(path));
   }
   // Handlers an interrupted run still owes (apply.hpp): globbing forks nothing.
-  script += "for f in /var/lib/berth/owed/*; do [ -e \"$f\" ] && rec owed handler \"${f##*/}\"; done\n";
+  script += fmt::format("for f in {}/*; do [ -e \"$f\" ] && rec owed handler \"${{f##*/}}\"; done\n", owed_dir);
   script += "rec_end\n";
   return script;
 }

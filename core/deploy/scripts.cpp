@@ -224,7 +224,7 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
       // From the new file in place until nginx has reloaded, the reload is owed
       // (converge/apply.hpp): a run cut off in between leaves it for the next one.
       "owed=; [ -e {2} ] && owed=1\n"
-      "mkdir -p /var/lib/berth/owed && : > {2} || exit 1\n"
+      "mkdir -p {4} && : > {2} || exit 1\n"
       "chmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
       "if ! out=$(nginx -t 2>&1); then\n"
       "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
@@ -234,7 +234,8 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
       // Every request after this script, the gate's included, reaches the new instances.
       "{3}"
       "rm -f {2}\n",
-      shell_quote(file), layout::upstream_content(ports), owed_nginx_reload, layout::nginx_reload("exit 1"));
+      shell_quote(file), layout::upstream_content(ports), owed_nginx_reload, layout::nginx_reload("exit 1"),
+      converge::owed_dir);
 }
 
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,

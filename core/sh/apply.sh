@@ -1,6 +1,7 @@
 # shellcheck shell=sh
 # The converge apply's helpers (core/converge/apply.cpp): steps, owed handlers and
-# atomic, validated files, after the transport's frame prelude (rec: core/util/frame.cpp).
+# atomic, validated files, after the transport's frame prelude (rec: core/util/frame.cpp)
+# and $owed, the folder of owed-handler records (converge::owed_dir).
 # shellcheck disable=SC2034,SC2154
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 umask 022
@@ -15,10 +16,10 @@ run_step() {
 # unchanged: the step found nothing to do after all (a guard met by earlier stages).
 unchanged() { rec "$step" step unchanged >&3; }
 owe() {
-  mkdir -p /var/lib/berth/owed || return
-  for h in "$@"; do : > "/var/lib/berth/owed/$h" || return; done
+  mkdir -p "$owed" || return
+  for h in "$@"; do : > "$owed/$h" || return; done
 }
-paid() { rm -f "/var/lib/berth/owed/$1"; }
+paid() { rm -f "$owed/$1"; }
 # put_file PATH OWNER GROUP MODE OVERWRITE VALIDATE BACKUP < base64 content
 put_file() {
   d=$(dirname "$1")
