@@ -45,7 +45,7 @@ class Hosts {
   virtual bool fail_fast() const = 0;
 
   // Runs work(i, remote) for every host in parallel, connecting hosts not connected
-  // yet first; a host that cannot be connected (now or earlier in this run) fails
+  // yet (or whose connection was lost since) first; a host that cannot be connected (now or earlier in this run) fails
   // without calling `work`. One result per host, in order. Rethrows the first
   // exception a work threw once every host has ended.
   virtual HostResults run(const HostWork& work) = 0;

@@ -55,6 +55,9 @@ HostResults Fleet::run(const HostWork& work) {
   const auto outcomes = run_parallel(hosts_.size(), parallel_, fail_fast_, [&](std::size_t i) {
     auto& host = hosts_[i];
     auto& result = results[i];
+    // A connection lost in an earlier step (the peer closed it, sshd's session was
+    // killed) is made again: a deploy cut off this way can still switch back.
+    if (host.session != nullptr && !host.session->connected()) host.session.reset();
     if (!host.error && host.session == nullptr) {
       auto connected = Session::connect(host.target, options_);
       if (connected) {

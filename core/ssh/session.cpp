@@ -431,6 +431,8 @@ int await_reply(ssh_session session, int tcp_fd, std::chrono::seconds timeout, R
 
 }  // namespace
 
+bool Session::connected() const { return ssh_is_connected(session_) != 0; }
+
 std::expected<ssh_channel, Error> Session::open_exec(std::string_view step,
                                                      const std::string& command) {
   if (!ssh_is_connected(session_)) {

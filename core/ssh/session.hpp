@@ -76,6 +76,8 @@ class Session final : public Remote {
   const std::string& name() const override { return target_.name; }
   // The login user after ~/.ssh/config was applied.
   const std::string& user() const { return user_; }
+  // Whether the connection is still up (a lost one is not used again: see Fleet::run).
+  bool connected() const;
 
   // See Remote::run_script. Transport errors name the host and the step ("exec"),
   // how long the script had run and the tail of its stderr so far.
