@@ -42,12 +42,14 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
     }
     const auto& l = *held[i];
     const bool expired = now - l.heartbeat > l.ttl;
-    ui.out(fmt::format("{}: {} by {} (pid {}, `berth {}`, started {} s ago, heartbeat {} s ago{})", name,
+    ui.out(fmt::format("{}: {} by {} (pid {}, `berth {}`, started {} s ago, heartbeat {} s ago{}{})", name,
                        release ? "released, was held" : "locked", l.owner, l.pid, l.command,
-                       now - l.started, now - l.heartbeat, expired ? ", expired" : ""));
+                       now - l.started, now - l.heartbeat, expired ? ", expired" : "",
+                       l.dead ? ", dead: its run's connection to this host is gone" : ""));
     json.push_back({{"host", name}, {"locked", !release}, {"released", release}, {"owner", l.owner},
                     {"pid", l.pid}, {"command", l.command}, {"started", l.started},
-                    {"heartbeat", l.heartbeat}, {"ttl", l.ttl}, {"expired", expired}});
+                    {"heartbeat", l.heartbeat}, {"ttl", l.ttl}, {"expired", expired},
+                    {"dead", l.dead}});
   }
   if (ui.json()) ui.emit_json({{"hosts", json}});
   return static_cast<int>(exit_status(results));
@@ -58,11 +60,13 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
 void add_lock(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand("lock", "Show or release the deploy lock on each app host");
   sub->require_subcommand(1);
-  auto* status = sub->add_subcommand("status", "Who holds the deploy lock, since when, and whether it expired");
+  auto* status = sub->add_subcommand(
+      "status", "Who holds the deploy lock, since when, and whether it expired or is dead (its run's "
+                "connection to the host is gone)");
   on_run(status, cli, [&cli](Ui& ui) { return run_lock(cli.global, ui, false); });
   auto* release = sub->add_subcommand(
-      "release", "Remove the deploy lock (for a run that died on another machine; a run from this "
-                 "machine whose process is gone is taken over automatically)");
+      "release", "Remove the deploy lock (for a run that is stuck but still connected: a dead lock is "
+                 "taken over by the next deploy and released by setup)");
   on_run(release, cli, [&cli](Ui& ui) { return run_lock(cli.global, ui, true); });
 }
 

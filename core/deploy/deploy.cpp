@@ -210,16 +210,21 @@ class Run {
     if (callbacks_.output) callbacks_.output(line);
   }
 
+  // The prelude of a step's scripts: the lock checked and its heartbeat refreshed,
+  // and a new step recorded, which fences off the scripts of earlier steps still
+  // running on a host after their connection was cut (scripts.hpp).
+  std::string fence() const { return lock_fence_script(m_, me_.token, util::random_hex(8)); }
+
   // Runs `script(i)` on every host at once; throws the first failed host's Error
   // (transport, or exit status with the stderr tail).
   std::vector<ScriptResult> on_hosts(const std::string& what,
-                                     const std::function<std::string(std::size_t)>& script,
-                                     bool with_heartbeat = true) {
+                                     const std::function<std::string(std::size_t)>& script) {
     std::vector<ScriptResult> results(hosts_.size());
+    const auto prelude = fence();
     throw_first(fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       auto text = script(i);
       if (text.empty()) return {};
-      if (with_heartbeat) text = lock_heartbeat_script(m_, me_.token) + text;
+      text = prelude + text;
       auto ran = remote.run_script(text, Privilege::root, [&](Stream, std::string_view line) {
         output(fmt::format("{} | {}", remote.name(), line));
       });
@@ -325,6 +330,7 @@ class Run {
     for (const auto& [key, value] : state_records(records)) {
       if (key == "live") hosts_[i].live = value == "green" ? Color::green : Color::blue;
       if (key == "current") hosts_[i].current = value;
+      if (key == "owed_restart") owed_restart_ = true;
     }
   }
 
@@ -376,17 +382,25 @@ class Run {
   std::string choose_rollback() {
     std::vector<std::vector<std::string>> releases(hosts_.size());
     std::vector<std::string> served;
-    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
+    std::string unfinished;  // the target of a rollback cut off before it finished
+    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_, true); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
       read_state(i, states[i].records);
       for (const auto& [key, value] : state_records(states[i].records)) {
         if (key == "release") releases[i].push_back(value);
         if (key == "served" && i == 0) served.push_back(value);
+        if (key == "rollback" && unfinished.empty()) unfinished = value;
       }
     }
     result_.previous = hosts_[0].current;
+    std::string note;
     if (!options_.target.empty()) {
       result_.release = options_.target;
+    } else if (!unfinished.empty()) {
+      // Run again after it was cut off, the same command finishes the same rollback
+      // (its finalize may have made the target current already): never one further.
+      result_.release = unfinished;
+      note = ", finishing the interrupted rollback";
     } else {
       // The newest release older than the current one that has served before (one
       // that failed its checks never went live).
@@ -407,12 +421,13 @@ class Run {
                     "`berth releases` lists what each host has");
       }
     }
-    return fmt::format("{} (current {})", result_.release, hosts_[0].current);
+    on_hosts("recording the rollback", [&](std::size_t) { return rollback_intent_script(m_, result_.release); });
+    return fmt::format("{} (current {}{})", result_.release, hosts_[0].current, note);
   }
 
   // The live release again (a restart): the same on every host, or an error.
   std::string choose_current() {
-    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_); });
+    const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_, true); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
     result_.previous = hosts_[0].current;
     for (const auto& h : hosts_) {
@@ -505,9 +520,10 @@ class Run {
   }
 
   std::string finalize() {
+    finalizing_ = true;
     on_hosts("making the release current", [&](std::size_t i) {
       return finalize_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)),
-                             layout::app_ports(m_, hosts_[i].live), options_.drain);
+                             layout::app_ports(m_, hosts_[i].live), m_.app.run.drain);
     });
     for (auto& h : hosts_) h.started = h.switched = false;
     finalized_ = true;
@@ -522,13 +538,23 @@ class Run {
     if (!any) return;
     progress("switching back to the previous release");
     std::vector<std::string> journals(hosts_.size());
+    const auto prelude = fence();
     const auto back = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       auto& h = hosts_[i];
       std::string script;
-      if (h.switched) script += switch_script(m_, layout::app_ports(m_, h.live)) + "\n";
+      if (h.switched) {
+        script += serve_again_script(m_, finalizing_ ? result_.previous : std::string(),
+                                     layout::app_ports(m_, h.live), options_.start_wait);
+        script += switch_script(m_, layout::app_ports(m_, h.live)) + "\n";
+        // Requests in flight at the new instances end before they stop.
+        if (h.started) script += fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0);
+        // Finalize may have cleared the restart this run was to pay: the instances
+        // serving again started before the configuration changed.
+        if (finalizing_ && owed_restart_) script += owe_restart_script(m_);
+      }
       if (h.started) script += stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
       if (script.empty()) return {};
-      const auto ran = remote.run_script(script);
+      const auto ran = remote.run_script(prelude + script);
       if (ran) journals[i] = ran->out;
       h.started = h.switched = false;
       return script_ok(remote, "switching back", ran);
@@ -569,6 +595,8 @@ class Run {
   std::filesystem::path tarball_;      // what build packs and ship sends
   LockInfo me_;
   bool locked_ = false;
+  bool owed_restart_ = false;  // a host owed the app's restart when this run read its state
+  bool finalizing_ = false;  // finalize began: it may have made the release current
   bool finalized_ = false;
   bool nothing_live_ = false;  // `current` found no live release: the run is done
   Result result_;

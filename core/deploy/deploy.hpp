@@ -29,7 +29,6 @@ struct Options {
   // (default: the first health step's deadline).
   std::optional<std::chrono::milliseconds> gate_deadline;
   std::chrono::seconds start_wait{30};           // for new instances to answer
-  std::chrono::seconds drain{3};                 // before old instances stop
   std::chrono::seconds lock_ttl{900};
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM
 };

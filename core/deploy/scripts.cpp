@@ -25,6 +25,14 @@ std::string owed_release(const manifest::Manifest& m) {
 
 std::string lock_dir(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/lock"; }
 
+// The release an unfinished rollback is taking the app to (choose writes it, finalize
+// removes it): the rerun of an interrupted rollback finishes it instead of going one
+// release further back.
+std::string rollback_file(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/rollback"; }
+
+// Held (flock) by the script of a release step while it runs.
+std::string steps_lock(const manifest::Manifest& m) { return "/var/lib/berth/" + m.app.name + "/steps.lock"; }
+
 std::string ports_list(const std::vector<int>& ports) {
   std::string out;
   for (int p : ports) out += (out.empty() ? "" : " ") + std::to_string(p);
@@ -40,15 +48,48 @@ std::string units(const manifest::Manifest& m, const std::vector<int>& ports) {
 // Shell lines reporting the records "state live blue|green" (from the upstream file)
 // and "state current ID". A reload of nginx that an interrupted switch owes runs
 // first, so that the upstream file is what nginx serves when the colors are decided.
-std::string read_state(const manifest::Manifest& m) {
+std::string read_state(const manifest::Manifest& m, bool start_live) {
   return fmt::format(
       "if [ -e {2} ] && nginx -t >/dev/null 2>&1; then\n{3}rm -f {2}\nfi\n"
-      "{0}"
+      "{4}{0}"
       "current=$(readlink {1}/current 2>/dev/null | sed 's|.*/||')\n"
-      "rec state live \"$live\"; rec state current \"$current\"\n",
+      "rec state live \"$live\"; rec state current \"$current\"\n"
+      "if [ -f {5} ]; then rec state rollback \"$(cat {5})\"; fi\n"
+      "if [ -e {6} ]; then rec state owed_restart yes; fi\n",
       layout::read_live_color(m), shell_quote(layout::app_root(m)), owed_nginx_reload,
-      layout::nginx_reload("exit 1"));
+      layout::nginx_reload("exit 1"), start_live && m.proxy ? layout::start_stopped_live_units(m) : "",
+      shell_quote(rollback_file(m)), shell_quote(owed_release(m)));
 }
+
+// Shell functions: berth_session prints "PID STARTTIME" of the sshd process serving
+// this script's connection (sshd-session on newer OpenSSH); session_alive PID
+// STARTTIME tells whether it still runs. A lock records its holder's session: once the
+// connection is gone (berth killed, the network cut) the lock is dead, whichever
+// machine looks.
+constexpr std::string_view session_functions = R"sh(berth_session() {
+  s=$$
+  while [ "$s" -gt 1 ]; do
+    { read -r st < "/proc/$s/stat"; } 2>/dev/null || return 0
+    c=${st#*(}; c=${c%)*}; st=${st##*) }
+    set -- $st
+    case $c in sshd|sshd-session) echo "$s ${20}"; return 0 ;; esac
+    s=$2
+  done
+}
+session_alive() {
+  want=$2
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
+  st=${st##*) }
+  set -- $st
+  [ "${20}" = "$want" ]
+}
+# Whether the lock in $dir is held by a run whose connection is still up (a lock
+# without a session, from an older berth, counts as held).
+holder_alive() {
+  hs=$(sed -n 's/^session=//p' "$dir/info" 2>/dev/null)
+  [ -z "$hs" ] || session_alive $hs
+}
+)sh";
 
 constexpr std::string_view probe_function = R"sh(probe() {
   body=$(mktemp)
@@ -63,27 +104,54 @@ constexpr std::string_view probe_function = R"sh(probe() {
 
 std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
                                 const std::string& break_token) {
-  return fmt::format(
+  return std::string(session_functions) + fmt::format(
       "dir={0}\nnow=$(date +%s)\nmkdir -p \"$(dirname \"$dir\")\"\n"
       "if ! mkdir \"$dir\" 2>/dev/null; then\n"
       "  token=$(sed -n 's/^token=//p' \"$dir/info\" 2>/dev/null)\n"
       "  beat=$(sed -n 's/^heartbeat=//p' \"$dir/info\" 2>/dev/null); ttl=$(sed -n 's/^ttl=//p' \"$dir/info\" 2>/dev/null)\n"
-      "  if [ -n \"$beat\" ] && [ $((now - beat)) -le \"${{ttl:-0}}\" ] && [ \"$token\" != {1} ]; then\n"
+      "  if [ -n \"$beat\" ] && [ $((now - beat)) -le \"${{ttl:-0}}\" ] && [ \"$token\" != {1} ] && holder_alive; then\n"
       "    rec lock info \"$(cat \"$dir/info\")\"; exit {2}\n"
       "  fi\n"
       "  rm -rf \"$dir\" && mkdir \"$dir\" || exit 1\n"
       "fi\n"
-      "printf 'token=%s\\nowner=%s\\npid=%s\\ncommand=%s\\nstarted=%s\\nheartbeat=%s\\nttl=%s\\n' "
-      "{3} {4} {5} {6} \"$now\" \"$now\" {7} > \"$dir/info\"\n",
+      "printf 'token=%s\\nowner=%s\\npid=%s\\ncommand=%s\\nstarted=%s\\nheartbeat=%s\\nttl=%s\\nsession=%s\\n' "
+      "{3} {4} {5} {6} \"$now\" \"$now\" {7} \"$(berth_session)\" > \"$dir/info\"\n",
       shell_quote(lock_dir(m)), shell_quote(break_token.empty() ? "-" : break_token),
       lock_held_status, shell_quote(me.token), shell_quote(me.owner), shell_quote(me.pid),
       shell_quote(me.command), me.ttl);
 }
 
-std::string lock_heartbeat_script(const manifest::Manifest& m, const std::string& token) {
-  return fmt::format(
-      "f={0}/info\nif grep -qx {1} \"$f\" 2>/dev/null; then sed -i \"s/^heartbeat=.*/heartbeat=$(date +%s)/\" \"$f\"; fi\n",
-      shell_quote(lock_dir(m)), shell_quote("token=" + token));
+std::string stale_lock_test_script(const manifest::Manifest& m) {
+  return fmt::format("dir={}\n[ -f \"$dir/info\" ] || exit 0\n", shell_quote(lock_dir(m))) +
+         std::string(session_functions) + "holder_alive\n";
+}
+
+std::string stale_lock_release_script(const manifest::Manifest& m) {
+  return fmt::format("dir={}\n", shell_quote(lock_dir(m))) + std::string(session_functions) +
+         "if [ -f \"$dir/info\" ] && ! holder_alive; then rm -rf \"$dir\"; fi\n";
+}
+
+std::string lock_fence_script(const manifest::Manifest& m, const std::string& token, const std::string& step) {
+  return std::string(session_functions) + fmt::format(
+      "lockdir={0}\n"
+      "if ! grep -qx {1} \"$lockdir/info\" 2>/dev/null; then\n"
+      "  echo 'this run no longer holds the deploy lock of {3} here (it was released or taken over by a later run)' >&2\n"
+      "  exit 1\n"
+      "fi\n"
+      // The connection may be a new one (berth reconnects after losing one).
+      "sed -i -e \"s/^heartbeat=.*/heartbeat=$(date +%s)/\" -e \"s/^session=.*/session=$(berth_session)/\" \"$lockdir/info\"\n"
+      "printf '%s\\n' {2} > \"$lockdir/step\" || exit 1\n"
+      "fence() {{\n"
+      "  grep -qx {1} \"$lockdir/info\" 2>/dev/null && [ \"$(cat \"$lockdir/step\" 2>/dev/null)\" = {2} ] && return 0\n"
+      "  echo 'a later step or run took over the deploy of {3} here: this script stops' >&2\n"
+      "  exit 1\n"
+      "}}\n"
+      // One step's script at a time: a cut-off script still running finishes the
+      // change it is making (or stops at its next fence) before this one looks.
+      "exec 9>{4} && flock -w 120 9 || {{ echo 'a cut-off script of an earlier deploy step of {3} still runs here after 120 s' >&2; exit 1; }}\n"
+      "fence\n",
+      shell_quote(lock_dir(m)), shell_quote("token=" + token), shell_quote(step), m.app.name,
+      shell_quote(steps_lock(m)));
 }
 
 std::string lock_release_script(const manifest::Manifest& m, const std::string& token) {
@@ -93,7 +161,9 @@ std::string lock_release_script(const manifest::Manifest& m, const std::string& 
 }
 
 std::string lock_status_script(const manifest::Manifest& m) {
-  return fmt::format("if [ -f {0}/info ]; then rec lock info \"$(cat {0}/info)\"; fi\ntrue\n",
+  return std::string(session_functions) +
+         fmt::format("dir={0}\nif [ -f {0}/info ]; then\n  rec lock info \"$(cat {0}/info)\"\n"
+                     "  holder_alive || rec lock dead yes\nfi\ntrue\n",
                      shell_quote(lock_dir(m)));
 }
 
@@ -117,6 +187,7 @@ LockInfo parse_lock_info(const std::vector<util::Record>& records) {
   std::string text;
   for (const auto& r : records) {
     if (r.subject == "lock" && r.field == "info") text = r.value;
+    if (r.subject == "lock" && r.field == "dead") info.dead = true;
   }
   auto number = [](const std::string& s) {
     long v = 0;
@@ -166,11 +237,11 @@ std::string prepare_script(const manifest::Manifest& m, const std::string& relea
       "done\n"
       "chown -R {2}:{2} \"$rel\" || exit 1\n{4}"
       "touch \"$rel/.berth-release\" || exit 1\n{3}",
-      shell_quote(root), release, shell_quote(m.app.name), read_state(m), runtime_setup(m));
+      shell_quote(root), release, shell_quote(m.app.name), read_state(m, true), runtime_setup(m));
 }
 
-std::string state_script(const manifest::Manifest& m) {
-  return read_state(m) +
+std::string state_script(const manifest::Manifest& m, bool start_live) {
+  return read_state(m, start_live) +
          fmt::format("for r in $(ls -1r {0}/releases 2>/dev/null); do\n"
                      "  [ -f {0}/releases/\"$r\"/.berth-release ] && rec state release \"$r\"\n"
                      "  [ -f {0}/releases/\"$r\"/.berth-served ] && rec state served \"$r\"\n"
@@ -196,6 +267,7 @@ std::string start_script(const manifest::Manifest& m, const std::string& release
   std::string script(probe_function);
   script += fmt::format(
       "for p in {0}; do\n"
+      "  fence\n"
       "  ln -sfn {1}/releases/{2} {1}/instances/$p.new && mv -fT {1}/instances/$p.new {1}/instances/$p || exit 1\n"
       "  systemctl restart {3}@$p.service || exit 1\n"
       "done\n"
@@ -203,7 +275,7 @@ std::string start_script(const manifest::Manifest& m, const std::string& release
       "for p in {0}; do\n"
       "  until curl -s -o /dev/null --max-time 2 \"http://127.0.0.1:$p/\"; do\n"
       "    [ \"$(date +%s)\" -ge \"$deadline\" ] && break\n"
-      "    sleep 0.3\n"
+      "    fence; sleep 0.3\n"
       "  done\n"
       "  probe $p {5}\n"
       "done\n",
@@ -225,14 +297,14 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
       // (converge/apply.hpp): a run cut off in between leaves it for the next one.
       "owed=; [ -e {2} ] && owed=1\n"
       "mkdir -p {4} && : > {2} || exit 1\n"
-      "chmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
+      "fence\nchmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
       "if ! out=$(nginx -t 2>&1); then\n"
       "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
       "  [ -n \"$owed\" ] || rm -f {2}\n"
       "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
       "fi\n"
       // Every request after this script, the gate's included, reaches the new instances.
-      "{3}"
+      "fence\n{3}"
       "rm -f {2}\n",
       shell_quote(file), layout::upstream_content(ports), owed_nginx_reload, layout::nginx_reload("exit 1"),
       converge::owed_dir);
@@ -240,16 +312,19 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
 
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
                             const std::vector<int>& new_ports, const std::vector<int>& old_ports,
-                            std::chrono::seconds drain) {
+                            std::chrono::milliseconds drain) {
   const auto root = layout::app_root(m);
   return fmt::format(
-      "ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
+      "fence\nln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current || exit 1\n"
       "touch {0}/releases/{1}/.berth-served\n"
       // The live instances started with the configuration of their start: an owed
       // restart recorded before that is done (one recorded since is not).
       "if [ -e {6} ] && [ ! {6} -nt {0}/instances ]; then rm -f {6}; fi\n"
       "systemctl enable --quiet {2} || exit 1\n"
       "sleep {4}\n"
+      // A script cut off from its run stops here once a later step took over (that
+      // step may have switched back to the old instances).
+      "fence\n"
       "systemctl disable --quiet --now {3} 2>/dev/null\n"
       "cd {0}/releases || exit 1\n"
       "ls -1r | tail -n +{5} | while read -r old; do\n"
@@ -257,20 +332,57 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
       "  in_use=no\n"
       "  for link in {0}/instances/*; do [ \"$(readlink \"$link\")\" = \"{0}/releases/$old\" ] && in_use=yes; done\n"
       "  [ $in_use = no ] && rm -rf -- \"$old\"\n"
-      "done\ntrue\n",
-      shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain.count(),
-      m.app.keep_releases + 1, shell_quote(owed_release(m)));
+      "done\nrm -f {7}\n",
+      shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain.count() / 1000.0,
+      m.app.keep_releases + 1, shell_quote(owed_release(m)), shell_quote(rollback_file(m)));
+}
+
+std::string rollback_intent_script(const manifest::Manifest& m, const std::string& release) {
+  return fmt::format("mkdir -p \"$(dirname {0})\" && printf '%s\\n' {1} > {0}\n", shell_quote(rollback_file(m)),
+                     shell_quote(release));
+}
+
+std::string owe_restart_script(const manifest::Manifest& m) {
+  return fmt::format("mkdir -p {} && : > {}\n", converge::owed_dir, shell_quote(owed_release(m)));
 }
 
 std::string clear_owed_restart_script(const manifest::Manifest& m) {
   return fmt::format("rm -f {}\n", shell_quote(owed_release(m)));
 }
 
+std::string serve_again_script(const manifest::Manifest& m, const std::string& release,
+                               const std::vector<int>& ports, std::chrono::seconds wait) {
+  const auto root = layout::app_root(m);
+  std::string script;
+  if (!release.empty()) {
+    script += fmt::format(
+        "if [ \"$(readlink {0}/current)\" != {0}/releases/{1} ] && [ -d {0}/releases/{1} ]; then\n"
+        "  fence; ln -sfn {0}/releases/{1} {0}/current.new && mv -fT {0}/current.new {0}/current\n"
+        "fi\n",
+        shell_quote(root), release);
+  }
+  script += fmt::format(
+      "deadline=$(( $(date +%s) + {2} ))\n"
+      "for p in {0}; do\n"
+      "  u={1}@$p.service\n"
+      "  [ -e {3}/instances/$p ] || continue\n"
+      "  systemctl is-active -q \"$u\" && continue\n"
+      "  echo \"$u had stopped (a cut-off finalize stopped it): starting it again\" >&2\n"
+      "  fence; systemctl enable --quiet --now \"$u\"\n"
+      "  until curl -s -o /dev/null --max-time 2 \"http://127.0.0.1:$p/\"; do\n"
+      "    [ \"$(date +%s)\" -ge \"$deadline\" ] && break\n"
+      "    sleep 0.3\n"
+      "  done\n"
+      "done\n",
+      ports_list(ports), m.app.name, wait.count(), shell_quote(root));
+  return script;
+}
+
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines) {
   return fmt::format(
       "for u in {0}; do\n"
       "  journalctl --no-pager -o cat -n {1} -u \"$u\" 2>/dev/null | sed \"s|^|$u: |\"\n"
-      "done\nsystemctl disable --quiet --now {0} 2>/dev/null\ntrue\n",
+      "done\nfence\nsystemctl disable --quiet --now {0} 2>/dev/null\ntrue\n",
       units(m, ports), lines);
 }
 

@@ -27,21 +27,34 @@ struct LockInfo {
   long started = 0;        // unix seconds
   long heartbeat = 0;
   long ttl = 0;            // seconds after the last heartbeat when it expires
+  bool dead = false;       // its run's SSH session to the host is gone (lock_status_script)
 };
 
 // Exit statuses of lock_acquire_script.
 inline constexpr int lock_held_status = 75;
 
 // Takes the lock (mkdir is atomic) or, when held, reports the holder (a record "lock
-// info" of KEY=VALUE lines) and exits lock_held_status. An expired lock (heartbeat older than its ttl), or one
-// whose token is `break_token`, is taken over.
+// info" of KEY=VALUE lines) and exits lock_held_status. An expired lock (heartbeat
+// older than its ttl), a dead one (its holder's SSH session to this host is gone), or
+// one whose token is `break_token`, is taken over.
 std::string lock_acquire_script(const manifest::Manifest& m, const LockInfo& me,
                                 const std::string& break_token = {});
-// Refreshes the heartbeat when `token` holds the lock.
-std::string lock_heartbeat_script(const manifest::Manifest& m, const std::string& token);
+// The prelude of every script of a release run: fails unless `token` holds the lock,
+// refreshes its heartbeat, records `step` as the host's current step, and defines
+// `fence`, which start, switch, finalize and stop scripts call before each change: it
+// ends the script once a later step or run has taken over. A script whose SSH session
+// was cut keeps running on the server; fenced, it cannot undo what its successor did
+// (stop the instances a switch back returned to, say).
+std::string lock_fence_script(const manifest::Manifest& m, const std::string& token, const std::string& step);
+// Exits 0 unless the lock is dead: held by a run whose SSH connection to this host is
+// gone (a lock holds its holder's sshd session), for a guarded converge command.
+std::string stale_lock_test_script(const manifest::Manifest& m);
+// Removes the lock if it is dead (as stale_lock_test_script tells).
+std::string stale_lock_release_script(const manifest::Manifest& m);
 // Releases the lock if `token` holds it; with an empty token, whoever holds it.
 std::string lock_release_script(const manifest::Manifest& m, const std::string& token);
-// Reports the holder as lock_acquire_script does, or nothing.
+// Reports the holder as lock_acquire_script does, or nothing; "lock dead yes" when
+// the holder's SSH session to this host is gone.
 std::string lock_status_script(const manifest::Manifest& m);
 // Reads the "lock info" record of the scripts above (defaults when there is none).
 LockInfo parse_lock_info(const std::vector<util::Record>& records);
@@ -49,13 +62,20 @@ LockInfo parse_lock_info(const std::vector<util::Record>& records);
 // After the upload: removes release folders an earlier upload left incomplete, marks
 // the release complete, owned by the app user, with the entries of shared/ linked
 // in; reports "state live blue|green" and "state current ID" (after running a reload
-// of nginx that an interrupted switch owes).
+// of nginx that an interrupted switch owes), "state rollback ID" while a rollback
+// to ID is unfinished, and "state owed_restart yes" while a restart is owed. Starts the live color's instances that are not running.
 std::string prepare_script(const manifest::Manifest& m, const std::string& release);
 
 // Reports "state live blue|green" and "state current ID" (may be empty), and "state
 // release ID" for each complete release, newest first, followed by "state served ID"
-// when that release has been live (a release that failed its checks never was).
-std::string state_script(const manifest::Manifest& m);
+// when that release has been live (a release that failed its checks never was), and
+// "state rollback ID" while a rollback to ID is unfinished. With `start_live`, first
+// starts the live color's instances that are not running (a run cut off at the wrong
+// moment, an instance stopped by hand): nginx sends them requests.
+std::string state_script(const manifest::Manifest& m, bool start_live = false);
+
+// Records that a rollback to `release` is under way (finalize_script clears it).
+std::string rollback_intent_script(const manifest::Manifest& m, const std::string& release);
 
 // Runs the migration in the release folder as the app user with the app's
 // environment (systemd-run), printing its output.
@@ -81,13 +101,23 @@ std::string switch_script(const manifest::Manifest& m, const std::vector<int>& p
 // After a passed gate: `current` -> release, the new instances enabled, the old ones
 // stopped and disabled after `drain`, releases beyond keep_releases pruned (never the
 // current one), and an owed restart of the app recorded before the new instances
-// started cleared (they run with the configuration it was owed for).
+// started cleared (they run with the configuration it was owed for), and a rollback's
+// record of its target cleared.
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
                             const std::vector<int>& new_ports, const std::vector<int>& old_ports,
-                            std::chrono::seconds drain);
+                            std::chrono::milliseconds drain);
+
+// Records an owed restart of the app again (a switch back after finalize cleared it).
+std::string owe_restart_script(const manifest::Manifest& m);
 
 // Clears the record of an owed restart of the app: there is nothing live to restart.
 std::string clear_owed_restart_script(const manifest::Manifest& m);
+
+// Before a switch back to the instances of `ports`: `current` -> `release` again (when
+// not empty), and each instance that is not running (a finalize cut off from its run
+// may have stopped it) enabled, started and given up to `wait` to answer HTTP.
+std::string serve_again_script(const manifest::Manifest& m, const std::string& release,
+                               const std::vector<int>& ports, std::chrono::seconds wait);
 
 // Stops the instances of `ports` and prints the last `lines` journal lines of each.
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines);

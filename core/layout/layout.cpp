@@ -38,6 +38,28 @@ std::string read_live_color(const manifest::Manifest& m) {
       m.app.run.port, util::shell_quote(upstream_file(m)));
 }
 
+std::string read_live_units(const manifest::Manifest& m) {
+  const auto units = [&](Color color) {
+    std::string list;
+    for (int port : app_ports(m, color)) list += fmt::format("{}{}@{}.service", list.empty() ? "" : " ", m.app.name, port);
+    return list;
+  };
+  return read_live_color(m) + fmt::format("if [ \"$live\" = green ]; then units='{}'; else units='{}'; fi\n",
+                                          units(Color::green), units(Color::blue));
+}
+
+std::string start_stopped_live_units(const manifest::Manifest& m) {
+  return fmt::format(
+      "if [ -e {0}/current ]; then\n{1}"
+      "  for u in $units; do\n"
+      "    systemctl is-active -q \"$u\" && continue\n"
+      "    echo \"$u was not running and nginx sends it requests: starting it\" >&2\n"
+      "    systemctl start \"$u\" || true\n"
+      "  done\n"
+      "fi\n",
+      util::shell_quote(app_root(m)), read_live_units(m));
+}
+
 std::string nginx_reload(std::string_view fail) {
   return fmt::format(
       "nginx_workers() {{ for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null)\n"

@@ -34,6 +34,13 @@ std::string upstream_content(const std::vector<int>& ports);
 // Shell lines that set $live to blue or green: the color the upstream file points at
 // (blue when there is none yet).
 std::string read_live_color(const manifest::Manifest& m);
+// Shell lines that set $live as read_live_color does and $units to the systemd units
+// of the live color's instances (APP@PORT.service, space-separated).
+std::string read_live_units(const manifest::Manifest& m);
+// Shell lines that start the live color's instances that are not running, once a
+// release is live (/srv/APP/current exists): nginx sends them requests. Prints a line
+// for each one started; never fails (a unit that does not start shows in health).
+std::string start_stopped_live_units(const manifest::Manifest& m);
 
 // Shell lines that reload nginx and wait (5 s at most) until every worker of the old
 // configuration is shutting down or gone: `systemctl reload` returns once nginx has

@@ -11,6 +11,7 @@
 
 #include <core/error.hpp>
 #include <core/health/condition.hpp>
+#include <core/util/duration.hpp>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -216,6 +217,12 @@ class Builder {
     if (!v || *v < INT32_MIN || *v > INT32_MAX) return fallback;
     return static_cast<int>(*v);
   }
+  // A duration like "3s" (a bad one is the Validator's error).
+  static std::chrono::milliseconds span(const toml::table& t, std::string_view key,
+                                        std::chrono::milliseconds fallback) {
+    const auto parsed = util::parse_duration(str(t, key));
+    return parsed ? *parsed : fallback;
+  }
   static bool boolean(const toml::table& t, std::string_view key, bool fallback) {
     return t[key].value<bool>().value_or(fallback);
   }
@@ -244,6 +251,8 @@ class Builder {
       app.run.port = integer(*r, "port", app.run.port);
       app.run.instances = integer(*r, "instances", app.run.instances);
       app.run.migrate = str(*r, "migrate");
+      app.run.drain = span(*r, "drain", app.run.drain);
+      app.run.stop_timeout = span(*r, "stop_timeout", app.run.stop_timeout);
       if (const auto* env = (*r)["env"].as_table()) {
         for (auto&& [k, v] : *env) {
           if (auto s = v.value<std::string>()) app.run.env[std::string(k.str())] = *s;
@@ -501,6 +510,20 @@ class Validator {
       error(at({"app", "run", "instances"}),
             fmt::format("instances {} from port {} would use ports beyond 65535", run.instances,
                         run.port));
+    }
+    for (const auto& [key, max] : {std::pair<std::string_view, std::chrono::milliseconds>{"drain", std::chrono::minutes(5)},
+                                   {"stop_timeout", std::chrono::minutes(15)}}) {
+      const auto* r = root_["app"]["run"].as_table();
+      const auto text = r ? (*r)[key].value<std::string>() : std::nullopt;
+      if (!text) continue;
+      const auto parsed = util::parse_duration(*text);
+      if (!parsed) {
+        error(at({"app", "run", key}), fmt::format("{} '{}' is not a duration like 3s or 1m30s: {}", key, *text,
+                                                   parsed.error().message));
+      } else if (*parsed > max) {
+        error(at({"app", "run", key}),
+              fmt::format("{} '{}' is longer than the {} berth allows", key, *text, util::format_duration(max)));
+      }
     }
     for (const auto& [name, value] : run.env) {
       value_syntax(value, at({"app", "run", "env", name}), fmt::format("env {}", name));

@@ -6,6 +6,7 @@
 // kept as written here and resolved by core/manifest/values.hpp when a command
 // needs them, so that `berth check` works offline without any secret.
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -63,6 +64,10 @@ struct Run {
   std::map<std::string, std::string> env;
   std::vector<SecretSpec> secrets;
   std::string migrate;               // a preset (prisma, sequelize, drizzle, knex, alembic) or a command
+  // Instances leaving service: nginx stops sending them requests, `drain` passes for
+  // those in flight, then each gets SIGTERM and at most `stop_timeout` to exit.
+  std::chrono::milliseconds drain{3000};
+  std::chrono::milliseconds stop_timeout{30000};
 };
 
 // [app]

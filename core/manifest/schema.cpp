@@ -140,7 +140,13 @@ Schema build_schema() {
                                                                16, 1024))})}))),
                   key("migrate", str("Run before the new release starts: a preset "
                                      "(prisma, sequelize, drizzle, knex, alembic) or a "
-                                     "command"))}))});
+                                     "command")),
+                  key("drain", str("How long instances leaving service keep answering the "
+                                   "requests in flight after nginx stopped sending them new "
+                                   "ones, before they are stopped (default 3s, at most 5m)")),
+                  key("stop_timeout", str("How long a stopping instance has to exit after "
+                                          "SIGTERM before it is killed (default 30s, at most "
+                                          "15m)"))}))});
 
   auto server = table(
       "A server berth manages",

@@ -4,6 +4,7 @@
 #include <core/render.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
+#include <core/deploy/scripts.hpp>
 
 #include <fmt/format.h>
 
@@ -95,6 +96,9 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   unit.set("user", user);
   unit.set("root", root);
   unit.set("env_file", env_file(m));
+  // Whole seconds as a bare number (systemd's default unit), else milliseconds.
+  const auto stop_ms = app.run.stop_timeout.count();
+  unit.set("stop_timeout", stop_ms % 1000 == 0 ? std::to_string(stop_ms / 1000) : fmt::format("{}ms", stop_ms));
   // Only when there is one: kainjow renders a section for any string, even empty.
   if (const auto path = runtime_path(m, root + "/instances/%i"); !path.empty()) unit.set("path", path);
   unit.set("exec_start", "/bin/sh -c \"exec " + systemd_quote(app.run.command) + "\"");
@@ -106,14 +110,7 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   // the wrong moment, or an instance stopped by hand, shows in plan and setup starts
   // them again (without a proxy no upstream says which color is live).
   if (m.proxy) {
-    const auto units = [&](layout::Color color) {
-      std::string list;
-      for (int port : app_ports(m, color)) list += fmt::format(" {}@{}.service", app.name, port);
-      return list;
-    };
-    const auto live_units = layout::read_live_color(m) + fmt::format(
-        "if [ \"$live\" = green ]; then units='{}'; else units='{}'; fi\n", units(layout::Color::green),
-        units(layout::Color::blue));
+    const auto live_units = layout::read_live_units(m);
     r.push_back(make(
         Command{.name = "live-instances:" + app.name,
                 .run = live_units + "systemctl start $units",
@@ -122,6 +119,12 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
                                       util::shell_quote(root), live_units)},
         "app"));
   }
+  // A deploy lock whose run died (berth killed, its connection cut) is released: a
+  // later deploy would take it over, but nothing else should find it held.
+  r.push_back(make(Command{.name = "stale-deploy-lock:" + app.name,
+                           .run = deploy::stale_lock_release_script(m),
+                           .unless = deploy::stale_lock_test_script(m)},
+                   "app"));
 }
 
 }  // namespace berth::provisioners

@@ -69,13 +69,13 @@ TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over")
   // The lock is held by this machine's berth with a pid that no longer exists.
   const std::string info = "token=deadbeef\nowner=" + me() + "\npid=999999999\ncommand=deploy\n"
                            "started=1\nheartbeat=1\nttl=900";
-  remote.answer("'deadbeef' ]; then", "");  // the takeover: acquire with the dead run's token
+  remote.answer("'deadbeef' ] && holder_alive", "");  // the takeover: acquire with the dead run's token
   remote.answer("if ! mkdir", record("lock", "info", info), deploy::lock_held_status);
   healthy_host(remote);
   const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
   INFO(result.error);
   CHECK(result.ok);
-  CHECK(sent_any(remote, "'deadbeef' ]; then"));
+  CHECK(sent_any(remote, "'deadbeef' ] && holder_alive"));
 
   SECTION("someone else's lock is not taken: exit 4 naming the holder") {
     FakeHosts other(1);
@@ -89,7 +89,7 @@ TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over")
     CHECK_FALSE(held.ok);
     CHECK(held.lock_held);
     CHECK(held.error.find("held by ci@runner") != std::string::npos);
-    CHECK_FALSE(sent_any(busy, "'t2' ]; then"));
+    CHECK_FALSE(sent_any(busy, "'t2' ] && holder_alive"));
   }
 }
 
@@ -179,4 +179,56 @@ TEST_CASE("deploy run: restart starts the live release again, blue/green, and cl
     CHECK(sent_any(remote, "rm -f '/var/lib/berth/owed/release:shop'"));
     CHECK_FALSE(sent_any(remote, "systemctl restart"));
   }
+}
+
+TEST_CASE("deploy run: a rollback run again after it was cut off finishes the same rollback") {
+  auto m = sample();
+  FakeHosts hosts(1);
+  auto& remote = hosts.remotes[0];
+  remote.answer("if ! mkdir", "");
+  // r0, r1 and r2 have served; a rollback from r2 to r1 was cut off after its
+  // finalize made r1 current: the record of its target is still there.
+  remote.answer("ls -1r", record("state", "live", "green") + record("state", "current", "r1") +
+                              record("state", "rollback", "r1") + record("state", "release", "r2") +
+                              record("state", "served", "r2") + record("state", "release", "r1") +
+                              record("state", "served", "r1") + record("state", "release", "r0") +
+                              record("state", "served", "r0"));
+  healthy_host(remote);
+  const auto result = deploy::run(m, rollback(), servers(m), hosts, {}, {});
+  INFO(result.error);
+  CHECK(result.ok);
+  CHECK(result.release == "r1");
+  CHECK(sent_any(remote, "printf '%s\\n' 'r1' > '/var/lib/berth/shop/rollback'"));
+
+  SECTION("without the record, the previous served release is chosen") {
+    FakeHosts fresh(1);
+    auto& plain = fresh.remotes[0];
+    plain.answer("if ! mkdir", "");
+    healthy_host(plain);
+    const auto back = deploy::run(m, rollback(), servers(m), fresh, {}, {});
+    CHECK(back.ok);
+    CHECK(back.release == "r1");
+  }
+}
+
+TEST_CASE("deploy run: every script of the run is fenced by the lock and a new step") {
+  auto m = sample();
+  FakeHosts hosts(1);
+  auto& remote = hosts.remotes[0];
+  remote.answer("if ! mkdir", "");
+  healthy_host(remote);
+  const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
+  REQUIRE(result.ok);
+  std::vector<std::string> steps;
+  for (const auto& s : remote.sent) {
+    if (s.find("if ! mkdir") != std::string::npos || s.find("then rm -rf") != std::string::npos) continue;  // the lock itself
+    const auto at = s.find("> \"$lockdir/step\"");
+    INFO(s.substr(0, 300));
+    REQUIRE(at != std::string::npos);
+    steps.push_back(s.substr(s.rfind("printf", at), at - s.rfind("printf", at)));
+  }
+  // Each step records a step of its own: an earlier step's script still running
+  // after its connection was cut fails its next fence.
+  std::sort(steps.begin(), steps.end());
+  CHECK(std::adjacent_find(steps.begin(), steps.end()) == steps.end());
 }

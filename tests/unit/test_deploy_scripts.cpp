@@ -37,7 +37,7 @@ TEST_CASE("deploy scripts: every script is valid POSIX sh") {
                     .started = 1, .heartbeat = 1, .ttl = 60};
   check_parses(lock_acquire_script(m, me));
   check_parses(lock_acquire_script(m, me, "old-token"));
-  check_parses(lock_heartbeat_script(m, "t1"));
+  check_parses(lock_fence_script(m, "t1", "s1"));
   check_parses(lock_release_script(m, "t1"));
   check_parses(lock_release_script(m, ""));
   check_parses(lock_status_script(m));
@@ -49,6 +49,7 @@ TEST_CASE("deploy scripts: every script is valid POSIX sh") {
   check_parses(switch_script(m, {3002, 3003}));
   check_parses(finalize_script(m, "20261125T000000Z", {3002, 3003}, {3000, 3001}, std::chrono::seconds(2)));
   check_parses(stop_script(m, {3002, 3003}, 20));
+  check_parses(serve_again_script(m, "20261125T000000Z", {3000, 3001}, std::chrono::seconds(30)));
 }
 
 TEST_CASE("deploy scripts: a python release gets its virtualenv before it is marked complete") {

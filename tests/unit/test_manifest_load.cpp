@@ -589,3 +589,35 @@ certificate = ["[CERTIFICATE_EXPIRATION] > 720h"]
     CHECK(contains(only_error(valid_head + "[server_checks]\nswap = []\n").message, "unknown key 'swap'"));
   }
 }
+
+TEST_CASE("load: [app.run] drain and stop_timeout are durations with bounds") {
+  const auto defaults = load_text(valid_head);
+  REQUIRE(defaults.ok());
+  CHECK(defaults.manifest->app.run.drain == std::chrono::seconds(3));
+  CHECK(defaults.manifest->app.run.stop_timeout == std::chrono::seconds(30));
+
+  const auto set = load_text(R"(
+[app]
+name = "shop"
+[app.run]
+command = "node server.js"
+drain = "500ms"
+stop_timeout = "2m"
+[servers.web]
+address = "198.18.0.2"
+)");
+  REQUIRE(set.ok());
+  CHECK(set.manifest->app.run.drain == std::chrono::milliseconds(500));
+  CHECK(set.manifest->app.run.stop_timeout == std::chrono::minutes(2));
+
+  const auto with = [](const std::string& line) {
+    return "[app]\nname = \"shop\"\n[app.run]\ncommand = \"node server.js\"\n" + line +
+           "\n[servers.web]\naddress = \"198.18.0.2\"\n";
+  };
+  const auto unknown = only_error(with("drain = \"3 parsecs\""));
+  CHECK(unknown.where.line == 5);
+  CHECK(unknown.where.column == 9);
+  CHECK(contains(unknown.message, "drain '3 parsecs' is not a duration"));
+  const auto longer = only_error(with("stop_timeout = \"1h\""));
+  CHECK(contains(longer.message, "stop_timeout '1h' is longer than the 15m berth allows"));
+}

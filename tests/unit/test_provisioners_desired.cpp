@@ -60,6 +60,17 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
   CHECK_FALSE(find(d, "unit:shop@3000.service"));  // deploys own the instances
   CHECK(find(d, "unit:shop-job-reminders.timer"));
 
+  SECTION("the unit gives a stopping instance [app.run] stop_timeout, 30 s by default") {
+    const auto* unit = find(d, "file:/etc/systemd/system/shop@.service");
+    REQUIRE(unit);
+    CHECK(std::get<File>(unit->spec).content.find("TimeoutStopSec=30\n") != std::string::npos);
+    auto slow = m;
+    slow.app.run.stop_timeout = std::chrono::milliseconds(90500);
+    const auto d2 = provisioners::desired_state(slow, slow.servers[0], secrets);
+    CHECK(std::get<File>(find(d2, "file:/etc/systemd/system/shop@.service")->spec)
+              .content.find("TimeoutStopSec=90500ms\n") != std::string::npos);
+  }
+
   SECTION("the env file is secret and holds placeholders for generated values") {
     const auto* env = find(d, "file:/etc/berth/shop/app.env");
     REQUIRE(env);
@@ -103,7 +114,7 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
     REQUIRE(live);
     const auto& c = std::get<Command>(live->spec);
     CHECK(c.unless.starts_with("[ -e '/srv/shop'/current ] || exit 0\n"));
-    CHECK(c.unless.find("units=' shop@3002.service shop@3003.service'; else units=' shop@3000.service shop@3001.service'") !=
+    CHECK(c.unless.find("units='shop@3002.service shop@3003.service'; else units='shop@3000.service shop@3001.service'") !=
           std::string::npos);
     CHECK(c.run.ends_with("systemctl start $units"));
     auto no_proxy = m;
