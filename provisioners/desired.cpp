@@ -38,7 +38,7 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
     if (want("databases") && server.has_role("db")) add_databases(manifest, server, out);
     if (want("app") && server.has_role("app")) add_backend(manifest, server, values, out);
     if (want("jobs") && server.has_role("app")) add_jobs(manifest, server, values, out);
-    if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, out);
+    if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, values, out);
   };
   Desired out;
   add_components(wanted, secrets, out);

@@ -48,7 +48,8 @@ void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& o
 void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
 void add_backend(const manifest::Manifest& m, const manifest::Server& s,
                  manifest::SecretSources& secrets, Desired& out);
-void add_proxy(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
+void add_proxy(const manifest::Manifest& m, const manifest::Server& s,
+               manifest::SecretSources& secrets, Desired& out);
 void add_jobs(const manifest::Manifest& m, const manifest::Server& s,
               manifest::SecretSources& secrets, Desired& out);
 

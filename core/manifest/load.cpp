@@ -6,6 +6,7 @@
 #include <core/manifest/schedule.hpp>
 #include <core/manifest/schema.hpp>
 #include <core/manifest/structure.hpp>
+#include <core/manifest/toml_bounds.hpp>
 #include <core/manifest/text.hpp>
 #include <core/manifest/values.hpp>
 
@@ -52,6 +53,10 @@ std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagn
   std::ostringstream text;
   text << in.rdbuf();
   const std::string content = text.str();
+  if (const auto bound = check_toml_bounds(content, path)) {
+    out.push_back({bound->where, Severity::error, bound->message});
+    return std::nullopt;
+  }
   try {
     return toml::parse(std::string_view(content), std::string_view(path));
   } catch (const toml::parse_error& e) {
@@ -71,6 +76,40 @@ void merge(toml::table& base, toml::table&& overlay) {
     }
     v.visit([&, &key = k](auto&& n) { base.insert_or_assign(key, std::move(n)); });
   }
+}
+
+// `s` as one line of text for a message: control characters as \xNN, at most 80 bytes.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  if (s.size() > 80) out += fmt::format("... ({} bytes)", s.size());
+  return out;
+}
+
+// The longest NAME=value (with its NUL) execve takes: MAX_ARG_STRLEN, 32 pages.
+constexpr std::size_t max_env_string = 131072;
+
+// LOCAL@DOMAIN without spaces, quotes, backslashes or control characters.
+bool is_email(std::string_view s) {
+  const auto at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '\'';
+  });
+}
+
+// Text a URL may hold as written (RFC 3986 characters and '%'): no spaces, quotes,
+// control characters or <>\^`{|}.
+bool is_url_text(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u >= 0x7f || std::string_view("\"<>\\^`{|}").find(c) != std::string_view::npos;
+  });
 }
 
 // A domain name, "*." allowed first: labels of 1..63 letters, digits and '-', not
@@ -447,6 +486,7 @@ class Validator {
     server_checks();
     hooks();
     base();
+    values();
   }
 
  private:
@@ -805,6 +845,127 @@ class Validator {
     check(m_.hooks.pre_build, "pre_build");
     check(m_.hooks.pre_deploy, "pre_deploy");
     check(m_.hooks.post_deploy, "post_deploy");
+  }
+
+  // Values that land in server files: names checked against what their target accepts,
+  // free text against what no encoding can carry (NUL anywhere; a line break in a
+  // header). Every bad value is reported, each at its place (docs/security.md).
+  void values() {
+    const auto env_name = [](std::string_view s) {
+      const auto first = [](char c) { return text::is_alpha(c) || c == '_'; };
+      return text::is_word(s, first, [&](char c) { return first(c) || text::is_digit(c); }, 255);
+    };
+    const auto has_nul = [](std::string_view s) { return s.find('\0') != std::string_view::npos; };
+    const auto control = [](std::string_view s) {
+      return std::any_of(s.begin(), s.end(), [](char c) {
+        return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+      });
+    };
+    const auto& run = m_.app.run;
+    for (const auto& [name, value] : run.env) {
+      const auto where = at({"app", "run", "env", name});
+      if (!env_name(name)) {
+        error(where, fmt::format("env name '{}' must be letters, digits and '_', not starting with a digit "
+                                 "(systemd drops other names)",
+                                 printable(name)));
+      }
+      if (has_nul(value)) error(where, fmt::format("env {}: a value cannot hold a NUL character", printable(name)));
+      if (name.size() + value.size() + 2 > max_env_string) {
+        error(where, fmt::format("env {}: NAME=value is {} bytes; Linux starts no process with an "
+                                 "environment string over {} bytes",
+                                 printable(name), name.size() + value.size() + 2, max_env_string));
+      }
+    }
+    for (const auto& s : run.secrets) {
+      if (!env_name(s.name)) {
+        error(s.where, fmt::format("secret name '{}' must be letters, digits and '_', not starting with a "
+                                   "digit (it becomes an environment variable)",
+                                   printable(s.name)));
+      }
+      if (has_nul(s.value)) error(s.where, fmt::format("secret {}: a value cannot hold a NUL character", printable(s.name)));
+    }
+    const auto sql_name = [](std::string_view s) {
+      const auto first = [](char c) { return text::is_alpha(c) || c == '_'; };
+      return text::is_word(s, first, [&](char c) { return first(c) || text::is_digit(c) || c == '-'; }, 63);
+    };
+    for (const auto& d : m_.databases) {
+      for (const auto& [key, value] : {std::pair<std::string_view, const std::string&>{"name", d.name}, {"user", d.user}}) {
+        if (!sql_name(value)) {
+          error(at({"databases", d.key, key}),
+                fmt::format("[databases.{}] {} '{}' must be 1-63 letters, digits, '_' and '-', starting with a "
+                            "letter or '_'",
+                            d.key, key, printable(value)));
+        }
+      }
+      if (!env_name(d.env_var)) {
+        error(at({"databases", d.key, "env_var"}),
+              fmt::format("[databases.{}] env_var '{}' must be letters, digits and '_', not starting with a digit",
+                          d.key, printable(d.env_var)));
+      }
+    }
+    if (m_.proxy) {
+      const auto header_char = [](char c) { return text::is_alnum(c) || c == '-'; };
+      for (const auto& [name, value] : m_.proxy->headers) {
+        const auto where = at({"proxy", "headers", name});
+        if (!text::is_word(name, header_char, header_char, 64)) {
+          error(where, fmt::format("header name '{}' must be letters, digits and '-'", printable(name)));
+        }
+        if (control(value)) {
+          error(where, fmt::format("header {}: a value is one line of text: CR, LF and other control "
+                                   "characters would split the response",
+                                   printable(name)));
+        }
+      }
+      for (const auto& bot : m_.proxy->bot_user_agents) {
+        if (bot.empty() || control(bot)) {
+          error(at({"proxy", "bot_user_agents"}),
+                fmt::format("bot_user_agents: '{}' must be non-empty text without control characters",
+                            printable(bot)));
+        }
+      }
+      if (!m_.proxy->acme_email.empty() && !is_email(m_.proxy->acme_email)) {
+        error(at({"proxy", "acme_email"}), fmt::format("acme_email '{}' is not an e-mail address", printable(m_.proxy->acme_email)));
+      }
+    }
+    const auto& tz = m_.base.timezone;
+    const auto zone_char = [](char c) { return text::is_alnum(c) || c == '_' || c == '+' || c == '-'; };
+    bool zone_ok = !tz.empty() && tz.size() <= 64;
+    for (std::size_t pos = 0; zone_ok && pos <= tz.size();) {
+      auto slash = tz.find('/', pos);
+      if (slash == std::string::npos) slash = tz.size();
+      zone_ok = text::is_word(std::string_view(tz).substr(pos, slash - pos), zone_char, zone_char);
+      pos = slash + 1;
+    }
+    if (!zone_ok) {
+      error(at({"base", "timezone"}),
+            fmt::format("timezone '{}' is not a zone name like UTC or Europe/Berlin", printable(tz)));
+    }
+    if (!text::is_size(m_.base.journald_max_use, "KMGTPE", false)) {
+      error(at({"base", "journald_max_use"}),
+            fmt::format("journald_max_use '{}' is not a size like 500M or 2G", printable(m_.base.journald_max_use)));
+    }
+    for (const auto& key : m_.base.ssh_keys) {
+      if (control(key) || !(key.starts_with("ssh-") || key.starts_with("ecdsa-") || key.starts_with("sk-"))) {
+        error(at({"base", "ssh_keys"}),
+              fmt::format("ssh_keys: '{}' is not one public key line (ssh-ed25519 AAAA... comment)",
+                          printable(key.substr(0, 40))));
+      }
+    }
+    const auto build_dir = std::filesystem::path(m_.app.build.dir).lexically_normal();
+    if (build_dir.is_absolute() || *build_dir.begin() == "..") {
+      error(at({"app", "build", "dir"}),
+            fmt::format("[app.build] dir '{}' must be a folder inside the project (relative to berth.toml, "
+                        "without ..)",
+                        printable(m_.app.build.dir)));
+    }
+    for (std::size_t i = 0; i < m_.health.size(); ++i) {
+      if (!is_url_text(m_.health[i].url)) {
+        error(at_item("health", i, "url"),
+              fmt::format("health check '{}': url '{}' holds characters a URL cannot (spaces, quotes, "
+                          "control characters, <>\\^`{{|}}); percent-encode them",
+                          m_.health[i].name, printable(m_.health[i].url)));
+      }
+    }
   }
 
   void base() {

@@ -1,4 +1,5 @@
 #include <core/manifest/toml_tree.hpp>
+#include <core/manifest/toml_bounds.hpp>
 
 #include <toml++/toml.h>
 
@@ -44,6 +45,9 @@ const TomlValue* TomlValue::find(std::string_view key) const {
 }
 
 std::expected<TomlValue, Diagnostic> parse_toml(std::string_view text, const std::string& origin) {
+  if (const auto bound = check_toml_bounds(text, origin)) {
+    return std::unexpected(Diagnostic{bound->where, Severity::error, bound->message});
+  }
   try {
     const auto root = toml::parse(text, std::string_view(origin));
     auto tree = convert(root, origin);

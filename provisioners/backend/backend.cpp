@@ -2,6 +2,7 @@
 #include <core/converge/apply.hpp>
 #include <core/error.hpp>
 #include <core/render.hpp>
+#include <core/util/encode.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 #include <core/deploy/scripts.hpp>
@@ -23,19 +24,10 @@ std::vector<std::string> runtime_packages(const std::string& runtime) {
   return {};
 }
 
-// NAME=value lines of the env file; values are written as systemd reads them
-// (EnvironmentFile=: one assignment a line, double-quoted with \-escapes).
+// NAME="value" lines of the env file, as systemd reads them (EnvironmentFile=):
+// the app gets each value byte for byte, line breaks included (a PEM key).
 std::string env_line(const std::string& name, const std::string& value) {
-  std::string quoted;
-  for (char c : value) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    if (c == '\n') {
-      quoted += "\\n";
-      continue;
-    }
-    quoted += c;
-  }
-  return fmt::format("{}=\"{}\"\n", name, quoted);
+  return fmt::format("{}={}\n", name, util::systemd_env_quoted(value));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // names; once certbot has issued, those paths become links into certbot's live folder,
 // checked with `nginx -t` (and put back when it fails) before nginx reloads.
 #include <core/render.hpp>
+#include <core/util/encode.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 
@@ -23,14 +24,7 @@ constexpr const char* default_bad_bots[] = {
     "wpscan", "python-requests", "Go-http-client", "libwww-perl", "MJ12bot", "AhrefsBot",
     "SemrushBot", "DotBot", "PetalBot", "Bytespider"};
 
-std::string regex_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
+using util::regex_escape;
 
 // fail2ban thresholds for the app's access log: an address that gets more than
 // `maxretry` 4xx answers in `findtime` is banned for `bantime`. 2 a second for a minute
@@ -88,7 +82,8 @@ Resource certbot_issue(const manifest::Proxy& proxy, const std::string& app,
 
 }  // namespace
 
-void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desired& out) {
+void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
+               manifest::SecretSources& secrets, Desired& out) {
   const auto& proxy = *m.proxy;
   const auto& app = m.app.name;
   auto& r = out.resources;
@@ -99,6 +94,7 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
   const bool acme = proxy.tls == manifest::Tls::letsencrypt;
   const auto acme_env = fmt::format("/etc/berth/tls/{}.certbot.env", app);
   const auto access_log = fmt::format("/var/log/nginx/{}.access.log", app);
+  const auto headers_file = config_dir(m) + "/headers.conf";
 
   r.push_back(make(Package{"nginx"}, "nginx"));
   // A reload returns before the old workers stop taking connections: wait for them,
@@ -167,16 +163,36 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server, Desi
     std::string pattern;
     for (const char* bot : default_bad_bots) pattern += (pattern.empty() ? "" : "|") + regex_escape(bot);
     for (const auto& bot : proxy.bot_user_agents) pattern += "|" + regex_escape(bot);
-    d.set("bad_bots", pattern);
+    d.set("bad_bots", util::nginx_quoted(pattern));
   }
-  kainjow::mustache::data headers{kainjow::mustache::data::type::list};
-  for (const auto& [name, value] : proxy.headers) {
-    kainjow::mustache::data h;
-    h.set("name", name);
-    h.set("value", value);
-    headers.push_back(h);
+  // The manifest's headers, references resolved, in a file of their own that the site
+  // includes: root-only and hidden from plans when a value came from a secret. Each
+  // value is one nginx string; a `$` in it stays a `$` (a variable set by geo).
+  if (!proxy.headers.empty()) {
+    const auto dollar = fmt::format("${{{}_dollar}}", app);
+    std::string lines = "# Managed by berth: [proxy.headers] of the manifest.\n";
+    bool secret = false, dollars = false;
+    for (const auto& [name, value] : proxy.headers) {
+      const auto resolved = manifest::resolve_value(value, secrets);
+      if (!resolved) throw resolved.error();
+      const auto& text = resolved->reveal();
+      if (std::any_of(text.begin(), text.end(), [](char c) {
+            return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+          })) {
+        throw Error(fmt::format("{}:{}:{}: header {}: its value holds a line break or another control "
+                                "character (from a reference), which would split the response",
+                                proxy.where.file, proxy.where.line, proxy.where.column, name));
+      }
+      secret = secret || resolved->from_secret;
+      dollars = dollars || text.find('$') != std::string::npos;
+      lines += fmt::format("add_header {} \"{}\" always;\n", name, util::nginx_quoted(text, dollar));
+    }
+    if (dollars) d.set("dollar", true);
+    d.set("headers_file", headers_file);
+    r.push_back(make(File{.path = headers_file, .content = lines, .mode = secret ? "0600" : "0644",
+                          .sensitive = secret ? Sensitive::yes : Sensitive::no, .validate = "nginx -t"},
+                     "nginx", {"reload:nginx.service"}));
   }
-  d.set("headers", headers);
 
   // Blue is live until the first deploy; from then on deploys own this file.
   r.push_back(make(File{.path = upstream_file(m), .content = upstream_content(app_ports(m)),

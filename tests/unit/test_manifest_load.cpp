@@ -621,3 +621,77 @@ address = "198.18.0.2"
   const auto longer = only_error(with("stop_timeout = \"1h\""));
   CHECK(contains(longer.message, "stop_timeout '1h' is longer than the 15m berth allows"));
 }
+
+TEST_CASE("load: every value that reaches a server is checked against its target, each bad one located") {
+  struct Case {
+    std::string toml;  // appended to a valid manifest
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {"[app.run.env]\n\"A B\\nEVIL_KEY\" = \"1\"\n", "env name 'A B\\x0aEVIL_KEY' must be letters"},
+      {"[app.run.env]\n\"9LIVES\" = \"1\"\n", "env name '9LIVES' must be letters"},
+      {"[app.run.env]\nA = \"x\\u0000y\"\n", "env A: a value cannot hold a NUL character"},
+      {"[app.run.secrets]\n\"$(x)\" = \"v\"\n", "secret name '$(x)' must be letters"},
+      {"[databases.main]\nengine = \"postgresql\"\nname = \"a b$(touch /tmp/x)\"\n",
+       "[databases.main] name 'a b$(touch /tmp/x)' must be 1-63 letters"},
+      {"[databases.main]\nengine = \"postgresql\"\nuser = \"u;v\"\n", "[databases.main] user 'u;v' must be"},
+      {"[databases.main]\nengine = \"postgresql\"\nuser = \"u'v\"\n", "[databases.main] user 'u'v' must be"},
+      {"[databases.main]\nengine = \"postgresql\"\nenv_var = \"DB URL\"\n", "env_var 'DB URL' must be"},
+      {"[proxy]\n[proxy.headers]\n\"X A;\" = \"1\"\n", "header name 'X A;' must be letters, digits and '-'"},
+      {"[proxy]\n[proxy.headers]\nX-A = \"a\\nb\"\n", "header X-A: a value is one line of text"},
+      {"[proxy]\n[proxy.headers]\nX-A = \"a\\rb\"\n", "header X-A: a value is one line of text"},
+      {"[proxy]\nbot_user_agents = [\"ok\", \"a\\nb\"]\n", "bot_user_agents: 'a\\x0ab' must be"},
+      {"[proxy]\nacme_email = \"a b@c\"\n", "acme_email 'a b@c' is not an e-mail address"},
+      {"[base]\ntimezone = \"../../../etc/hostname\"\n", "timezone '../../../etc/hostname' is not a zone name"},
+      {"[base]\ntimezone = \"Europe/Ber lin\"\n", "timezone 'Europe/Ber lin' is not a zone name"},
+      {"[base]\njournald_max_use = \"300M\\nStorage=none\"\n", "journald_max_use '300M\\x0aStorage=none' is not a size"},
+      {"[base]\nssh_keys = [\"ssh-ed25519 AAAA a\\nssh-ed25519 BBBB evil\"]\n", "ssh_keys: 'ssh-ed25519 AAAA a\\x0assh-ed25519 BBBB e"},
+      {"[app.build]\ndir = \"../\"\n", "[app.build] dir '../' must be a folder inside the project"},
+      {"[app.build]\ndir = \"/etc\"\n", "[app.build] dir '/etc' must be a folder inside the project"},
+      {"[[health]]\nname = \"h\"\nurl = \"/a\\\"b\"\n", "url '/a\"b' holds characters a URL cannot"},
+  };
+  for (const auto& c : cases) {
+    const auto text = valid_head + c.toml;
+    const auto e = only_error(text);
+    INFO(e.to_string());
+    CHECK(contains(e.message, c.message));
+    CHECK(e.where.line > 7);  // at the value, not at the top of the file
+  }
+  SECTION("good values pass") {
+    const auto ok = load_text(valid_head + R"(
+[app.run.env]
+PEM = """-----BEGIN KEY-----
+abc
+-----END KEY-----"""
+_UNDER = "$(not a command) \"quoted\" 'single' `tick` ; {} ../"
+[proxy]
+bot_user_agents = ["evil\"bot"]
+[proxy.headers]
+X-Frame = "v\" always; with $dollar and \\ backslash"
+[base]
+timezone = "America/Argentina/Buenos_Aires"
+journald_max_use = "2G"
+)");
+    for (const auto& d : ok.diagnostics) INFO(d.to_string());
+    CHECK(ok.ok());
+  }
+}
+
+TEST_CASE("load: a key of 100,000 dotted parts is a located error, not a crash") {
+  std::string key = "a";
+  for (int i = 0; i < 100000; ++i) key += ".a";
+  const auto dotted = only_error(valid_head + key + " = 1\n");
+  CHECK(dotted.where.line == 8);
+  CHECK(dotted.where.column == 2 + 2 * 128);
+  CHECK(contains(dotted.message, "more than 128 dotted parts on one line"));
+  const auto header = only_error(valid_head + "[" + key + "]\n");
+  CHECK(contains(header.message, "more than 128 dotted parts"));
+  // Dots inside strings, comments and multi-line strings are not key parts.
+  std::string dots(1000, '.');
+  const auto fine = load_text(valid_head + "# " + dots + "\n[app.run.env]\nA = \"" + dots + "\"\nB = '''\n" + dots +
+                              "\n'''\nC = \"\"\"\n" + dots + "\\\"\"\"\"\n");
+  for (const auto& d : fine.diagnostics) INFO(d.to_string());
+  CHECK(fine.ok());
+  const auto big = only_error(valid_head + "# " + std::string(5 * 1024 * 1024, 'x') + "\n");
+  CHECK(contains(big.message, "at most 4 MiB"));
+}

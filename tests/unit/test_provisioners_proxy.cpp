@@ -24,9 +24,14 @@ manifest::Manifest sample(manifest::Tls tls) {
   return m;
 }
 
-provisioners::Desired proxy_of(const manifest::Manifest& m) {
+// The proxy's resources; ${secret:NAME} and ${env:NAME} read `env`.
+provisioners::Desired proxy_of(const manifest::Manifest& m, std::map<std::string, std::string> env = {}) {
   provisioners::Desired d;
-  provisioners::add_proxy(m, m.servers[0], d);
+  manifest::SecretSources secrets(m, [env](const std::string& name) -> std::optional<std::string> {
+    const auto it = env.find(name);
+    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  provisioners::add_proxy(m, m.servers[0], secrets, d);
   return d;
 }
 
@@ -179,4 +184,52 @@ TEST_CASE("proxy: a fail2ban jail bans floods of 4xx from the app's access log")
     CHECK(log->creates == "/var/log/nginx/shop.access.log");
     CHECK_FALSE(find(d, "package:fail2ban"));
   }
+}
+
+TEST_CASE("proxy: header values are nginx strings, whatever they hold") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.proxy->headers = {{"X-Probe", "v\" always; add_header X-Evil \"1"},
+                      {"X-Path", "C:\\temp"},
+                      {"X-Price", "$5 ${env:PRICE}"}};
+  const auto d = proxy_of(m, {{"PRICE", "$6"}});
+  const auto* file = find(d, "file:/etc/berth/shop/headers.conf");
+  REQUIRE(file);
+  const auto& f = std::get<File>(file->spec);
+  CHECK(has(f.content, "add_header X-Probe \"v\\\" always; add_header X-Evil \\\"1\" always;\n"));
+  CHECK(has(f.content, "add_header X-Path \"C:\\\\temp\" always;\n"));
+  CHECK(has(f.content, "add_header X-Price \"${shop_dollar}5 ${shop_dollar}6\" always;\n"));
+  CHECK(f.mode == "0644");
+  CHECK(f.sensitive == Sensitive::no);
+  // The site includes the file (before its own nginx -t) and defines the $ variable.
+  const auto& site = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
+  CHECK(has(site, "include /etc/berth/shop/headers.conf;"));
+  CHECK(has(site, "geo $shop_dollar {"));
+  CHECK(index_of(d, "file:/etc/berth/shop/headers.conf") < index_of(d, "file:/etc/nginx/sites-enabled/shop.conf"));
+
+  SECTION("a value from a secret: root-only, hidden from plans") {
+    m.proxy->headers = {{"X-Token", "Bearer ${secret:API_TOKEN}"}};
+    const auto secret = proxy_of(m, {{"API_TOKEN", "s3cr3t"}});
+    const auto& h = std::get<File>(find(secret, "file:/etc/berth/shop/headers.conf")->spec);
+    CHECK(has(h.content, "add_header X-Token \"Bearer s3cr3t\" always;"));
+    CHECK(h.mode == "0600");
+    CHECK(h.sensitive == Sensitive::yes);
+    CHECK_FALSE(has(std::get<File>(find(secret, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content, "geo "));
+  }
+  SECTION("a line break from a reference stops setup at the header") {
+    m.proxy->headers = {{"X-Token", "${env:TWO_LINES}"}};
+    CHECK_THROWS_WITH(proxy_of(m, {{"TWO_LINES", "a\r\nX-Evil: 1"}}),
+                      Catch::Contains("header X-Token: its value holds a line break"));
+  }
+  SECTION("no headers, no file") {
+    m.proxy->headers.clear();
+    CHECK_FALSE(find(proxy_of(m), "file:/etc/berth/shop/headers.conf"));
+  }
+}
+
+TEST_CASE("proxy: bot user agents match themselves inside the nginx regex string") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.proxy->bot_user_agents = {"evil\"bot", "a\\b", "x$"};
+  const auto& site = std::get<File>(find(proxy_of(m), "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
+  // regex-escaped, then nginx-quoted: nginx reads \\ as \ and \" as ".
+  CHECK(has(site, "|evil\\\"bot|a\\\\\\\\b|x\\\\$)\" 1;"));
 }

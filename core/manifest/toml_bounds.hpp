@@ -1,0 +1,30 @@
+#pragma once
+
+// Bounds on what toml++ is given. toml++ parses dotted keys and table headers by
+// recursion, one level per part: a key of 100,000 parts overflows the stack (SIGSEGV).
+// Hostile or broken input gets a located error here instead, before toml++ sees it.
+
+#include <core/manifest/manifest.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace berth::manifest {
+
+inline constexpr std::size_t max_toml_bytes = 4 * 1024 * 1024;  // a manifest is a few KB
+inline constexpr int max_key_parts = 128;                         // dots outside strings on a line
+
+struct TomlBoundError {
+  Location where;
+  std::string message;
+};
+
+// The first bound `text` (named `origin`) breaks: its size, or a line with more than
+// max_key_parts dots outside strings and comments (dotted keys, table headers; floats
+// and dates sit in values, one dot each). Strings of every TOML form, multi-line ones
+// included, and comments are skipped.
+std::optional<TomlBoundError> check_toml_bounds(std::string_view text, const std::string& origin);
+
+}  // namespace berth::manifest
