@@ -3,7 +3,8 @@
 # errors, runs every test (unit, then e2e against local test hosts) with CTest, then
 # builds berth and the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
 # (LeakSanitizer included) and runs the unit tests and the many-hosts exec test with
-# them (no leak, no fd or thread left). Needs root (apt-get, systemd-nspawn).
+# them (no leak, no fd or thread left), then fuzzes the manifest loader for a minute
+# (tests/fuzz/run.sh). Needs root (apt-get, systemd-nspawn).
 # Extra arguments go to ctest (e.g. -L unit, -R converge).
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,4 +29,7 @@ if [ $# -eq 0 ]; then
   esac
   echo "sanitizers: unit tests $([ $unit = 0 ] && echo passed || echo FAILED); exec across 20 hosts: $fleet"
   [ $unit = 0 ] && { [ $status = 0 ] || [ $status = 77 ]; } || exit 1
+  # The manifest loader on random and mutated input, seeded with the examples and the
+  # inputs that once crashed it: no crash, leak or hang (BERTH_FUZZ_SECONDS, default 60).
+  tests/fuzz/run.sh "${BERTH_FUZZ_SECONDS:-60}"
 fi

@@ -46,9 +46,8 @@ bool is_operator_char(char c) { return c == '=' || c == '!' || c == '<' || c == 
 std::optional<double> to_number(std::string_view s) {
   if (s.empty()) return std::nullopt;
   if (s.front() == '+') s.remove_prefix(1);
-  double value = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(value)) return std::nullopt;
+  const auto value = util::parse_decimal(s);
+  if (!value || !std::isfinite(*value)) return std::nullopt;
   return value;
 }
 

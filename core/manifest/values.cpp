@@ -17,68 +17,7 @@ using util::trim;
 
 namespace bp = boost::process;
 
-// A piece of a value: literal text, or a reference.
-struct Piece {
-  std::string literal;
-  std::optional<Reference> reference;
-};
-
-std::expected<std::vector<Piece>, std::string> split_value(std::string_view text) {
-  std::vector<Piece> pieces;
-  std::string literal;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text.compare(i, 3, "$${") == 0) {
-      literal += "${";
-      i += 2;
-      continue;
-    }
-    if (text.compare(i, 2, "${") != 0) {
-      literal += text[i];
-      continue;
-    }
-    const auto close = text.find('}', i);
-    if (close == std::string_view::npos) {
-      return std::unexpected(fmt::format("'${{' at offset {} is never closed with '}}'", i));
-    }
-    const auto inner = std::string(text.substr(i + 2, close - i - 2));
-    const auto colon = inner.find(':');
-    const auto kind = inner.substr(0, colon);
-    if (colon == std::string::npos || (kind != "env" && kind != "secret")) {
-      return std::unexpected(fmt::format(
-          "'${{{}}}' is not a reference: write ${{env:NAME}} or ${{secret:NAME}} (or $${{ for a "
-          "literal '${{')",
-          inner));
-    }
-    const auto name = inner.substr(colon + 1);
-    const auto start = [](char c) { return text::is_alpha(c) || c == '_'; };
-    if (!text::is_word(name, start, [&](char c) { return start(c) || text::is_digit(c); })) {
-      return std::unexpected(fmt::format(
-          "'{}' in '${{{}}}' is not a valid name (letters, digits and '_', not starting with a "
-          "digit)",
-          name, inner));
-    }
-    if (!literal.empty()) pieces.push_back({std::move(literal), std::nullopt});
-    literal.clear();
-    pieces.push_back(
-        {{}, Reference{kind == "env" ? Reference::Kind::env : Reference::Kind::secret, name}});
-    i = close;
-  }
-  if (!literal.empty()) pieces.push_back({std::move(literal), std::nullopt});
-  return pieces;
-}
-
-
 }  // namespace
-
-std::expected<std::vector<Reference>, std::string> parse_references(std::string_view text) {
-  auto pieces = split_value(text);
-  if (!pieces) return std::unexpected(pieces.error());
-  std::vector<Reference> refs;
-  for (auto& piece : *pieces) {
-    if (piece.reference) refs.push_back(std::move(*piece.reference));
-  }
-  return refs;
-}
 
 std::optional<std::string> process_env(const std::string& name) {
   const char* value = std::getenv(name.c_str());

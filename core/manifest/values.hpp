@@ -27,6 +27,15 @@ struct Reference {
   std::string name;
 };
 
+// A piece of a value: literal text (`$${` already made `${`), or a reference.
+struct ValuePiece {
+  std::string literal;
+  std::optional<Reference> reference;
+};
+
+// `text` cut into literal text and references; fails as parse_references does.
+std::expected<std::vector<ValuePiece>, std::string> split_value(std::string_view text);
+
 // The references in `text`, in order. Fails with a message (for a Diagnostic) when
 // a `${` is not closed, the kind is not env or secret, or NAME is not
 // [A-Za-z_][A-Za-z0-9_]*. Needs nothing but the text.

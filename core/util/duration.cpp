@@ -1,4 +1,5 @@
 #include <core/util/duration.hpp>
+#include <core/util/text.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -41,8 +42,7 @@ std::expected<std::chrono::milliseconds, DurationError> parse_duration(std::stri
       return std::unexpected(
           DurationError{start, "expected a number, as in 300ms, 5s, 10m, 240h or 1h30m"});
     }
-    double value = 0;
-    std::from_chars(text.data() + start, text.data() + i, value);
+    const double value = parse_decimal(text.substr(start, i - start)).value_or(0);
     const Unit* unit = nullptr;
     for (const auto& u : units) {
       if (text.substr(i).starts_with(u.name)) {

@@ -1,5 +1,7 @@
 #include <core/util/text.hpp>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -81,6 +83,15 @@ std::string about(std::string_view subject, std::string_view message) {
     return std::string(message);
   }
   return std::string(subject) + ": " + std::string(message);
+}
+
+std::optional<double> parse_decimal(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789.eE+-") != std::string_view::npos) return std::nullopt;
+  const std::string copy(text);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace berth::util

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <expected>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +33,10 @@ std::vector<std::string_view> lines(std::string_view text);
 
 // The words of `line`, split on runs of spaces and tabs.
 std::vector<std::string_view> fields(std::string_view line);
+
+// A decimal number ("12", "-0.5", "1e3") that is all of `text`, or nullopt. Only
+// digits, '.', 'e', 'E', '+' and '-' are read (no "inf", no hex): strtod in the C
+// locale, which every standard library has (libc++ lacks from_chars for double).
+std::optional<double> parse_decimal(std::string_view text);
 
 }  // namespace berth::util

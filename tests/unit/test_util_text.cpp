@@ -43,3 +43,14 @@ TEST_CASE("text: lines and fields") {
   CHECK(berth::util::lines("a\n\nb") == std::vector<std::string_view>{"a", "", "b"});
   CHECK(berth::util::fields("  a \tb  c ") == std::vector<std::string_view>{"a", "b", "c"});
 }
+
+TEST_CASE("text: parse_decimal reads decimal numbers only") {
+  CHECK(berth::util::parse_decimal("12") == 12.0);
+  CHECK(berth::util::parse_decimal("-0.5") == -0.5);
+  CHECK(berth::util::parse_decimal("1e3") == 1000.0);
+  CHECK_FALSE(berth::util::parse_decimal(""));
+  CHECK_FALSE(berth::util::parse_decimal("0x10"));
+  CHECK_FALSE(berth::util::parse_decimal("inf"));
+  CHECK_FALSE(berth::util::parse_decimal(" 1"));
+  CHECK_FALSE(berth::util::parse_decimal("1.2.3"));
+}
