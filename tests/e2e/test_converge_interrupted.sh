@@ -17,6 +17,7 @@ sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
 write_server_stanza e2e-interrupt 1 web "$work/berth.toml"
 cd "$work"
 site=/etc/nginx/sites-enabled/hello.conf
+headers=/etc/berth/hello/headers.conf  # [proxy.headers], included by the site
 on_host() { sandbox_ssh e2e-interrupt 1 "$@"; }
 header() { curl -sk -D - -o /dev/null --max-time 5 "https://$SANDBOX_ADDRESS/" | tr -d '\r' | sed -n 's/^x-berth-test: //Ip'; }
 body() { curl -sk --max-time 5 "https://$SANDBOX_ADDRESS/"; }
@@ -45,15 +46,15 @@ set_header two
 arm_kill_session e2e-interrupt 1 /usr/sbin/nginx -t
 failing_setup cut.out cut.err
 grep -q 'connection lost' cut.err || fail "the error does not say the connection was lost"
-grep -q 'during file:/etc/nginx/sites-enabled/hello.conf' cut.err || fail "the error does not name the step cut off"
+grep -q "during file:$headers" cut.err || fail "the error does not name the step cut off"
 grep -q 'web: web:' cut.err && fail "an error names the host twice"
 grep -q 'failed=1' cut.out || fail "the summary does not count the step cut off as failed"
-on_host grep -q '"two"' "$site" || fail "the cut-off run did not get as far as the new file"
+on_host grep -q '"two"' "$headers" || fail "the cut-off run did not get as far as the new file"
 [ "$(header)" = one ] || fail "nginx serves the new header although it was never reloaded"
 "$BERTH" --no-color plan >plan.out 2>&1 || true
 cat plan.out
 grep -q '~ reload:nginx.service  (owed by an interrupted run)' plan.out || fail "plan does not show the owed reload"
-grep -q 'not validated (a run was cut off)' plan.out || fail "plan does not show the unvalidated site"
+grep -q 'not validated (a run was cut off)' plan.out || fail "plan does not show the unvalidated headers file"
 [ "$(plan_exit)" = 2 ] || fail "plan --detailed-exitcode should exit 2 while a reload is owed"
 "$BERTH" --no-color setup || fail "the rerun failed"
 [ "$(header)" = two ] || fail "the new header is not served right after the rerun"
@@ -86,7 +87,7 @@ on_host grep -q bogus_directive "$site" || fail "the cut-off run did not get as 
 failing_setup bad.out
 grep -q 'unknown directive "bogus_directive"' bad.out || fail "the rerun does not quote nginx -t"
 on_host grep -q bogus_directive "$site" && fail "the invalid site is still in place after the rerun"
-on_host grep -q 'X-Berth-Test' "$site" || fail "the previous site is not back"
+on_host grep -q "include $headers" "$site" || fail "the previous site is not back"
 [ "$(header)" = two ] || fail "nginx does not serve the previous site"
 rm -r templates
 "$BERTH" -q setup >/dev/null || fail "setup with the valid template again failed"
