@@ -26,6 +26,21 @@ std::string systemd_env_quoted(std::string_view text) {
   return out + "\"";
 }
 
+std::string curl_config_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::string regex_escape(std::string_view text) {
   std::string out;
   for (char c : text) {

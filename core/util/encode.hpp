@@ -23,6 +23,11 @@ std::string nginx_quoted(std::string_view text, std::string_view dollar = {});
 // environment: the caller refuses it.
 std::string systemd_env_quoted(std::string_view text);
 
+// `text` as a double-quoted value of a curl config file (`url = "..."`), quotes
+// included: \ and " escaped, tab, CR and LF as \t, \r, \n (a line break would end
+// the option and start another).
+std::string curl_config_quoted(std::string_view text);
+
 // `text` with the metacharacters of a PCRE regular expression escaped: it matches itself.
 std::string regex_escape(std::string_view text);
 

@@ -5,6 +5,7 @@
 // to the journal and POSTs it to the job's on_failure_webhook when there is one.
 #include <core/error.hpp>
 #include <core/render.hpp>
+#include <core/util/encode.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -17,15 +18,6 @@ using namespace converge;
 
 namespace {
 
-// `text` as a double-quoted value of a curl config file.
-std::string curl_config_quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -79,7 +71,7 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server,
         make(File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
                   .content = webhook->reveal().empty()
                                  ? std::string("# no on_failure_webhook\n")
-                                 : "url = " + curl_config_quote(webhook->reveal()) + "\n",
+                                 : "url = " + util::curl_config_quoted(webhook->reveal()) + "\n",
                   .mode = "0600",
                   .sensitive = Sensitive::yes},
              "jobs"));

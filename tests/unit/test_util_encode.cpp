@@ -21,3 +21,8 @@ TEST_CASE("encode: regex_escape makes a text match itself") {
   CHECK(regex_escape("a.b*c") == R"(a\.b\*c)");
   CHECK(regex_escape("(x|y)$") == R"(\(x\|y\)\$)");
 }
+
+TEST_CASE("encode: a curl config value stays on its line") {
+  CHECK(curl_config_quoted("https://h/x?a=\"b\"\\") == R"("https://h/x?a=\"b\"\\")");
+  CHECK(curl_config_quoted("a\nurl = evil") == R"("a\nurl = evil")");
+}
