@@ -229,7 +229,8 @@ TEST_CASE("proxy: header values are nginx strings, whatever they hold") {
 TEST_CASE("proxy: bot user agents match themselves inside the nginx regex string") {
   auto m = sample(manifest::Tls::self_signed);
   m.proxy->bot_user_agents = {"evil\"bot", "a\\b", "x$"};
-  const auto& site = std::get<File>(find(proxy_of(m), "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
+  const auto d = proxy_of(m);
+  const auto& site = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
   // regex-escaped, then nginx-quoted: nginx reads \\ as \ and \" as ".
   CHECK(has(site, "|evil\\\"bot|a\\\\\\\\b|x\\\\$)\" 1;"));
 }
