@@ -19,6 +19,7 @@ namespace {
 struct SandboxArgs {
   std::string name;
   int count = 1;
+  int release = sandbox::default_release;
   int timeout = 120;
   bool all = false;
   std::string host;
@@ -54,7 +55,8 @@ nlohmann::json sandbox_json(const sandbox::Sandbox& box) {
 int run_up(Ui& ui, const SandboxArgs& args) {
   const auto paths = sandbox::Paths::from_environment();
   const auto box = sandbox::up(
-      paths, args.name, {.count = args.count, .boot_timeout = std::chrono::seconds(args.timeout)},
+      paths, args.name,
+      {.count = args.count, .release = args.release, .boot_timeout = std::chrono::seconds(args.timeout)},
       reporter_for(ui));
   if (ui.json()) {
     ui.emit_json(sandbox_json(box));
@@ -137,7 +139,7 @@ int run_ssh(const SandboxArgs& args) {
 void add_sandbox(CLI::App& app, Cli& cli) {
   auto args = std::make_shared<SandboxArgs>();
   auto* sandbox = app.add_subcommand(
-      "sandbox", "Local throwaway Debian 12 test hosts (systemd-nspawn; needs root)");
+      "sandbox", "Local throwaway Debian 12 or 13 test hosts (systemd-nspawn; needs root)");
   sandbox->require_subcommand(1);
   sandbox->footer(
       "Hosts boot from a cached debootstrap rootfs (/var/cache/berth/sandbox) and keep their\n"
@@ -148,6 +150,10 @@ void add_sandbox(CLI::App& app, Cli& cli) {
   up->add_option("name", args->name, "Sandbox name (a-z, 0-9, '-')")->required();
   up->add_option("--count", args->count, "Number of hosts (default 1)")
       ->check(CLI::Range(1, sandbox::max_hosts));
+  up->add_option("--release", args->release,
+                 "Debian release of the hosts: 12 (bookworm, the default) or 13 (trixie); each has its "
+                 "own cache")
+      ->check(CLI::IsMember({12, 13}));
   up->add_option("--timeout", args->timeout, "Seconds to wait for the hosts to boot (default 120)")
       ->check(CLI::Range(1, 3600));
   on_run(up, cli, [args](Ui& ui) { return run_up(ui, *args); });

@@ -222,8 +222,9 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
   context.progress = [&ui](std::string_view line) { ui.progress(line); };
   context.detail = [&ui](std::string_view line) { ui.detail(line); };
   context.env = {{"BERTH_APP", manifest.app.name}, {"BERTH_PLAYBOOK", name}};
-  context.desired = [&](const manifest::Server& server, const std::vector<std::string>& components) {
-    return provisioners::desired_state(manifest, server, secrets, components);
+  context.desired = [&](const manifest::Server& server, const std::vector<std::string>& components,
+                        const debian::Release& release) {
+    return provisioners::desired_state(manifest, server, secrets, components, release);
   };
   const auto steps = playbook::run_playbook(book, context);
 

@@ -28,7 +28,8 @@ std::string systemd_quote(std::string_view text) {
 }
 
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
-                      manifest::SecretSources& secrets, const std::vector<std::string>& components) {
+                      manifest::SecretSources& secrets, const std::vector<std::string>& components,
+                      const debian::Release& release) {
   const auto wanted = [&](std::string_view component) {
     return components.empty() ||
            std::find(components.begin(), components.end(), component) != components.end();
@@ -41,6 +42,7 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
     if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, values, out);
   };
   Desired out;
+  out.release = release;
   add_components(wanted, secrets, out);
   for (auto& secret : out.secrets) {
     if (secret.owner.empty()) secret.owner = server.name;
@@ -59,6 +61,7 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
       return std::optional<std::string>("placeholder-" + name);
     });
     Desired whole;
+    whole.release = release;
     add_components(all, placeholders, whole);
     rules = std::move(whole.firewall);
   }

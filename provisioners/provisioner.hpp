@@ -39,9 +39,11 @@ using layout::upstream_file;
 // databases, app, proxy, jobs; empty: all) and to the server's roles. `secrets`
 // resolves the manifest's ${secret:...} / ${env:...} values. Throws berth::Error when
 // a value cannot be resolved.
+// The state is for Debian `release` (the server's, from the converge probe).
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
                       manifest::SecretSources& secrets,
-                      const std::vector<std::string>& components = {});
+                      const std::vector<std::string>& components = {},
+                      const debian::Release& release = debian::assumed());
 
 // The components, each adding its resources to `out` (called by desired_state).
 void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out);

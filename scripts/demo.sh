@@ -1,6 +1,6 @@
 #!/bin/sh
 # The README's demo: installs every dependency, builds berth, boots a local Debian 12
-# server (the sandbox `demo`), and deploys examples/subscription-tracker on it with
+# (or 13) server (the sandbox `demo`), and deploys examples/subscription-tracker on it with
 # `berth setup`, `berth deploy` and `berth health`; then prints the URL and curl
 # commands to try. Needs root on Linux (the sandbox is a systemd-nspawn container).
 #
@@ -14,6 +14,7 @@
 #   BERTH                use this berth binary: skips installing and building
 #   BERTH_DEMO_SANDBOX   the sandbox's name (default: demo)
 #   BERTH_DEMO_EXAMPLE   the example's folder (default: examples/subscription-tracker)
+#   BERTH_DEMO_RELEASE   the server's Debian release, 12 or 13 (default: 12)
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -55,7 +56,7 @@ sandbox_stanza() {
     say "sandbox $sandbox is already up ($state): reusing it"
     cp "${BERTH_SANDBOX_STATE:-/var/lib/berth/sandbox}/$sandbox/stanza.toml" "$1"
   else
-    "$berth" sandbox up "$sandbox" >"$1"
+    "$berth" sandbox up "$sandbox" --release "${BERTH_DEMO_RELEASE:-12}" >"$1"
   fi
 }
 

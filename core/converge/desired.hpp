@@ -6,6 +6,7 @@
 // the manifest; the engine (engine.hpp) takes it.
 
 #include <core/converge/resource.hpp>
+#include <core/debian.hpp>
 
 #include <map>
 #include <string>
@@ -37,6 +38,9 @@ struct FirewallRule {
 
 // Everything one host should have.
 struct Desired {
+  // The Debian release this state is for (the server's, once probed): components read
+  // release-specific facts (PostgreSQL's version, a vendor repository's codename) here.
+  debian::Release release = debian::assumed();
   std::vector<Resource> resources;
   std::vector<GeneratedSecret> secrets;
   std::vector<FirewallRule> firewall;

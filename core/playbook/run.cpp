@@ -48,8 +48,15 @@ void note_results(const HostResults& results, StepReport& report) {
 void run_converge(const Step& step, Context& context, StepReport& report) {
   // Desired state per host: pure and local, so a missing secret fails before any change.
   if (!context.desired) throw Error("a converge step needs the provisioners (Context::desired)", ExitCode::internal);
+  // It is computed for the release the server ran when last probed from here (else
+  // Debian 12), and again for the hosts whose probe says they run another supported
+  // one, before they are probed again.
   std::vector<converge::Desired> desired;
-  for (const auto* server : context.servers) desired.push_back(context.desired(*server, step.components));
+  const auto hint_key = [](const manifest::Server& s) { return fmt::format("{}:{}", s.address, s.port); };
+  for (const auto* server : context.servers) {
+    const auto hint = debian::remembered(hint_key(*server));
+    desired.push_back(context.desired(*server, step.components, hint ? *hint : debian::assumed()));
+  }
   report.hosts.resize(context.servers.size());
   const auto progress = [&](const Remote& remote) {
     return [&context, name = remote.name()](std::string_view what) {
@@ -59,11 +66,45 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
   // Every host is probed before any is changed: a secret one server makes and
   // others use gets one value for all of them (converge/engine.hpp).
   std::vector<converge::ProbedHost> probed(context.servers.size());
-  auto results = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+  std::vector<bool> other_release(context.servers.size(), false);
+  const auto probe = [&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
     probed[i] = converge::probe_host(remote, desired[i], progress(remote));
-    if (probed[i].report.failed()) return std::unexpected(Error(util::about(remote.name(), probed[i].report.error)));
+    auto& host = probed[i].report;
+    if (!host.failed()) {
+      // A server berth does not support is refused here, before anything changes.
+      const auto os = debian::identify(probed[i].probe.facts["os"]);
+      if (!os.release) {
+        host.error = os.problem;
+        host.failed_step = "probe";
+      } else if (os.release->number != desired[i].release.number) {
+        other_release[i] = true;
+        desired[i].release = *os.release;
+      }
+    }
+    if (host.failed()) return std::unexpected(Error(util::about(remote.name(), host.error)));
     return {};
-  });
+  };
+  auto results = context.fleet.run(probe);
+  if (std::any_of(other_release.begin(), other_release.end(), [](bool b) { return b; })) {
+    for (std::size_t i = 0; i < desired.size(); ++i) {
+      if (other_release[i]) desired[i] = context.desired(*context.servers[i], step.components, desired[i].release);
+    }
+    const auto again = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      if (!other_release[i]) return {};
+      const auto execs = probed[i].execs_before;
+      const auto start = probed[i].start;
+      auto done = probe(i, remote);
+      // One probe as far as the report goes: its time and execs include the first.
+      probed[i].execs_before = execs;
+      probed[i].start = start;
+      return done;
+    });
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!other_release[i]) continue;
+      results[i] = again[i];
+      if (again[i].ok()) debian::remember(hint_key(*context.servers[i]), desired[i].release.number);
+    }
+  }
   const bool stop = context.fleet.fail_fast() &&
                     std::any_of(results.begin(), results.end(), [](const HostResult& r) { return !r.ok(); });
   if (!stop) {

@@ -55,7 +55,10 @@ struct Context {
   // What a server should have, limited to `components` (empty: all), for converge
   // steps: the provisioners' desired_state, given by the command that runs the playbook.
   // Throws berth::Error when a value cannot be resolved.
-  std::function<converge::Desired(const manifest::Server&, const std::vector<std::string>& components)> desired;
+  // The state is for the given Debian release (what the server runs, once probed).
+  std::function<converge::Desired(const manifest::Server&, const std::vector<std::string>& components,
+                                  const debian::Release& release)>
+      desired;
 };
 
 // Runs one converge, remote, local or health step over the context's hosts (in plan

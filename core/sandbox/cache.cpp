@@ -3,6 +3,7 @@
 // with a marker file last, so a crash mid-build never looks like a cache.
 #include <core/sandbox/sandbox.hpp>
 #include <core/sandbox/system.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -86,10 +87,32 @@ std::string mirror_for(const std::vector<fs::path>& source_files) {
   return default_mirror;
 }
 
+// This machine's Debian codename (VERSION_CODENAME of /etc/os-release), or "".
+std::string host_codename() {
+  std::error_code ec;
+  if (!fs::is_regular_file("/etc/os-release", ec)) return {};
+  for (const auto line : util::lines(sys::read_file("/etc/os-release"))) {
+    if (line.starts_with("VERSION_CODENAME=")) return std::string(line.substr(17));
+  }
+  return {};
+}
+
+// An apt source file of this machine, for a host of `suite`: this machine's codename
+// replaced (bookworm, bookworm-updates, bookworm-security become trixie, ...).
+std::string for_suite(std::string text, const std::string& suite) {
+  const auto mine = host_codename();
+  if (mine.empty() || mine == suite) return text;
+  for (auto pos = text.find(mine); pos != std::string::npos; pos = text.find(mine, pos + suite.size())) {
+    text.replace(pos, mine.size(), suite);
+  }
+  return text;
+}
+
 // What every host shares, done once in the cache: no machine-id and no SSH host
 // keys (each host gets its own), root login by key only, DNS and apt sources as
 // on this machine, no downloaded .debs.
-void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_files) {
+void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_files,
+                    const std::string& suite) {
   std::error_code ec;
   fs::remove(rootfs / "etc/machine-id", ec);
   fs::remove(rootfs / "var/lib/dbus/machine-id", ec);
@@ -112,7 +135,7 @@ void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_
       const fs::path target = file.filename() == "sources.list"
                                   ? rootfs / "etc/apt/sources.list"
                                   : rootfs / "etc/apt/sources.list.d" / file.filename();
-      sys::write_file(target, sys::read_file(file));
+      sys::write_file(target, for_suite(sys::read_file(file), suite));
     }
   }
   for (const auto& entry : fs::directory_iterator(rootfs / "var/cache/apt/archives", ec)) {
@@ -122,8 +145,8 @@ void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_
 
 }  // namespace
 
-fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
-  const auto recipe = default_recipe();
+fs::path ensure_cache(const Paths& paths, const Reporter& reporter, int release) {
+  const auto recipe = default_recipe(release);
   const std::string key = cache_key(recipe);
   const fs::path dir = paths.cache / key;
   const fs::path rootfs = dir / "rootfs";
@@ -175,7 +198,7 @@ fs::path ensure_cache(const Paths& paths, const Reporter& reporter) {
                             "use another){}",
                             mirror, fs::exists(log, ec) ? "; details in " + log.string() : ""));
   }
-  configure_base(partial / "rootfs", sources);
+  configure_base(partial / "rootfs", sources, recipe.suite);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   sys::write_file(partial / marker_name,

@@ -1,3 +1,4 @@
+#include <core/debian.hpp>
 #include <core/sandbox/naming.hpp>
 
 #include <fmt/format.h>
@@ -146,8 +147,9 @@ std::string render_stanza(const std::vector<StanzaHost>& hosts) {
   return text;
 }
 
-CacheRecipe default_recipe() {
+CacheRecipe default_recipe(int release) {
   CacheRecipe recipe;
+  if (const auto r = debian::find(release)) recipe.suite = r->codename;
   // DESIGN.md's list: what berth needs on a server, nothing more (no Python).
   recipe.packages = {"systemd",  "systemd-sysv",    "dbus", "openssh-server",
                      "iproute2", "ca-certificates", "sudo"};

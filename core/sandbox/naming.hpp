@@ -83,6 +83,10 @@ struct StanzaHost {
 // user = "root", identity_file and known_hosts; strings escaped for TOML.
 std::string render_stanza(const std::vector<StanzaHost>& hosts);
 
+// A sandbox host runs one of the Debian releases berth supports (core/debian.hpp);
+// the one berth assumes, 12, unless asked.
+inline constexpr int default_release = 12;
+
 // What the base rootfs is built from; the cache key changes when any of it does.
 struct CacheRecipe {
   std::string suite = "bookworm";
@@ -92,8 +96,9 @@ struct CacheRecipe {
   int version = 1;                    // bump when the base configuration changes
 };
 
-// The recipe berth uses on this machine (architecture from the build target).
-CacheRecipe default_recipe();
+// The recipe berth uses on this machine for Debian `release` (architecture from the
+// build target).
+CacheRecipe default_recipe(int release = default_release);
 
 // The cache folder name for `recipe`: "bookworm-amd64-v1-<8 hex of a SHA-256 over
 // the whole recipe>".

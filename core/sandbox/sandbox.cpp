@@ -1,4 +1,5 @@
 // berth sandbox up/down/list: the life of local test hosts. See docs/sandbox.md.
+#include <core/debian.hpp>
 #include <core/util/text.hpp>
 #include <core/sandbox/sandbox.hpp>
 #include <core/sandbox/system.hpp>
@@ -741,7 +742,11 @@ Sandbox up(const Paths& paths, std::string_view name, const UpOptions& options,
   if (options.count < 1 || options.count > max_hosts) {
     throw Error(fmt::format("--count must be 1 to {}", max_hosts), ExitCode::usage);
   }
-  const fs::path rootfs = ensure_cache(paths, reporter);
+  if (!debian::find(options.release)) {
+    throw Error(fmt::format("--release {}: berth supports {}", options.release, debian::supported_text()),
+                ExitCode::usage);
+  }
+  const fs::path rootfs = ensure_cache(paths, reporter, options.release);
 
   sys::FileLock lock(paths.state / ".lock", [&] { say(reporter, waiting_for_lock); });
   const fs::path dir = paths.state / name;

@@ -1,6 +1,6 @@
 #pragma once
 
-// `berth sandbox`: throwaway Debian 12 hosts on this machine, for rehearsing a deploy
+// `berth sandbox`: throwaway Debian 12 or 13 hosts on this machine, for rehearsing a deploy
 // and for the e2e tests. Each host is a systemd-nspawn container (systemd as PID 1)
 // on an overlayfs over one cached debootstrap rootfs, in a network namespace of its
 // own with an address from 198.18.0.0/15 on a bridge shared by the sandbox's hosts.
@@ -67,6 +67,7 @@ struct Sandbox {
 
 struct UpOptions {
   int count = 1;
+  int release = default_release;             // Debian 12 or 13
   std::chrono::seconds boot_timeout{120};
 };
 
@@ -78,7 +79,8 @@ void check_requirements();
 // The path of the base rootfs, building the cache first (debootstrap, ~45 s) when it
 // is missing, partial or corrupt. Safe against concurrent callers (file lock).
 // Fails when debootstrap fails, with the tail of its output.
-std::filesystem::path ensure_cache(const Paths& paths, const Reporter& reporter);
+std::filesystem::path ensure_cache(const Paths& paths, const Reporter& reporter,
+                                   int release = default_release);
 
 // Boots sandbox `name` with options.count hosts and waits until each reports running
 // or degraded. A stale sandbox of that name (left by a crash) is removed first; a

@@ -22,3 +22,15 @@ $packages
 @@berth-packages
   rec "$1" version "$_r"
 }
+# The server's release, from /etc/os-release, with builtins only: "ID VERSION_ID CODENAME".
+os_release() {
+  _id=; _ver=; _code=
+  if [ -r /etc/os-release ]; then
+    while IFS='=' read -r _k _v; do
+      _v=${_v#\"}; _v=${_v%\"}
+      case $_k in ID) _id=$_v ;; VERSION_ID) _ver=$_v ;; VERSION_CODENAME) _code=$_v ;; esac
+    done < /etc/os-release
+  fi
+  rec os release "${_id:--} ${_ver:--} ${_code:--}"
+}
+os_release

@@ -30,14 +30,15 @@ kainjow::mustache::data one(const std::string& key, const std::string& value) {
 
 // A check that the authorized_keys file {} still holds the key this very run logged
 // in as `user` with: berth's session is found by SSH_CONNECTION up its process tree,
-// the key by sshd's "Accepted publickey" line for that address and port. When either
+// the key by sshd's "Accepted publickey" line for that address and port (logged by
+// `sshd` on Debian 12, by `sshd-session` on Debian 13). When either
 // cannot be found, it passes: the check only ever stops a lock-out it can prove.
 std::string keeps_login_key(const std::string& user) {
   return fmt::format(
       "{{ pid=$$; c=; while [ -z \"$c\" ] && [ \"$pid\" -gt 1 ]; do "
       "c=$(tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p'); "
       "pid=$(awk '{{ print $4 }}' /proc/$pid/stat 2>/dev/null || echo 1); done; "
-      "set -- $c; fp=; if [ $# -eq 4 ]; then fp=$(journalctl -q --no-pager -o cat _COMM=sshd "
+      "set -- $c; fp=; if [ $# -eq 4 ]; then fp=$(journalctl -q --no-pager -o cat _COMM=sshd _COMM=sshd-session "
       "2>/dev/null | grep \"^Accepted publickey for {0} from $1 port $2 \" | tail -n 1 | "
       "awk '{{ print $NF }}'); fi; "
       "[ -z \"$fp\" ] || ssh-keygen -lf {{}} | awk '{{ print $2 }}' | grep -qxF \"$fp\" || "

@@ -61,6 +61,7 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
   add_once(out, std::move(key));
   kainjow::mustache::data list;
   list.set("version", version);
+  list.set("codename", out.release.codename);
   list.set("keyring", keyring);
   list.set("repository", repository);
   auto sources =

@@ -28,7 +28,7 @@ std::string validation(std::string_view query) {
 // The cluster's settings and pg_hba.conf, rendered once for every PostgreSQL database.
 void add_server(const manifest::Manifest& m, const manifest::Server& s,
                 const manifest::Database& db, Desired& out) {
-  const auto version = db.version.empty() ? std::string("15") : db.version;
+  const auto version = db.version.empty() ? out.release.postgresql : db.version;
   const auto conf_dir = fmt::format("/etc/postgresql/{}/main", version);
   const auto place = placement(m, s);
   add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version},

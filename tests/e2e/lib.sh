@@ -55,12 +55,17 @@ BERTH_TEST_SANDBOXES=()
 # (default: the status of the command before). A test's own EXIT trap ends with it:
 #   trap 'status=$?; rm -rf "$work"; _berth_test_cleanup $status' EXIT
 # (never `(exit $status)` first: under set -e that ends the trap before the clean-up).
+# berth's own cache (the Debian release each server ran, debian::remembered) is the
+# test's: sandbox addresses are reused across tests and releases.
+XDG_CACHE_HOME=$(mktemp -d /tmp/berth-e2e-cache.XXXXXX)
+export XDG_CACHE_HOME
 _berth_test_cleanup() {
   local status=${1:-$?} name
   set +e
   for name in "${BERTH_TEST_SANDBOXES[@]}"; do
     "$BERTH" -q sandbox down "$name" >&2 || status=1
   done
+  rm -rf "$XDG_CACHE_HOME"
   exit "$status"
 }
 trap _berth_test_cleanup EXIT
@@ -74,8 +79,9 @@ trap _berth_test_cleanup EXIT
 sandbox_up() {
   local name=$1 count=${2:-1}
   BERTH_TEST_SANDBOXES+=("$name")
-  SANDBOX_STANZA=$("$BERTH" sandbox up "$name" --count "$count") ||
-    fail "berth sandbox up $name --count $count failed"
+  # BERTH_E2E_RELEASE=13 boots Debian 13 hosts (the test_trixie_* wrappers set it).
+  SANDBOX_STANZA=$("$BERTH" sandbox up "$name" --count "$count" --release "${BERTH_E2E_RELEASE:-12}") ||
+    fail "berth sandbox up $name --count $count --release ${BERTH_E2E_RELEASE:-12} failed"
   SANDBOX_NAME=$name
   SANDBOX_DIR=$BERTH_SANDBOX_STATE/$name
   SANDBOX_KEY=$SANDBOX_DIR/id_ed25519

@@ -27,7 +27,7 @@ tar -C "$BERTH_SOURCE_DIR/examples/subscription-tracker" \
 
 # --- the demo, as the README runs it ----------------------------------------------------
 echo "== scripts/demo.sh"
-BERTH_DEMO_SANDBOX=$sandbox BERTH_DEMO_EXAMPLE=$example \
+BERTH_DEMO_SANDBOX=$sandbox BERTH_DEMO_EXAMPLE=$example BERTH_DEMO_RELEASE=${BERTH_E2E_RELEASE:-12} \
   sh "$BERTH_SOURCE_DIR/scripts/demo.sh" >"$work/demo.out" 2>"$work/demo.err" || {
   cat "$work/demo.err" "$work/demo.out" >&2
   fail "scripts/demo.sh failed"
@@ -134,4 +134,14 @@ expect "an unknown job exits 64" 64 "$bad"
 grep -q "its jobs: reminders" "$work/bad.err" || fail "the error does not list the jobs: $(cat "$work/bad.err")"
 
 "$BERTH" -e sandbox health >/dev/null || fail "berth health fails after the job ran"
+"$BERTH" -e sandbox plan --detailed-exitcode >"$work/plan.out" 2>&1 || {
+  cat "$work/plan.out"
+  fail "plan is not clean after the demo"
+}
+echo "ok   a re-plan finds nothing to change"
+# Release facts come from the server: PostgreSQL's config is in its own version's folder.
+pg=$([ "${BERTH_E2E_RELEASE:-12}" = 13 ] && echo 17 || echo 15)
+"$BERTH" sandbox ssh "$sandbox" -- test -f "/etc/postgresql/$pg/main/conf.d/berth.conf" ||
+  fail "berth.conf is not in PostgreSQL $pg's folder on Debian ${BERTH_E2E_RELEASE:-12}"
+echo "ok   PostgreSQL $pg's folder holds berth's settings"
 echo "PASS"

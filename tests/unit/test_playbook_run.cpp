@@ -3,6 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
 using namespace berth;
 using test::FakeHosts;
 using test::record;
@@ -60,13 +64,14 @@ TEST_CASE("playbook run: an unreachable host marks the step unreachable, with it
 
 TEST_CASE("playbook run: a converge step whose probe is cut short fails that host, before any change") {
   Fixture f;
-  f.context.desired = [](const manifest::Server&, const std::vector<std::string>&) {
+  f.context.desired = [](const manifest::Server&, const std::vector<std::string>&, const debian::Release&) {
     converge::Desired d;
     d.resources = {converge::make(converge::File{.path = "/etc/x", .content = "x"}, "base")};
     return d;
   };
   f.hosts.remotes[0].answer("path_state", record("0", "type", "file") + record("0", "meta", "root root 644") +
-                                              record("0", "content", "x") + "@@berth end\n");
+                                              record("0", "content", "x") +
+                                              record("os", "release", "debian 12 bookworm") + "@@berth end\n");
   f.hosts.remotes[1].lose_connection("path_state", record("0", "type", "file"));
   playbook::Step step;
   step.name = "provision";
@@ -80,4 +85,62 @@ TEST_CASE("playbook run: a converge step whose probe is cut short fails that hos
   CHECK(report.error.find("web-2: exec: connection lost") != std::string::npos);
   // The host that was fine was probed and found right: one exec, nothing applied.
   CHECK(f.hosts.remotes[0].sent.size() == 1);
+}
+
+TEST_CASE("playbook run: the server's Debian release decides the desired state; others are refused") {
+  // The release hints of this test go to a folder of its own (debian::remembered).
+  const auto cache = std::filesystem::temp_directory_path() / ("berth-test-cache-" + std::to_string(::getpid()));
+  ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  Fixture f;
+  std::vector<int> asked;
+  f.context.desired = [&](const manifest::Server&, const std::vector<std::string>&, const debian::Release& release) {
+    asked.push_back(release.number);
+    converge::Desired d;
+    d.release = release;
+    d.resources = {converge::make(converge::File{.path = "/etc/pg/" + release.postgresql, .content = "x"}, "base")};
+    return d;
+  };
+  const auto found = [](const std::string& os) {
+    return record("0", "type", "file") + record("0", "meta", "root root 644") + record("0", "content", "x") +
+           record("os", "release", os) + "@@berth end\n";
+  };
+  // web-1 runs Debian 13: probed for 12 first (what berth assumes), then for 13.
+  f.hosts.remotes[0].answer("/etc/pg/17", found("debian 13 trixie"));
+  f.hosts.remotes[0].answer("/etc/pg/15", found("debian 13 trixie"));
+  // web-2 runs Ubuntu: refused before any change.
+  f.hosts.remotes[1].answer("path_state", found("ubuntu 24.04 noble"));
+  playbook::Step step;
+  step.name = "provision";
+  step.kind = playbook::StepKind::converge;
+  const auto report = playbook::run_step(step, f.context);
+  REQUIRE(report.hosts.size() == 2);
+  CHECK_FALSE(report.hosts[0].failed());
+  CHECK(std::count(asked.begin(), asked.end(), 13) == 1);
+  REQUIRE(f.hosts.remotes[0].sent.size() == 2);
+  CHECK(f.hosts.remotes[0].sent[1].find("/etc/pg/17") != std::string::npos);
+  CHECK(report.hosts[1].failed());
+  CHECK(report.hosts[1].failed_step == "probe");
+  CHECK(report.hosts[1].error == "it runs ubuntu 24.04, not Debian: berth supports Debian 12 (bookworm) and 13 (trixie)");
+  CHECK(f.hosts.remotes[1].sent.size() == 1);
+
+  SECTION("the next run remembers the release: one probe") {
+    Fixture again;
+    again.context.desired = f.context.desired;
+    again.hosts.remotes[0].answer("/etc/pg/17", found("debian 13 trixie"));
+    again.hosts.remotes[1].answer("path_state", found("ubuntu 24.04 noble"));
+    const auto second = playbook::run_step(step, again.context);
+    CHECK_FALSE(second.hosts[0].failed());
+    CHECK(again.hosts.remotes[0].sent.size() == 1);
+  }
+  std::filesystem::remove_all(cache);
+  ::unsetenv("XDG_CACHE_HOME");
+}
+
+TEST_CASE("debian: releases are identified from the probe's os record") {
+  CHECK(debian::identify("debian 12 bookworm").release->postgresql == "15");
+  CHECK(debian::identify("debian 13 trixie").release->postgresql == "17");
+  CHECK(debian::identify("debian 13 trixie").release->codename == "trixie");
+  CHECK(debian::identify("debian 11 bullseye").problem == "it runs Debian 11: berth supports Debian 12 (bookworm) and 13 (trixie)");
+  CHECK(debian::identify("debian - forky").problem.find("testing or unstable") != std::string::npos);
+  CHECK(debian::identify("- - -").problem.find("without /etc/os-release") != std::string::npos);
 }

@@ -154,6 +154,11 @@ TEST_CASE("naming: the cache key follows the recipe") {
     other_suite.suite = "trixie";
     CHECK(cache_key(other_suite) != key);
   }
+  SECTION("each Debian release has its own cache") {
+    CHECK(default_recipe(12).suite == "bookworm");
+    CHECK(default_recipe(13).suite == "trixie");
+    CHECK(cache_key(default_recipe(13)).starts_with("trixie-"));
+  }
   SECTION("the recipe has what berth needs and no python") {
     const auto& p = base.packages;
     for (const char* needed : {"systemd", "systemd-sysv", "openssh-server", "sudo"}) {
