@@ -13,8 +13,15 @@ seconds=${1:-60}
 build=${BERTH_FUZZ_BUILD:-build-fuzz}
 command -v clang++-16 >/dev/null || { echo "fuzz: skipped, clang++-16 is not installed"; exit 77; }
 mkdir -p "$build/obj" "$build/seeds" "$build/corpus"
+# What an earlier run found is replayed as a seed, then judged again by this run.
+for old in "$build"/crash-* "$build"/leak-* "$build"/timeout-* "$build"/oom-*; do
+  [ -e "$old" ] && mv "$old" "$build/seeds/found-${old##*/}"
+done
 
-flags="-std=c++2b -stdlib=libc++ -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+# -DNDEBUG as berth's own build and Debian's toml++ library: toml++'s debug assertions
+# (on input its release build reports as a syntax error) are not berth's crashes;
+# ASan and UBSan stay on.
+flags="-std=c++2b -stdlib=libc++ -O1 -g -DNDEBUG -fsanitize=fuzzer-no-link,address,undefined \
 -D_LIBCPP_ENABLE_CXX20_REMOVED_TYPE_TRAITS -D_LIBCPP_ENABLE_CXX17_REMOVED_UNARY_BINARY_FUNCTION \
 -DTOML_HEADER_ONLY=1 -DFMT_HEADER_ONLY=1 -I."
 # The loader's sources: core/manifest/ but values.cpp (secrets: Boost.Process, built
@@ -41,7 +48,8 @@ echo "== fuzzing the manifest loader for $seconds s"
 UBSAN_OPTIONS=halt_on_error=1 "$build/fuzz_manifest" -max_total_time="$seconds" -max_len=300000 -timeout=10 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/" "$build/corpus" "$build/seeds" 2>&1 |
   grep -E '^(#[0-9]+ +DONE|==|SUMMARY|stat::number_of_executed_units|artifact_prefix|Test unit written|INFO: Running with)' || true
-if ls "$build"/crash-* "$build"/leak-* "$build"/timeout-* "$build"/oom-* >/dev/null 2>&1; then
+found=$(find "$build" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \))
+if [ -n "$found" ]; then
   echo "fuzz: FAILED: inputs that crash, leak or hang are in $build/ (crash-*, leak-*, timeout-*, oom-*)"
   exit 1
 fi
