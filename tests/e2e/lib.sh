@@ -94,6 +94,20 @@ sandbox_up() {
   echo "SANDBOX_KNOWN_HOSTS=$SANDBOX_KNOWN_HOSTS"
 }
 
+# minimal_project NAME: boots sandbox NAME (one host) and makes the current folder a
+# temp copy of examples/minimal whose [servers.web] is that host; $work is the folder,
+# removed when the test exits.
+minimal_project() {
+  sandbox_up "$1" 1 >/dev/null
+  work=$(mktemp -d)
+  # Keep the test's exit status through the clean-up (_berth_test_cleanup STATUS).
+  trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup $status' EXIT
+  cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
+  sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
+  write_server_stanza "$1" 1 web "$work/berth.toml"
+  cd "$work" || fail "cannot enter $work"
+}
+
 # sandbox_address NAME INDEX: the address of host INDEX (1-based) of sandbox NAME.
 sandbox_address() {
   sed -n "${2}p" "$BERTH_SANDBOX_STATE/$1/addresses"

@@ -6,14 +6,7 @@
 skip_unless_root_nspawn
 command -v python3 >/dev/null || skip "needs python3 to read --json"
 
-sandbox_up e2e-converge 1 >/dev/null
-work=$(mktemp -d)
-# Keep the test's exit status through the clean-up (_berth_test_cleanup STATUS).
-trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup $status' EXIT
-cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
-sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
-write_server_stanza e2e-converge 1 web "$work/berth.toml"
-cd "$work"
+minimal_project e2e-converge
 site=/etc/nginx/sites-enabled/hello.conf
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -9,13 +9,7 @@ skip_unless_root_nspawn
 command -v curl >/dev/null || skip "needs curl"
 command -v python3 >/dev/null || skip "needs python3 to read --json"
 
-sandbox_up e2e-interrupt 1 >/dev/null
-work=$(mktemp -d)
-trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup $status' EXIT
-cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
-sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
-write_server_stanza e2e-interrupt 1 web "$work/berth.toml"
-cd "$work"
+minimal_project e2e-interrupt
 site=/etc/nginx/sites-enabled/hello.conf
 headers=/etc/berth/hello/headers.conf  # [proxy.headers], included by the site
 on_host() { sandbox_ssh e2e-interrupt 1 "$@"; }

@@ -4,13 +4,7 @@
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 
-sandbox_up e2e-release 1 >/dev/null
-work=$(mktemp -d)
-trap 'status=$?; cd /; rm -rf "$work"; _berth_test_cleanup $status' EXIT
-cp -r "$BERTH_SOURCE_DIR/examples/minimal/." "$work/"
-sed -i '/^\[servers\.web\]/,/^$/d' "$work/berth.toml"
-write_server_stanza e2e-release 1 web "$work/berth.toml"
-cd "$work"
+minimal_project e2e-release
 
 refused() {  # COMMAND EXPECTED-MESSAGE
   local status=0
