@@ -61,6 +61,7 @@ void add_run(CLI::App& app, Cli& cli);
 void add_jobs(CLI::App& app, Cli& cli);
 void add_db(CLI::App& app, Cli& cli);
 void add_lock(CLI::App& app, Cli& cli);
+void add_maintenance(CLI::App& app, Cli& cli);
 void add_sandbox(CLI::App& app, Cli& cli);
 void add_version(CLI::App& app, Cli& cli);
 

@@ -8,6 +8,7 @@
 #include <core/health/check.hpp>
 #include <core/health/report.hpp>
 #include <core/health/server.hpp>
+#include <core/layout/layout.hpp>
 #include <core/manifest/load.hpp>
 
 #include <fmt/format.h>
@@ -39,13 +40,11 @@ extern "C" void on_interrupt(int) { interrupted = 1; }
 // and sets `unreachable` when it could not be connected; with `report_errors`, each
 // round prints why a host failed on stderr. Returns an empty function when --only
 // leaves no server-side check.
-health::ServerChecks server_checks(const manifest::Manifest& m, const GlobalOptions& g,
-                                   std::vector<health::ServerPlan> plans, Ui& ui,
+health::ServerChecks server_checks(std::shared_ptr<Selection> hosts, std::vector<health::ServerPlan> plans, Ui& ui,
                                    std::shared_ptr<bool> unreachable, bool report_errors) {
   const bool any = std::any_of(plans.begin(), plans.end(),
                                [](const auto& p) { return !p.checks.empty() || p.certificates; });
   if (!any) return {};
-  auto hosts = std::make_shared<Selection>(open_hosts(g, m, ui));
   auto shared = std::make_shared<std::vector<health::ServerPlan>>(std::move(plans));
   return [hosts, shared, unreachable, &ui, report_errors]() {
     const auto& each = *shared;
@@ -127,9 +126,35 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   }
   std::sort(builtin_names.begin(), builtin_names.end());
   builtin_names.erase(std::unique(builtin_names.begin(), builtin_names.end()), builtin_names.end());
-  const auto checks = health::plan_local_checks(m, {g.hosts, g.roles, o.only, builtin_names});
+  // The servers' one connection each, for the token of berth's checks through nginx
+  // (they pass maintenance and basic auth with it) and the server-side checks.
+  std::shared_ptr<Selection> hosts;
+  if (!servers.empty()) hosts = std::make_shared<Selection>(open_hosts(g, m, ui));
+  health::Selection selection{g.hosts, g.roles, o.only, builtin_names, {}};
+  const bool relative = std::any_of(m.health.begin(), m.health.end(), [](const auto& h) {
+    return h.kind != "tcp" && h.url.starts_with('/');
+  });
+  if (hosts && m.proxy && relative) {
+    std::vector<std::string> tokens(hosts->servers.size());
+    const auto script = fmt::format("t=$({}); [ -z \"$t\" ] || rec check token \"$t\"\n", layout::read_check_token(m));
+    // A server that cannot be read here is reported by the round's own checks.
+    hosts->fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      if (!hosts->servers[i]->has_role("proxy")) return {};
+      const auto ran = remote.run_script(script);
+      if (!ran) return std::unexpected(ran.error());
+      for (const auto& r : ran->records) {
+        if (r.subject == "check" && r.field == "token") tokens[i] = r.value;
+      }
+      return {};
+    });
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      if (!tokens[i].empty()) selection.check_tokens[hosts->servers[i]->name] = tokens[i];
+    }
+  }
+  const auto checks = health::plan_local_checks(m, selection);
   auto unreachable = std::make_shared<bool>(false);
-  const auto server = server_checks(m, g, std::move(plans), ui, unreachable, o.watch <= 0 && !ui.json());
+  const auto server = hosts ? server_checks(hosts, std::move(plans), ui, unreachable, o.watch <= 0 && !ui.json())
+                            : health::ServerChecks{};
   if (checks.empty() && !server) ui.warn(fmt::format("{} has no [[health]] checks", g.file));
 
   // One round: print the table or the document, exit 0/1.

@@ -60,6 +60,7 @@ int run_main(int argc, char** argv) {
   add_jobs(app, cli);
   add_db(app, cli);
   add_lock(app, cli);
+  add_maintenance(app, cli);
   add_sandbox(app, cli);
   add_version(app, cli);
 

@@ -14,8 +14,8 @@ namespace berth::debian {
 
 const std::vector<Release>& supported() {
   static const std::vector<Release> releases{
-      {.number = 12, .codename = "bookworm", .postgresql = "15", .nodejs = "18"},
-      {.number = 13, .codename = "trixie", .postgresql = "17", .nodejs = "20"},
+      {.number = 12, .codename = "bookworm", .postgresql = "15", .nodejs = "18", .nginx_http2_on = false},
+      {.number = 13, .codename = "trixie", .postgresql = "17", .nodejs = "20", .nginx_http2_on = true},
   };
   return releases;
 }

@@ -16,6 +16,7 @@ struct Release {
   std::string codename;            // VERSION_CODENAME: bookworm, trixie
   std::string postgresql;          // the major version of Debian's `postgresql`
   std::string nodejs;              // the major version of Debian's `nodejs`
+  bool nginx_http2_on = false;     // nginx 1.25.1 or later: `http2 on;`, not `listen ... http2`
 };
 
 // Debian 12 (bookworm, oldstable) and 13 (trixie, stable).

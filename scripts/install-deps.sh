@@ -26,12 +26,13 @@ build="build-essential cmake pkg-config git
   catch2 libcli11-dev nlohmann-json3-dev libkainjow-mustache-dev"
 
 # Tests and demo: local test hosts (debootstrap + systemd-nspawn + nftables), the
-# ssh client for comparisons, curl for checks through the proxy, shellcheck for the
+# ssh client for comparisons, curl for checks through the proxy (python3-websockets
+# for WebSockets through it), shellcheck for the
 # scripts berth runs on servers.
 # clang 16 with libc++ and its libFuzzer runtime for the manifest loader's fuzz target
 # (tests/fuzz/run.sh).
 tests="openssh-client openssh-server debootstrap systemd-container nftables
-  iproute2 curl ca-certificates procps util-linux shellcheck
+  iproute2 curl ca-certificates procps util-linux shellcheck python3-websockets
   clang-16 libclang-rt-16-dev libc++-16-dev libc++abi-16-dev"
 
 # shellcheck disable=SC2086

@@ -331,6 +331,7 @@ class Run {
       if (key == "live") hosts_[i].live = value == "green" ? Color::green : Color::blue;
       if (key == "current") hosts_[i].current = value;
       if (key == "owed_restart") owed_restart_ = true;
+      if (key == "check_token") context_.check_tokens[hosts_[i].name] = value;
     }
   }
 

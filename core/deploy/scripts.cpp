@@ -55,10 +55,15 @@ std::string read_state(const manifest::Manifest& m, bool start_live) {
       "current=$(readlink {1}/current 2>/dev/null | sed 's|.*/||')\n"
       "rec state live \"$live\"; rec state current \"$current\"\n"
       "if [ -f {5} ]; then rec state rollback \"$(cat {5})\"; fi\n"
-      "if [ -e {6} ]; then rec state owed_restart yes; fi\n",
+      "if [ -e {6} ]; then rec state owed_restart yes; fi\n"
+      "{7}",
       layout::read_live_color(m), shell_quote(layout::app_root(m)), owed_nginx_reload,
       layout::nginx_reload("exit 1"), start_live && m.proxy ? layout::start_stopped_live_units(m) : "",
-      shell_quote(rollback_file(m)), shell_quote(owed_release(m)));
+      shell_quote(rollback_file(m)), shell_quote(owed_release(m)),
+      // The token berth's checks through nginx carry (past maintenance and basic auth).
+      m.proxy ? fmt::format("t=$({}); [ -z \"$t\" ] || rec state check_token \"$t\"\n",
+                            layout::read_check_token(m))
+              : std::string());
 }
 
 // Shell functions: berth_session prints "PID STARTTIME" of the sshd process serving

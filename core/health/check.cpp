@@ -1,4 +1,5 @@
 #include <core/health/check.hpp>
+#include <core/layout/layout.hpp>
 #include <core/manifest/load.hpp>
 #include <core/util/duration.hpp>
 
@@ -155,6 +156,9 @@ std::vector<LocalCheck> plan_local_checks(const manifest::Manifest& m, const Sel
         LocalCheck c = base;
         c.host = server->name;
         target_server(c.probe, m, *server, h.url);
+        if (const auto token = selection.check_tokens.find(server->name); m.proxy && token != selection.check_tokens.end()) {
+          c.probe.headers.push_back(fmt::format("{}: {}", layout::check_header, token->second));
+        }
         checks.push_back(std::move(c));
       }
       continue;

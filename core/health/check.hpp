@@ -12,6 +12,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ struct Selection {
   std::vector<std::string> roles;        // --role; empty: all
   std::vector<std::string> only;         // --only: check names; empty: all
   std::vector<std::string> other_names;  // names of the server-side checks --only may also name
+  // By server name: the token sent as layout::check_header with the checks of relative
+  // URLs through that server's nginx, so that they pass maintenance and basic auth.
+  std::map<std::string, std::string> check_tokens;
 };
 
 // Whether the check `name` is selected by --only `only`: empty selects all; an entry

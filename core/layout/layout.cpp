@@ -7,6 +7,15 @@ namespace berth::layout {
 
 std::string app_root(const manifest::Manifest& m) { return "/srv/" + m.app.name; }
 std::string config_dir(const manifest::Manifest& m) { return "/etc/berth/" + m.app.name; }
+std::string maintenance_dir(const manifest::Manifest& m) {
+  return "/etc/nginx/berth/" + m.app.name + "/maintenance";
+}
+std::string check_token_file(const manifest::Manifest& m) {
+  return "/etc/nginx/berth/" + m.app.name + "/check.conf";
+}
+std::string read_check_token(const manifest::Manifest& m) {
+  return fmt::format("sed -n 's/^ *\"\\([0-9a-f]*\\)\" 1;$/\\1/p' {} 2>/dev/null", check_token_file(m));
+}
 std::string env_file(const manifest::Manifest& m) { return config_dir(m) + "/app.env"; }
 std::string secret_path(const manifest::Manifest& m, std::string_view name) {
   return fmt::format("{}/secrets/{}", config_dir(m), name);

@@ -13,6 +13,7 @@
 #include <core/error.hpp>
 #include <core/health/condition.hpp>
 #include <core/util/duration.hpp>
+#include <core/util/net.hpp>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -358,8 +359,13 @@ class Builder {
     Proxy p;
     p.kind = str(t, "kind", p.kind);
     p.domains = strings(t, "domains");
-    const auto tls = str(t, "tls", "self-signed");
-    p.tls = tls == "letsencrypt" ? Tls::letsencrypt : tls == "off" ? Tls::off : Tls::self_signed;
+    if (const auto* own = t["tls"].as_table()) {
+      p.tls = Tls::own;
+      p.certificate = OwnCertificate{str(*own, "cert"), str(*own, "key"), at(own->source())};
+    } else {
+      const auto tls = str(t, "tls", "self-signed");
+      p.tls = tls == "letsencrypt" ? Tls::letsencrypt : tls == "off" ? Tls::off : Tls::self_signed;
+    }
     p.acme_email = str(t, "acme_email");
     p.acme_directory = str(t, "acme_directory");
     if (const auto* r = t["rate_limit"].as_table()) {
@@ -377,6 +383,38 @@ class Builder {
       }
     }
     p.max_body = str(t, "max_body", p.max_body);
+    p.trusted_proxies = strings(t, "trusted_proxies");
+    p.real_ip_header = str(t, "real_ip_header");
+    p.http2 = boolean(t, "http2", p.http2);
+    p.read_timeout = str(t, "read_timeout", p.read_timeout);
+    if (const auto* list = t["access"].as_array()) {
+      for (const auto& item : *list) {
+        const auto* a = item.as_table();
+        if (!a) continue;
+        Access access;
+        access.path = str(*a, "path", access.path);
+        access.allow = strings(*a, "allow");
+        if (const auto* users = (*a)["users"].as_table()) {
+          for (auto&& [k, v] : *users) {
+            if (auto s = v.value<std::string>()) access.users[std::string(k.str())] = *s;
+          }
+        }
+        access.where = at(a->source());
+        p.access.push_back(std::move(access));
+      }
+    }
+    if (const auto* list = t["limits"].as_array()) {
+      for (const auto& item : *list) {
+        const auto* l = item.as_table();
+        if (!l) continue;
+        PathLimit limit;
+        limit.path = str(*l, "path");
+        limit.requests_per_minute = integer(*l, "requests_per_minute", 0);
+        limit.burst = integer(*l, "burst", limit.requests_per_minute);
+        limit.where = at(l->source());
+        p.limits.push_back(std::move(limit));
+      }
+    }
     p.where = at(t.source());
     return p;
   }
@@ -512,6 +550,15 @@ class Validator {
   }
   // Where `key` of the i-th table of the array `array` ([[jobs]]) was written, or
   // that table when the key is absent.
+  // Where `key` of the i-th table of the array at `path` ([[proxy.access]]) was written,
+  // or that table when the key is absent.
+  Location item_at(std::initializer_list<std::string_view> path, std::size_t i, std::string_view key) const {
+    toml::node_view<const toml::node> node{root_};
+    for (auto k : path) node = node[k];
+    if (const auto* n = node[i][key].node()) return location_of(n->source(), file_);
+    if (const auto* n = node[i].node()) return location_of(n->source(), file_);
+    return at(path);
+  }
   Location at_item(std::string_view array, std::size_t i, std::string_view key) const {
     const auto item = root_[array][i];
     if (const auto* n = item[key].node()) return location_of(n->source(), file_);
@@ -673,6 +720,36 @@ class Validator {
     for (const auto& [name, value] : p.headers) {
       value_syntax(value, at({"proxy", "headers", name}), fmt::format("header {}", name));
     }
+    if (p.certificate) {
+      own_certificate(*p.certificate);
+    }
+    if (p.http2 && p.tls == Tls::off) {
+      error(at({"proxy", "http2"}), "http2 = true needs TLS: browsers speak HTTP/2 only over TLS");
+    }
+    for (const auto& entry : p.trusted_proxies) {
+      if (entry != "cloudflare" && !util::is_cidr(entry)) {
+        error(at({"proxy", "trusted_proxies"}),
+              fmt::format("trusted_proxies: '{}' is neither \"cloudflare\" nor an address or CIDR "
+                          "(e.g. 10.0.0.0/8)",
+                          printable(entry)));
+      }
+    }
+    if (!p.real_ip_header.empty()) {
+      if (!is_header_name(p.real_ip_header)) {
+        error(at({"proxy", "real_ip_header"}),
+              fmt::format("real_ip_header '{}' is not a header name", printable(p.real_ip_header)));
+      } else if (p.trusted_proxies.empty()) {
+        error(at({"proxy", "real_ip_header"}),
+              "real_ip_header is read only from trusted_proxies: list them too");
+      }
+    }
+    if (const auto t = util::parse_duration(p.read_timeout);
+        !t || *t < std::chrono::seconds(1) || *t > std::chrono::days(7)) {
+      error(at({"proxy", "read_timeout"}),
+            fmt::format("read_timeout '{}' must be a duration from 1s to 7d, like 60s or 1h",
+                        printable(p.read_timeout)));
+    }
+    access_rules(p);
     need_role("proxy", p.where, "[proxy]");
     // nginx's upstream is the app instances of its own host (deploy switches it there).
     for (const auto& s : m_.servers) {
@@ -682,6 +759,82 @@ class Validator {
                           "to the app instances on its own host (load balancing across hosts is "
                           "not built yet); add 'app' to its roles",
                           s.name));
+      }
+    }
+  }
+
+  void own_certificate(const OwnCertificate& own) {
+    const auto at_key = [&](std::string_view k) { return at({"proxy", "tls", k}); };
+    value_syntax(own.cert, at_key("cert"), "tls cert");
+    value_syntax(own.key, at_key("key"), "tls key");
+    const auto refs = parse_references(own.cert);
+    if (refs && refs->empty() && !own.cert.starts_with("-----BEGIN ")) {
+      error(at_key("cert"), "tls cert must be a PEM certificate (-----BEGIN CERTIFICATE-----) or a "
+                            "${secret:NAME} / ${env:NAME} reference to one");
+    }
+    if (const auto key_refs = parse_references(own.key); key_refs && key_refs->empty()) {
+      error(at_key("key"), "tls key must be a ${secret:NAME} or ${env:NAME} reference: a private "
+                           "key never belongs in the manifest");
+    }
+  }
+
+  // A path of [[proxy.access]] or [[proxy.limits]]: it becomes an nginx location.
+  bool path_ok(std::string_view path) {
+    return path.starts_with('/') && path.size() <= 256 &&
+           std::all_of(path.begin(), path.end(), [](char c) {
+             return text::is_alnum(c) || std::string_view("/._~-%@:+,=").find(c) != std::string_view::npos;
+           });
+  }
+
+  void access_rules(const Proxy& p) {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < p.access.size(); ++i) {
+      const auto& a = p.access[i];
+      const auto where = [&](std::string_view k) { return item_at({"proxy", "access"}, i, k); };
+      if (!path_ok(a.path)) {
+        error(where("path"), fmt::format("access path '{}' must start with '/' and hold only letters, "
+                                         "digits and /._~-%@:+,=",
+                                         printable(a.path)));
+      } else if (!seen.insert(a.path).second) {
+        error(where("path"), fmt::format("a second [[proxy.access]] for path {}: merge them", a.path));
+      }
+      if (a.allow.empty() && a.users.empty()) {
+        error(a.where, "[[proxy.access]] needs allow = [\"CIDR\", ...], users = { name = "
+                       "\"${secret:NAME}\" }, or both");
+      }
+      for (const auto& cidr : a.allow) {
+        if (!util::is_cidr(cidr)) {
+          error(where("allow"), fmt::format("allow: '{}' is not an address or CIDR", printable(cidr)));
+        }
+      }
+      for (const auto& [user, password] : a.users) {
+        const auto user_char = [](char c) {
+          return text::is_alnum(c) || std::string_view("._@-").find(c) != std::string_view::npos;
+        };
+        const auto at_user = item_at({"proxy", "access"}, i, "users");
+        if (!text::is_word(user, user_char, user_char, 64)) {
+          error(at_user, fmt::format("user name '{}' must be 1-64 letters, digits and ._@-", printable(user)));
+        }
+        value_syntax(password, at_user, fmt::format("user {}", printable(user)));
+        if (const auto refs = parse_references(password); refs && refs->empty()) {
+          error(at_user, fmt::format("user {}: the password must be a ${{secret:NAME}} or ${{env:NAME}} "
+                                     "reference, not written in the manifest",
+                                     printable(user)));
+        }
+      }
+    }
+    seen.clear();
+    for (std::size_t i = 0; i < p.limits.size(); ++i) {
+      const auto& l = p.limits[i];
+      const auto where = item_at({"proxy", "limits"}, i, "path");
+      if (l.path == "/") {
+        error(where, "a limit on path / is the whole site's: set [proxy] rate_limit instead");
+      } else if (!path_ok(l.path)) {
+        error(where, fmt::format("limit path '{}' must start with '/' and hold only letters, digits "
+                                 "and /._~-%@:+,=",
+                                 printable(l.path)));
+      } else if (!seen.insert(l.path).second) {
+        error(where, fmt::format("a second [[proxy.limits]] for path {}: merge them", l.path));
       }
     }
   }

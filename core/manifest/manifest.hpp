@@ -99,12 +99,40 @@ struct Database {
   Location where;
 };
 
-enum class Tls { off, self_signed, letsencrypt };
+// own: the certificate and key the manifest gives (Proxy::certificate).
+enum class Tls { off, self_signed, letsencrypt, own };
 
 struct RateLimit {
   int requests_per_second = 10;
   int burst = 20;
   int connections = 0;               // per-IP concurrent connections; 0: no limit
+};
+
+// [proxy] tls = { cert = "...", key = "..." }: the operator's own certificate (a PEM
+// chain) and private key, as written (references resolved when setup writes them).
+struct OwnCertificate {
+  std::string cert;
+  std::string key;
+  Location where;
+};
+
+// [[proxy.access]]: who may reach `path` (a prefix; "/" is the whole site): addresses
+// in `allow` (CIDRs; empty: any), and, when `users` is not empty, with one of these
+// basic-auth users (name -> password, a reference).
+struct Access {
+  std::string path = "/";
+  std::vector<std::string> allow;
+  std::map<std::string, std::string> users;
+  Location where;
+};
+
+// [[proxy.limits]]: a per-client request limit on one path prefix, on top of the
+// site-wide rate_limit.
+struct PathLimit {
+  std::string path;
+  int requests_per_minute = 0;
+  int burst = -1;                    // -1: requests_per_minute
+  Location where;
 };
 
 // [proxy]
@@ -119,6 +147,13 @@ struct Proxy {
   std::vector<std::string> bot_user_agents;  // added to the built-in list
   std::map<std::string, std::string> headers;
   std::string max_body = "10m";
+  std::optional<OwnCertificate> certificate;   // with Tls::own
+  std::vector<std::string> trusted_proxies;    // "cloudflare" or CIDRs
+  std::string real_ip_header;                  // empty: CF-Connecting-IP for cloudflare alone, else X-Forwarded-For
+  bool http2 = false;
+  std::string read_timeout = "1h";             // idle time before nginx closes a proxied connection (WebSockets, SSE)
+  std::vector<Access> access;
+  std::vector<PathLimit> limits;
   Location where;
 };
 

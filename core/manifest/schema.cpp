@@ -178,8 +178,16 @@ Schema build_schema() {
       "The reverse proxy in front of the app",
       {key("kind", str("The proxy (default nginx)", {"nginx"})),
        key("domains", array("Domain names served", str("A domain name, e.g. example.com"))),
-       key("tls", str("Certificates: letsencrypt, self-signed or off (default self-signed)",
-                      {"letsencrypt", "self-signed", "off"})),
+       key("tls",
+           any_of("Certificates: letsencrypt, self-signed or off (default self-signed), or "
+                  "your own",
+                  {str("letsencrypt, self-signed or off", {"letsencrypt", "self-signed", "off"}),
+                   table("Your own certificate (wildcards included)",
+                         {required("cert", str("The PEM certificate chain, usually "
+                                               "${secret:NAME} or ${env:NAME}")),
+                          required("key", str("The PEM private key: ${secret:NAME} or "
+                                              "${env:NAME}, never written in the manifest"))})})),
+       key("http2", boolean("Serve HTTP/2 as well as HTTP/1.1 over TLS (default false)")),
        key("acme_email", str("Contact e-mail for Let's Encrypt (required with letsencrypt)")),
        key("acme_directory", str("ACME directory URL (default: Let's Encrypt production)")),
        key("rate_limit",
@@ -193,7 +201,37 @@ Schema build_schema() {
        key("bot_user_agents", array("User-Agent substrings refused besides the built-in list",
                                     str("A User-Agent substring"))),
        key("headers", map("Response headers added by the proxy", str("The header's value"))),
-       key("max_body", str("Largest request body, nginx size (default 10m)"))});
+       key("max_body", str("Largest request body, nginx size (default 10m)")),
+       key("read_timeout", str("How long a proxied connection may stay idle (WebSockets, "
+                               "server-sent events) before nginx closes it (default 1h)")),
+       key("trusted_proxies",
+           array("The CDN or load balancers in front of nginx, whose client-address header is "
+                 "believed: rate limits, the fail2ban jail and the access log then act on the "
+                 "client's address",
+                 str("\"cloudflare\" (its published ranges, shipped with berth) or an address "
+                     "or CIDR"))),
+       key("real_ip_header", str("The header carrying the client's address from a trusted "
+                                 "proxy (default CF-Connecting-IP with cloudflare alone, else "
+                                 "X-Forwarded-For)")),
+       key("access",
+           array("Who may reach the site or a path: addresses, basic-auth users, or both",
+                 table("An access rule",
+                       {key("path", str("A path prefix, e.g. /admin (default /: the whole "
+                                        "site)")),
+                        key("allow", array("Addresses allowed; others get 403 (default: any)",
+                                           str("An address or CIDR"))),
+                        key("users", map("Basic-auth users: name = password, a ${secret:NAME} "
+                                         "reference",
+                                         str("The password")))}))),
+       key("limits",
+           array("Per-client request limits on paths, on top of rate_limit",
+                 table("A path's limit",
+                       {required("path", str("A path prefix, e.g. /api/login")),
+                        required("requests_per_minute",
+                                 integer("Requests per minute per client address", 1, 100000)),
+                        key("burst", integer("Requests allowed at once above the rate "
+                                             "(default: requests_per_minute)",
+                                             0, 100000))})))});
 
   auto job = table(
       "A scheduled job (a systemd timer)",

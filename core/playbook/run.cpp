@@ -214,6 +214,7 @@ void run_local(const Step& step, Context& context, StepReport& report) {
 void run_health(const Step& step, Context& context, StepReport& report) {
   health::Selection selection;
   for (const auto* s : context.servers) selection.hosts.push_back(s->name);
+  selection.check_tokens = context.check_tokens;
   const auto checks = health::plan_local_checks(context.manifest, selection);
   const auto deadline = util::parse_duration(step.deadline);
   if (!deadline) {

@@ -52,6 +52,9 @@ struct Context {
   std::function<void(std::string_view)> detail;     // command output lines
   std::map<std::string, std::string> env;           // BERTH_* for remote and local commands
   std::string remote_cwd;                           // remote commands start here when it exists
+  // By server name: the token of berth's own checks through that server's nginx
+  // (layout::check_header), read from the server; health steps send it.
+  std::map<std::string, std::string> check_tokens;
   // What a server should have, limited to `components` (empty: all), for converge
   // steps: the provisioners' desired_state, given by the command that runs the playbook.
   // Throws berth::Error when a value cannot be resolved.

@@ -1,12 +1,18 @@
 // proxy: nginx in front of the app instances: TLS, redirect, security headers, per-IP
 // rate limits answering 429, a user-agent block list answering 403, body limit, gzip,
-// and a fail2ban jail for floods of 4xx answers.
-// TLS is self-signed, or Let's Encrypt (any ACME server) by HTTP-01 through certbot's
+// and a fail2ban jail for floods of 4xx answers; WebSockets and streamed responses
+// pass; the client's address from trusted proxies (a CDN); access rules (addresses,
+// basic-auth users) and request limits per path; a maintenance page toggled by
+// `berth maintenance` (core/maintenance.hpp).
+// TLS is the operator's own certificate, self-signed, or Let's Encrypt (any ACME server) by HTTP-01 through certbot's
 // webroot: nginx starts on a self-signed bootstrap certificate at the paths the site
 // names; once certbot has issued, those paths become links into certbot's live folder,
 // checked with `nginx -t` (and put back when it fails) before nginx reloads.
 #include <core/render.hpp>
+#include <core/util/duration.hpp>
 #include <core/util/encode.hpp>
+#include <core/util/net.hpp>
+#include <core/util/password.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
 
@@ -80,6 +86,92 @@ Resource certbot_issue(const manifest::Proxy& proxy, const std::string& app,
   return command;
 }
 
+// A resolved manifest value, its text whatever its origin (for files written 0600).
+std::string resolved_text(const std::string& value, manifest::SecretSources& secrets) {
+  auto resolved = manifest::resolve_value(value, secrets);
+  if (!resolved) throw resolved.error();
+  return std::string(resolved->reveal());
+}
+
+// The real-IP module's settings for [proxy] trusted_proxies: the address ranges whose
+// header is believed, "cloudflare" standing for its published ranges.
+std::string real_ip_conf(const manifest::Manifest& m) {
+  const auto& proxy = *m.proxy;
+  std::string out = "# Managed by berth: [proxy] trusted_proxies.\n";
+  for (const auto& entry : proxy.trusted_proxies) {
+    if (entry != "cloudflare") {
+      out += fmt::format("set_real_ip_from {};\n", entry);
+      continue;
+    }
+    const auto list = render_template(m.dir, "nginx/cloudflare-ips.mustache", {});
+    for (const auto line : util::lines(list)) {
+      const auto range = util::trim(line);
+      if (range.empty() || range.starts_with('#')) continue;
+      if (!util::is_cidr(range)) {
+        throw Error(fmt::format("templates/nginx/cloudflare-ips.mustache: '{}' is not an address range",
+                                range));
+      }
+      out += fmt::format("set_real_ip_from {};\n", range);
+    }
+  }
+  const bool cloudflare_alone =
+      proxy.trusted_proxies.size() == 1 && proxy.trusted_proxies.front() == "cloudflare";
+  const auto header = !proxy.real_ip_header.empty() ? proxy.real_ip_header
+                      : cloudflare_alone            ? std::string("CF-Connecting-IP")
+                                                    : std::string("X-Forwarded-For");
+  // Recursive: in X-Forwarded-For, the last address that is not a trusted proxy.
+  out += fmt::format("real_ip_header {};\nreal_ip_recursive on;\n", header);
+  return out;
+}
+
+// The validation of the own certificate's file before nginx may load it: a PEM
+// certificate still valid, the key belonging to it, every domain covered.
+std::string own_certificate_check(const manifest::Proxy& proxy) {
+  std::string check =
+      "f={}\n"
+      "openssl x509 -in \"$f\" -noout -checkend 0 >/dev/null 2>&1 || { echo '[proxy] tls cert: not a "
+      "PEM certificate, or it has expired'; exit 1; }\n"
+      "[ -n \"$(openssl pkey -in \"$f\" -pubout 2>/dev/null)\" ] || { echo '[proxy] tls key: not a PEM "
+      "private key'; exit 1; }\n"
+      "[ \"$(openssl x509 -in \"$f\" -noout -pubkey 2>/dev/null)\" = \"$(openssl pkey -in \"$f\" -pubout "
+      "2>/dev/null)\" ] || { echo '[proxy] tls key: it is not the key of the certificate'; exit 1; }\n";
+  for (const auto& domain : proxy.domains) {
+    // A wildcard domain is covered when a name under it is.
+    const auto name = domain.starts_with("*.") ? "berth-check" + domain.substr(1) : domain;
+    check += fmt::format(
+        "openssl x509 -in \"$f\" -noout -checkhost {0} 2>/dev/null | grep -q 'does match' || {{ echo "
+        "'[proxy] tls cert: it does not cover {1}'; exit 1; }}\n",
+        util::shell_quote(name), domain);
+  }
+  return check + "nginx -t";
+}
+
+// nginx's data for one [[proxy.access]] rule: its allow list and its users' file.
+kainjow::mustache::data access_data(const manifest::Access& access,
+                                    const std::string& users_file) {
+  kainjow::mustache::data d;
+  kainjow::mustache::data allow{kainjow::mustache::data::type::list};
+  for (const auto& cidr : access.allow) allow.push_back(cidr);
+  d.set("allow", allow);
+  d.set("deny_all", !access.allow.empty());
+  if (!access.users.empty()) {
+    d.set("auth_file", users_file);
+  }
+  return d;
+}
+
+// The basic-auth users of `access` in htpasswd form, hashed here (SHA-512 crypt) so
+// that no password leaves this machine.
+std::string users_content(const manifest::Manifest& m, const manifest::Access& access,
+                          manifest::SecretSources& secrets) {
+  std::string out;
+  for (const auto& [user, password] : access.users) {
+    const auto seed = fmt::format("berth basic auth\n{}\n{}\n{}", m.app.name, access.path, user);
+    out += user + ":" + util::sha512_crypt(resolved_text(password, secrets), seed) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
@@ -88,8 +180,13 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
   const auto& app = m.app.name;
   auto& r = out.resources;
   const bool tls = proxy.tls != manifest::Tls::off;
-  const auto cert = fmt::format("/etc/berth/tls/{}.crt", app);
-  const auto key = fmt::format("/etc/berth/tls/{}.key", app);
+  const bool own = proxy.tls == manifest::Tls::own;
+  // The own certificate's chain and key share one root-only file (nginx reads each
+  // from it), so that they change together and are validated together.
+  const auto own_pem = fmt::format("/etc/berth/tls/{}.pem", app);
+  const auto cert = own ? own_pem : fmt::format("/etc/berth/tls/{}.crt", app);
+  const auto key = own ? own_pem : fmt::format("/etc/berth/tls/{}.key", app);
+  const auto nginx_dir = fmt::format("/etc/nginx/berth/{}", app);
 
   const bool acme = proxy.tls == manifest::Tls::letsencrypt;
   const auto acme_env = fmt::format("/etc/berth/tls/{}.certbot.env", app);
@@ -104,7 +201,16 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
   if (tls) r.push_back(make(Package{"openssl"}, "nginx"));
   if (acme) r.push_back(make(Package{"certbot"}, "nginx"));
 
-  if (tls) {
+  if (own) {
+    auto pem = resolved_text(proxy.certificate->cert, secrets);
+    if (!pem.ends_with('\n')) pem += '\n';
+    pem += resolved_text(proxy.certificate->key, secrets);
+    if (!pem.ends_with('\n')) pem += '\n';
+    r.push_back(make(Directory{.path = "/etc/berth/tls", .mode = "0755"}, "nginx"));
+    r.push_back(make(File{.path = own_pem, .content = pem, .mode = "0600", .sensitive = Sensitive::yes,
+                          .validate = own_certificate_check(proxy)},
+                     "nginx", {"reload:nginx.service"}));
+  } else if (tls) {
     // A self-signed certificate for staging and sandboxes, made once on the server;
     // with Let's Encrypt, the bootstrap one nginx serves until certbot has issued.
     std::string names;
@@ -147,9 +253,79 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
   }());
   d.set("upstream_file", upstream_file(m));
   d.set("tls", tls);
+  d.set("http2", proxy.http2);
+  d.set("http2_listen", proxy.http2 && !out.release.nginx_http2_on);
+  d.set("http2_on", proxy.http2 && out.release.nginx_http2_on);
   d.set("cert", cert);
   d.set("key", key);
   d.set("max_body", proxy.max_body);
+  d.set("read_timeout", std::to_string(util::parse_duration(proxy.read_timeout)->count() / 1000) + "s");
+  d.set("maintenance_dir", layout::maintenance_dir(m));
+  d.set("retry_after", std::to_string(layout::maintenance_retry_after));
+
+  // Files of this site that nginx's workers read, or only its master.
+  r.push_back(make(Directory{.path = "/etc/nginx/berth", .mode = "0755"}, "nginx"));
+  r.push_back(make(Directory{.path = nginx_dir, .mode = "0755"}, "nginx"));
+  r.push_back(make(Directory{.path = layout::maintenance_dir(m), .mode = "0755"}, "nginx"));
+  // The token of berth's own checks, made once on the server (never on this machine:
+  // any machine berth runs from reads it there).
+  const auto token_file = layout::check_token_file(m);
+  auto token = make(Command{.run = fmt::format(
+                                "umask 077; t=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n') && "
+                                "[ ${{#t}} -eq 32 ] && printf '# Managed by berth: the token of its own "
+                                "checks (header {1}).\\nmap $http_x_berth_check ${2}_berth_check {{\\n    "
+                                "default 0;\\n    \"%s\" 1;\\n}}\\n' \"$t\" > {0}.berth-new && mv -f "
+                                "{0}.berth-new {0}",
+                                token_file, layout::check_header, app),
+                            .creates = token_file},
+                    "nginx", {"reload:nginx.service"});
+  token.stage = Stage::layout;
+  r.push_back(std::move(token));
+  d.set("check_file", token_file);
+  if (!proxy.trusted_proxies.empty()) {
+    const auto file = nginx_dir + "/real-ip.conf";
+    d.set("real_ip", true);
+    d.set("real_ip_file", file);
+    r.push_back(make(File{.path = file, .content = real_ip_conf(m), .validate = "nginx -t"}, "nginx",
+                     {"reload:nginx.service"}));
+  }
+  // Access rules and limits: "/" is the whole site (server level), other paths are
+  // locations, one per path with what applies there.
+  std::map<std::string, kainjow::mustache::data> by_path;
+  for (std::size_t i = 0; i < proxy.access.size(); ++i) {
+    const auto& access = proxy.access[i];
+    const bool site = access.path == "/";
+    const auto users_file = fmt::format("{}/users-{}.htpasswd", nginx_dir, site ? std::string("site") : std::to_string(i + 1));
+    if (!access.users.empty()) {
+      // Read by nginx's workers (www-data), no one else.
+      r.push_back(make(File{.path = users_file, .content = users_content(m, access, secrets), .group = "www-data",
+                            .mode = "0640", .sensitive = Sensitive::yes},
+                       "nginx", {"reload:nginx.service"}));
+    }
+    if (site) {
+      d.set("site_access", access_data(access, users_file));
+    } else {
+      by_path[access.path].set("access", access_data(access, users_file));
+    }
+  }
+  for (std::size_t i = 0; i < proxy.limits.size(); ++i) {
+    const auto& limit = proxy.limits[i];
+    kainjow::mustache::data l;
+    l.set("zone", fmt::format("{}_path{}", app, i + 1));
+    l.set("rpm", std::to_string(limit.requests_per_minute));
+    l.set("burst", std::to_string(limit.burst < 0 ? limit.requests_per_minute : limit.burst));
+    if (proxy.rate_limit) {
+      l.set("site_rate_limit", true);
+      l.set("site_burst", std::to_string(proxy.rate_limit->burst));
+    }
+    by_path[limit.path].set("limit", l);
+  }
+  kainjow::mustache::data locations{kainjow::mustache::data::type::list};
+  for (auto& [path, location] : by_path) {
+    location.set("path", path);
+    locations.push_back(location);
+  }
+  d.set("locations", locations);
   if (proxy.rate_limit) {
     kainjow::mustache::data rl;
     rl.set("rps", std::to_string(proxy.rate_limit->requests_per_second));

@@ -27,7 +27,7 @@ flags="-std=c++2b -stdlib=libc++ -O1 -g -DNDEBUG -fsanitize=fuzzer-no-link,addre
 # The loader's sources: core/manifest/ but values.cpp (secrets: Boost.Process, built
 # for libstdc++), and what they use. An object is rebuilt when its source or any
 # header of the tree is newer; two compilers at a time (CI has two cores).
-for src in tests/fuzz/fuzz_manifest.cpp core/manifest/*.cpp core/util/duration.cpp core/util/text.cpp \
+for src in tests/fuzz/fuzz_manifest.cpp core/manifest/*.cpp core/util/duration.cpp core/util/net.cpp core/util/text.cpp \
   core/health/condition.cpp; do
   [ "$src" = core/manifest/values.cpp ] && continue
   obj="$build/obj/$(echo "$src" | tr / _).o"

@@ -234,3 +234,147 @@ TEST_CASE("proxy: bot user agents match themselves inside the nginx regex string
   // regex-escaped, then nginx-quoted: nginx reads \\ as \ and \" as ".
   CHECK(has(site, "|evil\\\"bot|a\\\\\\\\b|x\\\\$)\" 1;"));
 }
+
+namespace {
+
+const std::string& site_of(const provisioners::Desired& d) {
+  return std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: WebSockets upgrade and responses stream in every location") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.proxy->limits = {{.path = "/api/login", .requests_per_minute = 10}};
+  const auto d = proxy_of(m);
+  const auto& site = site_of(d);
+  CHECK(has(site, "map $http_upgrade $shop_connection {\n    default upgrade;\n    \"\" \"\";\n}"));
+  CHECK(has(site, "proxy_set_header Upgrade $http_upgrade;"));
+  CHECK(has(site, "proxy_set_header Connection $shop_connection;"));
+  CHECK(has(site, "proxy_buffering off;"));
+  CHECK(has(site, "proxy_read_timeout 3600s;"));
+  CHECK_FALSE(has(site, "Connection \"\""));
+  // Set once at server level, so that each location inherits them: none sets its own.
+  const auto location = site.find("location ^~ /api/login {");
+  REQUIRE(location != std::string::npos);
+  CHECK_FALSE(has(site.substr(location), "proxy_set_header"));
+}
+
+TEST_CASE("proxy: trusted proxies set the client's address from their header") {
+  auto m = sample(manifest::Tls::self_signed);
+  SECTION("cloudflare alone: its ranges and CF-Connecting-IP") {
+    m.proxy->trusted_proxies = {"cloudflare"};
+    const auto d = proxy_of(m);
+    const auto* file = find(d, "file:/etc/nginx/berth/shop/real-ip.conf");
+    REQUIRE(file);
+    const auto& conf = std::get<File>(file->spec).content;
+    CHECK(has(conf, "set_real_ip_from 173.245.48.0/20;\n"));
+    CHECK(has(conf, "set_real_ip_from 2606:4700::/32;\n"));
+    CHECK(has(conf, "real_ip_header CF-Connecting-IP;\nreal_ip_recursive on;\n"));
+    CHECK_FALSE(has(conf, "checked 20"));
+    // Both servers (the redirect too) read it, before the rate limit acts.
+    const auto& site = site_of(d);
+    const auto first = site.find("include /etc/nginx/berth/shop/real-ip.conf;");
+    REQUIRE(first != std::string::npos);
+    CHECK(site.find("include /etc/nginx/berth/shop/real-ip.conf;", first + 1) != std::string::npos);
+  }
+  SECTION("CIDRs: X-Forwarded-For, or the header named") {
+    m.proxy->trusted_proxies = {"10.0.0.0/8", "2001:db8::1"};
+    auto conf = std::get<File>(find(proxy_of(m), "file:/etc/nginx/berth/shop/real-ip.conf")->spec).content;
+    CHECK(conf == "# Managed by berth: [proxy] trusted_proxies.\nset_real_ip_from 10.0.0.0/8;\n"
+                  "set_real_ip_from 2001:db8::1;\nreal_ip_header X-Forwarded-For;\nreal_ip_recursive on;\n");
+    m.proxy->real_ip_header = "X-Real-IP";
+    conf = std::get<File>(find(proxy_of(m), "file:/etc/nginx/berth/shop/real-ip.conf")->spec).content;
+    CHECK(has(conf, "real_ip_header X-Real-IP;"));
+  }
+  SECTION("none: no file, no include") {
+    const auto d = proxy_of(m);
+    CHECK_FALSE(find(d, "file:/etc/nginx/berth/shop/real-ip.conf"));
+    CHECK_FALSE(has(site_of(d), "real-ip.conf"));
+  }
+}
+
+TEST_CASE("proxy: access rules: addresses and basic-auth users, for the site or a path") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.proxy->access = {{.path = "/", .users = {{"alice", "${secret:ALICE_PW}"}}},
+                     {.path = "/admin", .allow = {"203.0.113.0/24", "2001:db8::/32"}}};
+  const auto d = proxy_of(m, {{"ALICE_PW", "correct horse"}});
+  const auto* users = find(d, "file:/etc/nginx/berth/shop/users-site.htpasswd");
+  REQUIRE(users);
+  const auto& f = std::get<File>(users->spec);
+  // Hashed here: the password itself never reaches the server.
+  CHECK(f.content.starts_with("alice:$6$"));
+  CHECK_FALSE(has(f.content, "correct horse"));
+  CHECK(f.mode == "0640");
+  CHECK(f.group == "www-data");
+  CHECK(f.sensitive == Sensitive::yes);
+  // The same password gives the same file (a no-op re-run stays one), another does not.
+  CHECK(std::get<File>(find(proxy_of(m, {{"ALICE_PW", "correct horse"}}), "file:/etc/nginx/berth/shop/users-site.htpasswd")->spec).content == f.content);
+  CHECK(std::get<File>(find(proxy_of(m, {{"ALICE_PW", "battery"}}), "file:/etc/nginx/berth/shop/users-site.htpasswd")->spec).content != f.content);
+
+  const auto& site = site_of(d);
+  const auto server_level = site.find("    auth_basic $shop_realm;\n    auth_basic_user_file /etc/nginx/berth/shop/users-site.htpasswd;\n");
+  const auto admin = site.find("location ^~ /admin {");
+  REQUIRE(server_level != std::string::npos);
+  REQUIRE(admin != std::string::npos);
+  CHECK(server_level < site.find("    location / {\n        proxy_pass"));
+  CHECK(has(site.substr(admin), "        allow 203.0.113.0/24;\n        allow 2001:db8::/32;\n        deny all;\n"));
+  CHECK(has(site.substr(admin), "        proxy_pass http://shop_app;\n"));
+  // berth's own checks pass basic auth: the realm is off for them.
+  CHECK(has(site, "include /etc/nginx/berth/shop/check.conf;"));
+  CHECK(has(site, "map $shop_berth_check $shop_realm {\n    default \"shop\";\n    1 off;\n}"));
+}
+
+TEST_CASE("proxy: a path's limit applies on top of the site's") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.proxy->limits = {{.path = "/api/login", .requests_per_minute = 10, .burst = -1},
+                     {.path = "/api/signup", .requests_per_minute = 5, .burst = 0}};
+  const auto& site = site_of(proxy_of(m));
+  CHECK(has(site, "limit_req_zone $binary_remote_addr zone=shop_path1:10m rate=10r/m;"));
+  CHECK(has(site, "limit_req_zone $binary_remote_addr zone=shop_path2:10m rate=5r/m;"));
+  const auto login = site.substr(site.find("location ^~ /api/login {"));
+  CHECK(has(login, "        limit_req zone=shop_req burst=10 nodelay;\n        limit_req zone=shop_path1 burst=10 nodelay;\n"));
+  CHECK(has(site, "limit_req zone=shop_path2 burst=0 nodelay;"));
+}
+
+TEST_CASE("proxy: your own certificate: one root-only file, checked before nginx loads it") {
+  auto m = sample(manifest::Tls::own);
+  m.proxy->domains = {"*.shop.test"};
+  m.proxy->certificate = manifest::OwnCertificate{.cert = "${secret:CERT}", .key = "${secret:KEY}"};
+  const auto d = proxy_of(m, {{"CERT", "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----"},
+                              {"KEY", "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n"}});
+  const auto* pem = find(d, "file:/etc/berth/tls/shop.pem");
+  REQUIRE(pem);
+  const auto& f = std::get<File>(pem->spec);
+  CHECK(f.content == "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n"
+                     "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n");
+  CHECK(f.mode == "0600");
+  CHECK(f.sensitive == Sensitive::yes);
+  CHECK(has(f.validate, "-checkhost 'berth-check.shop.test'"));
+  CHECK(has(f.validate, "nginx -t"));
+  const auto& site = site_of(d);
+  CHECK(has(site, "ssl_certificate /etc/berth/tls/shop.pem;\n    ssl_certificate_key /etc/berth/tls/shop.pem;"));
+  CHECK_FALSE(find_command(d, "openssl req"));
+  CHECK_FALSE(find_command(d, "certbot"));
+}
+
+TEST_CASE("proxy: HTTP/2 the way each release's nginx spells it") {
+  auto m = sample(manifest::Tls::self_signed);
+  CHECK(has(site_of(proxy_of(m)), "listen 443 ssl default_server;"));
+  m.proxy->http2 = true;
+  CHECK(has(site_of(proxy_of(m)), "listen 443 ssl http2 default_server;"));
+  provisioners::Desired d;
+  d.release = *debian::find(13);
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  provisioners::add_proxy(m, m.servers[0], secrets, d);
+  CHECK(has(site_of(d), "listen 443 ssl default_server;\n    http2 on;"));
+}
+
+TEST_CASE("proxy: the site serves the maintenance page when berth maintenance put its file") {
+  const auto d = proxy_of(sample(manifest::Tls::self_signed));
+  const auto& site = site_of(d);
+  CHECK(has(site, "include /etc/nginx/berth/shop/maintenance/*.conf;"));
+  CHECK(has(site, "error_page 503 @shop_maintenance;"));
+  CHECK(has(site, "add_header Retry-After 300 always;"));
+  CHECK(find(d, "directory:/etc/nginx/berth/shop/maintenance"));
+}
