@@ -98,7 +98,7 @@ load_start() {
   for i in 1 2 3 4; do
     (
       while [ ! -e "$LOAD_DIR/stop" ]; do
-        curl -skS -w '%{http_code}\n' --max-time 5 "${urls[@]}" >>"$LOAD_DIR/codes.$i" 2>>"$LOAD_DIR/errors"
+        curl ${LOAD_CURL_FLAGS:-} -skS -w '%{http_code}\n' --max-time 5 "${urls[@]}" >>"$LOAD_DIR/codes.$i" 2>>"$LOAD_DIR/errors"
       done
     ) &
   done
