@@ -831,6 +831,18 @@ class Validator {
     }
   }
 
+  // A port of the app's instances (either color) written as ":PORT" in `command`.
+  std::optional<int> app_port_in(std::string_view command) const {
+    for (int port = m_.app.run.port; port < m_.app.run.port + 2 * m_.app.run.instances; ++port) {
+      const auto needle = ":" + std::to_string(port);
+      for (auto at = command.find(needle); at != std::string_view::npos; at = command.find(needle, at + 1)) {
+        const auto end = at + needle.size();
+        if (end == command.size() || !text::is_digit(command[end])) return port;
+      }
+    }
+    return std::nullopt;
+  }
+
   void hooks() {
     auto check = [&](const std::vector<Hook>& hooks, std::string_view stage) {
       for (const auto& h : hooks) {
@@ -840,6 +852,13 @@ class Validator {
                          "remote = true or move the hook to pre_deploy");
         }
         if (h.remote) need_role(h.role, h.where, fmt::format("{} hook", stage));
+        if (const auto port = app_port_in(h.command); h.remote && port) {
+          warning(h.where, fmt::format("{} hook names port {}: blue/green deploys move the app between "
+                                       "ports {} and {}, so it answers there only after every other "
+                                       "deploy; use $BERTH_PORT (the port of the live instance)",
+                                       stage, *port, m_.app.run.port,
+                                       m_.app.run.port + 2 * m_.app.run.instances - 1));
+        }
       }
     };
     check(m_.hooks.pre_build, "pre_build");

@@ -109,7 +109,9 @@ conditions = ["[CERTIFICATE_EXPIRATION] > 240h"]
 
 [hooks]
 pre_build = ["npm test"]
-post_deploy = [{ command = "curl -fsS http://127.0.0.1:3000/healthz", remote = true, role = "app" }]
+# Remote hooks get BERTH_PORT: the live instance's port (blue/green deploys alternate
+# between port and port + instances).
+post_deploy = [{ command = "curl -fsS http://127.0.0.1:$BERTH_PORT/healthz", remote = true, role = "app" }]
 )";
 
 }  // namespace
