@@ -53,10 +53,12 @@ void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarb
 }
 
 std::string migrate_command(const std::string& migrate) {
-  if (migrate == "prisma") return "npx prisma migrate deploy";
-  if (migrate == "sequelize") return "npx sequelize-cli db:migrate";
-  if (migrate == "drizzle") return "npx drizzle-kit migrate";
-  if (migrate == "knex") return "npx knex migrate:latest";
+  // The tools the release brings (the build installed them; a server has no npx:
+  // Debian's nodejs comes without npm). alembic is the release's virtualenv's.
+  if (migrate == "prisma") return "node_modules/.bin/prisma migrate deploy";
+  if (migrate == "sequelize") return "node_modules/.bin/sequelize-cli db:migrate";
+  if (migrate == "drizzle") return "node_modules/.bin/drizzle-kit migrate";
+  if (migrate == "knex") return "node_modules/.bin/knex migrate:latest";
   if (migrate == "alembic") return "alembic upgrade head";
   return migrate;
 }

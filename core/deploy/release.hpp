@@ -30,7 +30,8 @@ void run_build(const manifest::Manifest& m, const std::function<void(std::string
 void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarball);
 
 // The command a migrate setting stands for: a preset (prisma, sequelize, drizzle,
-// knex, alembic) or the text itself.
+// knex: the release's own node_modules/.bin/TOOL; alembic: the virtualenv's) or the
+// text itself. It runs in the release's folder (docs/manifest.md lists what each reads).
 std::string migrate_command(const std::string& migrate);
 
 }  // namespace berth::deploy

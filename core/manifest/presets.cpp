@@ -53,9 +53,9 @@ ignore = [".git", "node_modules/.cache", "coverage"]
 [app.run]
 runtime = "node"
 command = "node dist/server.js"
-port = 3000                      # instance i listens on port + i
+port = 3000                      # instance i listens on port + i, or on port + instances + i
 instances = 2                    # zero-downtime deploys need at least 2
-migrate = "prisma"               # or a command, e.g. "npm run migrate"
+migrate = "prisma"               # node_modules/.bin/prisma migrate deploy; or a command, e.g. "node migrate.js"
 
 [app.run.env]
 NODE_ENV = "production"
