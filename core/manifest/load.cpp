@@ -290,6 +290,7 @@ class Builder {
       app.run.port = integer(*r, "port", app.run.port);
       app.run.instances = integer(*r, "instances", app.run.instances);
       app.run.migrate = str(*r, "migrate");
+      app.run.node = str(*r, "node");
       app.run.drain = span(*r, "drain", app.run.drain);
       app.run.stop_timeout = span(*r, "stop_timeout", app.run.stop_timeout);
       if (const auto* env = (*r)["env"].as_table()) {
@@ -564,6 +565,12 @@ class Validator {
         error(at({"app", "run", key}),
               fmt::format("{} '{}' is longer than the {} berth allows", key, *text, util::format_duration(max)));
       }
+    }
+    if (!run.node.empty() && run.runtime != "node") {
+      error(at({"app", "run", "node"}),
+            fmt::format("node = \"{}\" is for runtime = \"node\", and runtime is \"{}\": remove node "
+                        "or set runtime = \"node\"",
+                        run.node, run.runtime));
     }
     for (const auto& [name, value] : run.env) {
       value_syntax(value, at({"app", "run", "env", name}), fmt::format("env {}", name));

@@ -51,7 +51,8 @@ dir = "."
 ignore = [".git", "node_modules/.cache", "coverage"]
 
 [app.run]
-runtime = "node"
+runtime = "node"                 # Debian's Node.js: 18 on Debian 12, 20 on Debian 13
+# node = "22"                    # or this major from NodeSource (20, 22, 24): docs/manifest.md
 command = "node dist/server.js"
 port = 3000                      # instance i listens on port + i, or on port + instances + i
 instances = 2                    # zero-downtime deploys need at least 2

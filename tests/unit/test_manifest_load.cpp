@@ -744,3 +744,31 @@ TEST_CASE("load: a remote hook that names the app's port is a warning pointing a
     }
   }
 }
+
+TEST_CASE("load: [app.run] node takes a NodeSource major, for runtime node only") {
+  const std::string head = "[app]\nname = \"shop\"\n[servers.web]\naddress = \"a\"\n[app.run]\ncommand = \"x\"\n";
+  SECTION("read") {
+    const auto result = load_text(head + "node = \"22\"\n");
+    REQUIRE(result.ok());
+    CHECK(result.manifest->app.run.node == "22");
+    CHECK(load_text(head).manifest->app.run.node.empty());
+  }
+  SECTION("a major NodeSource does not publish") {
+    const auto e = only_error(head + "node = \"18\"\n");
+    CHECK(e.message.starts_with("'node' in [app.run] must be one of 20, 22, 24, not '18'"));
+    CHECK(e.where.line == 7);
+    CHECK(e.where.column == 8);
+  }
+  SECTION("a number instead of a string") {
+    const auto e = only_error(head + "node = 22\n");
+    CHECK(contains(e.message, "'node' in [app.run] must be a string"));
+    CHECK(e.where.line == 7);
+  }
+  SECTION("another runtime") {
+    const auto e = only_error(head + "runtime = \"python\"\nnode = \"22\"\n");
+    CHECK(e.message == "node = \"22\" is for runtime = \"node\", and runtime is \"python\": remove node or set "
+                       "runtime = \"node\"");
+    CHECK(e.where.line == 8);
+    CHECK(e.where.column == 8);
+  }
+}
