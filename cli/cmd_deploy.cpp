@@ -75,7 +75,8 @@ nlohmann::json release_json(const playbook::Playbook& book, const ReleaseReport&
           {"steps", steps},
           {"switched_back", result.switched_back},
           {"error", result.error.empty() ? nlohmann::json() : nlohmann::json(result.error)},
-          {"journal", result.journal}};
+          {"journal", result.journal},
+          {"warnings", result.warnings}};
 }
 
 int print_release(Ui& ui, const playbook::Playbook& book, const ReleaseReport& report) {
@@ -90,6 +91,7 @@ int print_release(Ui& ui, const playbook::Playbook& book, const ReleaseReport& r
       ui.out(ui.bold(fmt::format("{} {} is live on {} host(s)", verb, result.release, report.hosts.size())));
     }
   }
+  for (const auto& w : result.warnings) ui.warn(w);
   if (!result.ok) {
     std::string message = fmt::format("{} failed: {}", verb, result.error);
     if (result.switched_back) message += "\nswitched back: the previous release keeps serving";
@@ -128,7 +130,8 @@ void add_deploy(CLI::App& app, Cli& cli) {
       "build the app locally ([app.build] command), pack it, ship it to every app host, run the "
       "migration once, start it on the idle blue/green ports, check the new instances directly, "
       "switch nginx to them, gate on the [[health]] checks (switching back when they fail), then "
-      "make it current and stop the old instances. Holds the deploy lock on every host.");
+      "make it current and stop the old instances. Holds the deploy lock on every host. Warns (and "
+      "goes on) when an app host's Node.js is outside package.json's engines.node.");
   auto flags = std::make_shared<ReleaseFlags>();
   add_release_flags(sub, *flags);
   on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, "deploy", *flags); });

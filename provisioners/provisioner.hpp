@@ -63,6 +63,27 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
 std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m);
 
 
+// Adds `r` to out.resources unless a resource with its id is there already (two
+// components may need one package; two databases of one engine share the server's
+// packages, configs and units).
+void add_once(Desired& out, converge::Resource r);
+
+// A vendor's apt repository, for what Debian does not ship or ships too old (MongoDB,
+// NodeSource's Node.js).
+struct AptRepository {
+  std::string key_url;                // the vendor's signing key, ASCII-armored
+  std::string keyring;                // where it is dearmored: /usr/share/keyrings/NAME.gpg
+  std::string list;                   // /etc/apt/sources.list.d/NAME.list
+  std::string content;                // the list's lines (a template), signed-by `keyring`
+  std::vector<std::string> packages;  // installed from it
+};
+
+// Adds `repo` under `component`: curl and gnupg, the key (fetched and dearmored once:
+// the command creates the keyring) and the list, in the packages stage after its
+// apt-get; the packages in the next stage, whose apt-get updates the lists when it
+// does not know a package. What `out` has already (by id) is not added again.
+void add_apt_repository(const AptRepository& repo, const std::string& component, Desired& out);
+
 // `text` escaped for a systemd unit's ExecStart= inside double quotes.
 std::string systemd_quote(std::string_view text);
 

@@ -249,15 +249,14 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
     functions += fmt::format(
         "s_packages() {{\n{1}"
         "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; fi\n"
-        "apt_opts='-q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef "
-        "-o Dpkg::Options::=--force-confold'\n"
+        "apt_opts='{2}'\n"
         "if [ -z \"$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 | head -n 1)\" ]; then\n"
         "  apt-get $apt_opts update || return\n"
         "fi\n"
         "apt-get $apt_opts install --no-install-recommends{0} && return\n"
         "apt-get $apt_opts update && apt-get $apt_opts install --no-install-recommends{0}\n"
         "}}\n",
-        list, owe_line(packages_notify));
+        list, owe_line(packages_notify), apt_get_options);
     calls = fmt::format("run_step {} s_packages\n", first_package) + calls;
   }
   auto handlers = triggered_handlers(stage, resources, changes, owed);

@@ -36,6 +36,11 @@ std::string owed_record(std::string_view handler);
 inline constexpr std::string_view release_handler_prefix = "release:";
 bool is_deferred(std::string_view handler);
 
+// The options of every apt-get call that changes packages: no questions, the dpkg lock
+// waited for (a fresh VPS's boot-time jobs hold it), a changed config file kept.
+inline constexpr std::string_view apt_get_options =
+    "-q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+
 // Where owed handlers run: at the end of the config stage (merged with the handlers
 // its own changes trigger), where files and units, which all handlers follow, are in place.
 inline constexpr Stage owed_stage = Stage::config;

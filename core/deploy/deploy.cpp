@@ -55,6 +55,7 @@ struct Host {
   std::string name;
   Color live = Color::blue;
   std::string current;
+  std::string node;         // `node --version` there (runtime node)
   bool started = false;     // new instances running
   bool switched = false;    // upstream points at them
   std::string error;
@@ -332,6 +333,7 @@ class Run {
       if (key == "current") hosts_[i].current = value;
       if (key == "owed_restart") owed_restart_ = true;
       if (key == "check_token") context_.check_tokens[hosts_[i].name] = value;
+      if (key == "node") hosts_[i].node = value;
     }
   }
 
@@ -365,9 +367,22 @@ class Run {
     const auto states = on_hosts("preparing the release", [&](std::size_t) { return prepare_script(m_, result_.release); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
     result_.previous = hosts_.empty() ? "" : hosts_[0].current;
+    check_node_engines();
     std::string detail;
     for (const auto& l : lines) detail += (detail.empty() ? "" : "; ") + l;
     return detail;
+  }
+
+  // package.json's engines.node against the Node.js of each host: a warning, never a
+  // failure (the new instances' checks say whether the app runs).
+  void check_node_engines() {
+    const auto range = engines_node(build_dir(m_));
+    if (!range) return;
+    for (const auto& h : hosts_) {
+      if (auto warning = node_engines_warning(h.name, h.node, *range, m_.app.run.node)) {
+        result_.warnings.push_back(std::move(*warning));
+      }
+    }
   }
 
   std::string migrate() {

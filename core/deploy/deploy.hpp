@@ -48,6 +48,7 @@ struct Result {
   std::vector<StepReport> steps;
   std::string error;                             // what failed, where, and what next
   std::vector<std::string> journal;              // last lines of the new instances on failure
+  std::vector<std::string> warnings;             // e.g. a host's Node.js outside package.json's engines
   bool switched_back = false;
   bool lock_held = false;                        // failed because another run holds the lock
   bool unreachable = false;                      // failed because a host could not be connected

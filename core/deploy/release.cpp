@@ -1,8 +1,14 @@
 #include <core/deploy/release.hpp>
 #include <core/util/process.hpp>
+#include <core/util/semver.hpp>
+#include <core/util/text.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
 
 namespace berth::deploy {
 
@@ -52,11 +58,52 @@ void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarb
   }
 }
 
+std::optional<std::string> engines_node(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "package.json");
+  if (!in) return std::nullopt;
+  const auto json = nlohmann::json::parse(in, nullptr, false);
+  if (!json.is_object()) return std::nullopt;
+  const auto engines = json.find("engines");
+  if (engines == json.end() || !engines->is_object()) return std::nullopt;
+  const auto node = engines->find("node");
+  if (node == engines->end() || !node->is_string()) return std::nullopt;
+  return node->get<std::string>();
+}
+
+std::optional<std::string> node_engines_warning(std::string_view host, std::string_view version,
+                                                std::string_view range, std::string_view configured) {
+  if (util::satisfies_range(version, range) != false) return std::nullopt;
+  // Whether NodeSource's current release of `major` would do.
+  const auto fits = [&](std::string_view major) {
+    return util::satisfies_range(fmt::format("{}.999.999", major), range) == true;
+  };
+  const auto problem = fmt::format("{} runs Node.js {}, which package.json's engines.node \"{}\" does not allow",
+                                   host, util::trim(version), range);
+  if (!configured.empty() && fits(configured)) {
+    return fmt::format("{}: [app.run] node = \"{}\" installs Node.js {} there once `berth setup` runs",
+                       problem, configured, configured);
+  }
+  const auto& majors = manifest::nodesource_majors();
+  const auto newest = std::find_if(majors.rbegin(), majors.rend(), [&](const std::string& m) { return fits(m); });
+  if (newest != majors.rend()) {
+    return fmt::format("{}: set node = \"{}\" in [app.run] (Node.js {} from NodeSource, docs/manifest.md), then "
+                       "run `berth setup`",
+                       problem, *newest, *newest);
+  }
+  std::string offered;
+  for (const auto& m : majors) offered += (offered.empty() ? "" : ", ") + m;
+  return fmt::format("{}, and neither does a major [app.run] node installs from NodeSource ({}): change "
+                     "engines.node",
+                     problem, offered);
+}
+
 std::string migrate_command(const std::string& migrate) {
-  if (migrate == "prisma") return "npx prisma migrate deploy";
-  if (migrate == "sequelize") return "npx sequelize-cli db:migrate";
-  if (migrate == "drizzle") return "npx drizzle-kit migrate";
-  if (migrate == "knex") return "npx knex migrate:latest";
+  // The tools the release brings (the build installed them; a server has no npx:
+  // Debian's nodejs comes without npm). alembic is the release's virtualenv's.
+  if (migrate == "prisma") return "node_modules/.bin/prisma migrate deploy";
+  if (migrate == "sequelize") return "node_modules/.bin/sequelize-cli db:migrate";
+  if (migrate == "drizzle") return "node_modules/.bin/drizzle-kit migrate";
+  if (migrate == "knex") return "node_modules/.bin/knex migrate:latest";
   if (migrate == "alembic") return "alembic upgrade head";
   return migrate;
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,8 +30,21 @@ void run_build(const manifest::Manifest& m, const std::function<void(std::string
 // .git. Throws berth::Error when tar fails.
 void pack_release(const manifest::Manifest& m, const std::filesystem::path& tarball);
 
+// The "engines": {"node": RANGE} of `dir`/package.json, or nullopt (no such file, not
+// JSON, no such string).
+std::optional<std::string> engines_node(const std::filesystem::path& dir);
+
+// The warning for `host`, whose `node --version` printed `version`, when that does not
+// satisfy `range` (package.json's engines.node): it names the host, the version, the
+// range and what to do given [app.run] node (`configured`; empty: Debian's nodejs).
+// nullopt when the version satisfies the range, or when util::satisfies_range does
+// not read one of them (never a false alarm).
+std::optional<std::string> node_engines_warning(std::string_view host, std::string_view version,
+                                                std::string_view range, std::string_view configured);
+
 // The command a migrate setting stands for: a preset (prisma, sequelize, drizzle,
-// knex, alembic) or the text itself.
+// knex: the release's own node_modules/.bin/TOOL; alembic: the virtualenv's) or the
+// text itself. It runs in the release's folder (docs/manifest.md lists what each reads).
 std::string migrate_command(const std::string& migrate);
 
 }  // namespace berth::deploy

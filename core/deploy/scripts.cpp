@@ -226,6 +226,13 @@ std::string runtime_setup(const manifest::Manifest& m) {
       shell_quote(m.app.name));
 }
 
+// The record "state node VERSION" (what `node --version` prints; empty without node)
+// for runtime node: the deploy compares it with package.json's engines.node.
+std::string node_version(const manifest::Manifest& m) {
+  if (m.app.run.runtime != "node") return {};
+  return "rec state node \"$(node --version 2>/dev/null)\"\n";
+}
+
 }  // namespace
 
 std::string prepare_script(const manifest::Manifest& m, const std::string& release) {
@@ -241,8 +248,9 @@ std::string prepare_script(const manifest::Manifest& m, const std::string& relea
       "  name=$(basename \"$entry\"); [ -e \"$rel/$name\" ] || ln -s \"$entry\" \"$rel/$name\"\n"
       "done\n"
       "chown -R {2}:{2} \"$rel\" || exit 1\n{4}"
-      "touch \"$rel/.berth-release\" || exit 1\n{3}",
-      shell_quote(root), release, shell_quote(m.app.name), read_state(m, true), runtime_setup(m));
+      "touch \"$rel/.berth-release\" || exit 1\n{3}{5}",
+      shell_quote(root), release, shell_quote(m.app.name), read_state(m, true), runtime_setup(m),
+      node_version(m));
 }
 
 std::string state_script(const manifest::Manifest& m, bool start_live) {

@@ -63,7 +63,9 @@ LockInfo parse_lock_info(const std::vector<util::Record>& records);
 // the release complete, owned by the app user, with the entries of shared/ linked
 // in; reports "state live blue|green" and "state current ID" (after running a reload
 // of nginx that an interrupted switch owes), "state rollback ID" while a rollback
-// to ID is unfinished, and "state owed_restart yes" while a restart is owed. Starts the live color's instances that are not running.
+// to ID is unfinished, "state owed_restart yes" while a restart is owed, and for
+// runtime node "state node VERSION" (`node --version`). Starts the live color's
+// instances that are not running.
 std::string prepare_script(const manifest::Manifest& m, const std::string& release);
 
 // Reports "state live blue|green" and "state current ID" (may be empty), and "state

@@ -57,6 +57,16 @@ std::string read_live_units(const manifest::Manifest& m) {
                                           units(Color::green), units(Color::blue));
 }
 
+std::string export_live_port(const manifest::Manifest& m) {
+  const int blue = app_ports(m, Color::blue).front();
+  const int green = app_ports(m, Color::green).front();
+  // Without an upstream file (no proxy here), a color serves when its first instance runs.
+  return fmt::format("if [ -f {0} ]; then\n{1}else\n"
+                     "  live=blue; systemctl is-active -q {2}@{3}.service && live=green\nfi\n"
+                     "if [ \"$live\" = green ]; then BERTH_PORT={3}; else BERTH_PORT={4}; fi\nexport BERTH_PORT\n",
+                     util::shell_quote(upstream_file(m)), read_live_color(m), m.app.name, green, blue);
+}
+
 std::string start_stopped_live_units(const manifest::Manifest& m) {
   return fmt::format(
       "if [ -e {0}/current ]; then\n{1}"

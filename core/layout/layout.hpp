@@ -50,6 +50,11 @@ std::string read_live_color(const manifest::Manifest& m);
 // Shell lines that set $live as read_live_color does and $units to the systemd units
 // of the live color's instances (APP@PORT.service, space-separated).
 std::string read_live_units(const manifest::Manifest& m);
+// Shell lines that set $live and export BERTH_PORT, the port of the first instance
+// that serves now: the color nginx's upstream file points at, or on a host without
+// one (no proxy) the color whose first instance runs (blue when neither does). What a
+// command on an app server reaches the app on, whichever color a deploy left live.
+std::string export_live_port(const manifest::Manifest& m);
 // Shell lines that start the live color's instances that are not running, once a
 // release is live (/srv/APP/current exists): nginx sends them requests. Prints a line
 // for each one started; never fails (a unit that does not start shows in health).

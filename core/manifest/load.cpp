@@ -291,6 +291,7 @@ class Builder {
       app.run.port = integer(*r, "port", app.run.port);
       app.run.instances = integer(*r, "instances", app.run.instances);
       app.run.migrate = str(*r, "migrate");
+      app.run.node = str(*r, "node");
       app.run.drain = span(*r, "drain", app.run.drain);
       app.run.stop_timeout = span(*r, "stop_timeout", app.run.stop_timeout);
       if (const auto* env = (*r)["env"].as_table()) {
@@ -611,6 +612,12 @@ class Validator {
         error(at({"app", "run", key}),
               fmt::format("{} '{}' is longer than the {} berth allows", key, *text, util::format_duration(max)));
       }
+    }
+    if (!run.node.empty() && run.runtime != "node") {
+      error(at({"app", "run", "node"}),
+            fmt::format("node = \"{}\" is for runtime = \"node\", and runtime is \"{}\": remove node "
+                        "or set runtime = \"node\"",
+                        run.node, run.runtime));
     }
     for (const auto& [name, value] : run.env) {
       value_syntax(value, at({"app", "run", "env", name}), fmt::format("env {}", name));
@@ -984,6 +991,18 @@ class Validator {
     }
   }
 
+  // A port of the app's instances (either color) written as ":PORT" in `command`.
+  std::optional<int> app_port_in(std::string_view command) const {
+    for (int port = m_.app.run.port; port < m_.app.run.port + 2 * m_.app.run.instances; ++port) {
+      const auto needle = ":" + std::to_string(port);
+      for (auto at = command.find(needle); at != std::string_view::npos; at = command.find(needle, at + 1)) {
+        const auto end = at + needle.size();
+        if (end == command.size() || !text::is_digit(command[end])) return port;
+      }
+    }
+    return std::nullopt;
+  }
+
   void hooks() {
     auto check = [&](const std::vector<Hook>& hooks, std::string_view stage) {
       for (const auto& h : hooks) {
@@ -993,6 +1012,13 @@ class Validator {
                          "remote = true or move the hook to pre_deploy");
         }
         if (h.remote) need_role(h.role, h.where, fmt::format("{} hook", stage));
+        if (const auto port = app_port_in(h.command); h.remote && port) {
+          warning(h.where, fmt::format("{} hook names port {}: blue/green deploys move the app between "
+                                       "ports {} and {}, so it answers there only after every other "
+                                       "deploy; use $BERTH_PORT (the port of the live instance)",
+                                       stage, *port, m_.app.run.port,
+                                       m_.app.run.port + 2 * m_.app.run.instances - 1));
+        }
       }
     };
     check(m_.hooks.pre_build, "pre_build");

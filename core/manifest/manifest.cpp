@@ -4,6 +4,11 @@
 
 namespace berth::manifest {
 
+const std::vector<std::string>& nodesource_majors() {
+  static const std::vector<std::string> majors{"20", "22", "24"};
+  return majors;
+}
+
 bool Server::has_role(std::string_view role) const {
   return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
 }

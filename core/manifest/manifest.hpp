@@ -64,11 +64,16 @@ struct Run {
   std::map<std::string, std::string> env;
   std::vector<SecretSpec> secrets;
   std::string migrate;               // a preset (prisma, sequelize, drizzle, knex, alembic) or a command
+  std::string node;                  // runtime node: a NodeSource major ("22"); empty: Debian's nodejs
   // Instances leaving service: nginx stops sending them requests, `drain` passes for
   // those in flight, then each gets SIGTERM and at most `stop_timeout` to exit.
   std::chrono::milliseconds drain{3000};
   std::chrono::milliseconds stop_timeout{30000};
 };
+
+// The Node.js majors [app.run] node takes: those NodeSource's apt repository publishes
+// (https://deb.nodesource.com/node_MAJOR.x), oldest first.
+const std::vector<std::string>& nodesource_majors();
 
 // [app]
 struct App {

@@ -51,11 +51,12 @@ dir = "."
 ignore = [".git", "node_modules/.cache", "coverage"]
 
 [app.run]
-runtime = "node"
+runtime = "node"                 # Debian's Node.js: 18 on Debian 12, 20 on Debian 13
+# node = "22"                    # or this major from NodeSource (20, 22, 24): docs/manifest.md
 command = "node dist/server.js"
-port = 3000                      # instance i listens on port + i
+port = 3000                      # instance i listens on port + i, or on port + instances + i
 instances = 2                    # zero-downtime deploys need at least 2
-migrate = "prisma"               # or a command, e.g. "npm run migrate"
+migrate = "prisma"               # node_modules/.bin/prisma migrate deploy; or a command, e.g. "node migrate.js"
 
 [app.run.env]
 NODE_ENV = "production"
@@ -109,7 +110,9 @@ conditions = ["[CERTIFICATE_EXPIRATION] > 240h"]
 
 [hooks]
 pre_build = ["npm test"]
-post_deploy = [{ command = "curl -fsS http://127.0.0.1:3000/healthz", remote = true, role = "app" }]
+# Remote hooks get BERTH_PORT: the live instance's port (blue/green deploys alternate
+# between port and port + instances).
+post_deploy = [{ command = "curl -fsS http://127.0.0.1:$BERTH_PORT/healthz", remote = true, role = "app" }]
 )";
 
 }  // namespace

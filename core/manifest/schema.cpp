@@ -1,3 +1,4 @@
+#include <core/manifest/manifest.hpp>
 #include <core/manifest/schema.hpp>
 
 #include <nlohmann/json.hpp>
@@ -141,6 +142,10 @@ Schema build_schema() {
                   key("migrate", str("Run before the new release starts: a preset "
                                      "(prisma, sequelize, drizzle, knex, alembic) or a "
                                      "command")),
+                  key("node", str("runtime node: install this Node.js major from NodeSource's apt "
+                                  "repository instead of Debian's nodejs (18 on Debian 12, 20 on "
+                                  "13), e.g. 22",
+                                  nodesource_majors())),
                   key("drain", str("How long instances leaving service keep answering the "
                                    "requests in flight after nginx stopped sending them new "
                                    "ones, before they are stopped (default 3s, at most 5m)")),

@@ -1,5 +1,6 @@
 #include <core/util/clock.hpp>
 #include <core/health/check.hpp>
+#include <core/layout/layout.hpp>
 #include <core/playbook/run.hpp>
 #include <core/util/duration.hpp>
 #include <core/util/process.hpp>
@@ -155,7 +156,7 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
 
 void run_remote(const Step& step, Context& context, StepReport& report) {
   report.commands.resize(context.servers.size());
-  std::string prefix = exports(context.env);
+  std::string prefix = exports(context.env) + layout::export_live_port(context.manifest);
   if (!context.remote_cwd.empty()) prefix += "cd " + util::shell_quote(context.remote_cwd) + " 2>/dev/null\n";
   const auto results = context.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
     auto& out = report.commands[i];

@@ -24,6 +24,47 @@ std::vector<std::string> runtime_packages(const std::string& runtime) {
   return {};
 }
 
+constexpr const char* nodesource = "deb.nodesource.com";
+
+// Node.js `[app.run] node` from NodeSource's apt repository, as MongoDB's comes from
+// its own. Debian's nodejs may be installed already (an earlier setup without `node`,
+// or another major), and apt never replaces an installed package by itself: a pin
+// makes NodeSource's nodejs apt's candidate over Debian's (for unattended upgrades
+// too), and a command moves an installed nodejs of another origin or major to
+// NodeSource's, downgrading when the major went down; then the app's instances start
+// again on it (`restart`, blue/green after the converge).
+void add_nodesource(const manifest::Manifest& m, const std::string& restart, Desired& out) {
+  const auto& major = m.app.run.node;
+  const std::string keyring = "/usr/share/keyrings/nodesource.gpg";
+  kainjow::mustache::data data;
+  data.set("major", major);
+  data.set("keyring", keyring);
+  data.set("repository", fmt::format("https://{}", nodesource));
+  data.set("origin", nodesource);
+  add_apt_repository({.key_url = fmt::format("https://{}/gpgkey/nodesource-repo.gpg.key", nodesource),
+                      .keyring = keyring,
+                      .list = "/etc/apt/sources.list.d/nodesource.list",
+                      .content = render_template(m.dir, "app/nodesource.list.mustache", data),
+                      .packages = {"nodejs"}},
+                     "app", out);
+  auto pin = make(File{.path = "/etc/apt/preferences.d/nodesource",
+                       .content = render_template(m.dir, "app/nodesource.pref.mustache", data)},
+                  "app");
+  pin.stage = Stage::packages;
+  out.resources.push_back(std::move(pin));
+  auto move = make(
+      Command{.name = "nodejs-from-nodesource",
+              .run = fmt::format("apt-get {0} update && apt-get {0} install --no-install-recommends "
+                                 "--allow-downgrades nodejs/nodistro",
+                                 apt_get_options),
+              .unless = fmt::format("dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' nodejs 2>/dev/null | "
+                                    "grep -q '^installed {}[.][^ ]*nodesource'",
+                                    major)},
+      "app", {restart});
+  move.stage = Stage::packages;
+  out.resources.push_back(std::move(move));
+}
+
 // NAME="value" lines of the env file, as systemd reads them (EnvironmentFile=):
 // the app gets each value byte for byte, line breaks included (a PEM key).
 std::string env_line(const std::string& name, const std::string& value) {
@@ -39,7 +80,14 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   const auto user = app.name;
   auto& r = out.resources;
 
-  for (const auto& p : runtime_packages(app.run.runtime)) r.push_back(make(Package{p}, "app"));
+  // What the instances start with changed: they start again blue/green, after the
+  // converge (converge/apply.hpp: release:APP), never by a restart in place.
+  const auto restart = std::string(converge::release_handler_prefix) + app.name;
+  if (app.run.runtime == "node" && !app.run.node.empty()) {
+    add_nodesource(m, restart, out);
+  } else {
+    for (const auto& p : runtime_packages(app.run.runtime)) r.push_back(make(Package{p}, "app"));
+  }
   r.push_back(make(Group{user}, "app"));
   r.push_back(make(User{.name = user, .group = user, .home = root}, "app"));
   r.push_back(make(Directory{.path = root, .owner = user, .group = user}, "app"));
@@ -76,9 +124,6 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
     if (!listed) out.secrets.push_back(std::move(secret));
   }
 
-  // What the instances start with changed: they start again blue/green, after the
-  // converge (converge/apply.hpp: release:APP), never by a restart in place.
-  const auto restart = std::string(converge::release_handler_prefix) + app.name;
   r.push_back(make(File{.path = env_file(m), .content = env, .mode = "0600",
                         .sensitive = Sensitive::yes},
                    "app", {restart}));

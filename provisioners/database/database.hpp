@@ -48,10 +48,6 @@ std::string host_cidr(std::string_view address);
 // and these characters need no escaping in any engine.
 void check_identifier(const manifest::Database& db, std::string_view what, std::string_view value);
 
-// Adds `r` to out.resources unless a resource with its id is there already (two
-// databases of one engine share the server's packages, configs and units).
-void add_once(Desired& out, converge::Resource r);
-
 // The engines, each adding its resources (and secrets, firewall rules) to `out`.
 void add_postgresql(const manifest::Manifest& m, const manifest::Server& s,
                     const manifest::Database& db, Desired& out);

@@ -80,13 +80,6 @@ void check_identifier(const manifest::Database& db, std::string_view what, std::
               ExitCode::failure);
 }
 
-void add_once(Desired& out, converge::Resource r) {
-  const auto id = r.id();
-  const bool seen = std::any_of(out.resources.begin(), out.resources.end(),
-                                [&](const converge::Resource& other) { return other.id() == id; });
-  if (!seen) out.resources.push_back(std::move(r));
-}
-
 std::string mongodb_tools_config(const manifest::Manifest& m, const manifest::Database& db) {
   return secret_path(m, "db_" + db.key + "_tools.yaml");
 }

@@ -44,35 +44,18 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
   out.secrets.push_back({secret, secret_path(m, secret), 24});
   if (first) out.secrets.push_back({admin_secret, secret_path(m, admin_secret), 24});
 
-  // The repository must be in place before mongodb-org is installed: the key and the
-  // list go in the packages stage after its apt-get (curl, gnupg), mongodb-org in the
-  // next stage, whose apt-get updates the lists when it does not know the package.
-  add_once(out, make(Package{"curl"}, "mongodb"));
-  add_once(out, make(Package{"gnupg"}, "mongodb"));
-  auto key =
-      make(Command{.run = fmt::format(
-                       "curl -fsSL {0} -o {1}.asc && gpg --batch --yes --dearmor -o "
-                       "{1}.new {1}.asc && rm -f {1}.asc && mv -f {1}.new {1}",
-                       fmt::format("https://www.mongodb.org/static/pgp/server-{}.asc", version),
-                       keyring),
-                   .creates = keyring},
-           "mongodb");
-  key.stage = Stage::packages;
-  add_once(out, std::move(key));
+  // The repository must be in place before mongodb-org is installed.
   kainjow::mustache::data list;
   list.set("version", version);
   list.set("codename", out.release.codename);
   list.set("keyring", keyring);
   list.set("repository", repository);
-  auto sources =
-      make(File{.path = fmt::format("/etc/apt/sources.list.d/mongodb-org-{}.list", version),
-                .content = render_template(m.dir, "database/mongodb-org.list.mustache", list)},
-           "mongodb");
-  sources.stage = Stage::packages;
-  add_once(out, std::move(sources));
-  auto package = make(Package{"mongodb-org"}, "mongodb");
-  package.stage = Stage::accounts;
-  add_once(out, std::move(package));
+  add_apt_repository({.key_url = fmt::format("https://www.mongodb.org/static/pgp/server-{}.asc", version),
+                      .keyring = keyring,
+                      .list = fmt::format("/etc/apt/sources.list.d/mongodb-org-{}.list", version),
+                      .content = render_template(m.dir, "database/mongodb-org.list.mustache", list),
+                      .packages = {"mongodb-org"}},
+                     "mongodb", out);
 
   const auto conf = listen_data(m, place);
   add_once(out, make(File{.path = "/etc/mongod.conf",

@@ -1,6 +1,7 @@
 # berth check, schema and init through the real binary: every example is valid, the
 # five-mistakes manifest gives five located errors and exit 1, --json is the same
-# data, -e merges an overlay, and init refuses to overwrite. Offline: no host needed.
+# data, -e merges an overlay, and init refuses to overwrite; --version and -V print
+# what `berth version` prints. Offline: no host needed.
 # fixtures: none
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 
@@ -8,6 +9,18 @@ command -v jq >/dev/null 2>&1 || skip "needs jq (apt-get install jq)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# --version and -V are `berth version`, exit 0, --json too.
+want=$("$BERTH" version) || fail "berth version exited $?"
+case "$want" in "berth "*" (libssh "*", libcurl "*")") ;; *) fail "berth version: $want" ;; esac
+for flag in --version -V; do
+  out=$("$BERTH" "$flag") || fail "berth $flag exited $?: $out"
+  [ "$out" = "$want" ] || fail "berth $flag printed '$out', berth version '$want'"
+done
+want=$("$BERTH" --json version)
+[ "$("$BERTH" --json --version)" = "$want" ] || fail "berth --json --version is not berth --json version"
+[ "$("$BERTH" --version --json)" = "$want" ] || fail "berth --version --json is not berth --json version"
+printf '%s' "$want" | jq -e '.berth and .libssh and .libcurl' >/dev/null || fail "--json version: $want"
 
 # Every example manifest is valid: exit 0 and the one-line summary.
 count=0
@@ -94,4 +107,4 @@ printf '%s\n' "$out" | grep -q "^$work/berth.bad.toml:2:8: error: 'port' in \[se
 jq -e '.properties.jobs.items.properties.schedule' "$work/berth.schema.json" >/dev/null ||
   fail "schema -o did not write the schema"
 
-echo "ok: $count example(s) valid, five mistakes located, --json, -e, init and schema work"
+echo "ok: $count example(s) valid, five mistakes located, --json, -e, init, schema and --version work"

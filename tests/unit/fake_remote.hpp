@@ -54,8 +54,17 @@ class FakeRemote : public Remote {
     return std::unexpected(Error(name_ + ": fake: no answer for script:\n" + std::string(script.substr(0, 200))));
   }
 
+  // An upload arrives whole (nothing is sent anywhere); its folder goes to `uploads`.
+  std::expected<UploadResult, Error> upload_tar(const std::filesystem::path&, std::string_view remote_dir,
+                                                Privilege = Privilege::root) override {
+    uploads.emplace_back(remote_dir);
+    return UploadResult{};
+  }
+
   // Every script run, in order.
   std::vector<std::string> sent;
+  // The folder of every upload, in order.
+  std::vector<std::string> uploads;
 
  private:
   struct Rule {

@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 using namespace berth;
@@ -231,4 +233,45 @@ TEST_CASE("deploy run: every script of the run is fenced by the lock and a new s
   // after its connection was cut fails its next fence.
   std::sort(steps.begin(), steps.end());
   CHECK(std::adjacent_find(steps.begin(), steps.end()) == steps.end());
+}
+
+TEST_CASE("deploy run: a host whose Node.js package.json's engines do not allow is warned about, not failed") {
+  // The project: a package.json asking for Node 20 or later, packed from a temp folder.
+  const auto dir = std::filesystem::temp_directory_path() / ("berth-engines-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "package.json") << R"({"name": "shop", "engines": {"node": ">=20"}})";
+  auto m = sample();
+  m.dir = dir;
+  const auto run_with_node = [&](const std::string& version) {
+    FakeHosts hosts(1);
+    auto& remote = hosts.remotes[0];
+    remote.answer("if ! mkdir", "");
+    // The prepare step: the state, and the Node.js the host runs.
+    remote.answer("chown -R", record("state", "live", "blue") + record("state", "current", "r2") +
+                                  record("state", "node", version));
+    healthy_host(remote);
+    auto result = deploy::run(m, playbook::load_playbook("/nonexistent", "deploy"), servers(m), hosts, {}, {});
+    CHECK(remote.uploads.size() == 1);
+    CHECK(sent_any(remote, "rec state node \"$(node --version 2>/dev/null)\""));
+    return result;
+  };
+  SECTION("Debian 12's Node 18: the deploy goes on, with a warning naming host, versions and what to do") {
+    const auto result = run_with_node("v18.19.0");
+    INFO(result.error);
+    CHECK(result.ok);
+    REQUIRE(result.warnings.size() == 1);
+    CHECK(result.warnings[0] ==
+          "web-1 runs Node.js v18.19.0, which package.json's engines.node \">=20\" does not allow: set node = "
+          "\"24\" in [app.run] (Node.js 24 from NodeSource, docs/manifest.md), then run `berth setup`");
+  }
+  SECTION("a Node.js that satisfies the range: no warning") {
+    const auto result = run_with_node("v20.19.2");
+    CHECK(result.ok);
+    CHECK(result.warnings.empty());
+  }
+  SECTION("no node on the host: nothing to compare") {
+    const auto result = run_with_node("");
+    CHECK(result.warnings.empty());
+  }
+  std::filesystem::remove_all(dir);
 }

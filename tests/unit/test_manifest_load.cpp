@@ -1,5 +1,6 @@
 #include <core/error.hpp>
 #include <core/manifest/load.hpp>
+#include <core/manifest/presets.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -694,4 +695,80 @@ TEST_CASE("load: a key of 100,000 dotted parts is a located error, not a crash")
   CHECK(fine.ok());
   const auto big = only_error(valid_head + "# " + std::string(5 * 1024 * 1024, 'x') + "\n");
   CHECK(contains(big.message, "at most 4 MiB"));
+}
+
+TEST_CASE("load: no preset's hook names a port of the app's instances") {
+  // Blue/green deploys alternate between the two colors' ports: a hook that names one
+  // fails every other deploy. Remote hooks get $BERTH_PORT instead.
+  for (const auto& preset : presets()) {
+    INFO(preset.name);
+    const auto result = load_text(std::string(preset.text));
+    REQUIRE(result.ok());
+    const auto& m = *result.manifest;
+    for (const auto* stage : {&m.hooks.pre_build, &m.hooks.pre_deploy, &m.hooks.post_deploy}) {
+      for (const auto& hook : *stage) {
+        INFO(hook.command);
+        for (int port = m.app.run.port; port < m.app.run.port + 2 * m.app.run.instances; ++port) {
+          CHECK_FALSE(contains(hook.command, std::to_string(port)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("load: a remote hook that names the app's port is a warning pointing at $BERTH_PORT") {
+  SECTION("a port of either color") {
+    for (const auto* url : {"http://127.0.0.1:3000/healthz", "localhost:3001", "http://[::1]:3001"}) {
+      const auto result = load_text(
+          "[app]\nname = \"shop\"\n[app.run]\ncommand = \"x\"\ninstances = 1\n[servers.web]\naddress = \"a\"\n"
+          "[hooks]\npost_deploy = [{ command = \"curl -fsS " + std::string(url) + "\", remote = true }]\n");
+      INFO(url);
+      REQUIRE(result.ok());
+      REQUIRE(result.diagnostics.size() == 1);
+      const auto& d = result.diagnostics[0];
+      CHECK(d.severity == Severity::warning);
+      CHECK(d.where.line == 9);
+      CHECK(contains(d.message, "post_deploy hook names port 300"));
+      CHECK(contains(d.message, "between ports 3000 and 3001"));
+      CHECK(contains(d.message, "use $BERTH_PORT"));
+    }
+  }
+  SECTION("other ports, local hooks and $BERTH_PORT are fine") {
+    for (const auto* hook : {"{ command = \"curl http://127.0.0.1:30001/\", remote = true }",
+                             "{ command = \"curl http://127.0.0.1:$BERTH_PORT/\", remote = true }",
+                             "\"curl http://127.0.0.1:3000/\""}) {
+      INFO(hook);
+      const auto result = load_text(valid_head + "[hooks]\npost_deploy = [" + hook + "]\n");
+      REQUIRE(result.ok());
+      CHECK(result.diagnostics.empty());
+    }
+  }
+}
+
+TEST_CASE("load: [app.run] node takes a NodeSource major, for runtime node only") {
+  const std::string head = "[app]\nname = \"shop\"\n[servers.web]\naddress = \"a\"\n[app.run]\ncommand = \"x\"\n";
+  SECTION("read") {
+    const auto result = load_text(head + "node = \"22\"\n");
+    REQUIRE(result.ok());
+    CHECK(result.manifest->app.run.node == "22");
+    CHECK(load_text(head).manifest->app.run.node.empty());
+  }
+  SECTION("a major NodeSource does not publish") {
+    const auto e = only_error(head + "node = \"18\"\n");
+    CHECK(e.message.starts_with("'node' in [app.run] must be one of 20, 22, 24, not '18'"));
+    CHECK(e.where.line == 7);
+    CHECK(e.where.column == 8);
+  }
+  SECTION("a number instead of a string") {
+    const auto e = only_error(head + "node = 22\n");
+    CHECK(contains(e.message, "'node' in [app.run] must be a string"));
+    CHECK(e.where.line == 7);
+  }
+  SECTION("another runtime") {
+    const auto e = only_error(head + "runtime = \"python\"\nnode = \"22\"\n");
+    CHECK(e.message == "node = \"22\" is for runtime = \"node\", and runtime is \"python\": remove node or set "
+                       "runtime = \"node\"");
+    CHECK(e.where.line == 8);
+    CHECK(e.where.column == 8);
+  }
 }

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -110,6 +112,23 @@ void key_names(const Schema& s, std::set<std::string>& out) {
   for (const auto& a : s.alternatives) key_names(a, out);
 }
 
+// The allowed values of every string key that has them, by key name (a name used in
+// two places, like `kind`, gets the values of both).
+void allowed_values(const Schema& s, std::map<std::string, std::set<std::string>>& out) {
+  if (!s.allowed.empty()) out[s.name].insert(s.allowed.begin(), s.allowed.end());
+  for (const auto& p : s.properties) allowed_values(p, out);
+  for (const auto& e : s.element) {
+    auto item = e;
+    if (item.name.empty()) item.name = s.name;  // an array's items: `roles = ["app"]`
+    allowed_values(item, out);
+  }
+  for (const auto& a : s.alternatives) {
+    auto alternative = a;
+    alternative.name = s.name;
+    allowed_values(alternative, out);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("schema: the checker sees what the schema forbids") {
@@ -186,6 +205,36 @@ TEST_CASE("schema: the document is JSON Schema draft-07 describing every key") {
     for (const auto& key : keys) {
       INFO(key);
       CHECK(docs.find("`" + key + "`") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("schema: every key = \"value\" the docs and examples write is a value the manifest takes") {
+  std::map<std::string, std::set<std::string>> allowed;
+  allowed_values(manifest_schema(), allowed);
+  REQUIRE(allowed["tls"].contains("self-signed"));
+  REQUIRE(allowed["roles"].contains("app"));
+  std::vector<fs::path> files{source_dir / "README.md"};
+  for (const auto* folder : {"docs", "examples"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(source_dir / folder)) {
+      const auto ext = entry.path().extension();
+      if (ext == ".md" || ext == ".toml" || ext == ".yml") files.push_back(entry.path());
+    }
+  }
+  // `key = "value"` and `key = ["value", ...]`, wherever they are written.
+  const std::regex assignment(R"re(\b([a-z_]+) = (\[[^\]\n]*\]|"[^"\n]*"))re");
+  const std::regex quoted(R"re("([^"\n]*)")re");
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), assignment), end; it != end; ++it) {
+      const auto values = allowed.find((*it)[1].str());
+      if (values == allowed.end()) continue;
+      const auto written = (*it)[2].str();
+      for (std::sregex_iterator v(written.begin(), written.end(), quoted); v != end; ++v) {
+        INFO(file.string() << ": " << it->str());
+        CHECK(values->second.contains((*v)[1].str()));
+      }
     }
   }
 }

@@ -1,4 +1,6 @@
+#include <core/layout/layout.hpp>
 #include <core/playbook/run.hpp>
+#include <core/util/process.hpp>
 #include <tests/unit/fake_remote.hpp>
 
 #include <catch2/catch.hpp>
@@ -60,6 +62,45 @@ TEST_CASE("playbook run: an unreachable host marks the step unreachable, with it
   CHECK(report.unreachable);
   CHECK(report.error == "web-2: connect: refused");
   CHECK(report.commands[1].host == "web-2");
+}
+
+TEST_CASE("playbook run: remote commands get BERTH_PORT, the port of the instance that serves") {
+  Fixture f;
+  f.m.app.run.port = 3000;
+  f.m.app.run.instances = 2;
+  SECTION("exported before the command, on every host") {
+    f.hosts.remotes[0].answer("healthz", "");
+    f.hosts.remotes[1].answer("healthz", "");
+    const auto report = playbook::run_step(remote_step("curl -fsS http://127.0.0.1:$BERTH_PORT/healthz"), f.context);
+    REQUIRE(report.ok);
+    for (const auto& remote : f.hosts.remotes) {
+      REQUIRE(remote.sent.size() == 1);
+      const auto& script = remote.sent[0];
+      const auto exported = script.find(layout::export_live_port(f.m));
+      REQUIRE(exported != std::string::npos);
+      CHECK(exported < script.find("curl -fsS"));
+    }
+  }
+  SECTION("with an upstream file: the color nginx's upstream points at") {
+    const auto lines = layout::export_live_port(f.m);
+    CHECK(lines.starts_with("if [ -f '/etc/berth/shop/upstream.conf' ]; then\n" + layout::read_live_color(f.m) +
+                            "else\n"));
+    CHECK(lines.find("grep -q '127.0.0.1:3000 ' '/etc/berth/shop/upstream.conf'") != std::string::npos);
+    CHECK(lines.ends_with("if [ \"$live\" = green ]; then BERTH_PORT=3002; else BERTH_PORT=3000; fi\nexport BERTH_PORT\n"));
+  }
+  SECTION("without one (no proxy; no such file here): the color whose first instance runs") {
+    // systemctl stands in as a shell function: "running" names the unit that is active.
+    const auto port_when = [&](const std::string& running) {
+      const auto script = "systemctl() { [ \"$3\" = '" + running + "' ]; }\n" + layout::export_live_port(f.m) +
+                          "sh -c 'echo $BERTH_PORT'\n";
+      const auto ran = run_process({"/bin/sh", "-c", script});
+      REQUIRE(ran);
+      return ran->out;
+    };
+    CHECK(port_when("shop@3002.service") == "3002\n");
+    CHECK(port_when("shop@3000.service") == "3000\n");
+    CHECK(port_when("") == "3000\n");
+  }
 }
 
 TEST_CASE("playbook run: a converge step whose probe is cut short fails that host, before any change") {

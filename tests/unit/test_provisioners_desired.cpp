@@ -147,6 +147,89 @@ TEST_CASE("provisioners: only the python runtime sets a PATH, with the release's
   }
 }
 
+TEST_CASE("provisioners: [app.run] node installs NodeSource's nodejs, as MongoDB's repository") {
+  auto m = sample();
+  m.app.run.node = "22";
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto d = provisioners::desired_state(m, m.servers[0], secrets);
+  SECTION("the key, dearmored once into the keyring, in the packages stage") {
+    const auto* key = find(d, "command:/usr/share/keyrings/nodesource.gpg");
+    REQUIRE(key);
+    CHECK(key->stage == Stage::packages);
+    const auto& c = std::get<Command>(key->spec);
+    CHECK(c.run == "curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key -o "
+                   "/usr/share/keyrings/nodesource.gpg.asc && gpg --batch --yes --dearmor -o "
+                   "/usr/share/keyrings/nodesource.gpg.new /usr/share/keyrings/nodesource.gpg.asc && rm -f "
+                   "/usr/share/keyrings/nodesource.gpg.asc && mv -f /usr/share/keyrings/nodesource.gpg.new "
+                   "/usr/share/keyrings/nodesource.gpg");
+    CHECK(c.creates == "/usr/share/keyrings/nodesource.gpg");
+    CHECK(find(d, "package:curl")->stage == Stage::packages);
+    CHECK(find(d, "package:gnupg")->stage == Stage::packages);
+  }
+  SECTION("the repository of the major, signed by that key") {
+    const auto* list = find(d, "file:/etc/apt/sources.list.d/nodesource.list");
+    REQUIRE(list);
+    CHECK(list->stage == Stage::packages);
+    CHECK(std::get<File>(list->spec).content ==
+          "# Managed by berth: NodeSource's apt repository, Node.js 22 ([app.run] node).\n"
+          "deb [ signed-by=/usr/share/keyrings/nodesource.gpg ] https://deb.nodesource.com/node_22.x nodistro main\n");
+  }
+  SECTION("nodejs in the stage after the repository") {
+    const auto* package = find(d, "package:nodejs");
+    REQUIRE(package);
+    CHECK(package->stage == Stage::accounts);
+  }
+  SECTION("NodeSource's nodejs wins over Debian's, an installed one included") {
+    const auto* pin = find(d, "file:/etc/apt/preferences.d/nodesource");
+    REQUIRE(pin);
+    CHECK(pin->stage == Stage::packages);
+    const auto& pref = std::get<File>(pin->spec).content;
+    CHECK(pref.find("\nPackage: nodejs\nPin: origin deb.nodesource.com\nPin-Priority: 600\n") != std::string::npos);
+    const auto* move = find(d, "command:nodejs-from-nodesource");
+    REQUIRE(move);
+    CHECK(move->stage == Stage::packages);
+    CHECK(move->notify == std::vector<std::string>{"release:shop"});
+    const auto& c = std::get<Command>(move->spec);
+    CHECK(c.run.find("update && apt-get -q -y ") != std::string::npos);
+    CHECK(c.run.ends_with("install --no-install-recommends --allow-downgrades nodejs/nodistro"));
+    CHECK(c.unless == "dpkg-query -W -f='${db:Status-Status} ${Version}' nodejs 2>/dev/null | "
+                      "grep -q '^installed 22[.][^ ]*nodesource'");
+    // The key and the list are in place before the command runs: same stage, earlier.
+    const auto index = [&](std::string_view id) { return find(d, id) - d.resources.data(); };
+    CHECK(index("command:/usr/share/keyrings/nodesource.gpg") < index("command:nodejs-from-nodesource"));
+    CHECK(index("file:/etc/apt/sources.list.d/nodesource.list") < index("command:nodejs-from-nodesource"));
+    CHECK(index("file:/etc/apt/preferences.d/nodesource") < index("command:nodejs-from-nodesource"));
+  }
+  SECTION("the guard reads the major the manifest asks for") {
+    auto m24 = m;
+    m24.app.run.node = "24";
+    const auto d24 = provisioners::desired_state(m24, m24.servers[0], secrets);
+    CHECK(std::get<Command>(find(d24, "command:nodejs-from-nodesource")->spec).unless.find("'^installed 24[.]") !=
+          std::string::npos);
+    CHECK(std::get<File>(find(d24, "file:/etc/apt/sources.list.d/nodesource.list")->spec).content.find("/node_24.x ") !=
+          std::string::npos);
+  }
+  SECTION("with MongoDB on the same host, curl and gnupg once") {
+    auto both = m;
+    both.databases.push_back({.key = "docs", .engine = manifest::Engine::mongodb, .name = "shop", .user = "shop",
+                              .env_var = "MONGODB_URL"});
+    const auto d2 = provisioners::desired_state(both, both.servers[0], secrets);
+    CHECK(find(d2, "file:/etc/apt/sources.list.d/mongodb-org-7.0.list"));
+    CHECK(find(d2, "file:/etc/apt/sources.list.d/nodesource.list"));
+    std::vector<std::string> ids;
+    for (const auto& r : d2.resources) ids.push_back(r.id());
+    std::sort(ids.begin(), ids.end());
+    CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+  }
+  SECTION("without node: Debian's nodejs, no repository") {
+    const auto debian = sample();
+    const auto plain = provisioners::desired_state(debian, debian.servers[0], secrets);
+    CHECK(find(plain, "package:nodejs")->stage == Stage::packages);
+    CHECK_FALSE(find(plain, "file:/etc/apt/sources.list.d/nodesource.list"));
+    CHECK_FALSE(find(plain, "command:nodejs-from-nodesource"));
+  }
+}
+
 TEST_CASE("provisioners: roles decide what a host gets") {
   auto m = sample();
   m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
