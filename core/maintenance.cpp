@@ -1,5 +1,6 @@
 #include <core/layout/layout.hpp>
 #include <core/maintenance.hpp>
+#include <core/util/encode.hpp>
 #include <core/util/text.hpp>
 
 #include <fmt/format.h>
@@ -8,20 +9,7 @@ namespace berth::maintenance {
 
 namespace {
 
-std::string html_escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using util::html_escaped;
 
 std::string rule_file(const manifest::Manifest& m) { return layout::maintenance_dir(m) + "/on.conf"; }
 

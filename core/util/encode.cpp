@@ -41,6 +41,21 @@ std::string curl_config_quoted(std::string_view text) {
   return out + "\"";
 }
 
+std::string html_escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string regex_escape(std::string_view text) {
   std::string out;
   for (char c : text) {

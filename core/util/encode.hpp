@@ -28,6 +28,9 @@ std::string systemd_env_quoted(std::string_view text);
 // the option and start another).
 std::string curl_config_quoted(std::string_view text);
 
+// `text` as HTML text or an attribute value: & < > " ' as character references.
+std::string html_escaped(std::string_view text);
+
 // `text` with the metacharacters of a PCRE regular expression escaped: it matches itself.
 std::string regex_escape(std::string_view text);
 

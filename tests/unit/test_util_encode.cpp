@@ -26,3 +26,9 @@ TEST_CASE("encode: a curl config value stays on its line") {
   CHECK(curl_config_quoted("https://h/x?a=\"b\"\\") == R"("https://h/x?a=\"b\"\\")");
   CHECK(curl_config_quoted("a\nurl = evil") == R"("a\nurl = evil")");
 }
+
+TEST_CASE("encode: HTML text stays text") {
+  CHECK(berth::util::html_escaped("<script>alert(\"x\" & 'y')</script>") ==
+        "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;");
+  CHECK(berth::util::html_escaped("plain text") == "plain text");
+}
