@@ -9,6 +9,7 @@
 #include <core/health/report.hpp>
 #include <core/health/server.hpp>
 #include <core/layout/layout.hpp>
+#include <core/maintenance.hpp>
 #include <core/manifest/load.hpp>
 
 #include <fmt/format.h>
@@ -136,7 +137,9 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   });
   if (hosts && m.proxy && relative) {
     std::vector<std::string> tokens(hosts->servers.size());
-    const auto script = fmt::format("t=$({}); [ -z \"$t\" ] || rec check token \"$t\"\n", layout::read_check_token(m));
+    std::vector<bool> maintenance(hosts->servers.size());
+    const auto script = fmt::format("t=$({}); [ -z \"$t\" ] || rec check token \"$t\"\n{}", layout::read_check_token(m),
+                                    maintenance::status_script(m));
     // A server that cannot be read here is reported by the round's own checks.
     hosts->fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       if (!hosts->servers[i]->has_role("proxy")) return {};
@@ -144,11 +147,17 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
       if (!ran) return std::unexpected(ran.error());
       for (const auto& r : ran->records) {
         if (r.subject == "check" && r.field == "token") tokens[i] = r.value;
+        if (r.subject == "maintenance" && r.field == "state") maintenance[i] = r.value == "on";
       }
       return {};
     });
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       if (!tokens[i].empty()) selection.check_tokens[hosts->servers[i]->name] = tokens[i];
+      if (maintenance[i]) {
+        ui.warn(fmt::format("{}: maintenance is on: visitors get the 503 page; these checks pass it "
+                            "(berth maintenance off ends it)",
+                            hosts->servers[i]->name));
+      }
     }
   }
   const auto checks = health::plan_local_checks(m, selection);
@@ -205,6 +214,7 @@ void add_health(CLI::App& app, Cli& cli) {
       "health",
       "Run the health checks: the manifest's from here, and the built-in ones on each server "
       "(units, databases, timers, ports, disk, memory, load, certificates; one exec per host). "
+      "Checks through nginx carry berth's check token: they pass maintenance, allowlists and basic auth. "
       "A table per host and check (docs/health.md)");
   auto options = std::make_shared<HealthOptions>();
   sub->add_option("--watch", options->watch, "Re-run every SECONDS and print only the checks that change")

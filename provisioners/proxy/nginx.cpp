@@ -146,14 +146,12 @@ std::string own_certificate_check(const manifest::Proxy& proxy) {
   return check + "nginx -t";
 }
 
-// nginx's data for one [[proxy.access]] rule: its allow list and its users' file.
-kainjow::mustache::data access_data(const manifest::Access& access,
+// nginx's data for one [[proxy.access]] rule: the variable that refuses an address
+// outside its allowlist (named `name`), and its users' file.
+kainjow::mustache::data access_data(const std::string& app, const manifest::Access& access, const std::string& name,
                                     const std::string& users_file) {
   kainjow::mustache::data d;
-  kainjow::mustache::data allow{kainjow::mustache::data::type::list};
-  for (const auto& cidr : access.allow) allow.push_back(cidr);
-  d.set("allow", allow);
-  d.set("deny_all", !access.allow.empty());
+  if (!access.allow.empty()) d.set("refused", fmt::format("{}_refused_{}", app, name));
   if (!access.users.empty()) {
     d.set("auth_file", users_file);
   }
@@ -292,10 +290,22 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
   // Access rules and limits: "/" is the whole site (server level), other paths are
   // locations, one per path with what applies there.
   std::map<std::string, kainjow::mustache::data> by_path;
+  kainjow::mustache::data allowlists{kainjow::mustache::data::type::list};
   for (std::size_t i = 0; i < proxy.access.size(); ++i) {
     const auto& access = proxy.access[i];
     const bool site = access.path == "/";
-    const auto users_file = fmt::format("{}/users-{}.htpasswd", nginx_dir, site ? std::string("site") : std::to_string(i + 1));
+    const auto name = site ? std::string("site") : std::to_string(i + 1);
+    const auto users_file = fmt::format("{}/users-{}.htpasswd", nginx_dir, name);
+    if (!access.allow.empty()) {
+      // An address outside the list is refused unless the request is berth's own check.
+      kainjow::mustache::data list;
+      kainjow::mustache::data cidrs{kainjow::mustache::data::type::list};
+      for (const auto& cidr : access.allow) cidrs.push_back(cidr);
+      list.set("name", name);
+      list.set("path", access.path);
+      list.set("cidrs", cidrs);
+      allowlists.push_back(list);
+    }
     if (!access.users.empty()) {
       // Read by nginx's workers (www-data), no one else.
       r.push_back(make(File{.path = users_file, .content = users_content(m, access, secrets), .group = "www-data",
@@ -303,11 +313,12 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
                        "nginx", {"reload:nginx.service"}));
     }
     if (site) {
-      d.set("site_access", access_data(access, users_file));
+      d.set("site_access", access_data(app, access, name, users_file));
     } else {
-      by_path[access.path].set("access", access_data(access, users_file));
+      by_path[access.path].set("access", access_data(app, access, name, users_file));
     }
   }
+  d.set("allowlists", allowlists);
   for (std::size_t i = 0; i < proxy.limits.size(); ++i) {
     const auto& limit = proxy.limits[i];
     kainjow::mustache::data l;

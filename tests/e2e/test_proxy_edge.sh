@@ -1,7 +1,7 @@
 # The proxy's edge features on a real host (issue 23): the client's address from a
 # trusted proxy (rate limit and access log act on it; an untrusted peer's header is
 # ignored), basic auth (401 without, 200 with the password, which never reaches the
-# server), an address allowlist (403 outside it), a per-path limit answering 429 before
+# server), an address allowlist (403 outside it, berth's own checks pass), a per-path limit answering 429 before
 # the site-wide one, your own wildcard certificate (served, checked with openssl
 # s_client; a wrong key refused before nginx reloads), and maintenance mode (503 with
 # Retry-After for visitors, deploy and health still pass, 200 after off).
@@ -43,6 +43,11 @@ allow = ["192.0.2.0/24"]
 [[proxy.limits]]
 path = "/api/login"
 requests_per_minute = 10
+
+[[health]]
+name = "admin"
+url = "/admin/healthz"
+ca_file = "ca.pem"
 TOML
 "$BERTH" --no-color check || fail "check refuses the manifest"
 "$BERTH" -q setup >setup.out 2>&1 || { cat setup.out; fail "setup failed"; }
@@ -80,6 +85,9 @@ on_host "stat -c '%a %U %G' /etc/nginx/berth/hello/users-1.htpasswd" | grep -qx 
 echo "== allowlist: 403 from outside it"
 [ "$(get "$(url /admin)")" = 403 ] || fail "/admin answers outside its allowlist"
 [ "$(get "$(url /admin/x)")" = 403 ] || fail "/admin/x answers outside its allowlist"
+[ "$(get -H 'X-Berth-Check: 0123456789abcdef0123456789abcdef' "$(url /admin)")" = 403 ] ||
+  fail "a made-up check token passes the allowlist"
+"$BERTH" --no-color health --only admin >admin.out 2>&1 || { cat admin.out; fail "berth's own check does not pass the allowlist"; }
 
 echo "== per-path limit: 429 on /api/login before the site-wide limit"
 codes=""
@@ -106,6 +114,10 @@ sleep 0.5
 on_host "cat /var/log/nginx/hello.access.log" >access.log
 grep -q "^$gateway " access.log || { cat access.log; fail "the untrusted peer's request is not logged by its own address"; }
 grep -q '^203.0.113.9 ' access.log && fail "an untrusted peer chose the logged address"
+codes=""
+for i in $(seq 14); do codes="$codes $(get -H "CF-Connecting-IP: 198.51.100.$i" "$(url /api/login)")"; done
+echo "untrusted peer, a new client each time:$codes"
+echo "$codes" | grep -q 429 || fail "an untrusted peer escaped the limit by naming other clients"
 
 echo "== maintenance: 503 with Retry-After for visitors; deploy and health still work"
 "$BERTH" --no-color maintenance on --message 'Back at <b>noon</b>' | tee on.out
@@ -116,6 +128,7 @@ echo "$headers" | grep -qi '^retry-after: 300' || fail "the 503 has no Retry-Aft
 grep -q 'Back at &lt;b&gt;noon&lt;/b&gt;' page.html || { cat page.html; fail "the page does not show the message, escaped"; }
 [ "$(get -u "alice:$ALICE_PASSWORD" "$(url /staff)")" = 503 ] || fail "maintenance let a visitor reach /staff"
 "$BERTH" --no-color health --only home >health.out 2>&1 || { cat health.out; fail "health fails during maintenance"; }
+grep -q 'web: maintenance is on' health.out || { cat health.out; fail "health does not say maintenance is on"; }
 sed -i 's/^GREETING = .*/GREETING = "second release"/' berth.toml
 "$BERTH" -q deploy >deploy.out 2>&1 || { cat deploy.out; fail "deploy fails during maintenance"; }
 "$BERTH" --no-color maintenance status | grep -q 'web: maintenance on' || fail "status does not say on"

@@ -318,7 +318,11 @@ TEST_CASE("proxy: access rules: addresses and basic-auth users, for the site or 
   REQUIRE(server_level != std::string::npos);
   REQUIRE(admin != std::string::npos);
   CHECK(server_level < site.find("    location / {\n        proxy_pass"));
-  CHECK(has(site.substr(admin), "        allow 203.0.113.0/24;\n        allow 2001:db8::/32;\n        deny all;\n"));
+  // The allowlist is a geo of its own; berth's checks (the token) pass it.
+  CHECK(has(site, "geo $shop_allowed_2 {\n    default 0;\n    203.0.113.0/24 1;\n    2001:db8::/32 1;\n}"));
+  CHECK(has(site, "map \"$shop_allowed_2$shop_berth_check\" $shop_refused_2 {\n    default 0;\n    \"00\" 1;\n}"));
+  CHECK(has(site.substr(admin), "        if ($shop_refused_2) { return 403; }\n"));
+  CHECK_FALSE(has(site, "deny all"));
   CHECK(has(site.substr(admin), "        proxy_pass http://shop_app;\n"));
   // berth's own checks pass basic auth: the realm is off for them.
   CHECK(has(site, "include /etc/nginx/berth/shop/check.conf;"));
@@ -329,7 +333,8 @@ TEST_CASE("proxy: a path's limit applies on top of the site's") {
   auto m = sample(manifest::Tls::self_signed);
   m.proxy->limits = {{.path = "/api/login", .requests_per_minute = 10, .burst = -1},
                      {.path = "/api/signup", .requests_per_minute = 5, .burst = 0}};
-  const auto& site = site_of(proxy_of(m));
+  const auto d = proxy_of(m);
+  const auto& site = site_of(d);
   CHECK(has(site, "limit_req_zone $binary_remote_addr zone=shop_path1:10m rate=10r/m;"));
   CHECK(has(site, "limit_req_zone $binary_remote_addr zone=shop_path2:10m rate=5r/m;"));
   const auto login = site.substr(site.find("location ^~ /api/login {"));
