@@ -35,6 +35,7 @@ paths=(
   /usr/local/lib/berth/tracker-job-failed
   /etc/berth/tracker/jobs/reminders.curl
   /etc/berth/tracker/upstream.conf
+  /etc/berth/tracker/headers.conf
   /etc/nginx/sites-enabled/tracker.conf
   /etc/nftables.conf
 )
