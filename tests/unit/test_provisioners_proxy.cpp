@@ -327,6 +327,8 @@ TEST_CASE("proxy: access rules: addresses and basic-auth users, for the site or 
   // berth's own checks pass basic auth: the realm is off for them.
   CHECK(has(site, "include /etc/nginx/berth/shop/check.conf;"));
   CHECK(has(site, "map $shop_berth_check $shop_realm {\n    default \"shop\";\n    1 off;\n}"));
+  // nginx does not pass the token on to the app.
+  CHECK(has(site, "proxy_set_header X-Berth-Check \"\";"));
 }
 
 TEST_CASE("proxy: a path's limit applies on top of the site's") {
