@@ -132,21 +132,18 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   std::shared_ptr<Selection> hosts;
   if (!servers.empty()) hosts = std::make_shared<Selection>(open_hosts(g, m, ui));
   health::Selection selection{g.hosts, g.roles, o.only, builtin_names, {}};
-  const bool relative = std::any_of(m.health.begin(), m.health.end(), [](const auto& h) {
-    return h.kind != "tcp" && h.url.starts_with('/');
-  });
+  const bool relative = std::any_of(m.health.begin(), m.health.end(), health::checks_each_server);
   if (hosts && m.proxy && relative) {
     std::vector<std::string> tokens(hosts->servers.size());
     std::vector<bool> maintenance(hosts->servers.size());
-    const auto script = fmt::format("t=$({}); [ -z \"$t\" ] || rec check token \"$t\"\n{}", layout::read_check_token(m),
-                                    maintenance::status_script(m));
+    const auto script = layout::record_check_token(m) + maintenance::status_script(m);
     // A server that cannot be read here is reported by the round's own checks.
     hosts->fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
       if (!hosts->servers[i]->has_role("proxy")) return {};
       const auto ran = remote.run_script(script);
       if (!ran) return std::unexpected(ran.error());
       for (const auto& r : ran->records) {
-        if (r.subject == "check" && r.field == "token") tokens[i] = r.value;
+        if (r.subject == "state" && r.field == "check_token") tokens[i] = r.value;
         if (r.subject == "maintenance" && r.field == "state") maintenance[i] = r.value == "on";
       }
       return {};

@@ -61,9 +61,7 @@ std::string read_state(const manifest::Manifest& m, bool start_live) {
       layout::nginx_reload("exit 1"), start_live && m.proxy ? layout::start_stopped_live_units(m) : "",
       shell_quote(rollback_file(m)), shell_quote(owed_release(m)),
       // The token berth's checks through nginx carry (past maintenance and basic auth).
-      m.proxy ? fmt::format("t=$({}); [ -z \"$t\" ] || rec state check_token \"$t\"\n",
-                            layout::read_check_token(m))
-              : std::string());
+      m.proxy ? layout::record_check_token(m) : std::string());
 }
 
 // Shell functions: berth_session prints "PID STARTTIME" of the sshd process serving

@@ -88,6 +88,10 @@ void target_server(Probe& p, const manifest::Manifest& m, const manifest::Server
 
 }  // namespace
 
+bool checks_each_server(const manifest::HealthCheck& check) {
+  return check.kind != "tcp" && check.url.starts_with('/');
+}
+
 bool matches_only(const std::vector<std::string>& only, std::string_view name) {
   if (only.empty()) return true;
   return std::any_of(only.begin(), only.end(), [&](const std::string& o) {
@@ -145,7 +149,7 @@ std::vector<LocalCheck> plan_local_checks(const manifest::Manifest& m, const Sel
     base.interval = duration_or(h.interval, std::chrono::seconds(5), "interval", h, problems);
     base.success_threshold = std::max(1, h.success_threshold);
 
-    if (h.kind != "tcp" && h.url.starts_with('/')) {
+    if (checks_each_server(h)) {
       if (!servers_selected) {
         std::vector<std::string> roles = selection.roles;
         if (roles.empty()) roles.push_back(m.proxy ? "proxy" : "app");

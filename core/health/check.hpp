@@ -70,6 +70,10 @@ struct Selection {
   std::map<std::string, std::string> check_tokens;
 };
 
+// Whether `check` is checked on each server (an http check of a relative URL, such as
+// "/healthz") rather than once, at the URL it names.
+bool checks_each_server(const manifest::HealthCheck& check);
+
 // Whether the check `name` is selected by --only `only`: empty selects all; an entry
 // selects the check of that name, or every check of a kind when given without what
 // follows the ':' ("unit" selects unit:nginx and unit:postgresql).

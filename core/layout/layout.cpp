@@ -13,8 +13,10 @@ std::string maintenance_dir(const manifest::Manifest& m) {
 std::string check_token_file(const manifest::Manifest& m) {
   return "/etc/nginx/berth/" + m.app.name + "/check.conf";
 }
-std::string read_check_token(const manifest::Manifest& m) {
-  return fmt::format("sed -n 's/^ *\"\\([0-9a-f]*\\)\" 1;$/\\1/p' {} 2>/dev/null", check_token_file(m));
+std::string record_check_token(const manifest::Manifest& m) {
+  return fmt::format("t=$(sed -n 's/^ *\"\\([0-9a-f]*\\)\" 1;$/\\1/p' {} 2>/dev/null)\n"
+                     "[ -z \"$t\" ] || rec state check_token \"$t\"\n",
+                     check_token_file(m));
 }
 std::string env_file(const manifest::Manifest& m) { return config_dir(m) + "/app.env"; }
 std::string secret_path(const manifest::Manifest& m, std::string_view name) {

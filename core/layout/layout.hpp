@@ -24,12 +24,13 @@ std::string secret_path(const manifest::Manifest& m, std::string_view name);
 std::string maintenance_dir(const manifest::Manifest& m);
 inline constexpr int maintenance_retry_after = 300;
 // berth's own checks through nginx carry the header X-Berth-Check with a token made
-// once on the server; nginx lets them past the maintenance page and basic auth. The
-// token lives in an nginx map, in a root-only file (check_token_file); the shell
-// lines of read_check_token print it, or nothing when there is none.
+// once on the server; nginx lets them past the maintenance page, allowlists and basic
+// auth. The token lives in an nginx map, in a root-only file (check_token_file); the
+// shell lines of record_check_token record it as "state check_token TOKEN" (nothing
+// when there is none), for deploy's state read and `berth health` alike.
 std::string check_token_file(const manifest::Manifest& m);
 inline constexpr std::string_view check_header = "X-Berth-Check";
-std::string read_check_token(const manifest::Manifest& m);
+std::string record_check_token(const manifest::Manifest& m);
 
 // Blue/green: the app's instances run on one of two sets of ports, `instances` each:
 // blue = port, port+1, ...; green = the next `instances` ports. A deploy starts the
