@@ -2,6 +2,9 @@
 
 // Bounds on what toml++ is given. toml++ parses dotted keys and table headers by
 // recursion, one level per part: a key of 100,000 parts overflows the stack (SIGSEGV).
+// And it reaches undefined behaviour when it asks whether some non-ASCII characters are
+// whitespace (upstream marzer/tomlplusplus#295): it asks outside strings and comments,
+// where TOML allows no such character, and right after a backslash in a string.
 // Hostile or broken input gets a located error here instead, before toml++ sees it.
 
 #include <core/manifest/manifest.hpp>
@@ -23,8 +26,10 @@ struct TomlBoundError {
 
 // The first bound `text` (named `origin`) breaks: its size, or a line with more than
 // max_key_parts dots outside strings and comments (dotted keys, table headers; floats
-// and dates sit in values, one dot each). Strings of every TOML form, multi-line ones
-// included, and comments are skipped.
+// and dates sit in values, one dot each), a non-ASCII character outside strings and
+// comments, or one right after a backslash in a string (spaces and newlines between
+// them, which a line-ending backslash trims, included). Strings of every TOML form,
+// multi-line ones included, and comments are skipped.
 std::optional<TomlBoundError> check_toml_bounds(std::string_view text, const std::string& origin);
 
 }  // namespace berth::manifest

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fuzzes the manifest loader (tests/fuzz/fuzz_manifest.cpp) with libFuzzer for SECONDS
 # (default 60), seeded with the examples' manifests and the inputs that once crashed
-# it (made here: a key and a table header of 100,000 parts). Builds with clang 16 and
+# it (made here: a key and a table header of 100,000 parts, non-ASCII characters where
+# toml++ asks whether they are whitespace). Builds with clang 16 and
 # libc++ (the fuzzer runtime is clang's; GCC's libstdc++ 12 gives std::expected to GCC
 # only) into BUILD (default build-fuzz), with AddressSanitizer and UBSan. Exits 1 when
 # an input crashes, leaks or hangs; the input is kept as BUILD/crash-* to replay with
@@ -43,6 +44,10 @@ for f in examples/*/berth.toml; do cp "$f" "$build/seeds/$(basename "$(dirname "
 parts() { awk 'BEGIN { printf "a"; for (i = 0; i < 100000; i++) printf ".a" }'; }
 printf '[app]\nname = "x"\n%s = 1\n' "$(parts)" >"$build/seeds/regression-deep-key.toml"
 printf '[%s]\n' "$(parts)" >"$build/seeds/regression-deep-header.toml"
+# toml++ asked whether U+00A7 after a line-ending backslash, or U+2C8E after a value, is
+# whitespace, and reached its unreachable (upstream #295); berth's bounds refuse both.
+printf 's = """\\\n\302\247"""\n' >"$build/seeds/regression-backslash-nonascii.toml"
+printf 'a = 1\342\262\216\n' >"$build/seeds/regression-value-nonascii.toml"
 
 echo "== fuzzing the manifest loader for $seconds s"
 UBSAN_OPTIONS=halt_on_error=1 "$build/fuzz_manifest" -max_total_time="$seconds" -max_len=300000 -timeout=10 \

@@ -1,6 +1,7 @@
 #include <core/error.hpp>
 #include <core/manifest/load.hpp>
 #include <core/manifest/presets.hpp>
+#include <core/manifest/toml_tree.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -695,6 +696,55 @@ TEST_CASE("load: a key of 100,000 dotted parts is a located error, not a crash")
   CHECK(fine.ok());
   const auto big = only_error(valid_head + "# " + std::string(5 * 1024 * 1024, 'x') + "\n");
   CHECK(contains(big.message, "at most 4 MiB"));
+}
+
+// UTF-8 of one code point below U+10000.
+std::string utf8(char32_t c) {
+  std::string out;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+  return out;
+}
+
+TEST_CASE("load: non-ASCII characters where toml++ would ask whether they are whitespace are located errors") {
+  // toml++ 3.3.0 reaches undefined behaviour there (upstream #295; found by tests/fuzz).
+  const auto key = only_error(valid_head + "[app.run.env]\nnév = \"1\"\n");
+  CHECK(key.where.line == 9);
+  CHECK(key.where.column == 2);
+  CHECK(contains(key.message, "non-ASCII character outside quotes and comments"));
+  const auto after_value = only_error(valid_head + "port = 3000\u3001\n");
+  CHECK(after_value.where.line == 8);
+  CHECK(after_value.where.column == 12);
+  const auto continued = only_error(valid_head + "[app.run.env]\nA = \"\"\"\\\n  \u00a7\"\"\"\n");
+  CHECK(continued.where.line == 10);
+  CHECK(continued.where.column == 3);
+  CHECK(contains(continued.message, "right after a backslash"));
+  const auto escaped = only_error(valid_head + "[app.run.env]\nA = \"\\\u00a7\"\n");
+  CHECK(escaped.where.line == 9);
+  CHECK(escaped.where.column == 7);
+
+  // Everywhere TOML allows them, every code point of the BMP is read back as written.
+  CHECK(load_text("\xEF\xBB\xBF" + valid_head).ok());
+  for (char32_t c = 0x80; c <= 0xFFFD; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;  // surrogates are not characters
+    const auto ch = utf8(c);
+    const auto text = "# " + ch + "\nA = \"" + ch + "\"\nB = '" + ch + "'\nC = \"\"\"" + ch + "\\\n x" + ch +
+                      "\"\"\"\nD = '''\n" + ch + "'''\nE = \"\\\\" + ch + "\"\n";
+    const auto tree = parse_toml(text, "bmp.toml");
+    if (!tree) FAIL("U+" << std::hex << static_cast<unsigned>(c) << ": " << tree.error().to_string());
+    const auto value = [&](const char* k) { return tree->find(k) ? tree->find(k)->string : std::string("(none)"); };
+    if (value("A") != ch || value("B") != ch || value("C") != ch + "x" + ch || value("D") != ch || value("E") != "\\" + ch) {
+      FAIL("U+" << std::hex << static_cast<unsigned>(c) << " read back differently");
+    }
+  }
 }
 
 TEST_CASE("load: no preset's hook names a port of the app's instances") {
