@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -224,6 +225,20 @@ class Builder {
       m.hooks.pre_deploy = read_hooks(*hooks, "pre_deploy");
       m.hooks.post_deploy = read_hooks(*hooks, "post_deploy");
     }
+    if (const auto* deploy = root["deploy"].as_table()) {
+      m.deploy.where = at(deploy->source());
+      if (const auto* batch = deploy->get("batch")) {
+        if (auto n = batch->value<int64_t>()) m.deploy.batch = static_cast<int>(std::clamp<int64_t>(*n, -1, 1 << 20));
+        if (auto s = batch->value<std::string>(); s && s->ends_with('%')) {
+          int percent = -1;
+          const auto digits = std::string_view(*s).substr(0, s->size() - 1);
+          const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), percent);
+          m.deploy.batch_percent = ec == std::errc() && end == digits.data() + digits.size() ? percent : -1;
+        } else if (s) {
+          m.deploy.batch_percent = -1;  // refused by check
+        }
+      }
+    }
     if (const auto* base = root["base"].as_table()) m.base = read_base(*base);
     if (const auto* secrets = root["secrets"].as_table()) {
       for (auto&& [k, v] : *secrets) {
@@ -329,6 +344,7 @@ class Builder {
     s.identity_file = str(t, "identity_file");
     s.known_hosts = str(t, "known_hosts");
     s.proxy_jump = str(t, "proxy_jump");
+    s.private_address = str(t, "private_address");
     s.where = at(key.source());
     return s;
   }
@@ -520,6 +536,7 @@ class Validator {
     servers();
     databases();
     proxy();
+    fleet();
     jobs();
     health();
     server_checks();
@@ -662,6 +679,11 @@ class Validator {
       if (root_["servers"][s.name]["address"].is_string() && s.address.empty()) {
         error(at({"servers", s.name, "address"}), fmt::format("server {} has an empty address", s.name));
       }
+      if (!s.private_address.empty() && !util::is_address(s.private_address)) {
+        error(at({"servers", s.name, "private_address"}),
+              fmt::format("private_address '{}' of server {} is not an IP address", printable(s.private_address),
+                          s.name));
+      }
       std::set<std::string> seen;
       for (const auto& role : s.roles) {
         if (!seen.insert(role).second) {
@@ -758,15 +780,47 @@ class Validator {
     }
     access_rules(p);
     need_role("proxy", p.where, "[proxy]");
-    // nginx's upstream is the app instances of its own host (deploy switches it there).
+  }
+
+  // Several servers: every proxy server's nginx balances over the instances of every
+  // app server, on their internal addresses, which the app servers' firewalls open to
+  // the proxies. Those addresses must be IPs (a Host alias of ~/.ssh/config means
+  // nothing on a server, and nftables takes no names).
+  void fleet() {
+    std::vector<const Server*> apps, proxies;
     for (const auto& s : m_.servers) {
-      if (s.has_role("proxy") && !s.has_role("app")) {
-        error(at({"servers", s.name, "roles"}),
-              fmt::format("server {} has role 'proxy' without 'app': its nginx passes requests "
-                          "to the app instances on its own host (load balancing across hosts is "
-                          "not built yet); add 'app' to its roles",
-                          s.name));
+      if (s.has_role("app")) apps.push_back(&s);
+      if (s.has_role("proxy")) proxies.push_back(&s);
+    }
+    if (m_.proxy) {
+      std::set<std::string> told;
+      for (const auto* proxy : proxies) {
+        for (const auto* app : apps) {
+          if (app == proxy) continue;
+          for (const auto* s : {app, proxy}) {
+            if (util::is_address(s->internal_address()) || !told.insert(s->name).second) continue;
+            const auto why = s == app ? fmt::format("proxy server {} reaches its app instances", proxy->name)
+                                      : fmt::format("app server {} lets the proxies in", app->name);
+            error(at({"servers", s->name, s->private_address.empty() ? "address" : "private_address"}),
+                  fmt::format("server {}: {} by address, and '{}' is not an IP address; set "
+                              "private_address = \"IP\" (the address the servers reach each other on)",
+                              s->name, why, printable(s->internal_address())));
+          }
+        }
       }
+    }
+    const auto* batch = root_["deploy"]["batch"].node();
+    if (!batch) return;
+    const auto where = at({"deploy", "batch"});
+    const int count = static_cast<int>(apps.size());
+    if (m_.deploy.batch_percent < 0 || m_.deploy.batch_percent > 100 ||
+        (batch->is_string() && m_.deploy.batch_percent == 0)) {
+      error(where, fmt::format("batch '{}' must be a number of servers or a share like \"25%\" (1% to 100%)",
+                               printable(batch->value_or(std::string()))));
+    } else if (m_.deploy.batch > count && count > 0) {
+      error(where, fmt::format("batch = {} is more than the {} app server(s): a batch of all of them is the "
+                               "default; leave batch out or make it at most {}",
+                               m_.deploy.batch, count, count));
     }
   }
 

@@ -13,6 +13,16 @@ bool Server::has_role(std::string_view role) const {
   return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
+const std::string& Server::internal_address() const {
+  return private_address.empty() ? address : private_address;
+}
+
+int DeployPolicy::batch_size(int app_servers) const {
+  if (batch_percent > 0) return std::max(1, (app_servers * batch_percent + 99) / 100);
+  if (batch > 0) return std::min(batch, std::max(1, app_servers));
+  return std::max(1, app_servers);
+}
+
 const Server* Manifest::find_server(std::string_view name) const {
   for (const auto& server : servers) {
     if (server.name == name) return &server;

@@ -33,9 +33,13 @@ struct Server {
   std::string identity_file;         // optional
   std::string known_hosts;           // optional: a known_hosts file for this host
   std::string proxy_jump;            // optional: [user@]host[:port]
+  std::string private_address;       // optional: the IP the other servers reach it on
   Location where;
 
   bool has_role(std::string_view role) const;
+  // What the other servers reach this one on (proxy to app, app to database, the
+  // firewall's openings between them): private_address, else address.
+  const std::string& internal_address() const;
 };
 
 // [app.build]
@@ -228,6 +232,16 @@ struct Hooks {
   std::vector<Hook> post_deploy;
 };
 
+// [deploy]: how a deploy goes through several app servers.
+struct DeployPolicy {
+  int batch = 0;                     // app servers per batch; 0: all at once
+  int batch_percent = 0;             // or this share of them (1-100), rounded up
+  Location where;
+
+  // How many of `app_servers` servers go in one batch (at least 1).
+  int batch_size(int app_servers) const;
+};
+
 // [base]: the hardened server underneath everything.
 struct Base {
   bool harden = true;                       // false: only berth's own folders and tools
@@ -260,6 +274,7 @@ struct Manifest {
   std::vector<HealthCheck> health;
   ServerChecks server_checks;
   Hooks hooks;
+  DeployPolicy deploy;
   Base base;
   std::vector<SecretSource> secrets;
 

@@ -163,7 +163,16 @@ Schema build_schema() {
                           str("A role", {"db", "app", "proxy"}))),
        key("identity_file", str("Private key file (default: the SSH agent, then ~/.ssh/id_*)")),
        key("known_hosts", str("A known_hosts file for this server (default ~/.ssh/known_hosts)")),
-       key("proxy_jump", str("Reach the server through this bastion: [user@]host[:port]"))});
+       key("proxy_jump", str("Reach the server through this bastion: [user@]host[:port]")),
+       key("private_address", str("The IP address the other servers reach this one on (proxy to "
+                                  "app, app to database), e.g. on the provider's private network "
+                                  "(default: address)"))});
+
+  auto deploy = table(
+      "How a deploy goes through several app servers",
+      {key("batch", any_of("App servers switched at a time, each batch gated through the proxies "
+                           "before the next starts (default: all at once)",
+                           {integer("A number of servers", 1), str("A share of them, like \"25%\"")}))});
 
   auto database = table(
       "A database server and one database on it",
@@ -325,6 +334,7 @@ Schema build_schema() {
                 key("health", array("Health checks", std::move(health))),
                 key("server_checks", std::move(server_checks)),
                 key("hooks", std::move(hooks)),
+                key("deploy", std::move(deploy)),
                 key("base", std::move(base)),
                 key("secrets", map("Secret sources, by secret name", std::move(secret)))});
 }

@@ -27,4 +27,6 @@ bool is_cidr(std::string_view text) {
          end == prefix.data() + prefix.size() && bits >= 0 && bits <= limit;
 }
 
+bool is_address(std::string_view text) { return text.find('/') == std::string_view::npos && is_cidr(text); }
+
 }  // namespace berth::util
