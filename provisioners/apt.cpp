@@ -9,6 +9,11 @@ namespace berth::provisioners {
 
 using namespace converge;
 
+Resource live_upstream(const manifest::Manifest& m) {
+  return make(File{.path = upstream_file(m), .content = upstream_content(app_ports(m)), .overwrite = Overwrite::no},
+              "app");
+}
+
 void add_once(Desired& out, Resource r) {
   const auto id = r.id();
   const bool seen = std::any_of(out.resources.begin(), out.resources.end(),

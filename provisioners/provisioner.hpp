@@ -68,6 +68,11 @@ std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m);
 // packages, configs and units).
 void add_once(Desired& out, converge::Resource r);
 
+// The file that records an app host's live color (upstream_file), when there is a
+// proxy: blue until the first deploy, the deploys' from then on. The backend adds it,
+// and nginx on a host that is an app server too (a converge of the proxy alone).
+converge::Resource live_upstream(const manifest::Manifest& m);
+
 // A vendor's apt repository, for what Debian does not ship or ships too old (MongoDB,
 // NodeSource's Node.js).
 struct AptRepository {

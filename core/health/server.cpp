@@ -232,6 +232,17 @@ std::string script_app(const ServerCheck& c, const ServerPlan& plan) {
                      shell_quote(c.name), shell_quote(blue), shell_quote(green));
 }
 
+// What an instance answers to GET subject, from the server: the body, then a line
+// "@@STATUS SECONDS" (STATUS 000 when it never answered).
+std::string script_direct(const ServerCheck& c, const ServerPlan& plan) {
+  const auto i = static_cast<std::size_t>(c.instance - 1);
+  if (i >= plan.blue_ports.size() || i >= plan.green_ports.size()) return {};
+  return fmt::format("if [ \"$live\" = green ]; then p={2}; else p={1}; fi\nv {0} port \"$p\"\n"
+                     "v {0} answer \"$(curl -s --max-time 5 -w '\n@@%{{http_code}} %{{time_total}}' "
+                     "\"http://127.0.0.1:$p\"{3} 2>/dev/null)\"\n",
+                     shell_quote(c.name), plan.blue_ports[i], plan.green_ports[i], shell_quote(c.subject));
+}
+
 std::string script_timer(const ServerCheck& c, const ServerPlan&) {
   return fmt::format("timer {} {}\n", shell_quote(c.name), shell_quote(c.subject));
 }
@@ -274,6 +285,31 @@ Judged judge_unit(const ServerCheck& c, const ServerPlan&, const ServerFacts& fa
     if (c.kind == ServerCheckKind::app && !live.empty()) j.target += " (" + live + ")";
   }
   j.details = journal_of(facts, c.name);
+  return j;
+}
+
+Judged judge_direct(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  const auto& port = facts.get(c.name, "port");
+  j.target = fmt::format("http://127.0.0.1:{}{} ({})", port, c.subject, facts.get("app", "live"));
+  const auto& answer = facts.get(c.name, "answer");
+  const auto mark = answer.rfind("@@");
+  if (!facts.has(c.name, "answer") || mark == std::string::npos) {
+    j.error = "the instance was not asked (no curl on the server?)";
+    return j;
+  }
+  const auto f = util::fields(std::string_view(answer).substr(mark + 2));
+  const int status = f.empty() ? 0 : static_cast<int>(number_of(f[0]).value_or(0));
+  j.o.connected = status > 0;
+  if (j.o.connected) {
+    j.o.status = status;
+    j.o.body = answer.substr(0, mark > 0 && answer[mark - 1] == '\n' ? mark - 1 : mark);
+    if (f.size() > 1) {
+      if (const auto seconds = number_of(f[1])) {
+        j.o.response_time = std::chrono::milliseconds(static_cast<long long>(*seconds * 1000));
+      }
+    }
+  }
   return j;
 }
 
@@ -380,6 +416,7 @@ struct KindEntry {
 constexpr KindEntry kind_entries[] = {
     {ServerCheckKind::unit, "unit", script_unit, judge_unit},
     {ServerCheckKind::app, "app", script_app, judge_unit},
+    {ServerCheckKind::direct, "direct", script_direct, judge_direct},
     {ServerCheckKind::timer, "timer", script_timer, judge_unit},
     {ServerCheckKind::database, "database", script_database, judge_database},
     {ServerCheckKind::ports, "ports", script_ports, judge_ports},
@@ -463,6 +500,28 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
                     .instance = i};
       add(std::move(c));
     }
+    // Behind proxies on other hosts, nothing else asks this server's instances what
+    // the manifest's checks ask through the proxies.
+    const bool behind = m.proxy && !server.has_role("proxy");
+    for (const auto& h : m.health) {
+      if (!behind || !checks_each_server(h)) continue;
+      std::vector<Condition> conditions;
+      for (const auto& text : h.conditions) {
+        // Plain HTTP here: certificates are the proxies'.
+        if (auto parsed = parse_condition(text.text);
+            parsed && parsed->left.name != "CERTIFICATE_EXPIRATION" && parsed->right.name != "CERTIFICATE_EXPIRATION") {
+          conditions.push_back(std::move(*parsed));
+        }
+      }
+      if (conditions.empty()) conditions.push_back(*parse_condition("[STATUS] < 400"));
+      for (int i = 1; i <= m.app.run.instances; ++i) {
+        add({.name = fmt::format("direct:{}:{}", h.name, i),
+             .kind = ServerCheckKind::direct,
+             .subject = h.url,
+             .conditions = conditions,
+             .instance = i});
+      }
+    }
   }
   // nginx and the certificates it serves (proxy role).
   if (server.has_role("proxy") && m.proxy) {
@@ -524,7 +583,8 @@ std::string render_server_script(const ServerPlan& plan) {
   const auto has = [&](ServerCheckKind kind) {
     return std::any_of(plan.checks.begin(), plan.checks.end(), [&](const auto& c) { return c.kind == kind; });
   };
-  if ((has(ServerCheckKind::app) || has(ServerCheckKind::ports)) && !plan.read_live_color.empty()) {
+  if ((has(ServerCheckKind::app) || has(ServerCheckKind::direct) || has(ServerCheckKind::ports)) &&
+      !plan.read_live_color.empty()) {
     // The live color, read as deploys read it.
     script += plan.read_live_color + "v app live \"$live\"\n";
   }

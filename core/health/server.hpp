@@ -25,7 +25,7 @@ namespace berth::health {
 
 // The kinds of built-in checks. Each has one entry in server.cpp's table that holds
 // together its name, the script lines that observe it and how it is judged.
-enum class ServerCheckKind { unit, app, timer, database, ports, disk, memory, load };
+enum class ServerCheckKind { unit, app, direct, timer, database, ports, disk, memory, load };
 // The kind's name in reports and for --only: "unit", "app", "timer", "database", ...
 std::string_view kind_name(ServerCheckKind kind);
 
@@ -36,9 +36,10 @@ struct ServerCheck {
   ServerCheckKind kind = ServerCheckKind::unit;
   // What it looks at: a unit, a timer's unit without suffix (APP-job-NAME,
   // APP-db-KEY-backup), a path, a database key.
+  // direct: the URL path asked of the instance.
   std::string subject;
   std::vector<Condition> conditions;
-  int instance = 0;  // app: 1-based instance of the live color
+  int instance = 0;  // app, direct: 1-based instance of the live color
   manifest::Engine engine = manifest::Engine::postgresql;  // database
   std::string db_name;                                     // database: the database the app uses
   std::string db_user;                                     // database: the app's role / user
@@ -66,7 +67,9 @@ struct ServerPlan {
 std::span<const std::string> server_placeholders();
 
 // The built-in checks of `server` from the manifest, by its roles: app instances
-// (app role), nginx and its certificates (proxy role, with [proxy]), each database's
+// (app role; on an app server behind proxies of other hosts, each [[health]] http
+// check of a relative URL too, asked of each live instance from the server itself:
+// "direct:NAME:N"), nginx and its certificates (proxy role, with [proxy]), each database's
 // unit, connection and backup timer (db role), each job's timer where it is enabled,
 // ports, disk, memory and load (every host). Only the checks `only` names (see
 // matches_only) when it is not empty. Never throws.

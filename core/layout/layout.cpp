@@ -35,9 +35,34 @@ const char* color_name(Color color) { return color == Color::blue ? "blue" : "gr
 std::string instances_dir(const manifest::Manifest& m) { return app_root(m) + "/instances"; }
 std::string upstream_file(const manifest::Manifest& m) { return config_dir(m) + "/upstream.conf"; }
 
-std::string upstream_content(const std::vector<int>& ports) {
+std::string upstream_content(const std::vector<int>& ports) { return upstream_content("127.0.0.1", ports); }
+
+std::string upstream_dir(const manifest::Manifest& m) { return config_dir(m) + "/upstream.d"; }
+
+std::string upstream_fragment(const manifest::Manifest& m, const manifest::Server& app_server) {
+  return fmt::format("{}/{}.conf", upstream_dir(m), app_server.name);
+}
+
+std::string upstream_content(const std::string& address, const std::vector<int>& ports,
+                             const std::vector<int>& backup) {
+  // Passive health: a server that fails once (refused, reset, timed out) gets no
+  // requests for 2 s; the request itself goes on to the next (proxy_next_upstream).
+  const auto host = upstream_host(address);
   std::string out = "# Managed by berth deploy: the live instances.\n";
-  for (int port : ports) out += fmt::format("server 127.0.0.1:{} max_fails=1 fail_timeout=2s;\n", port);
+  for (int port : ports) out += fmt::format("server {}:{} max_fails=1 fail_timeout=2s;\n", host, port);
+  for (int port : backup) out += fmt::format("server {}:{} max_fails=1 fail_timeout=2s backup;\n", host, port);
+  return out;
+}
+
+std::string upstream_host(const std::string& address) {
+  return address.find(':') == std::string::npos ? address : "[" + address + "]";
+}
+
+std::vector<const manifest::Server*> remote_app_servers(const manifest::Manifest& m, const manifest::Server& proxy) {
+  std::vector<const manifest::Server*> out;
+  for (const auto& s : m.servers) {
+    if (s.has_role("app") && s.name != proxy.name) out.push_back(&s);
+  }
   return out;
 }
 

@@ -41,10 +41,26 @@ const char* color_name(Color color);
 
 // /srv/APP/instances/PORT links to the release an instance runs (its WorkingDirectory).
 std::string instances_dir(const manifest::Manifest& m);
-// The nginx upstream servers of the live color, included by the site; written by
-// setup once (blue) and then only by deploys.
+// The nginx upstream servers of this host's live color (127.0.0.1), on every app host
+// when there is a proxy: the record of which color is live there, and what the site
+// includes when the host is a proxy too. Written by setup once (blue) and then only
+// by deploys.
 std::string upstream_file(const manifest::Manifest& m);
 std::string upstream_content(const std::vector<int>& ports);
+// On a proxy host, one file per app server on another host: its live color's
+// instances at its internal address (upstream_dir/SERVER.conf), included by the site.
+// Setup makes a missing one (blue) and follows the server's address; deploys write
+// them all at each switch, from the app servers' live colors.
+std::string upstream_dir(const manifest::Manifest& m);
+std::string upstream_fragment(const manifest::Manifest& m, const manifest::Server& app_server);
+// With `backup` ports, those are listed as nginx backup servers: they get requests
+// only when no other server of the upstream is available.
+std::string upstream_content(const std::string& address, const std::vector<int>& ports,
+                             const std::vector<int>& backup = {});
+// `address` as nginx's upstream servers name it: an IPv6 address in brackets.
+std::string upstream_host(const std::string& address);
+// The app servers whose instances a proxy server's nginx reaches on another host.
+std::vector<const manifest::Server*> remote_app_servers(const manifest::Manifest& m, const manifest::Server& proxy);
 // Shell lines that set $live to blue or green: the color the upstream file points at
 // (blue when there is none yet).
 std::string read_live_color(const manifest::Manifest& m);

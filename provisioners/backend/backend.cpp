@@ -73,7 +73,7 @@ std::string env_line(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-void add_backend(const manifest::Manifest& m, const manifest::Server&,
+void add_backend(const manifest::Manifest& m, const manifest::Server& server,
                  manifest::SecretSources& secrets, Desired& out) {
   const auto& app = m.app;
   const auto root = app_root(m);
@@ -147,6 +147,17 @@ void add_backend(const manifest::Manifest& m, const manifest::Server&,
   // the wrong moment, or an instance stopped by hand, shows in plan and setup starts
   // them again (without a proxy no upstream says which color is live).
   if (m.proxy) {
+    add_once(out, live_upstream(m));
+    // The proxies on other hosts reach the instances of both colors.
+    for (const auto& proxy : m.servers) {
+      if (!proxy.has_role("proxy") || proxy.name == server.name) continue;
+      for (const auto color : {Color::blue, Color::green}) {
+        for (const int port : app_ports(m, color)) {
+          out.firewall.push_back({port, "tcp", proxy.internal_address(),
+                                  fmt::format("{} instance for the proxy {}", app.name, proxy.name)});
+        }
+      }
+    }
     const auto live_units = layout::read_live_units(m);
     r.push_back(make(
         Command{.name = "live-instances:" + app.name,

@@ -35,11 +35,11 @@ Placement placement(const manifest::Manifest& m, const manifest::Server& s) {
     return other.has_role("app") && other.name != s.name;
   });
   if (!any_remote) return p;
-  p.listen.push_back(s.address);
+  p.listen.push_back(s.internal_address());
   for (const auto& other : m.servers) {
     if (!other.has_role("app")) continue;
-    p.peers.push_back(other.address);
-    if (other.name != s.name) p.remote.push_back(other.address);
+    p.peers.push_back(other.internal_address());
+    if (other.name != s.name) p.remote.push_back(other.internal_address());
   }
   return p;
 }
@@ -93,7 +93,7 @@ namespace {
 std::string database_host(const manifest::Manifest& m) {
   const auto* server = database_server(m);
   if (server == nullptr || database::placement(m, *server).peers.empty()) return "127.0.0.1";
-  return server->address;
+  return server->internal_address();
 }
 
 }  // namespace

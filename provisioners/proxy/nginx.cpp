@@ -170,6 +170,39 @@ std::string users_content(const manifest::Manifest& m, const manifest::Access& a
   return out;
 }
 
+// The upstream files of the app servers on other hosts (layout::upstream_fragment):
+// until a deploy writes them, blue, with green as backup (a proxy added to a fleet
+// whose app servers serve green still reaches them, until the next deploy or rollback
+// aligns it); an app server's new address replaces the old one and keeps the ports
+// (its live color); the files of servers that are no longer app servers go.
+void add_remote_upstreams(const manifest::Manifest& m, const std::vector<const manifest::Server*>& apps,
+                          std::vector<converge::Resource>& r) {
+  if (apps.empty()) return;  // a site without upstream_dir includes none of them
+  const auto dir = layout::upstream_dir(m);
+  r.push_back(make(Directory{.path = dir}, "nginx"));
+  std::string keep;
+  for (const auto* app : apps) keep += fmt::format(" -e {}", util::shell_quote(app->name + ".conf"));
+  const auto stale = fmt::format("ls -A {} 2>/dev/null | grep '[.]conf$' | grep -vxF{}", util::shell_quote(dir), keep);
+  r.push_back(make(Command{.name = "upstream-stale:" + m.app.name,
+                           .run = fmt::format("cd {} && {} | xargs -r rm -f --", util::shell_quote(dir), stale),
+                           .unless = fmt::format("[ -z \"$({})\" ]", stale)},
+                   "nginx", {"reload:nginx.service"}));
+  for (const auto* app : apps) {
+    const auto file = layout::upstream_fragment(m, *app);
+    r.push_back(make(File{.path = file, .content = upstream_content(app->internal_address(), app_ports(m),
+                                                                app_ports(m, Color::green)),
+                          .overwrite = Overwrite::no},
+                     "nginx", {"reload:nginx.service"}));
+    const auto host = layout::upstream_host(app->internal_address());
+    r.push_back(make(Command{.name = fmt::format("upstream-address:{}:{}", m.app.name, app->name),
+                             .run = fmt::format("sed -i -E 's/^server [^ ]+:([0-9]+) /server {}:\\1 /' {}",
+                                                host, util::shell_quote(file)),
+                             .unless = fmt::format("[ ! -f {0} ] || grep -qF {1} {0}", util::shell_quote(file),
+                                                   util::shell_quote("server " + host + ":"))},
+                     "nginx", {"reload:nginx.service"}));
+  }
+}
+
 }  // namespace
 
 void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
@@ -249,7 +282,11 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
     for (const auto& n : proxy.domains) names += (names.empty() ? "" : " ") + n;
     return names;
   }());
-  d.set("upstream_file", upstream_file(m));
+  // The site's upstream: this host's own instances when it is an app server too, and
+  // one file per app server on another host.
+  if (server.has_role("app")) d.set("upstream_file", upstream_file(m));
+  const auto remote_apps = layout::remote_app_servers(m, server);
+  if (!remote_apps.empty()) d.set("upstream_dir", layout::upstream_dir(m));
   d.set("tls", tls);
   d.set("http2", proxy.http2);
   d.set("http2_listen", proxy.http2 && !out.release.nginx_http2_on);
@@ -381,10 +418,10 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
                      "nginx", {"reload:nginx.service"}));
   }
 
-  // Blue is live until the first deploy; from then on deploys own this file.
-  r.push_back(make(File{.path = upstream_file(m), .content = upstream_content(app_ports(m)),
-                        .overwrite = Overwrite::no},
-                   "nginx"));
+  // This host's own instances (the backend makes the file too: a converge of the proxy
+  // alone needs it as much).
+  if (server.has_role("app")) add_once(out, live_upstream(m));
+  add_remote_upstreams(m, remote_apps, r);
   r.push_back(make(File{.path = fmt::format("/etc/nginx/sites-enabled/{}.conf", app),
                         .content = render_template(m.dir, "nginx/site.conf.mustache", d),
                         .validate = "nginx -t"},

@@ -412,3 +412,37 @@ TEST_CASE("server: every built-in condition parses with the server placeholders"
   CHECK(parse_condition("[DISK_USED] < 90", server_placeholders()));
   CHECK(!parse_condition("[DISK_USED] < 90"));
 }
+
+TEST_CASE("server: an app server behind proxies of other hosts asks each live instance the manifest's checks") {
+  auto m = tracker();
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
+  m.health.push_back({.name = "home", .kind = "http", .url = "/healthz"});
+  m.health.back().conditions = {{.text = "[STATUS] == 200"}, {.text = "[BODY].status == ok"},
+                                {.text = "[CERTIFICATE_EXPIRATION] > 48h"}};
+  m.health.push_back({.name = "site", .kind = "http", .url = "https://shop.test/"});
+  const auto plan = plan_server_checks(m, m.servers[0]);
+  std::vector<std::string> names;
+  for (const auto& c : plan.checks) names.push_back(c.name);
+  CHECK(std::count(names.begin(), names.end(), "direct:home:1") == 1);
+  CHECK(std::count(names.begin(), names.end(), "direct:home:2") == 1);
+  CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("direct:site"); }));
+  const auto script = render_server_script(plan);
+  CHECK(script.find("\"http://127.0.0.1:$p\"'/healthz'") != std::string::npos);
+  // The proxy server itself has none: it asks through its own nginx.
+  for (const auto& c : plan_server_checks(m, m.servers[1]).checks) CHECK(c.kind != ServerCheckKind::direct);
+
+  const auto out = rec("app", "live", "blue") + rec("direct:home:1", "port", "3000") +
+                   rec("direct:home:1", "answer", "{\"status\":\"ok\"}\n@@200 0.004") +
+                   rec("direct:home:2", "port", "3001") + rec("direct:home:2", "answer", "@@000 0.000");
+  const auto facts = parse_output(out + "@@berth end\n");
+  REQUIRE(facts);
+  const auto results = judge_server(plan, *facts);
+  const auto& one = find(results, "direct:home:1");
+  CHECK(one.ok);
+  CHECK(one.target == "http://127.0.0.1:3000/healthz (blue)");
+  REQUIRE(one.conditions.size() == 2);  // the certificate is the proxies'
+  CHECK(one.conditions[1].observed == "ok");
+  const auto& two = find(results, "direct:home:2");
+  CHECK_FALSE(two.ok);
+}

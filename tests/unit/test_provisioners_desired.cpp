@@ -2,6 +2,7 @@
 #include <provisioners/provisioner.hpp>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <optional>
@@ -356,4 +357,30 @@ TEST_CASE("engine: a secret has one value across the hosts of a run") {
     const auto values = resolve({&owner, &copy});
     CHECK(values.at("pw").error == "secret pw is made on server db, which could not be read in this run");
   }
+}
+
+TEST_CASE("provisioners: an app server behind a proxy of another host opens its instances to that proxy only") {
+  auto m = sample();
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "db", .address = "198.18.0.12", .roles = {"db"}, .private_address = "10.0.0.12"},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}, .private_address = "10.0.0.10"}};
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto d = provisioners::desired_state(m, m.servers[0], secrets);
+  // Its live color's record, though no nginx runs here.
+  CHECK(find(d, "file:/etc/berth/shop/upstream.conf"));
+  CHECK_FALSE(find(d, "package:nginx"));
+  const auto* nft = find(d, "file:/etc/nftables.conf");
+  REQUIRE(nft);
+  const auto& rules = std::get<File>(nft->spec).content;
+  for (const int port : layout::app_ports(m, layout::Color::blue)) {
+    CHECK(rules.find(fmt::format("ip saddr 10.0.0.10 tcp dport {} accept", port)) != std::string::npos);
+  }
+  for (const int port : layout::app_ports(m, layout::Color::green)) {
+    CHECK(rules.find(fmt::format("ip saddr 10.0.0.10 tcp dport {} accept", port)) != std::string::npos);
+  }
+  CHECK(rules.find("198.18.0.10") == std::string::npos);
+  // The database is reached on the db server's private address.
+  const auto* env = find(d, "file:/etc/berth/shop/app.env");
+  REQUIRE(env);
+  CHECK(std::get<File>(env->spec).content.find("@10.0.0.12:5432/") != std::string::npos);
 }

@@ -385,3 +385,53 @@ TEST_CASE("proxy: the site serves the maintenance page when berth maintenance pu
   CHECK(has(site, "add_header Retry-After 300 always;"));
   CHECK(find(d, "directory:/etc/nginx/berth/shop/maintenance"));
 }
+
+TEST_CASE("proxy: a proxy server balances over the app servers on other hosts, each in a file of its own") {
+  auto m = sample(manifest::Tls::self_signed);
+  m.app.run.port = 3000;
+  m.app.run.instances = 2;
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "app2", .address = "203.0.113.12", .roles = {"app"}, .private_address = "fd00::12"},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
+  provisioners::Desired d;
+  manifest::SecretSources secrets(m, [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  provisioners::add_proxy(m, m.servers[2], secrets, d);
+  const auto* site = find(d, "file:/etc/nginx/sites-enabled/shop.conf");
+  REQUIRE(site);
+  const auto& conf = std::get<File>(site->spec).content;
+  CHECK(has(conf, "include /etc/berth/shop/upstream.d/*.conf;"));
+  CHECK_FALSE(has(conf, "include /etc/berth/shop/upstream.conf;"));
+  CHECK(has(conf, "proxy_connect_timeout 3s;"));
+  // Blue until a deploy writes it, green as backup; made once, then the deploys' own.
+  const auto* app1 = find(d, "file:/etc/berth/shop/upstream.d/app1.conf");
+  REQUIRE(app1);
+  const auto& f1 = std::get<File>(app1->spec);
+  CHECK(f1.overwrite == Overwrite::no);
+  CHECK(has(f1.content, "server 198.18.0.11:3000 max_fails=1 fail_timeout=2s;\n"));
+  CHECK(has(f1.content, "server 198.18.0.11:3001 max_fails=1 fail_timeout=2s;\n"));
+  CHECK(has(f1.content, "server 198.18.0.11:3002 max_fails=1 fail_timeout=2s backup;\n"));
+  CHECK(index_of(d, "file:/etc/berth/shop/upstream.d/app1.conf") < index_of(d, "file:/etc/nginx/sites-enabled/shop.conf"));
+  // The internal address: private_address, in brackets for IPv6; a new one replaces the old.
+  const auto* app2 = find(d, "file:/etc/berth/shop/upstream.d/app2.conf");
+  REQUIRE(app2);
+  CHECK(has(std::get<File>(app2->spec).content, "server [fd00::12]:3000 "));
+  const auto* moved = find_command(d, "server [fd00::12]:\\1 ");
+  REQUIRE(moved);
+  CHECK(has(moved->unless, "grep -qF 'server [fd00::12]:'"));
+  // The files of servers that are app servers no longer go.
+  const auto* stale = find_command(d, "xargs -r rm -f --");
+  REQUIRE(stale);
+  CHECK(has(stale->unless, "-e 'app1.conf' -e 'app2.conf'"));
+  // No file of this host's own instances: it runs none.
+  CHECK_FALSE(find(d, "file:/etc/berth/shop/upstream.conf"));
+}
+
+TEST_CASE("proxy: one server with every role keeps its site as before: its own instances only") {
+  const auto m = sample(manifest::Tls::self_signed);
+  const auto d = proxy_of(m);
+  const auto& conf = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
+  CHECK(has(conf, "include /etc/berth/shop/upstream.conf;"));
+  CHECK_FALSE(has(conf, "upstream.d"));
+  CHECK_FALSE(has(conf, "proxy_connect_timeout"));
+  CHECK(find(d, "file:/etc/berth/shop/upstream.conf"));
+}
