@@ -38,8 +38,8 @@ int run_deploy(const GlobalOptions& global, Ui& ui, const std::string& name, con
 
 ReleaseReport run_release(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
                           const playbook::Playbook& book, const ReleaseFlags& flags) {
-  // Select and connect the app hosts.
-  auto hosts = open_app_hosts(global, manifest, ui);
+  // Select and connect the app hosts, and the proxies that switch to them.
+  auto hosts = open_release_hosts(global, manifest, ui);
 
   deploy::Options options;
   options.target = flags.target;

@@ -1,4 +1,4 @@
-// berth lock status | release: who holds the deploy lock on each app host.
+// berth lock status | release: who holds the deploy lock on each app and proxy host.
 #include <cli/cli.hpp>
 #include <cli/hosts.hpp>
 #include <core/deploy/scripts.hpp>
@@ -14,7 +14,8 @@ namespace {
 
 int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
   const auto manifest = manifest::load_or_throw(global.file, global.env);
-  auto hosts = open_app_hosts(global, manifest, ui);
+  // A deploy locks the proxy servers too: their upstreams switch.
+  auto hosts = open_release_hosts(global, manifest, ui);
   std::vector<std::optional<deploy::LockInfo>> held(hosts.servers.size());
   const auto results = hosts.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
     const auto ran = remote.run_script(deploy::lock_status_script(manifest));
@@ -58,7 +59,7 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
 }  // namespace
 
 void add_lock(CLI::App& app, Cli& cli) {
-  auto* sub = app.add_subcommand("lock", "Show or release the deploy lock on each app host");
+  auto* sub = app.add_subcommand("lock", "Show or release the deploy lock on each app and proxy host");
   sub->require_subcommand(1);
   auto* status = sub->add_subcommand(
       "status", "Who holds the deploy lock, since when, and whether it expired or is dead (its run's "

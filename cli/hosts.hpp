@@ -28,4 +28,9 @@ void print_host_errors(Ui& ui, const HostResults& results);
 // --role, the servers with the app role.
 Selection open_app_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
 
+// For release playbooks (deploy, rollback, `berth run`): the app servers open_app_hosts
+// chooses, and every proxy server (their upstreams switch to the new instances), in
+// the manifest's order.
+Selection open_release_hosts(const GlobalOptions& global, const manifest::Manifest& manifest, Ui& ui);
+
 }  // namespace berth::cli

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <set>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -50,14 +51,19 @@ const manifest::HealthCheck* direct_check(const manifest::Manifest& m) {
   return nullptr;
 }
 
-// One host's part of the run.
+// One host's part of the run: an app server, a proxy server, or both.
 struct Host {
   std::string name;
+  const manifest::Server* server = nullptr;
+  bool app = false;
+  bool proxy = false;       // its nginx balances over the app servers
   Color live = Color::blue;
   std::string current;
   std::string node;         // `node --version` there (runtime node)
   bool started = false;     // new instances running
-  bool switched = false;    // upstream points at them
+  bool switched = false;    // the proxies' upstreams point at them
+  bool in_batch = false;    // among the app servers this batch starts and switches
+  bool touched = false;     // a proxy whose upstreams this run changed
   std::string error;
 };
 
@@ -74,7 +80,15 @@ class Run {
     me_.pid = std::to_string(getpid());
     me_.command = book.name == "deploy" || book.name == "rollback" ? book.name : "run " + book.name;
     me_.ttl = options.lock_ttl.count();
-    for (std::size_t i = 0; i < servers.size(); ++i) hosts_[i].name = servers[i]->name;
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      auto& h = hosts_[i];
+      h.name = servers[i]->name;
+      h.server = servers[i];
+      h.app = servers[i]->has_role("app");
+      h.proxy = m.proxy && servers[i]->has_role("proxy");
+      h.in_batch = h.app;
+      if (h.app) apps_.push_back(i);
+    }
     tarball_ = std::filesystem::temp_directory_path() / fmt::format("berth-{}-{}.tar", m_.app.name, me_.token);
   }
 
@@ -86,32 +100,80 @@ class Run {
   Run& operator=(const Run&) = delete;
 
   Result go() {
+    if (apps_.empty()) {
+      result_.error = "no app server among the selected hosts";
+      return result_;
+    }
     if (!step("lock", [&] { return lock(); })) return finish();
-    for (const auto& s : book_.steps) {
-      if (nothing_live_) break;
-      if (!run_step(s)) {
-        if (finalized_) {
-          result_.error += fmt::format("\n{} is live: the step failed after finalize", result_.release);
-        }
-        return finish();
+    const auto& steps = book_.steps;
+    for (std::size_t i = 0; i < steps.size() && !nothing_live_; ++i) {
+      const auto batches = batches_of(steps, i);
+      if (batches.size() <= 1) {
+        if (!run_step(steps[i])) return failed();
+        continue;
       }
+      // From start to the step before finalize, once per batch of app servers: each
+      // batch is switched and gated before the next starts.
+      const auto end = finalize_after(steps, i);
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        std::string names;
+        for (auto& h : hosts_) h.in_batch = false;
+        for (const auto k : batches[b]) {
+          hosts_[k].in_batch = true;
+          names += (names.empty() ? "" : ", ") + hosts_[k].name;
+        }
+        batch_label_ = fmt::format(" (batch {}/{}: {})", b + 1, batches.size(), names);
+        for (std::size_t k = i; k < end; ++k) {
+          if (!run_step(steps[k])) return failed();
+        }
+      }
+      batch_label_.clear();
+      for (const auto k : apps_) hosts_[k].in_batch = true;
+      i = end - 1;
     }
     result_.ok = true;
     return finish();
   }
 
  private:
+  Result failed() {
+    if (finalized_) result_.error += fmt::format("\n{} is live: the step failed after finalize", result_.release);
+    return finish();
+  }
+
+  // The app servers in batches ([deploy] batch) when step `i` starts a release and
+  // a finalize follows it; else one batch of all of them.
+  std::vector<std::vector<std::size_t>> batches_of(const std::vector<playbook::Step>& steps, std::size_t i) const {
+    const bool starts = steps[i].kind == StepKind::release && steps[i].release == playbook::ReleaseAction::start;
+    if (!starts || finalize_after(steps, i) == steps.size()) return {apps_};
+    const auto size = static_cast<std::size_t>(m_.deploy.batch_size(static_cast<int>(apps_.size())));
+    std::vector<std::vector<std::size_t>> out;
+    for (std::size_t k = 0; k < apps_.size(); k += size) {
+      out.emplace_back(apps_.begin() + static_cast<long>(k), apps_.begin() + static_cast<long>(std::min(k + size, apps_.size())));
+    }
+    return out;
+  }
+
+  // The index of the first finalize step after `i` (steps.size() when none).
+  static std::size_t finalize_after(const std::vector<playbook::Step>& steps, std::size_t i) {
+    for (std::size_t k = i + 1; k < steps.size(); ++k) {
+      if (steps[k].kind == StepKind::release && steps[k].release == playbook::ReleaseAction::finalize) return k;
+    }
+    return steps.size();
+  }
+
   // One step of the playbook; false when it failed (and every host was put back).
   bool run_step(const playbook::Step& s) {
+    const auto name = s.name + batch_label_;
     switch (s.kind) {
-      case StepKind::release: return step(s.name, [&] { return release_step(s.release); });
+      case StepKind::release: return step(name, [&] { return release_step(s.release); });
       case StepKind::hooks: return hooks(s);
       case StepKind::remote:
       case StepKind::local:
-      case StepKind::health: return step(s.name, [&] { return common_step(s); });
+      case StepKind::health: return step(name, [&] { return common_step(s); });
       case StepKind::converge: break;  // refused by parse_playbook among release steps
     }
-    return step(s.name, [&]() -> std::string { throw Error("a converge step cannot run among release steps"); });
+    return step(name, [&]() -> std::string { throw Error("a converge step cannot run among release steps"); });
   }
 
   std::string release_step(playbook::ReleaseAction action) {
@@ -342,6 +404,7 @@ class Run {
     std::vector<std::string> lines(hosts_.size());
     const auto dest = fmt::format("{}/releases/{}", layout::app_root(m_), result_.release);
     const auto shipped = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      if (!hosts_[i].app) return {};
       progress(fmt::format("{}: uploading {}", remote.name(), result_.release));
       auto up = remote.upload_tar(tarball, dest);
       if (!up) return std::unexpected(up.error());
@@ -351,7 +414,8 @@ class Run {
     if (std::any_of(shipped.begin(), shipped.end(), [](const HostResult& r) { return !r.ok(); })) {
       // Nothing half-shipped stays: the release folder goes on every host (the next
       // deploy's prepare removes what a lost connection keeps from going here).
-      fleet_.run([&](std::size_t, Remote& remote) -> std::expected<void, Error> {
+      fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+        if (!hosts_[i].app) return {};
         const auto d = util::shell_quote(dest);
         return script_ok(remote, "removing the partial release",
                          remote.run_script(fmt::format("[ -f {0}/.berth-release ] || rm -rf -- {0}\n", d)));
@@ -364,12 +428,17 @@ class Run {
       }
       throw_first(shipped);
     }
-    const auto states = on_hosts("preparing the release", [&](std::size_t) { return prepare_script(m_, result_.release); });
+    // A proxy server that is no app server: its owed reload and check token.
+    const auto states = on_hosts("preparing the release", [&](std::size_t i) {
+      return hosts_[i].app ? prepare_script(m_, result_.release) : state_script(m_);
+    });
     for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
-    result_.previous = hosts_.empty() ? "" : hosts_[0].current;
+    result_.previous = first_app().current;
     check_node_engines();
     std::string detail;
-    for (const auto& l : lines) detail += (detail.empty() ? "" : "; ") + l;
+    for (const auto& l : lines) {
+      if (!l.empty()) detail += (detail.empty() ? "" : "; ") + l;
+    }
     return detail;
   }
 
@@ -379,6 +448,7 @@ class Run {
     const auto range = engines_node(build_dir(m_));
     if (!range) return;
     for (const auto& h : hosts_) {
+      if (!h.app) continue;
       if (auto warning = node_engines_warning(h.name, h.node, *range, m_.app.run.node)) {
         result_.warnings.push_back(std::move(*warning));
       }
@@ -390,9 +460,9 @@ class Run {
     const auto command = migrate_command(m_.app.run.migrate);
     // Once, on the first app host, before anything switches.
     on_hosts("the migration `" + command + "`", [&](std::size_t i) {
-      return i == 0 ? migrate_script(m_, result_.release, command) : std::string();
+      return i == apps_.front() ? migrate_script(m_, result_.release, command) : std::string();
     });
-    return fmt::format("`{}` on {}", command, hosts_[0].name);
+    return fmt::format("`{}` on {}", command, first_app().name);
   }
 
   std::string choose_rollback() {
@@ -402,13 +472,15 @@ class Run {
     const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_, true); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) {
       read_state(i, states[i].records);
+      if (!hosts_[i].app) continue;
       for (const auto& [key, value] : state_records(states[i].records)) {
         if (key == "release") releases[i].push_back(value);
-        if (key == "served" && i == 0) served.push_back(value);
+        if (key == "served" && i == apps_.front()) served.push_back(value);
         if (key == "rollback" && unfinished.empty()) unfinished = value;
       }
     }
-    result_.previous = hosts_[0].current;
+    const auto& first = first_app();
+    result_.previous = first.current;
     std::string note;
     if (!options_.target.empty()) {
       result_.release = options_.target;
@@ -421,7 +493,7 @@ class Run {
       // The newest release older than the current one that has served before (one
       // that failed its checks never went live).
       for (const auto& r : served) {
-        if (r < hosts_[0].current) {
+        if (r < first.current) {
           result_.release = r;
           break;
         }
@@ -431,40 +503,46 @@ class Run {
       throw Error("no release older than the current one to roll back to", ExitCode::failure,
                   "`berth releases` lists what each host has");
     }
-    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    for (const auto i : apps_) {
       if (std::find(releases[i].begin(), releases[i].end(), result_.release) == releases[i].end()) {
         throw Error(fmt::format("{}: has no release {}", hosts_[i].name, result_.release), ExitCode::failure,
                     "`berth releases` lists what each host has");
       }
     }
-    on_hosts("recording the rollback", [&](std::size_t) { return rollback_intent_script(m_, result_.release); });
-    return fmt::format("{} (current {}{})", result_.release, hosts_[0].current, note);
+    on_hosts("recording the rollback", [&](std::size_t i) {
+      return hosts_[i].app ? rollback_intent_script(m_, result_.release) : std::string();
+    });
+    return fmt::format("{} (current {}{})", result_.release, first.current, note);
   }
 
   // The live release again (a restart): the same on every host, or an error.
   std::string choose_current() {
     const auto states = on_hosts("reading releases", [&](std::size_t) { return state_script(m_, true); });
     for (std::size_t i = 0; i < hosts_.size(); ++i) read_state(i, states[i].records);
-    result_.previous = hosts_[0].current;
+    const auto& first = first_app();
+    result_.previous = first.current;
     for (const auto& h : hosts_) {
-      if (h.current != hosts_[0].current) {
+      if (h.app && h.current != first.current) {
         throw Error(fmt::format("{} runs release {} and {} runs {}: deploy (or roll back) first, so that "
                                 "every app host runs the same release",
-                                hosts_[0].name, hosts_[0].current.empty() ? "none" : hosts_[0].current, h.name,
+                                first.name, first.current.empty() ? "none" : first.current, h.name,
                                 h.current.empty() ? "none" : h.current));
       }
     }
-    if (hosts_[0].current.empty()) {
+    if (first.current.empty()) {
       // Nothing serves yet: the first deploy starts the instances with this configuration.
-      on_hosts("clearing the owed restart", [&](std::size_t) { return clear_owed_restart_script(m_); });
+      on_hosts("clearing the owed restart",
+               [&](std::size_t i) { return hosts_[i].app ? clear_owed_restart_script(m_) : std::string(); });
       nothing_live_ = true;
       return "no release is live yet: nothing to restart";
     }
-    result_.release = hosts_[0].current;
+    result_.release = first.current;
     return fmt::format("{} (live)", result_.release);
   }
 
   static Color other(Color c) { return c == Color::blue ? Color::green : Color::blue; }
+
+  const Host& first_app() const { return hosts_[apps_.front()]; }
 
   // Judges the direct probes of new instances against the direct check's conditions.
   std::string judge_probes(std::size_t i, const std::vector<InstanceProbe>& probes) {
@@ -500,9 +578,11 @@ class Run {
   }
 
   std::string start() {
+    align_proxies();
     const auto* check = direct_check(m_);
     const auto path = check ? check->url : std::string("/");
     auto results = on_hosts("starting the new instances", [&](std::size_t i) {
+      if (!hosts_[i].in_batch) return std::string();
       hosts_[i].started = true;
       return start_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)), path,
                           options_.start_wait);
@@ -512,25 +592,80 @@ class Run {
     const auto deadline = Clock::now() + start_deadline();
     while (true) {
       std::string failures;
-      for (std::size_t i = 0; i < hosts_.size(); ++i) failures += judge_probes(i, parse_probes(results[i].records));
+      for (std::size_t i = 0; i < hosts_.size(); ++i) {
+        if (hosts_[i].in_batch) failures += judge_probes(i, parse_probes(results[i].records));
+      }
       if (failures.empty()) break;
       if (Clock::now() >= deadline || (options_.interrupted && options_.interrupted->load())) {
         throw Error("the new instances failed their health check before taking traffic:" + failures);
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
       results = on_hosts("probing the new instances", [&](std::size_t i) {
+        if (!hosts_[i].in_batch) return std::string();
         return probe_script(layout::app_ports(m_, other(hosts_[i].live)), path);
       });
     }
-    return fmt::format("{} instance(s) per host on the {} ports, healthy", m_.app.run.instances,
-                       layout::color_name(other(hosts_[0].live)));
+    std::set<std::string> colors;
+    for (const auto& h : hosts_) {
+      if (h.in_batch) colors.insert(layout::color_name(other(h.live)));
+    }
+    return fmt::format("{} instance(s) per host on the {} ports, healthy", m_.app.run.instances, fmt::join(colors, " and "));
+  }
+
+  // The color whose instances the proxies send app host `h` requests on.
+  Color serving(const Host& h) const { return h.switched ? other(h.live) : h.live; }
+
+  // The upstream files of proxy host `i`, from where the app hosts serve: the file of
+  // each app host on another host, and its own (the record of its live color) when it
+  // is an app host too.
+  std::vector<std::pair<std::string, std::string>> proxy_files(std::size_t i) const {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto k : apps_) {
+      const auto& a = hosts_[k];
+      const auto ports = layout::app_ports(m_, serving(a));
+      if (k == i) {
+        files.emplace_back(layout::upstream_file(m_), layout::upstream_content(ports));
+      } else {
+        files.emplace_back(layout::upstream_fragment(m_, *a.server),
+                           layout::upstream_content(a.server->internal_address(), ports));
+      }
+    }
+    return files;
+  }
+
+  // Before anything starts: every proxy sends each app host's requests to the color
+  // that host records as live. A run cut off between the proxies' switch and an app
+  // host's record leaves them apart; the instances of the recorded color run (prepare
+  // started them), and those of the other color are about to restart.
+  void align_proxies() {
+    if (aligned_) return;
+    aligned_ = true;
+    const bool remote = std::any_of(hosts_.begin(), hosts_.end(), [&](const Host& h) {
+      return h.proxy && (apps_.size() > 1 || !h.app);
+    });
+    if (!remote) return;
+    on_hosts("aligning the proxies with the app servers", [&](std::size_t i) {
+      return hosts_[i].proxy ? upstream_script(proxy_files(i), true) +
+                                   fmt::format("[ -z \"$changed\" ] || sleep {}\n", m_.app.run.drain.count() / 1000.0)
+                             : std::string();
+    });
   }
 
   std::string switch_over() {
     if (!m_.proxy) return "no proxy: the new instances serve on their own ports";
+    for (auto& h : hosts_) h.switched = h.switched || h.in_batch;
+    // The proxies first; then each app host's record of its live color, so that a run
+    // cut off in between leaves the record on the color whose instances keep running.
     on_hosts("switching nginx", [&](std::size_t i) {
-      hosts_[i].switched = true;
-      return switch_script(m_, layout::app_ports(m_, other(hosts_[i].live)));
+      if (!hosts_[i].proxy) return std::string();
+      hosts_[i].touched = true;
+      return upstream_script(proxy_files(i), true);
+    });
+    on_hosts("recording the live color", [&](std::size_t i) {
+      const auto& h = hosts_[i];
+      if (!h.app || h.proxy || !h.in_batch) return std::string();
+      return upstream_script({{layout::upstream_file(m_), layout::upstream_content(layout::app_ports(m_, serving(h)))}},
+                             false);
     });
     return "nginx upstream points at the new instances";
   }
@@ -538,6 +673,7 @@ class Run {
   std::string finalize() {
     finalizing_ = true;
     on_hosts("making the release current", [&](std::size_t i) {
+      if (!hosts_[i].app) return std::string();
       return finalize_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)),
                              layout::app_ports(m_, hosts_[i].live), m_.app.run.drain);
     });
@@ -546,39 +682,68 @@ class Run {
     return fmt::format("{} is current", result_.release);
   }
 
-  // Puts every host back as it was: upstream to the old color, new instances stopped
-  // (with their journal kept for the report).
+  // One round of the switch back: `script(i)` on every host at once, failures kept.
+  HostResults undo_round(const std::string& what, const std::string& prelude,
+                         const std::function<std::string(std::size_t)>& script, std::vector<std::string>* out = nullptr) {
+    return fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+      const auto text = script(i);
+      if (text.empty()) return {};
+      const auto ran = remote.run_script(prelude + text);
+      if (ran && out) (*out)[i] = ran->out;
+      return script_ok(remote, what, ran);
+    });
+  }
+
+  // Puts every host back as it was: the old color's instances running, every proxy's
+  // upstream on them, then the new instances stopped after a drain (their journal kept
+  // for the report).
   void undo() {
     bool any = false;
-    for (const auto& h : hosts_) any = any || h.started || h.switched;
+    for (const auto& h : hosts_) any = any || h.started || h.switched || h.touched;
     if (!any) return;
     progress("switching back to the previous release");
     std::vector<std::string> journals(hosts_.size());
     const auto prelude = fence();
-    const auto back = fleet_.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
-      auto& h = hosts_[i];
+    std::vector<HostResults> rounds;
+    std::vector<bool> recorded(hosts_.size());
+    for (std::size_t i = 0; i < hosts_.size(); ++i) recorded[i] = hosts_[i].switched && !hosts_[i].proxy;
+    // Finalize may have stopped the old instances and moved `current`.
+    rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
+      const auto& h = hosts_[i];
+      if (!h.switched) return std::string();
+      return serve_again_script(m_, finalizing_ ? result_.previous : std::string(), layout::app_ports(m_, h.live),
+                                options_.start_wait);
+    }));
+    for (auto& h : hosts_) h.switched = false;
+    rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
+      const auto& h = hosts_[i];
       std::string script;
-      if (h.switched) {
-        script += serve_again_script(m_, finalizing_ ? result_.previous : std::string(),
-                                     layout::app_ports(m_, h.live), options_.start_wait);
-        script += switch_script(m_, layout::app_ports(m_, h.live)) + "\n";
-        // Requests in flight at the new instances end before they stop.
-        if (h.started) script += fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0);
-        // Finalize may have cleared the restart this run was to pay: the instances
-        // serving again started before the configuration changed.
-        if (finalizing_ && owed_restart_) script += owe_restart_script(m_);
+      if (h.proxy && h.touched) script += upstream_script(proxy_files(i), true);
+      if (recorded[i]) {
+        script += upstream_script({{layout::upstream_file(m_), layout::upstream_content(layout::app_ports(m_, h.live))}},
+                                  false);
       }
-      if (h.started) script += stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
-      if (script.empty()) return {};
-      const auto ran = remote.run_script(prelude + script);
-      if (ran) journals[i] = ran->out;
-      h.started = h.switched = false;
-      return script_ok(remote, "switching back", ran);
-    });
+      // Finalize may have cleared the restart this run was to pay: the instances
+      // serving again started before the configuration changed.
+      if (h.app && finalizing_ && owed_restart_) script += owe_restart_script(m_);
+      return script;
+    }));
+    rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
+      const auto& h = hosts_[i];
+      if (!h.started) return std::string();
+      // Requests in flight at the new instances end before they stop.
+      return fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0) +
+             stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
+    }, &journals));
+    for (auto& h : hosts_) h.started = h.touched = false;
     // Said only when it happened: a host whose connection is gone was not put back.
-    result_.switched_back = std::all_of(back.begin(), back.end(), [](const HostResult& r) { return r.ok(); });
-    for (const auto& r : back) {
-      if (r.error) {
+    result_.switched_back = true;
+    std::set<std::string> told;
+    for (const auto& round : rounds) {
+      for (const auto& r : round) {
+        if (!r.error) continue;
+        result_.switched_back = false;
+        if (!told.insert(r.host).second) continue;
         result_.error += fmt::format("\nnot switched back: {}\n(`berth health` shows what serves there; "
                                      "`berth plan` shows the work the next run owes)",
                                      r.error->what());
@@ -616,6 +781,9 @@ class Run {
   bool finalized_ = false;
   bool nothing_live_ = false;  // `current` found no live release: the run is done
   Result result_;
+  std::vector<std::size_t> apps_;  // the app hosts' indices, in order
+  std::string batch_label_;        // " (batch 2/3: app2)" while batches run
+  bool aligned_ = false;           // the proxies follow the app hosts' records
 };
 
 }  // namespace

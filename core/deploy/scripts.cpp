@@ -300,25 +300,55 @@ std::string probe_script(const std::vector<int>& ports, const std::string& path)
 }
 
 std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports) {
-  const auto file = layout::upstream_file(m);
-  return fmt::format(
-      "f={0}\ncp -p \"$f\" \"$f.prev\" 2>/dev/null\n"
-      "tmp=$(mktemp \"$f.XXXXXX\") && cat > \"$tmp\" <<'@@berth-upstream'\n{1}@@berth-upstream\n"
-      // From the new file in place until nginx has reloaded, the reload is owed
-      // (converge/apply.hpp): a run cut off in between leaves it for the next one.
-      "owed=; [ -e {2} ] && owed=1\n"
-      "mkdir -p {4} && : > {2} || exit 1\n"
-      "fence\nchmod 0644 \"$tmp\" && mv -f \"$tmp\" \"$f\" || exit 1\n"
-      "if ! out=$(nginx -t 2>&1); then\n"
-      "  [ -f \"$f.prev\" ] && mv -f \"$f.prev\" \"$f\"\n"
-      "  [ -n \"$owed\" ] || rm -f {2}\n"
-      "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
-      "fi\n"
-      // Every request after this script, the gate's included, reaches the new instances.
-      "fence\n{3}"
-      "rm -f {2}\n",
-      shell_quote(file), layout::upstream_content(ports), owed_nginx_reload, layout::nginx_reload("exit 1"),
-      converge::owed_dir);
+  return upstream_script({{layout::upstream_file(m), layout::upstream_content(ports)}}, true);
+}
+
+std::string upstream_script(const std::vector<std::pair<std::string, std::string>>& files, bool nginx) {
+  // Each new file next to the old one; only the ones that differ change. No `exit 0`:
+  // a switch back runs more after this.
+  std::string script = "changed=\n";
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    script += fmt::format(
+        "f{0}={1}; mkdir -p \"$(dirname \"$f{0}\")\" || exit 1\n"
+        "tmp{0}=$(mktemp \"$f{0}.XXXXXX\") && cat > \"$tmp{0}\" <<'@@berth-upstream' || exit 1\n{2}@@berth-upstream\n"
+        "if cmp -s \"$tmp{0}\" \"$f{0}\"; then rm -f \"$tmp{0}\"; tmp{0}=; else changed=1; fi\n",
+        i, shell_quote(files[i].first), files[i].second);
+  }
+  script += "if [ -n \"$changed\" ]; then\n";
+  if (nginx) {
+    // From the new files in place until nginx has reloaded, the reload is owed
+    // (converge/apply.hpp): a run cut off in between leaves it for the next one.
+    script += fmt::format("owed=; [ -e {0} ] && owed=1\nmkdir -p {1} && : > {0} || exit 1\n", owed_nginx_reload,
+                          converge::owed_dir);
+  }
+  script += "fence\n";
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    script += fmt::format(
+        "if [ -n \"$tmp{0}\" ]; then\n"
+        "  rm -f \"$f{0}.prev\"; cp -p \"$f{0}\" \"$f{0}.prev\" 2>/dev/null\n"
+        "  chmod 0644 \"$tmp{0}\" && mv -f \"$tmp{0}\" \"$f{0}\" || exit 1\n"
+        "fi\n",
+        i);
+  }
+  if (nginx) {
+    script += "if ! out=$(nginx -t 2>&1); then\n";
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      script += fmt::format("  if [ -n \"$tmp{0}\" ]; then\n"
+                            "    if [ -f \"$f{0}.prev\" ]; then mv -f \"$f{0}.prev\" \"$f{0}\"; else rm -f \"$f{0}\"; fi\n"
+                            "  fi\n",
+                            i);
+    }
+    // Every request after this script, the gate's included, reaches the new instances.
+    script += fmt::format(
+        "  [ -n \"$owed\" ] || rm -f {0}\n"
+        "  printf 'nginx -t failed; the previous upstream was kept\\n%s\\n' \"$out\" >&2; exit 1\n"
+        "fi\n"
+        "fence\n{1}"
+        "rm -f {0}\n",
+        owed_nginx_reload, layout::nginx_reload("exit 1"));
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) script += fmt::format("rm -f \"$f{0}.prev\"\n", i);
+  return script + "fi\n";
 }
 
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,

@@ -99,6 +99,11 @@ std::string probe_script(const std::vector<int>& ports, const std::string& path)
 // failed test the previous upstream is restored and the script fails. The reload is
 // recorded as owed while the new file is in place and nginx has not reloaded.
 std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports);
+// The same for several upstream files (path, content) at once: the ones whose content
+// differs are replaced; with `nginx`, then `nginx -t` (every replaced file put back
+// when it fails) and a reload. Nothing changes, and nginx is not reloaded, when every
+// file has its content already.
+std::string upstream_script(const std::vector<std::pair<std::string, std::string>>& files, bool nginx);
 
 // After a passed gate: `current` -> release, the new instances enabled, the old ones
 // stopped and disabled after `drain`, releases beyond keep_releases pruned (never the

@@ -108,12 +108,15 @@ TEST_CASE("deploy run: a failed gate switches back and stops the new instances")
                                   {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
   CHECK_FALSE(result.ok);
   CHECK(result.switched_back);
-  // The last scripts put the old (blue) upstream back and stop the green instance.
-  const auto back = std::find_if(remote.sent.rbegin(), remote.sent.rend(), [](const std::string& s) {
+  // The last scripts put the old (blue) upstream back, then stop the green instance.
+  const auto stop = std::find_if(remote.sent.rbegin(), remote.sent.rend(), [](const std::string& s) {
     return s.find("disable --quiet --now shop@4001.service") != std::string::npos;
   });
-  REQUIRE(back != remote.sent.rend());
-  CHECK(back->find("127.0.0.1:4000") != std::string::npos);
+  REQUIRE(stop != remote.sent.rend());
+  const auto back = std::find_if(stop, remote.sent.rend(), [](const std::string& s) {
+    return s.find("127.0.0.1:4000") != std::string::npos && s.find("nginx -t") != std::string::npos;
+  });
+  CHECK(back != remote.sent.rend());
   CHECK_FALSE(sent_any(remote, "current.new"));
 }
 
@@ -274,4 +277,62 @@ TEST_CASE("deploy run: a host whose Node.js package.json's engines do not allow 
     CHECK(result.warnings.empty());
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("deploy run: batches switch app servers one at a time, and a failed batch puts every one back") {
+  auto m = sample();
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "app2", .address = "198.18.0.12", .roles = {"app"}, .private_address = "10.0.0.12"},
+               {.name = "app3", .address = "198.18.0.13", .roles = {"app"}},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
+  m.deploy.batch = 1;
+  FakeHosts hosts(4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto& remote = hosts.remotes[i];
+    remote.answer("if ! mkdir", "");
+    // app2's new instance answers 500 directly: its batch fails before the switch.
+    if (i == 1) {
+      remote.answer("systemctl restart", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+      remote.answer("do probe $p", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+    }
+    if (i == 3) remote.answer("ls -1r", "");
+    healthy_host(remote);
+    remote.answer("@@berth-upstream", "");
+  }
+  const auto result = deploy::run(m, rollback(), servers(m), hosts,
+                                  {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
+  INFO(result.error);
+  CHECK_FALSE(result.ok);
+  CHECK(result.switched_back);
+  CHECK(result.error.find("start (batch 2/3: app2)") != std::string::npos);
+  CHECK(result.error.find("app2 port 4001: [STATUS] < 500") != std::string::npos);
+  const auto& app1 = hosts.remotes[0];
+  const auto& app3 = hosts.remotes[2];
+  const auto& lb = hosts.remotes[3];
+  // Batch 1 went through: lb sent app1's requests to its green instance, app1 recorded it.
+  const auto upstreams = [](const test::FakeRemote& r) {
+    std::vector<std::string> out;
+    for (const auto& s : r.sent) {
+      if (s.find("@@berth-upstream") != std::string::npos) out.push_back(s);
+    }
+    return out;
+  };
+  const auto lb_switches = upstreams(lb);
+  REQUIRE(lb_switches.size() >= 3);  // aligned, batch 1, back
+  CHECK(lb_switches[1].find("/etc/berth/shop/upstream.d/app1.conf") != std::string::npos);
+  CHECK(lb_switches[1].find("server 198.18.0.11:4001 ") != std::string::npos);
+  CHECK(lb_switches[1].find("server 10.0.0.12:4000 ") != std::string::npos);
+  CHECK(lb_switches[1].find("server 198.18.0.13:4000 ") != std::string::npos);
+  CHECK(lb_switches.back().find("server 198.18.0.11:4000 ") != std::string::npos);
+  CHECK(lb_switches.back().find("nginx -t") != std::string::npos);
+  const auto app1_records = upstreams(app1);
+  REQUIRE(app1_records.size() == 2);
+  CHECK(app1_records[0].find("server 127.0.0.1:4001 ") != std::string::npos);
+  CHECK(app1_records[0].find("nginx -t") == std::string::npos);
+  CHECK(app1_records[1].find("server 127.0.0.1:4000 ") != std::string::npos);
+  // Every started instance stopped; batch 3 never started; nothing became current.
+  CHECK(sent_any(app1, "disable --quiet --now shop@4001.service"));
+  CHECK(sent_any(hosts.remotes[1], "disable --quiet --now shop@4001.service"));
+  CHECK_FALSE(sent_any(app3, "systemctl restart"));
+  for (const auto& r : hosts.remotes) CHECK_FALSE(sent_any(r, "current.new"));
 }

@@ -1,8 +1,13 @@
+#include <core/converge/apply.hpp>
 #include <core/deploy/scripts.hpp>
 #include <core/util/process.hpp>
 #include <tests/unit/framed.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace berth;
 using namespace berth::deploy;
@@ -76,12 +81,84 @@ TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for
   REQUIRE(reload != std::string::npos);
   CHECK(test < reload);
   // The previous upstream is put back when the test fails.
-  CHECK(script.find("mv -f \"$f.prev\" \"$f\"") != std::string::npos);
+  CHECK(script.find("mv -f \"$f0.prev\" \"$f0\"") != std::string::npos);
   CHECK(script.find("server 127.0.0.1:3002") != std::string::npos);
   CHECK(script.find("server 127.0.0.1:3003") != std::string::npos);
   // Old workers still accept connections for the old upstream right after the
   // reload: the script waits until they are shutting down.
   CHECK(script.find("shutting", reload) != std::string::npos);
+}
+
+namespace {
+
+// Runs an upstream_script in a folder of its own: `fence` a no-op, nginx and
+// systemctl stubs on PATH (nginx -t fails when NGINX_FAILS is set; systemctl notes
+// each call in calls), the owed records under the folder.
+struct UpstreamRun {
+  std::filesystem::path dir;
+  UpstreamRun() {
+    dir = std::filesystem::temp_directory_path() / ("berth-upstream-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "bin");
+    write("bin/nginx", "#!/bin/sh\n[ -z \"$NGINX_FAILS\" ] || { echo 'emerg: bad' >&2; exit 1; }\n");
+    write("bin/systemctl", "#!/bin/sh\necho \"$*\" >> \"$DIR/calls\"\n");
+    std::filesystem::permissions(dir / "bin/nginx", std::filesystem::perms::owner_all);
+    std::filesystem::permissions(dir / "bin/systemctl", std::filesystem::perms::owner_all);
+  }
+  ~UpstreamRun() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  std::string read(const std::string& name) const {
+    std::ifstream in(dir / name);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  bool run(std::string script, bool nginx_fails = false) const {
+    for (auto at = script.find(converge::owed_dir); at != std::string::npos; at = script.find(converge::owed_dir)) {
+      script.replace(at, converge::owed_dir.size(), (dir / "owed").string());
+    }
+    ProcessOptions options{.stdin_text = "fence() { :; }\n" + script};
+    options.env = {{"PATH", (dir / "bin").string() + ":/usr/bin:/bin"}, {"DIR", dir.string()}};
+    if (nginx_fails) options.env["NGINX_FAILS"] = "1";
+    const auto result = run_process({"/bin/sh"}, options);
+    REQUIRE(result.has_value());
+    return result->ok();
+  }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+}  // namespace
+
+TEST_CASE("deploy scripts: upstream_script replaces only the files that differ, and reloads only then") {
+  UpstreamRun t;
+  t.write("a.conf", "server 127.0.0.1:3000;\n");
+  t.write("b.conf", "old\n");
+  // Unchanged: no reload.
+  REQUIRE(t.run(upstream_script({{t.path("a.conf"), "server 127.0.0.1:3000;\n"}}, true)));
+  CHECK(t.read("calls").empty());
+  // One of two differs: it alone is replaced, nginx reloads once.
+  REQUIRE(t.run(upstream_script({{t.path("a.conf"), "server 127.0.0.1:3000;\n"}, {t.path("b.conf"), "new\n"},
+                                 {t.path("d/c.conf"), "made\n"}},
+                                true)));
+  CHECK(t.read("a.conf") == "server 127.0.0.1:3000;\n");
+  CHECK(t.read("b.conf") == "new\n");
+  CHECK(t.read("d/c.conf") == "made\n");
+  CHECK(t.read("calls") == "reload nginx.service\n");
+  CHECK_FALSE(std::filesystem::exists(t.dir / "owed"/ "reload:nginx.service"));
+  // nginx -t fails: every replaced file is put back (a new one removed), nothing reloads,
+  // and what follows the script does not run.
+  CHECK_FALSE(t.run(upstream_script({{t.path("b.conf"), "newer\n"}, {t.path("e.conf"), "x\n"}}, true) +
+                        "echo after > \"$DIR/after\"\n",
+                    true));
+  CHECK(t.read("b.conf") == "new\n");
+  CHECK_FALSE(std::filesystem::exists(t.dir / "e.conf"));
+  CHECK_FALSE(std::filesystem::exists(t.dir / "after"));
+  CHECK(t.read("calls") == "reload nginx.service\n");
+  // Without nginx (an app server's own record): replaced, nothing else; the script
+  // goes on to what follows.
+  REQUIRE(t.run(upstream_script({{t.path("a.conf"), "server 127.0.0.1:3002;\n"}}, false) +
+                "echo after > \"$DIR/after\"\n"));
+  CHECK(t.read("a.conf") == "server 127.0.0.1:3002;\n");
+  CHECK(t.read("after") == "after\n");
+  CHECK(t.read("calls") == "reload nginx.service\n");
 }
 
 TEST_CASE("deploy scripts: parse_probes reads framed records, bodies with newlines included") {
