@@ -55,7 +55,10 @@ ReleaseReport run_release(const GlobalOptions& global, Ui& ui, const manifest::M
   callbacks.output = [&ui](std::string_view line) { ui.detail(line); };
   ReleaseReport report;
   report.result = deploy::run(manifest, book, hosts.servers, hosts.fleet, options, callbacks);
-  for (const auto* s : hosts.servers) report.hosts.push_back(s->name);
+  for (const auto* s : hosts.servers) {
+    report.hosts.push_back(s->name);
+    if (s->has_role("app")) ++report.app_hosts;
+  }
   return report;
 }
 
@@ -83,12 +86,14 @@ int print_release(Ui& ui, const playbook::Playbook& book, const ReleaseReport& r
   const auto& result = report.result;
   const auto& verb = book.name;
   if (!ui.json()) {
+    std::size_t width = 14;  // batched steps name their batch: "start (batch 2/3: app2)"
+    for (const auto& s : result.steps) width = std::max(width, s.name.size());
     for (const auto& s : result.steps) {
-      ui.out(fmt::format("{} {:<14} {:>6.1f} s  {}", s.ok ? ui.green("ok") : ui.red("!!"), s.name,
+      ui.out(fmt::format("{} {:<{}} {:>6.1f} s  {}", s.ok ? ui.green("ok") : ui.red("!!"), s.name, width,
                          s.elapsed.count() / 1000.0, s.ok ? s.detail : ""));
     }
     if (result.ok && !result.release.empty()) {
-      ui.out(ui.bold(fmt::format("{} {} is live on {} host(s)", verb, result.release, report.hosts.size())));
+      ui.out(ui.bold(fmt::format("{} {} is live on {} app host(s)", verb, result.release, report.app_hosts)));
     }
   }
   for (const auto& w : result.warnings) ui.warn(w);

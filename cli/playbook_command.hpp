@@ -43,7 +43,8 @@ void add_release_flags(CLI::App* sub, ReleaseFlags& flags);
 // A release playbook's run and the app hosts it ran on.
 struct ReleaseReport {
   deploy::Result result;
-  std::vector<std::string> hosts;
+  std::vector<std::string> hosts;   // the app servers and the proxy servers of the run
+  std::size_t app_hosts = 0;        // how many of them are app servers
 };
 
 // Runs release playbook `book` on the app hosts of `global`'s selection under the deploy

@@ -749,12 +749,15 @@ class Run {
                                      r.error->what());
       }
     }
-    for (const auto& j : journals) {
+    for (std::size_t i = 0; i < journals.size(); ++i) {
+      const auto& j = journals[i];
+      // With several app hosts, each line says whose it is.
+      const auto prefix = apps_.size() > 1 ? hosts_[i].name + " | " : std::string();
       std::size_t pos = 0;
       while (pos < j.size()) {
         auto eol = j.find('\n', pos);
         if (eol == std::string::npos) eol = j.size();
-        if (eol > pos) result_.journal.push_back(redact(j.substr(pos, eol - pos)));
+        if (eol > pos) result_.journal.push_back(prefix + redact(j.substr(pos, eol - pos)));
         pos = eol + 1;
       }
     }

@@ -40,7 +40,7 @@ grep -qx "address = \"$address\"" "$example/berth.sandbox.toml" || fail "berth.s
 for step in "berth -e sandbox setup" "berth -e sandbox deploy" "berth -e sandbox health"; do
   grep -q "^== \[[0-9]/8\] .*($step" "$work/demo.err" || fail "the demo did not say it ran $step"
 done
-grep -q "is live on 1 host(s)" "$work/demo.out" || fail "the demo's deploy did not report a live release"
+grep -q "is live on 1 app host(s)" "$work/demo.out" || fail "the demo's deploy did not report a live release"
 grep -qx "subscription-tracker is deployed on the sandbox $sandbox: https://$address/" "$work/demo.out" ||
   fail "the demo did not print the URL https://$address/"
 grep -q "berth sandbox down $sandbox\$" "$work/demo.out" || fail "the demo did not say how to tear down"

@@ -1,6 +1,7 @@
 # Load balancing across app servers (issue 24), on five sandbox hosts: lb (proxy),
-# app1-3 (app) and db (PostgreSQL), from examples/fleet with a versioned app. Setup
-# from bare hosts; the app servers' instance ports answer the proxy and nobody else.
+# app1-3 (app) and db (PostgreSQL). examples/fleet/demo.sh sets up the bare hosts and
+# deploys the example as it is; then a versioned app on the same manifest. The app
+# servers' instance ports answer the proxy and nobody else.
 # A deploy in batches of one under load through the proxy loses no request and
 # leaves every app server on the new release. The instances of one app server
 # stopped by hand under load: the proxy stops sending it requests (failures
@@ -15,6 +16,9 @@ sandbox_up e2e-lb 5 >/dev/null
 PROJECT=$(mktemp -d)
 trap 'status=$?; load_stop >/dev/null 2>&1; cd /; rm -rf "$PROJECT"; _berth_test_cleanup $status' EXIT
 cp -rL "$BERTH_SOURCE_DIR/examples/fleet/." "$PROJECT/"
+echo "== examples/fleet/demo.sh: setup of five bare hosts, a deploy, health"
+BERTH_DEMO_SANDBOX=e2e-lb sh "$PROJECT/demo.sh" >"$PROJECT/demo.out" 2>&1 || { cat "$PROJECT/demo.out"; fail "the fleet demo failed"; }
+grep -q '^hello from a fleet$' "$PROJECT/demo.out" || { cat "$PROJECT/demo.out"; fail "the demo's site does not answer"; }
 rm -rf "$PROJECT/app" && mkdir "$PROJECT/app"
 # The example's manifest with the sandbox's hosts, and no rate limit (the load comes
 # from one address).
@@ -70,9 +74,9 @@ plan_clean() {
   "$BERTH" --no-color plan --detailed-exitcode >"$PROJECT/plan.out" 2>&1 || { cat "$PROJECT/plan.out"; fail "plan shows changes after $1"; }
 }
 
-echo "== setup of five bare hosts"
+echo "== the versioned app"
 "$BERTH" -q setup >/dev/null || fail "setup failed"
-"$BERTH" -q deploy >/dev/null || fail "the first deploy failed"
+"$BERTH" -q deploy >/dev/null || fail "the first deploy of the versioned app failed"
 expect_all v1
 # The instance ports answer the proxy, and nobody else (this machine included).
 sandbox_ssh e2e-lb 1 curl -s --max-time 3 "http://$app1_address:3000/" | grep -q '^v1 ' ||
@@ -112,7 +116,7 @@ plan_clean "app2's instances came back"
 echo "== a release that fails its direct check on app2, the second batch"
 set_version v3
 hosts_line 3 >"$PROJECT/app/FAIL_ON_HOST"
-under_load "$PROJECT/deploy3.out" deploy
+under_load "$PROJECT/deploy3.out" deploy --gate-deadline 15s
 rm -f "$PROJECT/app/FAIL_ON_HOST"
 [ "$STATUS" = 1 ] || fail "the failing deploy exited $STATUS, expected 1"
 grep -q 'batch 2/3: app2' "$PROJECT/deploy3.out" || fail "the failure does not name the second batch"
