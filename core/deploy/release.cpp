@@ -14,7 +14,11 @@ namespace berth::deploy {
 
 std::string make_release_id(const std::filesystem::path& dir,
                             std::chrono::system_clock::time_point now) {
-  auto id = fmt::format("{:%Y%m%dT%H%M%SZ}", std::chrono::floor<std::chrono::seconds>(now));
+  // Milliseconds too: two deploys in one second (a fast deploy, a script) must not
+  // ship into one folder, the live release's.
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(now);
+  auto id = fmt::format("{:%Y%m%dT%H%M%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(ms),
+                        (ms.time_since_epoch() % std::chrono::seconds(1)).count());
   ProcessOptions options;
   options.cwd = dir;
   const auto sha = run_process({"git", "rev-parse", "--short", "HEAD"}, options);

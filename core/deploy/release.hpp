@@ -14,7 +14,8 @@
 
 namespace berth::deploy {
 
-// "20261125T153000Z" plus "-<git short sha>" when `dir` is inside a git work tree.
+// "20261125T153000.123Z" (UTC, to the millisecond) plus "-<git short sha>" when `dir`
+// is inside a git work tree. Ids sort by time as strings.
 std::string make_release_id(const std::filesystem::path& dir,
                             std::chrono::system_clock::time_point now);
 

@@ -62,3 +62,16 @@ TEST_CASE("release: a host's Node.js outside engines.node gets a warning that sa
           "major [app.run] node installs from NodeSource (20, 22, 24): change engines.node");
   }
 }
+
+TEST_CASE("release: ids differ within one second and sort by time") {
+  using namespace std::chrono;
+  const auto dir = std::filesystem::temp_directory_path();  // no git work tree: no sha
+  const sys_time<milliseconds> t{sys_days{2026y / 12 / 6}.time_since_epoch() + hours(14) + minutes(53) + seconds(58) + milliseconds(7)};
+  const auto a = deploy::make_release_id(dir, t);
+  const auto b = deploy::make_release_id(dir, t + milliseconds(400));
+  const auto c = deploy::make_release_id(dir, t + seconds(1));
+  CHECK(a == "20261206T145358.007Z");
+  CHECK(b == "20261206T145358.407Z");
+  CHECK(a < b);
+  CHECK(b < c);
+}
