@@ -542,6 +542,14 @@ class Run {
 
   static Color other(Color c) { return c == Color::blue ? Color::green : Color::blue; }
 
+  // The color a release starts on: the idle one behind a proxy; without a proxy
+  // nothing switches between colors (clients reach the app on its port), so the new
+  // release restarts the instances in place, on the blue ports.
+  Color next(const Host& h) const { return m_.proxy ? other(h.live) : Color::blue; }
+  // The color that stops once the release is current: the old one behind a proxy;
+  // without one, green (instances an earlier berth left there).
+  Color old(const Host& h) const { return m_.proxy ? h.live : Color::green; }
+
   const Host& first_app() const { return hosts_[apps_.front()]; }
 
   // Judges the direct probes of new instances against the direct check's conditions.
@@ -584,7 +592,7 @@ class Run {
     auto results = on_hosts("starting the new instances", [&](std::size_t i) {
       if (!hosts_[i].in_batch) return std::string();
       hosts_[i].started = true;
-      return start_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)), path,
+      return start_script(m_, result_.release, layout::app_ports(m_, next(hosts_[i])), path,
                           options_.start_wait);
     });
     // Direct checks, retried until the gate's deadline: the new release takes no
@@ -602,12 +610,17 @@ class Run {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       results = on_hosts("probing the new instances", [&](std::size_t i) {
         if (!hosts_[i].in_batch) return std::string();
-        return probe_script(layout::app_ports(m_, other(hosts_[i].live)), path);
+        return probe_script(layout::app_ports(m_, next(hosts_[i])), path);
       });
     }
     std::set<std::string> colors;
     for (const auto& h : hosts_) {
-      if (h.in_batch) colors.insert(layout::color_name(other(h.live)));
+      if (h.in_batch) colors.insert(layout::color_name(next(h)));
+    }
+    if (!m_.proxy) {
+      return fmt::format("{} instance(s) per host restarted in place on their ports (no [proxy]: not zero "
+                         "downtime), healthy",
+                         m_.app.run.instances);
     }
     return fmt::format("{} instance(s) per host on the {} ports, healthy", m_.app.run.instances, fmt::join(colors, " and "));
   }
@@ -674,8 +687,9 @@ class Run {
     finalizing_ = true;
     on_hosts("making the release current", [&](std::size_t i) {
       if (!hosts_[i].app) return std::string();
-      return finalize_script(m_, result_.release, layout::app_ports(m_, other(hosts_[i].live)),
-                             layout::app_ports(m_, hosts_[i].live), m_.app.run.drain);
+      return finalize_script(m_, result_.release, layout::app_ports(m_, next(hosts_[i])),
+                             layout::app_ports(m_, old(hosts_[i])),
+                             m_.proxy ? m_.app.run.drain : std::chrono::milliseconds(0));
     });
     for (auto& h : hosts_) h.started = h.switched = false;
     finalized_ = true;
@@ -731,6 +745,15 @@ class Run {
     rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
       const auto& h = hosts_[i];
       if (!h.started) return std::string();
+      if (!m_.proxy) {
+        // In place: the instances start again on the release that was current (none on
+        // a first deploy: they stay stopped).
+        const auto previous = finalizing_ ? result_.previous : h.current;
+        const auto ports = layout::app_ports(m_, Color::blue);
+        auto script = stop_script(m_, ports, 15);
+        if (!previous.empty()) script += restart_in_place_script(m_, previous, ports, options_.start_wait);
+        return script;
+      }
       // Requests in flight at the new instances end before they stop.
       return fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0) +
              stop_script(m_, layout::app_ports(m_, other(h.live)), 15);

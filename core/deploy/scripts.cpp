@@ -419,6 +419,12 @@ std::string serve_again_script(const manifest::Manifest& m, const std::string& r
   return script;
 }
 
+std::string restart_in_place_script(const manifest::Manifest& m, const std::string& release,
+                                    const std::vector<int>& ports, std::chrono::seconds wait) {
+  return serve_again_script(m, release, {}, wait) + start_script(m, release, ports, "/", wait) +
+         fmt::format("fence\nsystemctl enable --quiet {} || exit 1\n", units(m, ports));
+}
+
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines) {
   return fmt::format(
       "for u in {0}; do\n"

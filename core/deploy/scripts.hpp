@@ -126,6 +126,12 @@ std::string clear_owed_restart_script(const manifest::Manifest& m);
 std::string serve_again_script(const manifest::Manifest& m, const std::string& release,
                                const std::vector<int>& ports, std::chrono::seconds wait);
 
+// Without a proxy (a release restarts the instances in place), the switch back: the
+// instances of `ports` run `release` again (linked, restarted, enabled, given up to
+// `wait` to answer) and `current` points at it.
+std::string restart_in_place_script(const manifest::Manifest& m, const std::string& release,
+                                    const std::vector<int>& ports, std::chrono::seconds wait);
+
 // Stops the instances of `ports` and prints the last `lines` journal lines of each.
 std::string stop_script(const manifest::Manifest& m, const std::vector<int>& ports, int lines);
 

@@ -336,3 +336,39 @@ TEST_CASE("deploy run: batches switch app servers one at a time, and a failed ba
   CHECK_FALSE(sent_any(app3, "systemctl restart"));
   for (const auto& r : hosts.remotes) CHECK_FALSE(sent_any(r, "current.new"));
 }
+
+TEST_CASE("deploy run: without a proxy a release restarts the instances in place, and a failure restarts the previous one") {
+  auto m = sample();
+  m.proxy.reset();
+  FakeHosts hosts(1);
+  auto& remote = hosts.remotes[0];
+  remote.answer("if ! mkdir", "");
+  remote.answer("systemctl restart", record("4000", "probe", "200 3") + record("4000", "body", "ok"));
+  healthy_host(remote);
+  const auto fine = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
+  INFO(fine.error);
+  CHECK(fine.ok);
+  // On the ports clients reach: blue, never green; nothing switches.
+  CHECK(sent_any(remote, "ln -sfn '/srv/shop'/releases/r1 '/srv/shop'/instances/$p.new"));
+  CHECK(sent_any(remote, "for p in 4000; do\n  fence\n  ln -sfn"));
+  CHECK_FALSE(sent_any(remote, "for p in 4001; do\n  fence\n  ln -sfn"));
+  CHECK_FALSE(sent_any(remote, "@@berth-upstream"));
+
+  SECTION("a failed gate starts the release that was current again, on the same ports") {
+    m.health.push_back({.name = "down", .kind = "http", .url = "http://127.0.0.1:9/"});
+    m.health.back().conditions.push_back({.text = "[STATUS] == 200"});
+    FakeHosts again(1);
+    auto& r = again.remotes[0];
+    r.answer("if ! mkdir", "");
+    r.answer("systemctl restart", record("4000", "probe", "200 3") + record("4000", "body", "ok"));
+    healthy_host(r);
+    const auto failed = deploy::run(m, rollback(), servers(m), again,
+                                    {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
+    CHECK_FALSE(failed.ok);
+    CHECK(failed.switched_back);
+    const auto& last = r.sent[r.sent.size() - 2];  // then the lock's release
+    CHECK(last.find("releases/r2 '/srv/shop'/instances/$p.new") != std::string::npos);
+    CHECK(last.find("systemctl enable --quiet shop@4000.service") != std::string::npos);
+    CHECK_FALSE(sent_any(r, "current.new && mv -fT '/srv/shop'/current.new '/srv/shop'/current\ntouch"));
+  }
+}
