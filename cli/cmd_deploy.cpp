@@ -134,9 +134,12 @@ void add_deploy(CLI::App& app, Cli& cli) {
       "Run the deploy playbook (playbooks/deploy.toml next to berth.toml, else the built-in one): "
       "build the app locally ([app.build] command), pack it, ship it to every app host, run the "
       "migration once, start it on the idle blue/green ports, check the new instances directly, "
-      "switch nginx to them, gate on the [[health]] checks (switching back when they fail), then "
-      "make it current and stop the old instances. Holds the deploy lock on every host. Warns (and "
-      "goes on) when an app host's Node.js is outside package.json's engines.node.");
+      "switch every proxy's nginx to them, gate on the [[health]] checks (switching back when they "
+      "fail), then make it current and stop the old instances. With [deploy] batch, start, switch "
+      "and gate go through the app servers a batch at a time; a failed batch puts every one back. "
+      "Without [proxy], the instances restart in place on their port (not zero downtime). Holds the "
+      "deploy lock on every app and proxy host. Warns (and goes on) when an app host's Node.js is "
+      "outside package.json's engines.node.");
   auto flags = std::make_shared<ReleaseFlags>();
   add_release_flags(sub, *flags);
   on_run(sub, cli, [&cli, flags](Ui& ui) { return run_deploy(cli.global, ui, "deploy", *flags); });

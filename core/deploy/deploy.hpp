@@ -6,6 +6,9 @@
 // health checks, then make it current and stop the old instances), berth rollback
 // (playbooks/rollback.toml: choose an earlier release, then the same start, switch,
 // gate, finalize), and a project's own release playbooks (`berth run NAME`). The
+// hosts are the app servers and the proxy servers (whose upstreams switch). With
+// [deploy] batch, the steps from start to before finalize run once per batch of app
+// servers. Without [proxy], the new release restarts the instances in place. The
 // whole run holds the deploy lock on every host; when a step fails after `start`,
 // every host is switched back to the release that was serving.
 
@@ -60,8 +63,8 @@ struct Callbacks {
 };
 
 // Runs release playbook `book` (deploy, rollback or a project's own; its order was
-// checked by playbook::parse_playbook) on the hosts of `fleet` (each must have the
-// app role; `servers` in the same order). Never throws for step failures, remote or
+// checked by playbook::parse_playbook) on the hosts of `fleet` (app and proxy servers,
+// at least one app server; `servers` in the same order). Never throws for step failures, remote or
 // local (the build failing, no release to roll back to): they end in Result::error.
 Result run(const manifest::Manifest& m, const playbook::Playbook& book,
            const std::vector<const manifest::Server*>& servers, Hosts& fleet,
