@@ -64,6 +64,7 @@ struct Host {
   bool switched = false;    // the proxies' upstreams point at them
   bool in_batch = false;    // among the app servers this batch starts and switches
   bool touched = false;     // a proxy whose upstreams this run changed
+  bool failed = false;      // its batch failed within [deploy] max_fail: it keeps the previous release
   std::string error;
 };
 
@@ -123,13 +124,39 @@ class Run {
           names += (names.empty() ? "" : ", ") + hosts_[k].name;
         }
         batch_label_ = fmt::format(" (batch {}/{}: {})", b + 1, batches.size(), names);
-        for (std::size_t k = i; k < end; ++k) {
-          if (!run_step(steps[k])) return failed();
+        // Within [deploy] max_fail, a failed batch goes back alone and the next one starts.
+        may_fail_ = failed_.size() + batches[b].size() <= static_cast<std::size_t>(m_.deploy.max_fail);
+        bool ok = true;
+        for (std::size_t k = i; k < end && ok; ++k) ok = run_step(steps[k]);
+        may_fail_ = false;
+        if (ok) continue;
+        if (!batch_failed_) return failed();
+        batch_failed_ = false;
+        if (!undo_hosts([](const Host& h) { return h.in_batch; }, false)) {
+          result_.error = "a failed batch could not be put back alone:" + batch_errors_ + result_.error;
+          undo();
+          return failed();
+        }
+        for (const auto k : batches[b]) {
+          hosts_[k].failed = true;
+          failed_.push_back(hosts_[k].name);
         }
       }
       batch_label_.clear();
-      for (const auto k : apps_) hosts_[k].in_batch = true;
+      for (const auto k : apps_) hosts_[k].in_batch = !hosts_[k].failed;
+      if (failed_.size() == apps_.size()) {
+        result_.error = "every batch failed; every app server serves the previous release:" + batch_errors_;
+        return finish();
+      }
       i = end - 1;
+    }
+    if (!failed_.empty()) {
+      // The deploy went on without them ([deploy] max_fail): it still failed.
+      result_.error = fmt::format("{} of {} app server(s) failed and serve the previous release ({}); {} runs "
+                                  "on the others:{}",
+                                  failed_.size(), apps_.size(), fmt::join(failed_, ", "), result_.release,
+                                  batch_errors_);
+      return finish();
     }
     result_.ok = true;
     return finish();
@@ -262,7 +289,17 @@ class Run {
     }
     report.elapsed = since(start);
     result_.steps.push_back(report);
-    if (!report.ok) undo();
+    if (!report.ok) {
+      const bool interrupted = options_.interrupted && options_.interrupted->load();
+      if (may_fail_ && !result_.unreachable && !interrupted) {
+        // The batch's own failure, within max_fail: go() puts this batch back alone.
+        batch_failed_ = true;
+        batch_errors_ += "\n  " + result_.error;
+        result_.error.clear();
+      } else {
+        undo();
+      }
+    }
     return report.ok;
   }
 
@@ -686,7 +723,7 @@ class Run {
   std::string finalize() {
     finalizing_ = true;
     on_hosts("making the release current", [&](std::size_t i) {
-      if (!hosts_[i].app) return std::string();
+      if (!hosts_[i].app || hosts_[i].failed) return std::string();
       return finalize_script(m_, result_.release, layout::app_ports(m_, next(hosts_[i])),
                              layout::app_ports(m_, old(hosts_[i])),
                              m_.proxy ? m_.app.run.drain : std::chrono::milliseconds(0));
@@ -711,24 +748,31 @@ class Run {
   // Puts every host back as it was: the old color's instances running, every proxy's
   // upstream on them, then the new instances stopped after a drain (their journal kept
   // for the report).
-  void undo() {
+  void undo() { undo_hosts([](const Host&) { return true; }, true); }
+
+  // The same for the app hosts `affected` says (a batch that failed within max_fail):
+  // the proxies send their requests to the old instances again, the others' stay.
+  // Whether every host was put back.
+  bool undo_hosts(const std::function<bool(const Host&)>& affected, bool whole) {
     bool any = false;
-    for (const auto& h : hosts_) any = any || h.started || h.switched || h.touched;
-    if (!any) return;
+    for (const auto& h : hosts_) any = any || (affected(h) && (h.started || h.switched || h.touched));
+    if (!any) return true;
     progress("switching back to the previous release");
     std::vector<std::string> journals(hosts_.size());
     const auto prelude = fence();
     std::vector<HostResults> rounds;
     std::vector<bool> recorded(hosts_.size());
-    for (std::size_t i = 0; i < hosts_.size(); ++i) recorded[i] = hosts_[i].switched && !hosts_[i].proxy;
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      recorded[i] = affected(hosts_[i]) && hosts_[i].switched && !hosts_[i].proxy;
+    }
     // Finalize may have stopped the old instances and moved `current`.
     rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
       const auto& h = hosts_[i];
-      if (!h.switched) return std::string();
+      if (!h.switched || !affected(h)) return std::string();
       return serve_again_script(m_, finalizing_ ? result_.previous : std::string(), layout::app_ports(m_, h.live),
                                 options_.start_wait);
     }));
-    for (auto& h : hosts_) h.switched = false;
+    for (auto& h : hosts_) h.switched = h.switched && !affected(h);
     rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
       const auto& h = hosts_[i];
       std::string script;
@@ -739,12 +783,12 @@ class Run {
       }
       // Finalize may have cleared the restart this run was to pay: the instances
       // serving again started before the configuration changed.
-      if (h.app && finalizing_ && owed_restart_) script += owe_restart_script(m_);
+      if (h.app && affected(h) && finalizing_ && owed_restart_) script += owe_restart_script(m_);
       return script;
     }));
     rounds.push_back(undo_round("switching back", prelude, [&](std::size_t i) {
       const auto& h = hosts_[i];
-      if (!h.started) return std::string();
+      if (!h.started || !affected(h)) return std::string();
       if (!m_.proxy) {
         // In place: the instances start again on the release that was current (none on
         // a first deploy: they stay stopped).
@@ -758,14 +802,27 @@ class Run {
       return fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0) +
              stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
     }, &journals));
-    for (auto& h : hosts_) h.started = h.touched = false;
+    bool all = true;
+    for (auto& h : hosts_) {
+      if (affected(h)) {
+        h.started = false;
+      } else {
+        all = all && !h.started && !h.switched;
+      }
+    }
+    // The proxies stay touched while other app servers' requests go to new instances.
+    if (all) {
+      for (auto& h : hosts_) h.touched = false;
+    }
     // Said only when it happened: a host whose connection is gone was not put back.
-    result_.switched_back = true;
+    bool all_back = true;
+    result_.switched_back = whole;
     std::set<std::string> told;
     for (const auto& round : rounds) {
       for (const auto& r : round) {
         if (!r.error) continue;
         result_.switched_back = false;
+        all_back = false;
         if (!told.insert(r.host).second) continue;
         result_.error += fmt::format("\nnot switched back: {}\n(`berth health` shows what serves there; "
                                      "`berth plan` shows the work the next run owes)",
@@ -784,6 +841,7 @@ class Run {
         pos = eol + 1;
       }
     }
+    return all_back;
   }
 
   Result finish() {
@@ -810,6 +868,10 @@ class Run {
   std::vector<std::size_t> apps_;  // the app hosts' indices, in order
   std::string batch_label_;        // " (batch 2/3: app2)" while batches run
   bool aligned_ = false;           // the proxies follow the app hosts' records
+  bool may_fail_ = false;          // the running batch is within [deploy] max_fail
+  bool batch_failed_ = false;      // ... and it failed: go() puts it back alone
+  std::vector<std::string> failed_;  // app hosts whose batch failed within max_fail
+  std::string batch_errors_;       // what each of those batches failed on
 };
 
 }  // namespace

@@ -227,6 +227,7 @@ class Builder {
     }
     if (const auto* deploy = root["deploy"].as_table()) {
       m.deploy.where = at(deploy->source());
+      m.deploy.max_fail = static_cast<int>(std::clamp<int64_t>(deploy->get("max_fail") ? deploy->get("max_fail")->value_or<int64_t>(0) : 0, 0, 1 << 20));
       if (const auto* batch = deploy->get("batch")) {
         if (auto n = batch->value<int64_t>()) m.deploy.batch = static_cast<int>(std::clamp<int64_t>(*n, -1, 1 << 20));
         if (auto s = batch->value<std::string>(); s && s->ends_with('%')) {
@@ -808,6 +809,11 @@ class Validator {
           }
         }
       }
+    }
+    if (m_.deploy.max_fail > 0 && m_.deploy.max_fail >= static_cast<int>(apps.size())) {
+      error(at({"deploy", "max_fail"}),
+            fmt::format("max_fail = {} lets every one of the {} app server(s) fail: make it at most {}",
+                        m_.deploy.max_fail, apps.size(), apps.empty() ? 0 : apps.size() - 1));
     }
     const auto* batch = root_["deploy"]["batch"].node();
     if (!batch) return;

@@ -236,6 +236,9 @@ struct Hooks {
 struct DeployPolicy {
   int batch = 0;                     // app servers per batch; 0: all at once
   int batch_percent = 0;             // or this share of them (1-100), rounded up
+  // App servers whose batch may fail before the deploy stops: each of them goes back
+  // to the previous release alone and the deploy goes on (it still exits 1).
+  int max_fail = 0;
   Location where;
 
   // How many of `app_servers` servers go in one batch (at least 1).

@@ -172,7 +172,11 @@ Schema build_schema() {
       "How a deploy goes through several app servers",
       {key("batch", any_of("App servers switched at a time, each batch gated through the proxies "
                            "before the next starts (default: all at once)",
-                           {integer("A number of servers", 1), str("A share of them, like \"25%\"")}))});
+                           {integer("A number of servers", 1), str("A share of them, like \"25%\"")})),
+       key("max_fail", integer("App servers whose batch may fail (each goes back to the previous "
+                               "release alone) before the deploy stops and puts the whole fleet "
+                               "back (default 0)",
+                               0))});
 
   auto database = table(
       "A database server and one database on it",

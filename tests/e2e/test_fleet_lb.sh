@@ -7,7 +7,9 @@
 # stopped by hand under load: the proxy stops sending it requests (failures
 # reported, at most those in flight). A release whose direct check fails on app2 (the
 # second batch): every app server serves the previous release again, no request
-# lost, exit 1 naming app2 and the condition. plan shows 0 changes after each.
+# lost, exit 1 naming app2 and the condition. A rollback in the same batches; with
+# max_fail = 1, app2's failed batch goes back alone while app3's goes on. plan
+# shows 0 changes after each; health checks each app server directly.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 . "$BERTH_SOURCE_DIR/tests/e2e/deploy_lib.sh"
 skip_unless_root_nspawn
@@ -124,6 +126,31 @@ grep -q 'app2 port [0-9]*: \[STATUS\] == 200' "$PROJECT/deploy3.out" || fail "th
 [ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed during the failed deploy"
 expect_all v2
 plan_clean "the failed deploy"
+
+echo "== rollback goes through the same batches: every app server back on v1"
+"$BERTH" --no-color rollback >"$PROJECT/rollback.out" 2>&1 || { cat "$PROJECT/rollback.out"; fail "rollback failed"; }
+grep -q 'batch 3/3: app3' "$PROJECT/rollback.out" || fail "the rollback did not go in three batches"
+expect_all v1
+plan_clean "the rollback"
+
+echo "== max_fail = 1: app2's batch fails and goes back alone, app3's goes on"
+sed -i 's/^batch = 1 .*/batch = 1\nmax_fail = 1/' "$PROJECT/berth.toml"
+grep -q '^max_fail = 1$' "$PROJECT/berth.toml" || fail "could not set max_fail"
+set_version v4
+hosts_line 3 >"$PROJECT/app/FAIL_ON_HOST"
+under_load "$PROJECT/deploy4.out" deploy --gate-deadline 10s
+rm -f "$PROJECT/app/FAIL_ON_HOST"
+[ "$STATUS" = 1 ] || fail "the deploy with a failed batch exited $STATUS, expected 1"
+grep -q '1 of 3 app server(s) failed and serve the previous release (app2)' "$PROJECT/deploy4.out" ||
+  fail "the deploy does not name app2 as kept on the previous release"
+[ "$LOAD_FAILED" = 0 ] || fail "$LOAD_FAILED of $LOAD_TOTAL requests failed during the deploy with max_fail"
+want=$(printf '%s\n' "v4 $(hosts_line 2)" "v1 $(hosts_line 3)" "v4 $(hosts_line 4)" | sort)
+got=$(served)
+[ "$got" = "$want" ] || fail "after max_fail the proxy serves
+$got
+expected
+$want"
+plan_clean "the deploy with max_fail"
 
 echo "== health checks the site through the proxy and each app server"
 "$BERTH" --no-color health >"$PROJECT/health.out" 2>&1 || { cat "$PROJECT/health.out"; fail "health failed"; }

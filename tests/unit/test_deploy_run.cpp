@@ -372,3 +372,64 @@ TEST_CASE("deploy run: without a proxy a release restarts the instances in place
     CHECK_FALSE(sent_any(r, "current.new && mv -fT '/srv/shop'/current.new '/srv/shop'/current\ntouch"));
   }
 }
+
+TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the next one goes on") {
+  auto m = sample();
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "app2", .address = "198.18.0.12", .roles = {"app"}},
+               {.name = "app3", .address = "198.18.0.13", .roles = {"app"}},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
+  m.deploy.batch = 1;
+  m.deploy.max_fail = 1;
+  FakeHosts hosts(4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto& remote = hosts.remotes[i];
+    remote.answer("if ! mkdir", "");
+    if (i == 1) {
+      remote.answer("systemctl restart", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+      remote.answer("do probe $p", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+    }
+    if (i == 3) remote.answer("ls -1r", "");
+    healthy_host(remote);
+    remote.answer("@@berth-upstream", "");
+  }
+  const auto result = deploy::run(m, rollback(), servers(m), hosts,
+                                  {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
+  INFO(result.error);
+  CHECK_FALSE(result.ok);
+  CHECK_FALSE(result.switched_back);
+  CHECK(result.error.find("1 of 3 app server(s) failed and serve the previous release (app2)") != std::string::npos);
+  CHECK(result.error.find("app2 port 4001: [STATUS] < 500") != std::string::npos);
+  // app1 and app3 went on to the release; app2 went back and never became current.
+  CHECK(sent_any(hosts.remotes[0], "current.new"));
+  CHECK(sent_any(hosts.remotes[2], "current.new"));
+  CHECK_FALSE(sent_any(hosts.remotes[1], "current.new"));
+  CHECK(sent_any(hosts.remotes[1], "disable --quiet --now shop@4001.service"));
+  // The proxy's last upstream: app1 and app3 on green, app2 on blue.
+  std::string last;
+  for (const auto& s : hosts.remotes[3].sent) {
+    if (s.find("@@berth-upstream") != std::string::npos) last = s;
+  }
+  CHECK(last.find("server 198.18.0.11:4001 ") != std::string::npos);
+  CHECK(last.find("server 198.18.0.12:4000 ") != std::string::npos);
+  CHECK(last.find("server 198.18.0.13:4001 ") != std::string::npos);
+
+  SECTION("beyond max_fail the whole fleet goes back") {
+    m.deploy.max_fail = 0;
+    FakeHosts again(4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      auto& remote = again.remotes[i];
+      remote.answer("if ! mkdir", "");
+      if (i == 1) remote.answer("systemctl restart", record("4001", "probe", "500 3"));
+      if (i == 1) remote.answer("do probe $p", record("4001", "probe", "500 3"));
+      if (i == 3) remote.answer("ls -1r", "");
+      healthy_host(remote);
+      remote.answer("@@berth-upstream", "");
+    }
+    const auto all = deploy::run(m, rollback(), servers(m), again,
+                                 {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
+    CHECK_FALSE(all.ok);
+    CHECK(all.switched_back);
+    CHECK_FALSE(sent_any(again.remotes[2], "systemctl restart"));
+  }
+}

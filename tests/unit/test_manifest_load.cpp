@@ -482,6 +482,7 @@ TEST_CASE("load: smaller checks each give one error") {
       {"[deploy]\nbatch = \"half\"\n", "batch 'half' must be a number of servers or a share"},
       {"[deploy]\nbatch = \"150%\"\n", "batch '150%' must be"},
       {"[deploy]\nbatch = 0\n", "batch"},
+      {"[deploy]\nmax_fail = 1\n", "max_fail = 1 lets every one of the 1 app server(s) fail: make it at most 0"},
       {"[proxy]\nmax_body = \"ten megs\"\n", "max_body 'ten megs'"},
       {"[proxy.headers]\nX = \"${secret:}\"\n", "header X:"},
       {"[base]\nswap = \"lots\"\n", "swap 'lots'"},
