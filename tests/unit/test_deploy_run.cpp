@@ -433,3 +433,40 @@ TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the ne
     CHECK_FALSE(sent_any(again.remotes[2], "systemctl restart"));
   }
 }
+
+TEST_CASE("deploy run: before anything starts the proxies follow the color each app server records as live") {
+  auto m = sample();
+  m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
+               {.name = "app2", .address = "198.18.0.12", .roles = {"app"}},
+               {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
+  FakeHosts hosts(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto& remote = hosts.remotes[i];
+    remote.answer("if ! mkdir", "");
+    // app1's record says green (a run cut off after its record, before the proxies).
+    if (i == 0) {
+      remote.answer("ls -1r", record("state", "live", "green") + record("state", "current", "r2") +
+                                  record("state", "release", "r2") + record("state", "served", "r2") +
+                                  record("state", "release", "r1") + record("state", "served", "r1"));
+      remote.answer("systemctl restart", record("4000", "probe", "200 3") + record("4000", "body", "ok"));
+    }
+    if (i == 2) remote.answer("ls -1r", "");
+    healthy_host(remote);
+    remote.answer("@@berth-upstream", "");
+  }
+  const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
+  INFO(result.error);
+  CHECK(result.ok);
+  std::vector<std::string> lb;
+  for (const auto& s : hosts.remotes[2].sent) {
+    if (s.find("@@berth-upstream") != std::string::npos) lb.push_back(s);
+  }
+  REQUIRE(lb.size() == 2);
+  // Aligned first: app1 green, app2 blue; then the switch: app1 blue, app2 green.
+  CHECK(lb[0].find("server 198.18.0.11:4001 ") != std::string::npos);
+  CHECK(lb[0].find("server 198.18.0.12:4000 ") != std::string::npos);
+  CHECK(lb[1].find("server 198.18.0.11:4000 ") != std::string::npos);
+  CHECK(lb[1].find("server 198.18.0.12:4001 ") != std::string::npos);
+  // app1's new release started on blue, the color the proxies did not use.
+  CHECK(sent_any(hosts.remotes[0], "for p in 4000; do\n  fence\n  ln -sfn"));
+}
