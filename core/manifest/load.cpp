@@ -60,6 +60,9 @@ std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagn
     return std::nullopt;
   }
   try {
+    if (const auto stand_in = ascii_stand_in(content); stand_in != content) {
+      (void)toml::parse(std::string_view(stand_in), std::string_view(path));
+    }
     return toml::parse(std::string_view(content), std::string_view(path));
   } catch (const toml::parse_error& e) {
     out.push_back({location_of(e.source(), path), Severity::error,

@@ -105,4 +105,28 @@ std::optional<TomlBoundError> check_toml_bounds(std::string_view text, const std
   return std::nullopt;
 }
 
+std::string ascii_stand_in(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) {  // a byte order mark stays one: toml++ skips it
+    out += text.substr(0, 3);
+    i = 3;
+  }
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    bool whole = n > 1 && i + n <= text.size();
+    for (std::size_t k = 1; whole && k < n; ++k) whole = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (n == 1 || !whole) {
+      out += text[i];  // ASCII, or a broken sequence toml++ refuses by itself
+      ++i;
+    } else {
+      out += '?';
+      i += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace berth::manifest

@@ -32,4 +32,12 @@ struct TomlBoundError {
 // multi-line ones included, and comments are skipped.
 std::optional<TomlBoundError> check_toml_bounds(std::string_view text, const std::string& origin);
 
+// `text` with each well-formed non-ASCII UTF-8 character replaced by one '?' (so
+// lines and columns stay). toml++ reads what it reads of the real text only when this
+// stand-in parses: a document that parses has its non-ASCII characters in strings and
+// comments only, where toml++ never asks whether one is whitespace. The bounds above
+// cannot see every other place (toml++ reads a broken value up to the next whitespace
+// to quote it: `s = 0*"""§"""`, found by tests/fuzz).
+std::string ascii_stand_in(std::string_view text);
+
 }  // namespace berth::manifest

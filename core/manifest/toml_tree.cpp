@@ -49,6 +49,9 @@ std::expected<TomlValue, Diagnostic> parse_toml(std::string_view text, const std
     return std::unexpected(Diagnostic{bound->where, Severity::error, bound->message});
   }
   try {
+    if (const auto stand_in = ascii_stand_in(text); stand_in != text) {
+      (void)toml::parse(std::string_view(stand_in), std::string_view(origin));
+    }
     const auto root = toml::parse(text, std::string_view(origin));
     auto tree = convert(root, origin);
     tree.where = {origin, 1, 1};

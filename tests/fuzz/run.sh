@@ -48,6 +48,8 @@ printf '[%s]\n' "$(parts)" >"$build/seeds/regression-deep-header.toml"
 # whitespace, and reached its unreachable (upstream #295); berth's bounds refuse both.
 printf 's = """\\\n\302\247"""\n' >"$build/seeds/regression-backslash-nonascii.toml"
 printf 'a = 1\342\262\216\n' >"$build/seeds/regression-value-nonascii.toml"
+# ... and inside a broken value, which toml++ reads up to the next whitespace to quote it.
+printf 's = 0*""""\302\247"""\016' >"$build/seeds/regression-broken-value-nonascii.toml"
 
 echo "== fuzzing the manifest loader for $seconds s"
 UBSAN_OPTIONS=halt_on_error=1 "$build/fuzz_manifest" -max_total_time="$seconds" -max_len=300000 -timeout=10 \

@@ -740,6 +740,11 @@ TEST_CASE("load: non-ASCII characters where toml++ would ask whether they are wh
   CHECK(escaped.where.line == 9);
   CHECK(escaped.where.column == 7);
 
+  // A broken value toml++ reads up to the next whitespace, a string's quotes included.
+  const auto broken = only_error(valid_head + "port = 0*\"\"\"\"\u00a7\"\"\"\n");
+  CHECK(broken.where.line == 8);
+  CHECK(contains(broken.message, "invalid TOML"));
+
   // Everywhere TOML allows them, every code point of the BMP is read back as written.
   CHECK(load_text("\xEF\xBB\xBF" + valid_head).ok());
   for (char32_t c = 0x80; c <= 0xFFFD; ++c) {
