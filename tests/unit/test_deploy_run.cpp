@@ -62,6 +62,22 @@ bool sent_any(const test::FakeRemote& remote, std::string_view what) {
                      [&](const std::string& s) { return s.find(what) != std::string::npos; });
 }
 
+// The fleet of the batch tests: app1-3 answering as healthy_host does, but app2's new
+// instance answering 500 to its direct check, and lb (host 4) with no release.
+void answer_fleet(FakeHosts& hosts) {
+  for (std::size_t i = 0; i < hosts.remotes.size(); ++i) {
+    auto& remote = hosts.remotes[i];
+    remote.answer("if ! mkdir", "");
+    if (i == 1) {
+      remote.answer("systemctl restart", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+      remote.answer("do probe $p", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
+    }
+    if (i == 3) remote.answer("ls -1r", "");
+    healthy_host(remote);
+    remote.answer("@@berth-upstream", "");
+  }
+}
+
 }  // namespace
 
 TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over") {
@@ -286,19 +302,9 @@ TEST_CASE("deploy run: batches switch app servers one at a time, and a failed ba
                {.name = "app3", .address = "198.18.0.13", .roles = {"app"}},
                {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};
   m.deploy.batch = 1;
+  // app2's new instance answers 500 directly: its batch fails before the switch.
   FakeHosts hosts(4);
-  for (std::size_t i = 0; i < 4; ++i) {
-    auto& remote = hosts.remotes[i];
-    remote.answer("if ! mkdir", "");
-    // app2's new instance answers 500 directly: its batch fails before the switch.
-    if (i == 1) {
-      remote.answer("systemctl restart", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
-      remote.answer("do probe $p", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
-    }
-    if (i == 3) remote.answer("ls -1r", "");
-    healthy_host(remote);
-    remote.answer("@@berth-upstream", "");
-  }
+  answer_fleet(hosts);
   const auto result = deploy::run(m, rollback(), servers(m), hosts,
                                   {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
   INFO(result.error);
@@ -382,17 +388,7 @@ TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the ne
   m.deploy.batch = 1;
   m.deploy.max_fail = 1;
   FakeHosts hosts(4);
-  for (std::size_t i = 0; i < 4; ++i) {
-    auto& remote = hosts.remotes[i];
-    remote.answer("if ! mkdir", "");
-    if (i == 1) {
-      remote.answer("systemctl restart", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
-      remote.answer("do probe $p", record("4001", "probe", "500 3") + record("4001", "body", "boom"));
-    }
-    if (i == 3) remote.answer("ls -1r", "");
-    healthy_host(remote);
-    remote.answer("@@berth-upstream", "");
-  }
+  answer_fleet(hosts);
   const auto result = deploy::run(m, rollback(), servers(m), hosts,
                                   {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
   INFO(result.error);
@@ -417,15 +413,7 @@ TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the ne
   SECTION("beyond max_fail the whole fleet goes back") {
     m.deploy.max_fail = 0;
     FakeHosts again(4);
-    for (std::size_t i = 0; i < 4; ++i) {
-      auto& remote = again.remotes[i];
-      remote.answer("if ! mkdir", "");
-      if (i == 1) remote.answer("systemctl restart", record("4001", "probe", "500 3"));
-      if (i == 1) remote.answer("do probe $p", record("4001", "probe", "500 3"));
-      if (i == 3) remote.answer("ls -1r", "");
-      healthy_host(remote);
-      remote.answer("@@berth-upstream", "");
-    }
+    answer_fleet(again);
     const auto all = deploy::run(m, rollback(), servers(m), again,
                                  {.target = "r1", .gate_deadline = std::chrono::milliseconds(300)}, {});
     CHECK_FALSE(all.ok);
