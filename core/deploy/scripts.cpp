@@ -299,10 +299,6 @@ std::string probe_script(const std::vector<int>& ports, const std::string& path)
          fmt::format("for p in {}; do probe $p {}; done\n", ports_list(ports), shell_quote(path));
 }
 
-std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports) {
-  return upstream_script({{layout::upstream_file(m), layout::upstream_content(ports)}}, true);
-}
-
 std::string upstream_script(const std::vector<std::pair<std::string, std::string>>& files, bool nginx) {
   // Each new file next to the old one; only the ones that differ change. No `exit 0`:
   // a switch back runs more after this.

@@ -95,14 +95,11 @@ std::string start_script(const manifest::Manifest& m, const std::string& release
 // Probes `ports` again (the same records as start_script), without restarting.
 std::string probe_script(const std::vector<int>& ports, const std::string& path);
 
-// Points nginx's upstream at `ports`: written atomically, `nginx -t`, reload; on a
-// failed test the previous upstream is restored and the script fails. The reload is
-// recorded as owed while the new file is in place and nginx has not reloaded.
-std::string switch_script(const manifest::Manifest& m, const std::vector<int>& ports);
-// The same for several upstream files (path, content) at once: the ones whose content
-// differs are replaced; with `nginx`, then `nginx -t` (every replaced file put back
-// when it fails) and a reload. Nothing changes, and nginx is not reloaded, when every
-// file has its content already.
+// Points nginx's upstream files (path, content) at new instances: the ones whose
+// content differs are replaced atomically; with `nginx`, then `nginx -t` (every
+// replaced file put back, and the script failing, when it fails) and a reload, owed
+// (converge/apply.hpp) while a new file is in place and nginx has not reloaded.
+// Nothing changes, and nginx is not reloaded, when every file has its content already.
 std::string upstream_script(const std::vector<std::pair<std::string, std::string>>& files, bool nginx);
 
 // After a passed gate: `current` -> release, the new instances enabled, the old ones

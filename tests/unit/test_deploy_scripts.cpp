@@ -1,5 +1,6 @@
 #include <core/converge/apply.hpp>
 #include <core/deploy/scripts.hpp>
+#include <core/layout/layout.hpp>
 #include <core/util/process.hpp>
 #include <tests/unit/framed.hpp>
 
@@ -51,7 +52,7 @@ TEST_CASE("deploy scripts: every script is valid POSIX sh") {
   check_parses(migrate_script(m, "20261125T000000Z", "node migrate.js"));
   check_parses(start_script(m, "20261125T000000Z", {3002, 3003}, "/health", std::chrono::seconds(30)));
   check_parses(probe_script({3002, 3003}, "/health"));
-  check_parses(switch_script(m, {3002, 3003}));
+  check_parses(upstream_script({{layout::upstream_file(m), layout::upstream_content({3002, 3003})}}, true));
   check_parses(finalize_script(m, "20261125T000000Z", {3002, 3003}, {3000, 3001}, std::chrono::seconds(2)));
   check_parses(stop_script(m, {3002, 3003}, 20));
   check_parses(serve_again_script(m, "20261125T000000Z", {3000, 3001}, std::chrono::seconds(30)));
@@ -74,7 +75,7 @@ TEST_CASE("deploy scripts: a python release gets its virtualenv before it is mar
 }
 
 TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for the old workers") {
-  const auto script = switch_script(sample(), {3002, 3003});
+  const auto script = upstream_script({{layout::upstream_file(sample()), layout::upstream_content({3002, 3003})}}, true);
   const auto test = script.find("nginx -t");
   const auto reload = script.find("systemctl reload nginx.service");
   REQUIRE(test != std::string::npos);
