@@ -36,6 +36,16 @@ struct FirewallRule {
   std::string why;                  // shown in the rendered ruleset, e.g. "postgresql for app"
 };
 
+// What a run must find on the server before it changes anything: a file that, when it
+// exists, holds `content` (trailing newlines aside). Any host where it does not refuses
+// the whole run, with `message` (e.g. the record `berth db promote` leaves naming the
+// primary, against a manifest that names another).
+struct Expectation {
+  std::string path;
+  std::string content;
+  std::string message;
+};
+
 // Everything one host should have.
 struct Desired {
   // The Debian release this state is for (the server's, once probed): components read
@@ -48,6 +58,7 @@ struct Desired {
   // handlers whose built-in form is not enough: nginx's reload also waits until its
   // old workers stop taking connections. Other handlers run as apply.hpp says.
   std::map<std::string, std::string> handler_scripts;
+  std::vector<Expectation> expectations;
 };
 
 // The text standing for a generated secret's value in a file's content.

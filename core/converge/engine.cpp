@@ -147,6 +147,7 @@ ProbedHost probe_host(Remote& remote, const Desired& desired,
   probed.resources = with_secret_files(desired);
   ProbeExtra extra;
   for (const auto& s : desired.secrets) extra.read_files[s.name] = s.path;
+  for (const auto& e : desired.expectations) extra.expect_files.push_back(e.path);
 
   // Probe: one exec reports everything.
   if (progress) progress("probing");
@@ -173,6 +174,15 @@ ProbedHost probe_host(Remote& remote, const Desired& desired,
   for (auto& [name, value] : probed.probe.files) {
     value = secret_text(std::move(value));
     register_secret_value(value);
+  }
+  for (const auto& [index, content] : probed.probe.expected) {
+    if (index >= desired.expectations.size()) continue;
+    const auto& e = desired.expectations[index];
+    if (util::trim(content) == e.content) continue;
+    probed.refused = true;
+    report.error = fmt::format("{} ({} says {})", e.message, e.path, util::trim(content));
+    report.failed_step = "probe";
+    break;
   }
   return finish();
 }

@@ -80,6 +80,9 @@ struct ProbedHost {
   ProbeResult probe;
   std::chrono::steady_clock::time_point start;
   int execs_before = 0;
+  // A Desired::expectation the server did not meet: report.error holds its message,
+  // and no host of the run may change anything.
+  bool refused = false;
 };
 
 // The value of each generated secret for one run over several hosts, or why there

@@ -189,6 +189,10 @@ std::string render_probe(const std::vector<Resource>& resources, const ProbeExtr
     script += fmt::format("if [ -f {} ]; then rec_file file:{} content {}; fi\n", shell_quote(path),
                           name, shell_quote(path));
   }
+  for (std::size_t i = 0; i < extra.expect_files.size(); ++i) {
+    script += fmt::format("if [ -f {0} ]; then rec_file expect:{1} content {0}; fi\n",
+                          shell_quote(extra.expect_files[i]), i);
+  }
   // Handlers an interrupted run still owes (apply.hpp): globbing forks nothing.
   script += fmt::format("for f in {}/*; do [ -e \"$f\" ] && rec owed handler \"${{f##*/}}\"; done\n", owed_dir);
   script += "rec_end\n";
@@ -206,6 +210,13 @@ std::expected<ProbeResult, std::string> parse_probe(const std::vector<util::Reco
       if (auto error = apply_units(result, field, value); !error.empty()) {
         return std::unexpected("probe: " + error);
       }
+    } else if (subject.starts_with("expect:")) {
+      std::size_t index = 0;
+      const auto n = subject.substr(7);
+      if (std::from_chars(n.data(), n.data() + n.size(), index).ec != std::errc{}) {
+        return std::unexpected(fmt::format("probe: record for unknown expectation '{}'", subject));
+      }
+      result.expected[index] = value;
     } else if (subject.starts_with("file:")) {
       result.files[subject.substr(5)] = value;
     } else if (subject == "owed") {

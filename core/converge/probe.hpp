@@ -41,12 +41,16 @@ struct Observed {
 struct ProbeExtra {
   // name -> path of a file whose whole content is wanted (generated secrets).
   std::map<std::string, std::string> read_files;
+  // Paths of small files whose content is compared with Desired::expectations (not
+  // secrets: shown as they are).
+  std::vector<std::string> expect_files;
 };
 
 // What a probe run reported.
 struct ProbeResult {
   std::vector<Observed> resources;             // same order as the resources probed
   std::map<std::string, std::string> files;    // ProbeExtra::read_files that exist
+  std::map<std::size_t, std::string> expected; // index in ProbeExtra::expect_files -> content, when it exists
   std::map<std::string, std::string> facts;    // os, memory_kb, ...
   std::vector<std::string> owed;               // handlers an interrupted run owes (apply.hpp)
 };

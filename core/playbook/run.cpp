@@ -106,8 +106,10 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
       if (again[i].ok()) debian::remember(hint_key(*context.servers[i]), desired[i].release.number);
     }
   }
-  const bool stop = context.fleet.fail_fast() &&
-                    std::any_of(results.begin(), results.end(), [](const HostResult& r) { return !r.ok(); });
+  // A host whose state refuses the manifest (an expectation) stops every host's apply.
+  const bool stop = (context.fleet.fail_fast() &&
+                     std::any_of(results.begin(), results.end(), [](const HostResult& r) { return !r.ok(); })) ||
+                    std::any_of(probed.begin(), probed.end(), [](const converge::ProbedHost& p) { return p.refused; });
   if (!stop) {
     std::vector<const converge::Desired*> wanted;
     std::vector<const converge::ProbedHost*> seen;
