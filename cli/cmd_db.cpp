@@ -2,6 +2,7 @@
 // for [databases.NAME] on the db servers (the same script its timer runs), and print
 // what it reports.
 #include <cli/cli.hpp>
+#include <cli/db.hpp>
 #include <cli/hosts.hpp>
 #include <core/db/backups.hpp>
 #include <core/error.hpp>
@@ -18,15 +19,7 @@
 #include <memory>
 
 namespace berth::cli {
-namespace {
 
-struct DbFlags {
-  std::string name;
-  std::string file;
-  bool yes = false;
-};
-
-// [databases.NAME] of the manifest, or a usage error listing the names there are.
 const manifest::Database& find_database(const manifest::Manifest& m, const std::string& name) {
   std::string names;
   for (const auto& db : m.databases) {
@@ -36,6 +29,14 @@ const manifest::Database& find_database(const manifest::Manifest& m, const std::
   throw Error(fmt::format("{} has no [databases.{}]", m.path.string(), name), ExitCode::usage,
               names.empty() ? "it declares no database" : "its databases: " + names);
 }
+
+namespace {
+
+struct DbFlags {
+  std::string name;
+  std::string file;
+  bool yes = false;
+};
 
 // The database's backup script, or an error when backups are off for it.
 std::string script_of(const manifest::Manifest& m, const manifest::Database& db) {
@@ -253,7 +254,8 @@ int run_restore(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
 }  // namespace
 
 void add_db(CLI::App& app, Cli& cli) {
-  auto* sub = app.add_subcommand("db", "Back up a database now, list its backups, or restore one");
+  auto* sub = app.add_subcommand(
+      "db", "Back up a database now, list its backups, or restore one; switch PostgreSQL's primary over");
   sub->require_subcommand(1);
   sub->footer(
       "NAME is a [databases.NAME] key. Each runs the database's backup script on the db servers\n"
@@ -292,6 +294,8 @@ void add_db(CLI::App& app, Cli& cli) {
       "restarted). MongoDB: mongorestore --drop. Nothing happens when FILE does not exist.\n"
       "With several db servers, choose one with --hosts.\n");
   on_run(restore, cli, [&cli, flags](Ui& ui) { return run_restore(cli.global, ui, *flags); });
+
+  add_db_replicas(sub, cli);
 }
 
 }  // namespace berth::cli

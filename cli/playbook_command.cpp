@@ -204,8 +204,14 @@ void print_step(Ui& ui, const StepReport& step, Mode mode, bool many_steps) {
 
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name, Mode mode,
                          DetailedExitCode detailed, const ReleaseFlags* release_flags) {
-  // Load the manifest and the playbook, select the hosts.
-  const auto manifest = manifest::load_or_throw(global.file, global.env);
+  return run_playbook_command(global, ui, manifest::load_or_throw(global.file, global.env), name, mode, detailed,
+                              release_flags);
+}
+
+int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                         const std::string& name, Mode mode, DetailedExitCode detailed,
+                         const ReleaseFlags* release_flags) {
+  // Load the playbook, select the hosts.
   const auto book = playbook::load_playbook(manifest.dir, name);
   if (book.is_release()) {
     if (mode == Mode::plan) {

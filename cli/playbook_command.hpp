@@ -36,6 +36,12 @@ struct ReleaseFlags {
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name,
                          converge::Mode mode, DetailedExitCode detailed = DetailedExitCode::no,
                          const ReleaseFlags* release_flags = nullptr);
+// The same with `manifest` as loaded (or as a command changed it for its run: `berth db
+// promote` converges the app servers to the manifest the switchover leaves).
+int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
+                         const std::string& name, converge::Mode mode,
+                         DetailedExitCode detailed = DetailedExitCode::no,
+                         const ReleaseFlags* release_flags = nullptr);
 
 // Adds --lock-wait and --gate-deadline to `sub`, stored in `flags`.
 void add_release_flags(CLI::App* sub, ReleaseFlags& flags);

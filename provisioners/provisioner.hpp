@@ -61,6 +61,10 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
 // The generated secrets (the passwords) database_env's URLs stand for, owned by
 // database_server(): an app server adds the ones it does not make itself.
 std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m);
+// With PostgreSQL replicas: the expectation that the primary record `berth db promote`
+// leaves (layout::primary_record), when there is one, names the manifest's primary;
+// every app and db server adds it, so setup refuses a manifest a switchover outdated.
+void expect_primary(const manifest::Manifest& m, Desired& out);
 
 
 // Adds `r` to out.resources unless a resource with its id is there already (two

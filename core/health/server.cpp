@@ -26,6 +26,10 @@ constexpr std::string_view memory_threshold = "[MEMORY_AVAILABLE] > 10";
 constexpr std::string_view load_threshold = "[LOAD_PER_CORE] < 8";
 constexpr std::string_view database_up = "[CONNECTED] == true";
 constexpr std::string_view certificate_threshold = "[CERTIFICATE_EXPIRATION] > 240h";
+constexpr std::string_view replicas_streaming = "[MISSING_REPLICAS] == \"\"";
+constexpr std::string_view lag_bytes_threshold = "[REPLICA_LAG_BYTES] < 16777216";
+constexpr std::string_view lag_seconds_threshold = "[REPLICA_LAG_SECONDS] < 30";
+constexpr std::string_view slot_threshold = "[SLOT_RETAINED_BYTES] < 1073741824";
 
 constexpr std::size_t journal_lines = 10;
 
@@ -249,6 +253,36 @@ std::string script_timer(const ServerCheck& c, const ServerPlan&) {
 
 std::string script_database(const ServerCheck& c, const ServerPlan&) { return database_script(c); }
 
+// PostgreSQL's own view of replication, as postgres: on the primary (not in recovery)
+// each replica's state and lag and each slot's retained WAL; on a replica its WAL
+// receiver and how far behind it replays.
+std::string script_replication(const ServerCheck& c, const ServerPlan&) {
+  return fmt::format(
+      "(sql() {{ runuser -u postgres -- psql -X -qtA -c \"$1\" 2>&1; }}\n"
+      "cd /\n"
+      "if r=$(sql 'SELECT pg_is_in_recovery()'); then\n"
+      "  v {0} recovery \"$r\"\n"
+      "  if [ \"$r\" = t ]; then\n"
+      "    v {0} receiver \"$(sql 'SELECT status || '\"' '\"' || coalesce(sender_host, '\"''\"') FROM "
+      "pg_stat_wal_receiver')\"\n"
+      // Seconds only while bytes are behind: an idle primary sends no commit to date.
+      "    v {0} lag \"$(sql 'SELECT b || '\"' '\"' || CASE WHEN b = 0 THEN 0 ELSE round(greatest(extract(epoch "
+      "FROM now() - pg_last_xact_replay_timestamp()), 0)::numeric, 1) END FROM (SELECT "
+      "greatest(coalesce(pg_wal_lsn_diff((SELECT latest_end_lsn FROM pg_stat_wal_receiver), "
+      "pg_last_wal_replay_lsn()), 0), 0)::bigint AS b) AS lag')\"\n"
+      "  else\n"
+      "    v {0} replicas \"$(sql 'SELECT application_name || '\"' '\"' || state || '\"' '\"' || "
+      "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint || '\"' '\"' || "
+      "round(coalesce(extract(epoch FROM replay_lag), 0)::numeric, 1) FROM pg_stat_replication')\"\n"
+      "  fi\n"
+      // A slot holds WAL on a replica too (one left from its time as the primary).
+      "  v {0} slots \"$(sql 'SELECT slot_name || '\"' '\"' || active || '\"' '\"' || "
+      "coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE "
+      "pg_current_wal_lsn() END, restart_lsn), 0)::bigint FROM pg_replication_slots')\"\n"
+      "else v {0} error \"$r\"; journal {0} 'postgresql*'; fi)\n",
+      shell_quote(c.name));
+}
+
 std::string script_ports(const ServerCheck&, const ServerPlan&) { return "v ports ss \"$(ss -ltnH 2>&1)\"\n"; }
 
 std::string script_disk(const ServerCheck& c, const ServerPlan&) {
@@ -337,6 +371,67 @@ Judged judge_database(const ServerCheck& c, const ServerPlan&, const ServerFacts
   return j;
 }
 
+std::string bytes_text(double bytes) {
+  return bytes < 1024 * 1024 ? fmt::format("{} B", static_cast<long long>(bytes))
+                             : fmt::format("{:.1f} MiB", bytes / (1024 * 1024));
+}
+
+Judged judge_replication(const ServerCheck& c, const ServerPlan& plan, const ServerFacts& facts) {
+  Judged j;
+  j.details = journal_of(facts, c.name);
+  if (!facts.has(c.name, "recovery")) {
+    j.error = "PostgreSQL does not answer: " + util::trim(facts.get(c.name, "error"));
+    j.target = "PostgreSQL replication";
+    return j;
+  }
+  double lag_bytes = 0, lag_seconds = 0, retained = 0;
+  std::string slots;
+  for (auto line : util::lines(facts.get(c.name, "slots"))) {
+    const auto f = util::fields(line);
+    if (f.size() < 3) continue;
+    const auto bytes = number_of(f[2]).value_or(0);
+    retained = std::max(retained, bytes);
+    slots += fmt::format("{}{} keeps {}", slots.empty() ? "" : ", ", f[0], bytes_text(bytes));
+  }
+  j.o.values["SLOT_RETAINED_BYTES"] = retained;
+  if (facts.get(c.name, "recovery") == "t") {
+    const auto receiver = util::fields(facts.get(c.name, "receiver"));
+    const auto lag = util::fields(facts.get(c.name, "lag"));
+    if (lag.size() >= 2) {
+      lag_bytes = number_of(lag[0]).value_or(0);
+      lag_seconds = number_of(lag[1]).value_or(0);
+    }
+    const std::string status = receiver.empty() ? "none" : std::string(receiver[0]);
+    j.target = fmt::format("replica of {} ({}, {} and {:.1f} s behind)", receiver.size() > 1 ? receiver[1] : "?",
+                           status, bytes_text(lag_bytes), lag_seconds);
+    if (status != "streaming") j.error = fmt::format("this replica's WAL receiver is not streaming ({})", status);
+    j.o.values["MISSING_REPLICAS"] = status == "streaming" ? std::string() : plan.host;
+    if (!slots.empty()) j.target += "; " + slots;
+  } else {
+    std::set<std::string> streaming;
+    std::string seen;
+    for (auto line : util::lines(facts.get(c.name, "replicas"))) {
+      const auto f = util::fields(line);
+      if (f.size() < 4) continue;
+      if (f[1] == "streaming") streaming.insert(std::string(f[0]));
+      lag_bytes = std::max(lag_bytes, number_of(f[2]).value_or(0));
+      lag_seconds = std::max(lag_seconds, number_of(f[3]).value_or(0));
+      seen += fmt::format("{}{} {}", seen.empty() ? "" : ", ", f[0], f[1]);
+    }
+    std::string missing;
+    for (const auto& peer : c.peers) {
+      if (!streaming.contains(peer)) missing += (missing.empty() ? "" : " ") + peer;
+    }
+    j.o.values["MISSING_REPLICAS"] = missing;
+    j.target = fmt::format("primary ({}; {})", seen.empty() ? "no replica connected" : seen,
+                           slots.empty() ? "no slot" : slots);
+    if (!missing.empty()) j.error = fmt::format("replica {} is not streaming from this primary", missing);
+  }
+  j.o.values["REPLICA_LAG_BYTES"] = lag_bytes;
+  j.o.values["REPLICA_LAG_SECONDS"] = lag_seconds;
+  return j;
+}
+
 Judged judge_ports(const ServerCheck&, const ServerPlan& plan, const ServerFacts& facts) {
   Judged j;
   std::vector<int> expected = plan.ports;
@@ -419,6 +514,7 @@ constexpr KindEntry kind_entries[] = {
     {ServerCheckKind::direct, "direct", script_direct, judge_direct},
     {ServerCheckKind::timer, "timer", script_timer, judge_unit},
     {ServerCheckKind::database, "database", script_database, judge_database},
+    {ServerCheckKind::replication, "replication", script_replication, judge_replication},
     {ServerCheckKind::ports, "ports", script_ports, judge_ports},
     {ServerCheckKind::disk, "disk", script_disk, judge_disk},
     {ServerCheckKind::memory, "memory", script_memory, judge_memory},
@@ -439,7 +535,8 @@ std::string_view kind_name(ServerCheckKind kind) { return kind_table(kind).name;
 std::span<const std::string> server_placeholders() {
   static const std::vector<std::string> names{
       "ACTIVE_STATE", "SUB_STATE",     "RESTARTS",  "RESULT",           "EXIT_STATUS",
-      "LAST_TRIGGER", "MISSING_PORTS", "DISK_USED", "MEMORY_AVAILABLE", "LOAD_PER_CORE"};
+      "LAST_TRIGGER", "MISSING_PORTS", "DISK_USED", "MEMORY_AVAILABLE", "LOAD_PER_CORE",
+      "MISSING_REPLICAS", "REPLICA_LAG_BYTES", "REPLICA_LAG_SECONDS", "SLOT_RETAINED_BYTES"};
   return names;
 }
 
@@ -486,6 +583,24 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
              .conditions = conditions_of({unit_active, timer_result})});
       }
     }
+  }
+  // PostgreSQL's primary and replicas: each sees its side of the streaming.
+  const auto replicas = m.postgresql_replicas();
+  const auto* db_primary = layout::database_server(m);
+  if (server.has_role("db") && !replicas.empty() && db_primary != nullptr &&
+      (server.name == db_primary->name || m.is_replica(server.name))) {
+    ServerCheck c{.name = "replication", .kind = ServerCheckKind::replication, .subject = "postgresql"};
+    c.conditions = conditions_of({replicas_streaming});
+    const auto lag = m.server_checks.replication.empty() ? conditions_of({lag_bytes_threshold, lag_seconds_threshold})
+                                                         : thresholds(m.server_checks.replication, "");
+    const auto slot = thresholds(m.server_checks.replication_slot, slot_threshold);
+    c.conditions.insert(c.conditions.end(), lag.begin(), lag.end());
+    c.conditions.insert(c.conditions.end(), slot.begin(), slot.end());
+    for (const auto& name : replicas) {
+      if (name != server.name) c.peers.push_back(name);
+    }
+    if (db_primary->name != server.name) c.peers.push_back(db_primary->name);
+    add(std::move(c));
   }
   // The app's instances of the live color (app role).
   if (server.has_role("app")) {

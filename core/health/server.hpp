@@ -25,7 +25,7 @@ namespace berth::health {
 
 // The kinds of built-in checks. Each has one entry in server.cpp's table that holds
 // together its name, the script lines that observe it and how it is judged.
-enum class ServerCheckKind { unit, app, direct, timer, database, ports, disk, memory, load };
+enum class ServerCheckKind { unit, app, direct, timer, database, replication, ports, disk, memory, load };
 // The kind's name in reports and for --only: "unit", "app", "timer", "database", ...
 std::string_view kind_name(ServerCheckKind kind);
 
@@ -45,6 +45,9 @@ struct ServerCheck {
   std::string db_user;                                     // database: the app's role / user
   std::string secret_file;  // database: the 0600 file with the app's password
   std::string journal;      // unit whose journal a failure shows (may hold a glob)
+  // replication: the other servers of the PostgreSQL primary and its replicas, which
+  // must stream from this one when it is the primary.
+  std::vector<std::string> peers;
 };
 
 // The built-in checks of one host and what its script needs to know.
@@ -62,7 +65,8 @@ struct ServerPlan {
 
 // The placeholders of server-side checks (names without brackets): ACTIVE_STATE,
 // SUB_STATE, RESTARTS, RESULT, EXIT_STATUS, LAST_TRIGGER, MISSING_PORTS, DISK_USED,
-// MEMORY_AVAILABLE, LOAD_PER_CORE. CONNECTED and CERTIFICATE_EXPIRATION are shared
+// MEMORY_AVAILABLE, LOAD_PER_CORE, MISSING_REPLICAS, REPLICA_LAG_BYTES,
+// REPLICA_LAG_SECONDS, SLOT_RETAINED_BYTES. CONNECTED and CERTIFICATE_EXPIRATION are shared
 // with http/tcp checks.
 std::span<const std::string> server_placeholders();
 
@@ -70,7 +74,8 @@ std::span<const std::string> server_placeholders();
 // (app role; on an app server behind proxies of other hosts, each [[health]] http
 // check of a relative URL too, asked of each live instance from the server itself:
 // "direct:NAME:N"), nginx and its certificates (proxy role, with [proxy]), each database's
-// unit, connection and backup timer (db role), each job's timer where it is enabled,
+// unit, connection and backup timer (db role; with PostgreSQL replicas, "replication" on
+// the primary and each replica), each job's timer where it is enabled,
 // ports, disk, memory and load (every host). Only the checks `only` names (see
 // matches_only) when it is not empty. Never throws.
 ServerPlan plan_server_checks(const manifest::Manifest& manifest, const manifest::Server& server,

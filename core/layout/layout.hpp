@@ -87,8 +87,21 @@ std::string nginx_reload(std::string_view fail);
 // The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
 // server with the app role, by name. It also makes the app's generated secrets.
 const manifest::Server* primary_app_server(const manifest::Manifest& m);
-// The server that makes the databases' passwords: the first with the db role.
+// The server that makes the databases' passwords and the one the app's URLs name: the
+// first with the db role that is not a PostgreSQL replica (the primary).
 const manifest::Server* database_server(const manifest::Manifest& m);
+
+// PostgreSQL streaming replication (docs/databases.md, "Replicas"): the role the
+// replicas connect as, its generated password's secret name, the file that gives it
+// to libpq on every member (0600, postgres), and the physical slot the primary keeps
+// for replica `server` (berth_ + the name in lower case, other characters as _).
+inline constexpr const char* replication_role = "berth_replication";
+inline constexpr const char* replication_secret = "postgresql_replication_password";
+inline constexpr const char* replication_passfile = "/var/lib/postgresql/.berth-replication.pgpass";
+std::string replication_slot(std::string_view server);
+// The record `berth db promote` leaves on the app's hosts: the name of the server it
+// made the primary. setup refuses a manifest whose primary is another.
+std::string primary_record(const manifest::Manifest& m);
 
 // The PATH a process of the app runs with when its runtime needs one: for `python`,
 // the release's virtualenv (RELEASE_DIR/.venv/bin, made by deploys) comes first; empty

@@ -222,6 +222,8 @@ class Builder {
       m.server_checks.memory = conditions(*checks, "memory");
       m.server_checks.load = conditions(*checks, "load");
       m.server_checks.certificate = conditions(*checks, "certificate");
+      m.server_checks.replication = conditions(*checks, "replication");
+      m.server_checks.replication_slot = conditions(*checks, "replication_slot");
     }
     if (const auto* hooks = root["hooks"].as_table()) {
       m.hooks.pre_build = read_hooks(*hooks, "pre_build");
@@ -367,6 +369,10 @@ class Builder {
                               : d.engine == Engine::mongodb ? "MONGODB_URL"
                                                             : "DATABASE_URL";
     d.env_var = str(t, "env_var", default_var);
+    d.replicas = strings(t, "replicas");
+    // The read-only URL is the app's when it names replicas, or asks for it by name.
+    const auto replica_var = d.env_var == "DATABASE_URL" ? "DATABASE_REPLICA_URL" : d.env_var + "_REPLICA";
+    d.replica_env_var = str(t, "replica_env_var", d.replicas.empty() ? "" : replica_var);
     if (const auto* b = t["backups"].as_table()) {
       d.backups.enabled = boolean(*b, "enabled", d.backups.enabled);
       d.backups.schedule = str(*b, "schedule", d.backups.schedule);
@@ -717,6 +723,7 @@ class Validator {
         }
       }
       need_role("db", d.where, fmt::format("[databases.{}]", d.key));
+      replicas(d, env_vars);
       // The app's environment gets the URL under env_var: it must not be set twice.
       const bool in_env = m_.app.run.env.contains(d.env_var);
       const bool in_secrets = std::any_of(m_.app.run.secrets.begin(), m_.app.run.secrets.end(),
@@ -727,6 +734,76 @@ class Validator {
                           "there or set env_var = \"...\" here",
                           d.key, d.env_var, in_env ? "env" : "secrets"));
       }
+    }
+  }
+
+  static const Server* first_primary(const Manifest& m) {
+    for (const auto& s : m.servers) {
+      if (s.has_role("db") && !m.is_replica(s.name)) return &s;
+    }
+    return nullptr;
+  }
+
+  // [databases.KEY] replicas: PostgreSQL's streaming replicas of the whole cluster, so
+  // every PostgreSQL database that names replicas names the same ones; each is a db
+  // server, one db server stays the primary, and all of them reach each other by IP
+  // (pg_hba and nftables take no names).
+  void replicas(const Database& d, std::map<std::string, std::string>& env_vars) {
+    if (d.engine != Engine::postgresql && !d.replica_env_var.empty()) {
+      error(at({"databases", d.key, "replica_env_var"}),
+            fmt::format("[databases.{}] replica_env_var: berth replicates PostgreSQL only", d.key));
+    } else if (!d.replica_env_var.empty()) {
+      if (auto [it, inserted] = env_vars.emplace(d.replica_env_var, d.key); !inserted) {
+        error(at({"databases", d.key}),
+              fmt::format("[databases.{}] gives the app {} for its replica, which [databases.{}] sets too; "
+                          "set replica_env_var = \"...\"",
+                          d.key, d.replica_env_var, it->second));
+      }
+      if (m_.app.run.env.contains(d.replica_env_var)) {
+        error(at({"databases", d.key}), fmt::format("[databases.{}] gives the app {}, which [app.run.env] sets too",
+                                                    d.key, d.replica_env_var));
+      }
+    }
+    if (d.replicas.empty()) return;
+    const auto where = at({"databases", d.key, "replicas"});
+    if (d.engine != Engine::postgresql) {
+      error(where, fmt::format("[databases.{}] replicas: berth replicates PostgreSQL only", d.key));
+      return;
+    }
+    for (const auto& other : m_.databases) {
+      if (other.engine == Engine::postgresql && !other.replicas.empty() && other.key < d.key &&
+          other.replicas != d.replicas) {
+        error(where, fmt::format("[databases.{}] and [databases.{}] name different replicas, but a replica "
+                                 "copies the whole PostgreSQL server: name the same servers in both",
+                                 other.key, d.key));
+      }
+    }
+    std::set<std::string> seen;
+    for (const auto& name : d.replicas) {
+      const auto* s = m_.find_server(name);
+      if (s == nullptr || !s->has_role("db")) {
+        error(where, fmt::format("[databases.{}] replica '{}' is not a server with the db role", d.key,
+                                 printable(name)));
+      } else if (!seen.insert(name).second) {
+        error(where, fmt::format("[databases.{}] lists replica {} twice", d.key, name));
+      }
+    }
+    if (first_primary(m_) == nullptr) {
+      error(where, fmt::format("[databases.{}] every db server is a replica: leave one out, the primary", d.key));
+      return;
+    }
+    for (const auto& s : m_.servers) {
+      if (s.has_role("db") && !m_.is_replica(s.name) && &s != first_primary(m_)) {
+        error(where, fmt::format("[databases.{}] has replicas, and db server {} is neither the primary ({}) nor one "
+                                 "of them: every db server gets every database, so list it in `replicas` or give "
+                                 "it roles without db",
+                                 d.key, s.name, first_primary(m_)->name));
+      }
+      if (!s.has_role("db") || util::is_address(s.internal_address())) continue;
+      error(at({"servers", s.name, s.private_address.empty() ? "address" : "private_address"}),
+            fmt::format("server {}: the PostgreSQL primary and its replicas reach each other by address, and "
+                        "'{}' is not an IP address; set private_address = \"IP\"",
+                        s.name, printable(s.internal_address())));
     }
   }
 
@@ -949,13 +1026,17 @@ class Validator {
   // Each [server_checks] list judges one measure: its conditions name that placeholder.
   void server_checks() {
     const auto& c = m_.server_checks;
-    const std::pair<const std::vector<ConditionText>*, std::string> lists[] = {
-        {&c.disk, "DISK_USED"},
-        {&c.memory, "MEMORY_AVAILABLE"},
-        {&c.load, "LOAD_PER_CORE"},
-        {&c.certificate, "CERTIFICATE_EXPIRATION"}};
-    for (const auto& [list, placeholder] : lists) {
-      const std::vector<std::string> known{placeholder};
+    const std::pair<const std::vector<ConditionText>*, std::vector<std::string>> lists[] = {
+        {&c.disk, {"DISK_USED"}},
+        {&c.memory, {"MEMORY_AVAILABLE"}},
+        {&c.load, {"LOAD_PER_CORE"}},
+        {&c.certificate, {"CERTIFICATE_EXPIRATION"}},
+        {&c.replication, {"REPLICA_LAG_BYTES", "REPLICA_LAG_SECONDS"}},
+        {&c.replication_slot, {"SLOT_RETAINED_BYTES"}}};
+    for (const auto& [list, known] : lists) {
+      const auto uses = [&](const std::string& name) {
+        return std::find(known.begin(), known.end(), name) != known.end();
+      };
       for (const auto& condition : *list) {
         const auto parsed = health::parse_condition(condition.text, known);
         auto where = condition.where;
@@ -963,8 +1044,8 @@ class Validator {
           // where is the opening quote; the parser counts from the first character after it.
           where.column += parsed.error().column;
           error(where, fmt::format("condition '{}': {}", condition.text, parsed.error().message));
-        } else if (parsed->left.name != placeholder && parsed->right.name != placeholder) {
-          error(where, fmt::format("condition '{}' must use [{}]", condition.text, placeholder));
+        } else if (!uses(parsed->left.name) && !uses(parsed->right.name)) {
+          error(where, fmt::format("condition '{}' must use [{}]", condition.text, fmt::join(known, "] or [")));
         }
       }
     }

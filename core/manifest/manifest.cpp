@@ -30,4 +30,20 @@ const Server* Manifest::find_server(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<std::string> Manifest::postgresql_replicas() const {
+  std::vector<std::string> out;
+  for (const auto& db : databases) {
+    if (db.engine != Engine::postgresql) continue;
+    for (const auto& name : db.replicas) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
+}
+
+bool Manifest::is_replica(std::string_view name) const {
+  const auto all = postgresql_replicas();
+  return std::find(all.begin(), all.end(), name) != all.end();
+}
+
 }  // namespace berth::manifest

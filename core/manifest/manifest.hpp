@@ -104,6 +104,10 @@ struct Database {
   std::string user;                  // role / user (defaults to the app name)
   std::string version;               // optional engine version
   std::string env_var;               // DATABASE_URL, REDIS_URL, ... (defaulted by engine)
+  // postgresql: the db servers that stream the cluster from its primary (the one db
+  // server not listed), and the app's variable for a read-only URL to the first of them.
+  std::vector<std::string> replicas;
+  std::string replica_env_var;       // DATABASE_REPLICA_URL unless the manifest names one
   Backups backups;
   Location where;
 };
@@ -215,6 +219,8 @@ struct ServerChecks {
   std::vector<ConditionText> memory;        // [MEMORY_AVAILABLE] > 10
   std::vector<ConditionText> load;          // [LOAD_PER_CORE] < 8
   std::vector<ConditionText> certificate;   // [CERTIFICATE_EXPIRATION] > 240h
+  std::vector<ConditionText> replication;   // [REPLICA_LAG_BYTES] < 16777216, [REPLICA_LAG_SECONDS] < 30
+  std::vector<ConditionText> replication_slot;  // [SLOT_RETAINED_BYTES] < 1073741824
 };
 
 // One hook command: local (on the operator's machine) or remote (on hosts of a role).
@@ -280,8 +286,15 @@ struct Manifest {
   DeployPolicy deploy;
   Base base;
   std::vector<SecretSource> secrets;
+  // Not from the file: servers a command took out of service for the rest of its run
+  // (the primary `berth db promote` fenced). Read URLs do not name them.
+  std::vector<std::string> out_of_service;
 
   const Server* find_server(std::string_view name) const;
+  // The PostgreSQL replicas the databases name (Database::replicas), once each.
+  std::vector<std::string> postgresql_replicas() const;
+  // Whether server `name` is one of them.
+  bool is_replica(std::string_view name) const;
 };
 
 }  // namespace berth::manifest

@@ -186,6 +186,11 @@ Schema build_schema() {
        key("version", str("Engine version (default: the distribution's)")),
        key("env_var", str("The app's environment variable holding the connection URL "
                           "(default DATABASE_URL, REDIS_URL or MONGODB_URL)")),
+       key("replicas", array("postgresql: db servers that stream this PostgreSQL server from the primary "
+                             "(the db server not listed)",
+                             str("A server name"))),
+       key("replica_env_var", str("The app's environment variable holding a read-only URL to the first "
+                                  "replica (default DATABASE_REPLICA_URL)")),
        key("backups",
            table("Scheduled local dumps",
                  {key("enabled", boolean("Take backups (default true)")),
@@ -303,7 +308,11 @@ Schema build_schema() {
        key("load", condition_list("[LOAD_PER_CORE] (15-minute load per core), default "
                                   "[LOAD_PER_CORE] < 8")),
        key("certificate", condition_list("Each certificate nginx serves: [CERTIFICATE_EXPIRATION], "
-                                         "default [CERTIFICATE_EXPIRATION] > 240h"))});
+                                         "default [CERTIFICATE_EXPIRATION] > 240h")),
+       key("replication", condition_list("Each PostgreSQL replica: [REPLICA_LAG_BYTES], [REPLICA_LAG_SECONDS], "
+                                         "default [REPLICA_LAG_BYTES] < 16777216 and [REPLICA_LAG_SECONDS] < 30")),
+       key("replication_slot", condition_list("Each replication slot on the primary: [SLOT_RETAINED_BYTES] (WAL "
+                                              "it keeps), default [SLOT_RETAINED_BYTES] < 1073741824"))});
 
   auto hooks = table("Commands run around a deploy",
                      {key("pre_build", hook_list("Before the build, locally")),

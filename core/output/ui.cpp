@@ -24,7 +24,10 @@ void Ui::out(std::string_view line) {
   if (!json_) write(stdout, line);
 }
 
-void Ui::emit_json(const nlohmann::json& document) { write(stdout, document.dump(2)); }
+void Ui::emit_json(const nlohmann::json& document) {
+  if (captured_ != nullptr) *captured_ = document;
+  else write(stdout, document.dump(2));
+}
 
 void Ui::progress(std::string_view line) {
   if (verbosity_ != Verbosity::quiet) write(stderr, line);

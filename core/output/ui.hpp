@@ -24,8 +24,11 @@ class Ui {
 
   // A result line on stdout; ignored in --json mode (the JSON document carries it).
   void out(std::string_view line);
-  // The one JSON document of a --json run, on stdout.
+  // The one JSON document of a --json run, on stdout (or into capture_json's target).
   void emit_json(const nlohmann::json& document);
+  // From now on, emit_json stores the document in `*into` instead of printing it (a
+  // command that runs another, and puts that one's document into its own); null: print.
+  void capture_json(nlohmann::json* into) noexcept { captured_ = into; }
   // Progress on stderr ("host: step..."); hidden by -q.
   void progress(std::string_view line);
   // Details on stderr, shown only with -v.
@@ -46,6 +49,7 @@ class Ui {
   std::string paint(std::string_view code, std::string_view text) const;
   void write(std::FILE* stream, std::string_view line);
 
+  nlohmann::json* captured_ = nullptr;
   bool json_;
   Verbosity verbosity_;
   Color color_;

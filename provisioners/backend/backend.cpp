@@ -117,6 +117,7 @@ void add_backend(const manifest::Manifest& m, const manifest::Server& server,
     env += env_line(spec.name, resolved->reveal());
   }
   for (const auto& [name, value] : database_env(m)) env += env_line(name, value);
+  expect_primary(m, out);
   // The database passwords in those URLs: a copy here unless this server makes them.
   for (auto& secret : database_env_secrets(m)) {
     const bool listed = std::any_of(out.secrets.begin(), out.secrets.end(),

@@ -135,6 +135,17 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
     case manifest::Engine::postgresql:
       env.emplace_back(db.env_var,
                        fmt::format("postgres://{}:{}@{}:5432/{}", db.user, pw, host, db.name));
+      if (!db.replica_env_var.empty()) {
+        // Read-only: the first replica in service, or the primary while there is none.
+        const manifest::Server* replica = nullptr;
+        for (const auto& name : db.replicas) {
+          const bool out = std::find(m.out_of_service.begin(), m.out_of_service.end(), name) != m.out_of_service.end();
+          if (!out && (replica = m.find_server(name)) != nullptr) break;
+        }
+        env.emplace_back(db.replica_env_var,
+                         fmt::format("postgres://{}:{}@{}:5432/{}", db.user, pw,
+                                     replica ? replica->internal_address() : host, db.name));
+      }
       break;
     case manifest::Engine::mysql:
       env.emplace_back(db.env_var,
@@ -150,6 +161,21 @@ std::vector<std::pair<std::string, std::string>> database_env(const manifest::Ma
     }
   }
   return env;
+}
+
+void expect_primary(const manifest::Manifest& m, Desired& out) {
+  const auto* primary = database_server(m);
+  if (m.postgresql_replicas().empty() || primary == nullptr) return;
+  const auto record = layout::primary_record(m);
+  for (const auto& e : out.expectations) {
+    if (e.path == record) return;
+  }
+  out.expectations.push_back(
+      {record, primary->name,
+       fmt::format("the manifest names {0} the PostgreSQL primary (the db server not in `replicas`), and `berth db "
+                   "promote` made another server the primary: list {0} in `replicas` in place of that server "
+                   "(docs/databases.md, \"Switchover\")",
+                   primary->name)});
 }
 
 std::vector<GeneratedSecret> database_env_secrets(const manifest::Manifest& m) {

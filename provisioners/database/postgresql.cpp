@@ -1,6 +1,7 @@
 // PostgreSQL from Debian's packages: listening on 127.0.0.1 (and the private address
 // when app servers are other hosts), scram-sha-256 only, pg_hba letting in the app
 // servers alone; a role with a generated password and a database it owns.
+#include <core/db/replication.hpp>
 #include <core/render.hpp>
 #include <provisioners/database/database.hpp>
 
@@ -25,16 +26,95 @@ std::string validation(std::string_view query) {
                      psql, query);
 }
 
+// Streaming replication on a member (the primary or a replica): the firewall open to
+// the other members, the replication role's password in a passfile, and on the primary
+// the role and a slot per replica; on a replica its standby conf and, once, the clone.
+void add_replication(const manifest::Manifest& m, const manifest::Server& s, const std::string& version,
+                     const std::vector<const manifest::Server*>& members, Desired& out) {
+  for (const auto* member : members) {
+    if (member->name == s.name) continue;
+    out.firewall.push_back({5432, "tcp", member->internal_address(),
+                            fmt::format("postgresql replication with {}", member->name)});
+  }
+  out.secrets.push_back({layout::replication_secret, secret_path(m, layout::replication_secret), 24});
+  add_once(out, make(File{.path = layout::replication_passfile,
+                          .content = fmt::format("*:5432:*:{}:{}\n", layout::replication_role,
+                                                 secret_placeholder(layout::replication_secret)),
+                          .owner = "postgres",
+                          .group = "postgres",
+                          .mode = "0600",
+                          .sensitive = Sensitive::yes},
+                     "postgresql"));
+  expect_primary(m, out);
+  if (m.is_replica(s.name)) {
+    const db::Upstream up{version, members.front()->internal_address(), s.name};
+    add_once(out, make(File{.path = db::standby_conf(version),
+                            .content = db::standby_conf_content(up),
+                            .validate = validation("SELECT sourcefile || ':' || sourceline || ': ' || error "
+                                                   "FROM pg_file_settings WHERE error IS NOT NULL "
+                                                   "AND error <> 'setting could not be applied'")},
+                       "postgresql", {"reload:postgresql.service"}));
+    auto clone = make(Command{.name = "postgresql-replica",
+                              .run = db::clone_script(up),
+                              .creates = db::replica_marker(version)},
+                      "postgresql");
+    clone.stage = Stage::data;
+    add_once(out, std::move(clone));
+    return;
+  }
+  const auto secret = secret_path(m, layout::replication_secret);
+  // pg_rewind reads the source's files through these functions; the role gets nothing else.
+  add_once(out, make(Command{.name = "postgresql-replication-role",
+                             .run = fmt::format(
+                                 "cd / && pw=$(cat {0}) && printf \"CREATE ROLE {1} REPLICATION LOGIN PASSWORD "
+                                 "'%s';\\nGRANT EXECUTE ON function pg_catalog.pg_ls_dir(text, boolean, boolean) "
+                                 "TO {1};\\nGRANT EXECUTE ON function pg_catalog.pg_stat_file(text, boolean) TO "
+                                 "{1};\\nGRANT EXECUTE ON function pg_catalog.pg_read_binary_file(text) TO "
+                                 "{1};\\nGRANT EXECUTE ON function pg_catalog.pg_read_binary_file(text, bigint, "
+                                 "bigint, boolean) TO {1};\\n\" \"$pw\" | {2}",
+                                 secret, layout::replication_role, psql),
+                             .unless = fmt::format("cd / && {} -c \"SELECT 1 FROM pg_roles WHERE rolname='{}'\" "
+                                                   "| grep -qx 1",
+                                                   psql, layout::replication_role),
+                             .sensitive = Sensitive::yes},
+                     "postgresql"));
+  for (const auto* member : members) {
+    if (member->name == s.name) continue;
+    const auto slot = layout::replication_slot(member->name);
+    add_once(out, make(Command{.name = "postgresql-slot:" + slot,
+                               .run = fmt::format("cd / && {} -c \"SELECT pg_create_physical_replication_slot('{}', "
+                                                  "true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots "
+                                                  "WHERE slot_name = '{}')\" >/dev/null",
+                                                  psql, slot, slot),
+                               .unless = fmt::format("cd / && {} -c \"SELECT 1 FROM pg_replication_slots WHERE "
+                                                     "slot_name='{}'\" | grep -qx 1",
+                                                     psql, slot)},
+                       "postgresql"));
+  }
+}
+
 // The cluster's settings and pg_hba.conf, rendered once for every PostgreSQL database.
 void add_server(const manifest::Manifest& m, const manifest::Server& s,
                 const manifest::Database& db, Desired& out) {
   const auto version = db.version.empty() ? out.release.postgresql : db.version;
-  const auto conf_dir = fmt::format("/etc/postgresql/{}/main", version);
-  const auto place = placement(m, s);
+  const auto conf_dir = db::conf_dir(version);
+  auto place = placement(m, s);
+  const auto replicas = m.postgresql_replicas();
+  const auto* primary = database_server(m);
+  // The primary and its replicas reach each other on their internal addresses.
+  std::vector<const manifest::Server*> members;
+  if (!replicas.empty() && primary != nullptr) {
+    members.push_back(primary);
+    for (const auto& name : replicas) {
+      if (const auto* r = m.find_server(name)) members.push_back(r);
+    }
+    if (place.listen.size() == 1) place.listen.push_back(s.internal_address());
+  }
   add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version},
                      "postgresql"));
 
-  const auto conf = listen_data(m, place);
+  auto conf = listen_data(m, place);
+  conf.set("replication", !members.empty());
   add_once(
       out,
       make(File{.path = conf_dir + "/conf.d/berth.conf",
@@ -59,6 +139,18 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
     }
   }
   hba.set("peers", peers);
+  // Every member lets every member in, as the replication role: the same file on each,
+  // in name order, so a switchover changes none (pg_rewind and the replicas' checks log in to postgres).
+  kainjow::mustache::data hba_members{kainjow::mustache::data::type::list};
+  auto by_name = members;
+  std::sort(by_name.begin(), by_name.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+  for (const auto* member : by_name) {
+    kainjow::mustache::data entry;
+    entry.set("role", layout::replication_role);
+    entry.set("cidr", host_cidr(member->internal_address()));
+    hba_members.push_back(entry);
+  }
+  hba.set("members", hba_members);
   add_once(out,
            make(File{.path = conf_dir + "/pg_hba.conf",
                      .content = render_template(m.dir, "database/pg_hba.conf.mustache", hba),
@@ -70,6 +162,7 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
                 "postgresql", {"reload:postgresql.service"}));
   add_once(out, make(Unit{"postgresql.service"}, "postgresql"));
   open_to_apps(place, 5432, manifest::Engine::postgresql, out);
+  if (!members.empty()) add_replication(m, s, version, members, out);
 }
 
 }  // namespace
@@ -83,6 +176,8 @@ void add_postgresql(const manifest::Manifest& m, const manifest::Server& s,
   auto& r = out.resources;
   const auto secret = password_secret(db);
   out.secrets.push_back({secret, secret_path(m, secret), 24});
+  // A replica gets the roles and databases from its primary.
+  if (m.is_replica(s.name)) return;
   // The role's password is read from the secret file on the server, never sent in argv.
   r.push_back(
       make(Command{.run = fmt::format("cd / && pw=$(cat {0}) && printf \"CREATE ROLE \\\"{1}\\\" "
