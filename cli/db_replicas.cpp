@@ -91,20 +91,42 @@ std::string replicas_line(const manifest::Manifest& m, const manifest::Database&
   return fmt::format("[databases.{}] replicas = [{}]", db.key, list);
 }
 
+// What the app servers' converge did.
+struct AppsConverged {
+  int status = 0;
+  nlohmann::json json;               // its document, in --json mode
+  // When the restarted instances took the traffic: the end of the restart's `switch`
+  // step (the end of the run without one).
+  std::chrono::steady_clock::time_point switched;
+};
+
 // Converges the app servers to `after` (setup's playbook on them alone): their
 // DATABASE_URL and replica URL change, and the live release starts again gated on
-// health. In --json mode its document goes into `json`.
-int converge_apps(const GlobalOptions& global, Ui& ui, const manifest::Manifest& after,
-                  const std::vector<std::string>& apps, nlohmann::json& json) {
-  if (apps.empty()) return 0;
+// health.
+AppsConverged converge_apps(const GlobalOptions& global, Ui& ui, const manifest::Manifest& after,
+                            const std::vector<std::string>& apps) {
+  AppsConverged out;
+  if (apps.empty()) {
+    out.switched = std::chrono::steady_clock::now();
+    return out;
+  }
   auto only = global;
   only.hosts = apps;
   only.roles.clear();
   ui.progress(fmt::format("app servers ({}): pointing the app at the new primary", fmt::join(apps, ", ")));
-  if (ui.json()) ui.capture_json(&json);
-  const int status = run_playbook_command(only, ui, after, "setup", converge::Mode::apply);
+  if (ui.json()) ui.capture_json(&out.json);
+  std::optional<ReleaseReport> restart;
+  out.status = run_playbook_command(only, ui, after, "setup", converge::Mode::apply, DetailedExitCode::no, nullptr,
+                                    &restart);
   ui.capture_json(nullptr);
-  return status;
+  out.switched = std::chrono::steady_clock::now();
+  if (!restart) return out;
+  // The steps after the switch (gate, finalize's drain) took nothing from the writes.
+  const auto& steps = restart->result.steps;
+  // (with batches, the last batch's switch).
+  const auto sw = std::find_if(steps.rbegin(), steps.rend(), [](const auto& s) { return s.name.starts_with("switch"); });
+  for (auto it = steps.rbegin(); it != sw && sw != steps.rend(); ++it) out.switched -= it->elapsed;
+  return out;
 }
 
 double seconds(std::chrono::steady_clock::duration d) {
@@ -141,13 +163,12 @@ int run_promote(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) 
   // The app servers use the new primary, and read from it until a replica streams again.
   auto after = with_primary(m, flags.to);
   after.out_of_service = {old->name};
-  nlohmann::json app_json;
-  const int app_status = converge_apps(global, ui, after, hosts.apps, app_json);
-  const auto done = std::chrono::steady_clock::now();
+  const auto apps = converge_apps(global, ui, after, hosts.apps);
+  const auto app_status = apps.status;
 
   // Report: the write-unavailable window, and what the user does next.
   const auto promoted_after = seconds(promoted.promoted - promoted.writes_stopped);
-  const auto apps_after = seconds(done - promoted.writes_stopped);
+  const auto apps_after = seconds(apps.switched - promoted.writes_stopped);
   const auto next = replicas_line(m, database, flags.to);
   if (ui.json()) {
     ui.emit_json({{"database", database.key},
@@ -160,7 +181,7 @@ int run_promote(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) 
                   {"app_after_seconds", apps_after},
                   {"manifest", next},
                   {"warnings", promoted.warnings},
-                  {"app", app_json}});
+                  {"app", apps.json}});
     return app_status;
   }
   ui.out(ui.bold(fmt::format("{} is the PostgreSQL primary now{}.", flags.to,
@@ -168,8 +189,8 @@ int run_promote(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) 
                                  ? std::string(" (promoted without fencing; what the old primary had not sent is lost)")
                                  : fmt::format(" (it replayed {}'s last WAL, {}, first)", old->name,
                                                promoted.fenced_lsn))));
-  ui.out(fmt::format("Writes: {} stopped taking them at 0 s; {} took them from {:.1f} s; the app's instances use {} "
-                     "from {:.1f} s at the latest (the write-unavailable window).",
+  ui.out(fmt::format("Writes: {} stopped taking them at 0 s; {} took them from {:.1f} s; the app's restarted "
+                     "instances use {} from {:.1f} s (the write-unavailable window).",
                      old->name, flags.to, promoted_after, flags.to, apps_after));
   ui.out(fmt::format("Next: in {}, set {} ({} is the primary now; setup refuses the old list), then `berth db "
                      "rejoin {} {}` to bring {} back as a replica.",
@@ -205,8 +226,8 @@ int run_rejoin(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) {
   for (const auto& w : rejoined.warnings) ui.warn(w);
 
   // The app servers read from the replicas again.
-  nlohmann::json app_json;
-  const int app_status = converge_apps(global, ui, with_primary(m, rejoined.primary.name), hosts.apps, app_json);
+  const auto apps = converge_apps(global, ui, with_primary(m, rejoined.primary.name), hosts.apps);
+  const auto app_status = apps.status;
   const bool outdated = rejoined.primary.name != primary->name;
   const auto next = replicas_line(m, database, rejoined.primary.name);
   if (ui.json()) {
@@ -217,7 +238,7 @@ int run_rejoin(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) {
                   {"method", rejoined.method},
                   {"manifest", outdated ? nlohmann::json(next) : nlohmann::json()},
                   {"warnings", rejoined.warnings},
-                  {"app", app_json}});
+                  {"app", apps.json}});
     return app_status;
   }
   ui.out(ui.bold(fmt::format("{} streams from {} ({}).", flags.to, rejoined.primary.name,

@@ -210,7 +210,7 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string&
 
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
                          const std::string& name, Mode mode, DetailedExitCode detailed,
-                         const ReleaseFlags* release_flags) {
+                         const ReleaseFlags* release_flags, std::optional<ReleaseReport>* restart_out) {
   // Load the playbook, select the hosts.
   const auto book = playbook::load_playbook(manifest.dir, name);
   if (book.is_release()) {
@@ -290,6 +290,7 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Ma
   } else if (!restart) {
     for (const auto& step : steps) print_step(ui, step, mode, book.steps.size() > 1);
   }
+  if (restart_out != nullptr) *restart_out = restart;
   if (!ok) return static_cast<int>(unreachable ? ExitCode::unreachable : ExitCode::failure);
   if (restart_status != 0) return restart_status;
   if (changes && mode == Mode::plan && detailed == DetailedExitCode::yes) {

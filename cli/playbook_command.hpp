@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include <string>
 #include <vector>
 
@@ -36,12 +38,14 @@ struct ReleaseFlags {
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const std::string& name,
                          converge::Mode mode, DetailedExitCode detailed = DetailedExitCode::no,
                          const ReleaseFlags* release_flags = nullptr);
+struct ReleaseReport;
 // The same with `manifest` as loaded (or as a command changed it for its run: `berth db
-// promote` converges the app servers to the manifest the switchover leaves).
+// promote` converges the app servers to the manifest the switchover leaves). When the
+// app restarted and `restart` is given, the restart's report is put there.
 int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Manifest& manifest,
                          const std::string& name, converge::Mode mode,
                          DetailedExitCode detailed = DetailedExitCode::no,
-                         const ReleaseFlags* release_flags = nullptr);
+                         const ReleaseFlags* release_flags = nullptr, std::optional<ReleaseReport>* restart = nullptr);
 
 // Adds --lock-wait and --gate-deadline to `sub`, stored in `flags`.
 void add_release_flags(CLI::App* sub, ReleaseFlags& flags);

@@ -136,3 +136,27 @@ TEST_CASE("engine: a change the app's instances start with owes a blue/green res
     CHECK(report.deferred() == std::vector<std::string>{"release:shop"});
   }
 }
+
+TEST_CASE("engine: a file that holds another value than expected refuses the host before any change") {
+  auto desired = sample();
+  desired.expectations.push_back({"/etc/berth/shop/postgresql-primary", "db1", "the manifest names db1"});
+  FakeRemote remote;
+  SECTION("missing or as expected: the probe goes on") {
+    const auto extra = GENERATE(std::string(), record("expect:0", "content", "db1\n"));
+    remote.answer("dpkg-query", probe_output("new\n", extra));
+    const auto probed = probe_host(remote, desired);
+    CHECK_FALSE(probed.refused);
+    CHECK_FALSE(probed.report.failed());
+    CHECK(remote.sent.front().find("rec_file expect:0 content '/etc/berth/shop/postgresql-primary'") !=
+          std::string::npos);
+  }
+  SECTION("another value: refused, saying what the file holds") {
+    remote.answer("dpkg-query", probe_output("new\n", record("expect:0", "content", "db2\n")));
+    const auto probed = probe_host(remote, desired);
+    CHECK(probed.refused);
+    CHECK(probed.report.error ==
+          "the manifest names db1 (/etc/berth/shop/postgresql-primary says db2)");
+    CHECK(probed.report.failed_step == "probe");
+    CHECK(remote.sent.size() == 1);
+  }
+}
