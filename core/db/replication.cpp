@@ -57,7 +57,8 @@ std::string replica_functions(const Upstream& up) {
       // The data folder is moved aside, not deleted, until the copy streams.
       "base_backup() {{\n"
       "  systemctl stop \"$unit\" || return 1\n"
-      "  rm -rf \"$data.berth-old\" && mv \"$data\" \"$data.berth-old\" || return 1\n"
+      // A copy cut off earlier left the real data aside: keep that, drop the partial copy.
+      "  if [ -d \"$data.berth-old\" ]; then rm -rf \"$data\"; else mv \"$data\" \"$data.berth-old\" || return 1; fi\n"
       "  install -d -o postgres -g postgres -m 0700 \"$data\"\n"
       "  if ! out=$(runuser -u postgres -- env PGPASSFILE={1} \"$bin/pg_basebackup\" -h \"$primary\" -p 5432 "
       "-U {2} -w -D \"$data\" -X stream -S {3} --checkpoint=fast 2>&1); then\n"
@@ -111,6 +112,10 @@ std::string standby_conf_content(const Upstream& up) {
 std::string clone_script(const Upstream& up) {
   return prelude(up.version) + replica_functions(up) +
          fmt::format(
+             // A clone cut off while copying left the server's own (empty) data aside.
+             "if [ -d \"$data.berth-old\" ]; then\n"
+             "  rm -rf \"$data\" && mv \"$data.berth-old\" \"$data\" && systemctl start \"$unit\" || exit 1\n"
+             "fi\n"
              "if ! own=$(local_sql -c \"SELECT coalesce(string_agg(datname, ' '), '') FROM pg_database WHERE "
              "datname NOT IN ('postgres', 'template0', 'template1')\" 2>&1); then\n"
              "  say \"PostgreSQL here did not answer, so berth cannot tell whether it holds data and does not "

@@ -75,18 +75,28 @@ Promoted promote(Hosts& hosts, const Promotion& p, const Progress& progress) {
   const auto& t = status[target.index];
   if (t.error) throw *t.error;
   const auto ts = parse_status(t.records);
-  if (!ts.up || !ts.recovery || ts.receiver != "streaming") {
-    throw Error(util::about(target.name,
-                            !ts.up         ? fmt::format("PostgreSQL does not answer ({}): nothing was changed", ts.error)
-                            : !ts.recovery ? std::string("PostgreSQL here is not a replica (it accepts writes already): "
-                                                         "nothing was changed")
-                                           : fmt::format("this replica does not stream from the primary (WAL receiver: "
-                                                         "{}): promoting it would lose what it has not received; "
-                                                         "nothing was changed",
-                                                         ts.receiver.empty() ? "none" : ts.receiver)),
-                ExitCode::failure, "`berth health` shows the replication; fix it, or pass a streaming replica to --to");
+  if (!ts.up) {
+    throw Error(util::about(target.name, fmt::format("PostgreSQL does not answer ({}): nothing was changed", ts.error)),
+                ExitCode::failure, "`berth health` shows the replication; start it, or pass another replica to --to");
+  }
+  if (!ts.recovery) {
+    throw Error(util::about(target.name, "PostgreSQL here accepts writes already (a promote ran): nothing was changed"),
+                ExitCode::failure,
+                fmt::format("to finish a promote that was cut off, make the manifest name {} the primary (its `replicas` "
+                            "without it, with {}) and run `berth setup`",
+                            target.name, old.name));
   }
   const auto& o = status[old.index];
+  const auto os = o.error ? db::Status{} : parse_status(o.records);
+  // While the old primary takes writes, only a streaming replica has them all. When it
+  // is down (fenced by a promote that was cut off), the LSN check below decides.
+  if (os.up && !os.recovery && ts.receiver != "streaming") {
+    throw Error(util::about(target.name, fmt::format("this replica does not stream from the primary (WAL receiver: {}): "
+                                                     "promoting it would lose what it has not received; nothing was "
+                                                     "changed",
+                                                     ts.receiver.empty() ? "none" : ts.receiver)),
+                ExitCode::failure, "`berth health` shows the replication; fix it, or pass a streaming replica to --to");
+  }
   if (o.error && !(o.unreachable && p.old_primary_lost)) {
     throw Error(o.error->what(), o.error->code(),
                 o.unreachable ? fmt::format("berth fences {} before it promotes, so that two primaries never take "
@@ -94,14 +104,6 @@ Promoted promote(Hosts& hosts, const Promotion& p, const Progress& progress) {
                                             "acknowledged and did not send yet is then lost",
                                             old.name, old.name)
                               : o.error->hint());
-  }
-  if (!o.error) {
-    const auto os = parse_status(o.records);
-    if (os.up && os.recovery) {
-      throw Error(util::about(old.name, "PostgreSQL here is a replica already, not the primary the manifest names; "
-                                        "nothing was changed"),
-                  ExitCode::failure, "`berth health` shows who streams from whom");
-    }
   }
 
   // Fence: from here on the old primary takes no write.

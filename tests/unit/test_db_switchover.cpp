@@ -83,7 +83,7 @@ TEST_CASE("switchover: promote changes nothing unless the target streams and the
   }
   SECTION("the target is a primary already") {
     set.db2().answer(status_mark, primary_status());
-    CHECK_THROWS_WITH(db::promote(set.hosts, set.promotion), Catch::Contains("not a replica"));
+    CHECK_THROWS_WITH(db::promote(set.hosts, set.promotion), Catch::Contains("accepts writes already"));
     CHECK_FALSE(sent(set.db1(), fence_mark));
   }
   SECTION("the old primary cannot be reached") {
@@ -109,6 +109,21 @@ TEST_CASE("switchover: promote changes nothing unless the target streams and the
       CHECK(done.warnings[0].find("web-2: connect: refused") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("switchover: a promote cut off after the fence finishes when run again") {
+  Set set;
+  // db1 stopped and fenced (it does not answer), db2 a replica that has nothing to stream from.
+  set.db1().answer(record_mark, "").answer(fence_mark, record("fence", "active", "no") +
+                                                          record("fence", "lsn", "0/3000028") +
+                                                          record("fence", "state", "shut down"));
+  set.db1().answer(status_mark, record("pg", "up", "no") + record("pg", "error", "no socket"));
+  set.db2().answer(record_mark, "").answer(promote_mark, "").answer(status_mark, replica_status("waiting"));
+  set.app().answer(record_mark, "");
+  const auto done = db::promote(set.hosts, set.promotion);
+  CHECK(done.fenced_lsn == "0/3000028");
+  CHECK(sent(set.db2(), "lsn='0/3000028'"));
+  CHECK_FALSE(sent(set.db1(), unfence_mark));
 }
 
 TEST_CASE("switchover: a promote that fails after the fence gives the old primary its writes back") {
