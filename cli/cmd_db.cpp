@@ -258,14 +258,15 @@ void add_db(CLI::App& app, Cli& cli) {
       "db", "Back up a database now, list its backups, or restore one; switch PostgreSQL's primary over");
   sub->require_subcommand(1);
   sub->footer(
-      "NAME is a [databases.NAME] key. Each runs the database's backup script on the db servers\n"
+      "NAME is a [databases.NAME] key. backup, list and restore run the database's backup script on the db servers\n"
       "(/usr/local/lib/berth/APP/db-NAME, installed by `berth setup` when backups are enabled; "
       "the\n"
       "timer APP-db-NAME-backup.timer runs the same script on backups.schedule). Dumps live on "
       "the\n"
       "server in /var/backups/berth/APP/NAME/ (root only), kept for backups.keep_days days.\n"
       "Exit status: 0, 1 when a host failed, 5 when a host could not be reached, 64 for a usage\n"
-      "error (unknown database, backups disabled, restore not confirmed).\n");
+      "error (unknown database, backups disabled, restore not confirmed). promote and rejoin switch a\n"
+      "PostgreSQL primary and its replicas over (`berth db promote --help`, docs/databases.md).\n");
   auto flags = std::make_shared<DbFlags>();
 
   auto* backup = sub->add_subcommand(

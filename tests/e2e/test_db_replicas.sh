@@ -10,6 +10,8 @@
 # - setup with the old manifest is refused, naming the record, and changes nothing.
 # - with the manifest as promote says, `berth db rejoin main db1`: db1 streams from db2,
 #   and plan has nothing to change.
+# - db1's data broken: health names it, setup leaves it alone (plan: nothing to change),
+#   and `berth db rejoin main db1` copies the primary afresh (pg_rewind cannot).
 # - neither the app's database password nor the replication role's appears in any
 #   output (setup -v, plan -v, --json, the refusal).
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
@@ -207,6 +209,21 @@ run_berth plan-after plan -v --detailed-exitcode
 [ "$status" = 0 ] || { cat "$outputs/plan-after.out"; fail "plan after the rejoin: exit $status, want 0"; }
 run_berth health-after health --json --only replication
 [ "$status" = 0 ] || { cat "$outputs/health-after.out"; fail "health after the rejoin: exit $status"; }
+
+echo "== a broken replica is reported, not cloned again by setup; rejoin copies the primary afresh"
+sandbox_ssh "$sandbox" 2 "systemctl stop 'postgresql@*.service' && rm /var/lib/postgresql/*/main/global/pg_control"
+run_berth health-broken health --only replication
+[ "$status" = 1 ] || { cat "$outputs/health-broken.out"; fail "health with db1's data broken: exit $status, want 1"; }
+grep -Eq '^db2 +replication +FAIL +db1 ' "$outputs/health-broken.out" || fail "db2 does not name the broken replica db1"
+run_berth plan-broken plan --detailed-exitcode
+[ "$status" = 0 ] || { cat "$outputs/plan-broken.out"; fail "plan would touch the broken replica (exit $status)"; }
+run_berth rejoin-broken db rejoin main db1
+[ "$status" = 0 ] || { cat "$outputs/rejoin-broken.err"; fail "db rejoin of the broken replica: exit $status"; }
+grep -q "db1 streams from db2 (a fresh copy by pg_basebackup)" "$outputs/rejoin-broken.out" ||
+  fail "the broken replica was not copied afresh: $(cat "$outputs/rejoin-broken.out")"
+[ "$(receiver 2)" = "streaming $db2_address" ] || fail "db1 does not stream after the fresh copy: '$(receiver 2)'"
+[ "$(sql 2 "SELECT count(*) FROM users WHERE email = 'first@example.com'")" = 1 ] || fail "the fresh copy lacks the first user"
+sandbox_ssh "$sandbox" 2 "! ls -d /var/lib/postgresql/*/main.berth-old 2>/dev/null" || fail "the old data folder was left behind"
 
 echo "== no output holds a password"
 for secret in db_main_password postgresql_replication_password; do
