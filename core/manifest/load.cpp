@@ -12,6 +12,7 @@
 
 #include <core/error.hpp>
 #include <core/health/condition.hpp>
+#include <core/layout/layout.hpp>
 #include <core/util/duration.hpp>
 #include <core/util/net.hpp>
 
@@ -372,7 +373,8 @@ class Builder {
     d.replicas = strings(t, "replicas");
     // The read-only URL is the app's when it names replicas, or asks for it by name.
     const auto replica_var = d.env_var == "DATABASE_URL" ? "DATABASE_REPLICA_URL" : d.env_var + "_REPLICA";
-    d.replica_env_var = str(t, "replica_env_var", d.replicas.empty() ? "" : replica_var);
+    d.replica_env_var =
+        str(t, "replica_env_var", d.replicas.empty() || d.engine != Engine::postgresql ? "" : replica_var);
     if (const auto* b = t["backups"].as_table()) {
       d.backups.enabled = boolean(*b, "enabled", d.backups.enabled);
       d.backups.schedule = str(*b, "schedule", d.backups.schedule);
@@ -545,6 +547,7 @@ class Validator {
     app();
     servers();
     databases();
+    replica_servers();
     proxy();
     fleet();
     jobs();
@@ -759,9 +762,12 @@ class Validator {
                           "set replica_env_var = \"...\"",
                           d.key, d.replica_env_var, it->second));
       }
-      if (m_.app.run.env.contains(d.replica_env_var)) {
-        error(at({"databases", d.key}), fmt::format("[databases.{}] gives the app {}, which [app.run.env] sets too",
-                                                    d.key, d.replica_env_var));
+      const bool in_env = m_.app.run.env.contains(d.replica_env_var);
+      const bool in_secrets = std::any_of(m_.app.run.secrets.begin(), m_.app.run.secrets.end(),
+                                          [&](const SecretSpec& s) { return s.name == d.replica_env_var; });
+      if (in_env || in_secrets) {
+        error(at({"databases", d.key}), fmt::format("[databases.{}] gives the app {}, which [app.run.{}] sets too",
+                                                    d.key, d.replica_env_var, in_env ? "env" : "secrets"));
       }
     }
     if (d.replicas.empty()) return;
@@ -790,16 +796,36 @@ class Validator {
     }
     if (first_primary(m_) == nullptr) {
       error(where, fmt::format("[databases.{}] every db server is a replica: leave one out, the primary", d.key));
-      return;
     }
+  }
+
+  // What the db servers of a replicated PostgreSQL must be, once however many databases
+  // name the replicas: the primary or a replica each, reachable by IP, with a slot name
+  // of their own.
+  void replica_servers() {
+    const auto* primary = first_primary(m_);
+    const Database* first = nullptr;
+    for (const auto& d : m_.databases) {
+      if (first == nullptr && d.engine == Engine::postgresql && !d.replicas.empty()) first = &d;
+    }
+    if (primary == nullptr || first == nullptr) return;
+    const auto where = at({"databases", first->key, "replicas"});
+    std::map<std::string, std::string> slots;
     for (const auto& s : m_.servers) {
-      if (s.has_role("db") && !m_.is_replica(s.name) && &s != first_primary(m_)) {
+      if (!s.has_role("db")) continue;
+      if (!m_.is_replica(s.name) && &s != primary) {
         error(where, fmt::format("[databases.{}] has replicas, and db server {} is neither the primary ({}) nor one "
                                  "of them: every db server gets every database, so list it in `replicas` or give "
                                  "it roles without db",
-                                 d.key, s.name, first_primary(m_)->name));
+                                 first->key, s.name, primary->name));
+        continue;
       }
-      if (!s.has_role("db") || util::is_address(s.internal_address())) continue;
+      if (auto [it, inserted] = slots.emplace(layout::replication_slot(s.name), s.name); !inserted) {
+        error(where, fmt::format("servers {} and {} would share the replication slot {}: rename one (slot names "
+                                 "are lower case, with _ for other characters)",
+                                 it->second, s.name, it->first));
+      }
+      if (util::is_address(s.internal_address())) continue;
       error(at({"servers", s.name, s.private_address.empty() ? "address" : "private_address"}),
             fmt::format("server {}: the PostgreSQL primary and its replicas reach each other by address, and "
                         "'{}' is not an IP address; set private_address = \"IP\"",

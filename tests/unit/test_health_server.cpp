@@ -446,3 +446,178 @@ TEST_CASE("server: an app server behind proxies of other hosts asks each live in
   const auto& two = find(results, "direct:home:2");
   CHECK_FALSE(two.ok);
 }
+
+namespace {
+
+// tracker's database on db1, streamed to its replica db2; the app and nginx on web.
+manifest::Manifest replicated() {
+  auto m = tracker();
+  m.servers = {{.name = "db1", .address = "198.18.0.3", .roles = {"db"}},
+               {.name = "db2", .address = "198.18.0.4", .roles = {"db"}},
+               {.name = "web", .address = "198.18.0.2", .roles = {"app", "proxy"}}};
+  m.databases[0].replicas = {"db2"};
+  m.databases[0].replica_env_var = "DATABASE_REPLICA_URL";
+  return m;
+}
+
+const ServerCheck* check_named(const ServerPlan& plan, std::string_view name) {
+  for (const auto& c : plan.checks) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// The replication check of `server` judged on `records` (script_replication's, subject
+// "replication").
+CheckResult replication_judged(const manifest::Manifest& m, std::size_t server, const std::string& records) {
+  const auto plan = plan_server_checks(m, m.servers[server], {"replication"});
+  REQUIRE(plan.checks.size() == 1);
+  const auto facts = parse_output(records + "@@berth end\n");
+  REQUIRE(facts);
+  const auto results = judge_server(plan, *facts);
+  return find(results, "replication");
+}
+
+const ConditionOutcome& outcome(const CheckResult& r, std::string_view condition) {
+  const auto it = std::find_if(r.conditions.begin(), r.conditions.end(),
+                               [&](const ConditionOutcome& o) { return o.condition == condition; });
+  REQUIRE(it != r.conditions.end());
+  return *it;
+}
+
+}  // namespace
+
+TEST_CASE("server: with PostgreSQL replicas the primary and each replica check the streaming") {
+  auto m = replicated();
+  const auto primary = plan_server_checks(m, m.servers[0]);
+  const auto* on_primary = check_named(primary, "replication");
+  REQUIRE(on_primary);
+  CHECK(on_primary->kind == ServerCheckKind::replication);
+  CHECK(on_primary->peers == std::vector<std::string>{"db2"});
+  std::vector<std::string> conditions;
+  for (const auto& c : on_primary->conditions) conditions.push_back(c.text);
+  CHECK(conditions == std::vector<std::string>{"[MISSING_REPLICAS] == \"\"", "[REPLICA_LAG_BYTES] < 16777216",
+                                               "[REPLICA_LAG_SECONDS] < 30",
+                                               "[SLOT_RETAINED_BYTES] < 1073741824"});
+  const auto replica = plan_server_checks(m, m.servers[1]);
+  const auto* on_replica = check_named(replica, "replication");
+  REQUIRE(on_replica);
+  CHECK(on_replica->peers == std::vector<std::string>{"db1"});
+  CHECK_FALSE(check_named(plan_server_checks(m, m.servers[2]), "replication"));
+  const auto script = render_server_script(primary);
+  CHECK(script.find("pg_stat_replication") != std::string::npos);
+  CHECK(script.find("pg_stat_wal_receiver") != std::string::npos);
+  CHECK(script.find("pg_replication_slots") != std::string::npos);
+
+  SECTION("[server_checks] replaces the lag and slot thresholds") {
+    m.server_checks.replication = {{"[REPLICA_LAG_BYTES] < 100", {}}};
+    m.server_checks.replication_slot = {{"[SLOT_RETAINED_BYTES] < 1000", {}}};
+    const auto plan = plan_server_checks(m, m.servers[0]);
+    REQUIRE(check_named(plan, "replication"));
+    std::vector<std::string> own;
+    for (const auto& c : check_named(plan, "replication")->conditions) own.push_back(c.text);
+    CHECK(own == std::vector<std::string>{"[MISSING_REPLICAS] == \"\"", "[REPLICA_LAG_BYTES] < 100",
+                                          "[SLOT_RETAINED_BYTES] < 1000"});
+  }
+  SECTION("none without replicas") {
+    m.databases[0].replicas.clear();
+    for (const auto& s : m.servers) CHECK_FALSE(check_named(plan_server_checks(m, s), "replication"));
+  }
+  SECTION("--only replication keeps it alone") {
+    CHECK(names_of(plan_server_checks(m, m.servers[1], {"replication"})) == std::vector<std::string>{"replication"});
+  }
+}
+
+TEST_CASE("server: judging replication on the primary") {
+  const auto m = replicated();
+  const auto slot_ok = rec("replication", "slots", "berth_db2 t 4096");
+
+  SECTION("its replica streaming passes") {
+    const auto r = replication_judged(m, 0, rec("replication", "recovery", "f") +
+                                                rec("replication", "replicas", "db2 streaming 1024 0.2") + slot_ok);
+    INFO(r.error);
+    CHECK(r.ok);
+    CHECK(r.error.empty());
+    CHECK(r.kind == "replication");
+    CHECK(r.target == "primary (db2 streaming; berth_db2 keeps 4096 B)");
+    CHECK(outcome(r, "[REPLICA_LAG_BYTES] < 16777216").observed == "1024");
+  }
+  SECTION("its replica absent fails, naming it") {
+    const auto r =
+        replication_judged(m, 0, rec("replication", "recovery", "f") + rec("replication", "replicas", "") + slot_ok);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "replica db2 is not streaming from this primary");
+    const auto& missing = outcome(r, "[MISSING_REPLICAS] == \"\"");
+    CHECK_FALSE(missing.ok);
+    CHECK(missing.observed == "db2");
+    CHECK(r.target == "primary (no replica connected; berth_db2 keeps 4096 B)");
+  }
+  SECTION("its replica catching up is not streaming yet") {
+    const auto r = replication_judged(m, 0, rec("replication", "recovery", "f") +
+                                                rec("replication", "replicas", "db2 catchup 0 0") + slot_ok);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "replica db2 is not streaming from this primary");
+  }
+  SECTION("a slot that keeps 2 GiB of WAL fails") {
+    const auto r = replication_judged(m, 0, rec("replication", "recovery", "f") +
+                                                rec("replication", "replicas", "db2 streaming 0 0") +
+                                                rec("replication", "slots", "berth_db2 f 2147483648"));
+    CHECK_FALSE(r.ok);
+    const auto& slot = outcome(r, "[SLOT_RETAINED_BYTES] < 1073741824");
+    CHECK_FALSE(slot.ok);
+    CHECK(slot.observed == "2147483648");
+    CHECK(outcome(r, "[MISSING_REPLICAS] == \"\"").ok);
+    CHECK(r.target.find("berth_db2 keeps 2048.0 MiB") != std::string::npos);
+  }
+  SECTION("a lag of 30 s fails") {
+    const auto r = replication_judged(m, 0, rec("replication", "recovery", "f") +
+                                                rec("replication", "replicas", "db2 streaming 5000 30.0") + slot_ok);
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(outcome(r, "[REPLICA_LAG_SECONDS] < 30").ok);
+  }
+}
+
+TEST_CASE("server: judging replication on a replica") {
+  const auto m = replicated();
+  SECTION("its receiver streaming from the primary, nothing behind, passes") {
+    const auto r = replication_judged(m, 1, rec("replication", "recovery", "t") +
+                                                rec("replication", "receiver", "streaming 198.18.0.3") +
+                                                rec("replication", "lag", "0 0") + rec("replication", "slots", ""));
+    INFO(r.error);
+    CHECK(r.ok);
+    CHECK(r.target == "replica of 198.18.0.3 (streaming, 0 B and 0.0 s behind)");
+  }
+  SECTION("no receiver fails") {
+    const auto r = replication_judged(m, 1, rec("replication", "recovery", "t") + rec("replication", "receiver", "") +
+                                                rec("replication", "lag", "0 0") + rec("replication", "slots", ""));
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "this replica's WAL receiver is not streaming (none)");
+    CHECK(outcome(r, "[MISSING_REPLICAS] == \"\"").observed.find("db2") != std::string::npos);
+  }
+  SECTION("far behind fails") {
+    const auto r = replication_judged(m, 1, rec("replication", "recovery", "t") +
+                                                rec("replication", "receiver", "streaming 198.18.0.3") +
+                                                rec("replication", "lag", "33554432 45.5"));
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(outcome(r, "[REPLICA_LAG_BYTES] < 16777216").ok);
+    CHECK_FALSE(outcome(r, "[REPLICA_LAG_SECONDS] < 30").ok);
+  }
+}
+
+TEST_CASE("server: judging replication when PostgreSQL does not answer") {
+  const auto m = replicated();
+  for (std::size_t server : {0, 1}) {
+    const auto r = replication_judged(
+        m, server,
+        rec("replication", "error",
+            "psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file "
+            "or directory\n") +
+            rec("replication", "journal", "2026-11-25T18:00:00+0000 db1 systemd[1]: Stopped PostgreSQL RDBMS."));
+    INFO(m.servers[server].name);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.starts_with("PostgreSQL does not answer: psql: error: connection to server on socket"));
+    CHECK(r.target == "PostgreSQL replication");
+    REQUIRE(r.details.size() == 1);
+    CHECK(r.details[0].find("Stopped PostgreSQL") != std::string::npos);
+  }
+}

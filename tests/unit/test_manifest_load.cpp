@@ -836,3 +836,214 @@ TEST_CASE("load: [app.run] node takes a NodeSource major, for runtime node only"
     CHECK(e.where.column == 8);
   }
 }
+
+namespace {
+
+// A web server and two db servers: db1 the PostgreSQL primary once db2 is a replica.
+// Line 15 is the first line appended to it.
+const std::string replicated_head = R"(
+[app]
+name = "shop"
+[app.run]
+command = "node server.js"
+[servers.web]
+address = "198.18.0.2"
+roles = ["app", "proxy"]
+[servers.db1]
+address = "198.18.0.3"
+roles = ["db"]
+[servers.db2]
+address = "198.18.0.4"
+roles = ["db"]
+)";
+
+const std::string main_replicated = "[databases.main]\nengine = \"postgresql\"\nreplicas = [\"db2\"]\n";
+
+}  // namespace
+
+TEST_CASE("load: [databases] replicas name PostgreSQL's streaming replicas and the app's read-only variable") {
+  SECTION("db1 the primary, db2 its replica: clean, DATABASE_REPLICA_URL by default") {
+    const auto result = load_text(replicated_head + main_replicated);
+    for (const auto& d : result.diagnostics) INFO(d.to_string());
+    REQUIRE(result.ok());
+    CHECK(result.diagnostics.empty());
+    const auto& m = *result.manifest;
+    REQUIRE(m.databases.size() == 1);
+    CHECK(m.databases[0].replicas == std::vector<std::string>{"db2"});
+    CHECK(m.databases[0].env_var == "DATABASE_URL");
+    CHECK(m.databases[0].replica_env_var == "DATABASE_REPLICA_URL");
+    CHECK(m.postgresql_replicas() == std::vector<std::string>{"db2"});
+    CHECK(m.is_replica("db2"));
+    CHECK_FALSE(m.is_replica("db1"));
+    CHECK_FALSE(m.is_replica("web"));
+  }
+  SECTION("without replicas there is no read-only variable") {
+    const auto result = load_text(replicated_head + "[databases.main]\nengine = \"postgresql\"\n");
+    REQUIRE(result.ok());
+    CHECK(result.manifest->databases[0].replicas.empty());
+    CHECK(result.manifest->databases[0].replica_env_var.empty());
+    CHECK(result.manifest->postgresql_replicas().empty());
+  }
+  SECTION("another env_var gets ENV_VAR_REPLICA; replica_env_var names its own") {
+    const auto other = load_text(replicated_head + main_replicated + "env_var = \"PG_URL\"\n");
+    REQUIRE(other.ok());
+    CHECK(other.manifest->databases[0].replica_env_var == "PG_URL_REPLICA");
+    const auto named = load_text(replicated_head + main_replicated + "replica_env_var = \"READ_URL\"\n");
+    REQUIRE(named.ok());
+    CHECK(named.manifest->databases[0].replica_env_var == "READ_URL");
+  }
+  SECTION("a db server named by a DNS name needs a private_address, which is enough") {
+    const auto result = load_text(replicated_head + "private_address = \"10.0.0.4\"\n" + main_replicated);
+    REQUIRE(result.ok());
+    CHECK(result.manifest->find_server("db2")->internal_address() == "10.0.0.4");
+  }
+}
+
+TEST_CASE("load: [databases] replicas that cannot stream are located errors") {
+  SECTION("a replica that is not a server, or has no db role") {
+    const auto missing = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
+                                                      "replicas = [\"db2\", \"db3\"]\n");
+    CHECK(missing.message == "[databases.main] replica 'db3' is not a server with the db role");
+    CHECK(missing.where.line == 17);
+    const auto web = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
+                                                  "replicas = [\"db2\", \"web\"]\n");
+    CHECK(web.message == "[databases.main] replica 'web' is not a server with the db role");
+    CHECK(web.where.line == 17);
+  }
+  SECTION("a replica listed twice") {
+    const auto e = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
+                                                "replicas = [\"db2\", \"db2\"]\n");
+    CHECK(e.message == "[databases.main] lists replica db2 twice");
+  }
+  SECTION("replicas of another engine, at the list") {
+    const auto result = load_text(replicated_head + "[databases.main]\nengine = \"mysql\"\nreplicas = [\"db2\"]\n");
+    CHECK_FALSE(result.ok());
+    const auto errors = errors_of(result);
+    const auto it = std::find_if(errors.begin(), errors.end(), [](const Diagnostic& d) {
+      return d.message == "[databases.main] replicas: berth replicates PostgreSQL only";
+    });
+    REQUIRE(it != errors.end());
+    CHECK(it->where.line == 17);
+    CHECK(it->where.column == 12);
+  }
+  SECTION("replica_env_var on another engine") {
+    const auto e = only_error(replicated_head + "[databases.main]\nengine = \"mysql\"\n"
+                                                "replica_env_var = \"READ_URL\"\n");
+    CHECK(e.message == "[databases.main] replica_env_var: berth replicates PostgreSQL only");
+    CHECK(e.where.line == 17);
+  }
+  SECTION("every db server a replica: no primary") {
+    const auto e = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
+                                                "replicas = [\"db1\", \"db2\"]\n");
+    CHECK(e.message == "[databases.main] every db server is a replica: leave one out, the primary");
+    CHECK(e.where.line == 17);
+  }
+  SECTION("a third db server that is neither the primary nor a replica") {
+    const auto e =
+        only_error(replicated_head + "[servers.db3]\naddress = \"198.18.0.5\"\nroles = [\"db\"]\n" + main_replicated);
+    CHECK(contains(e.message, "[databases.main] has replicas, and db server db3 is neither the primary (db1) nor "
+                              "one of them"));
+    CHECK(e.where.line == 20);
+  }
+  SECTION("a db server whose address is a name, without private_address, at that address") {
+    auto head = replicated_head;
+    head.replace(head.find("198.18.0.4"), std::string("198.18.0.4").size(), "db2.example.com");
+    const auto e = only_error(head + main_replicated);
+    CHECK(contains(e.message, "server db2: the PostgreSQL primary and its replicas reach each other by address, "
+                              "and 'db2.example.com' is not an IP address; set private_address = \"IP\""));
+    CHECK(e.where.line == 13);
+    CHECK(e.where.column == 11);
+    // The same name without replicas is fine: the app reaches db1 alone.
+    CHECK(load_text(head + "[databases.main]\nengine = \"postgresql\"\n").ok());
+  }
+  SECTION("two PostgreSQL databases naming different replicas") {
+    const auto e = only_error(replicated_head + "[servers.db3]\naddress = \"198.18.0.5\"\nroles = [\"db\"]\n" +
+                              "[databases.main]\nengine = \"postgresql\"\nreplicas = [\"db2\", \"db3\"]\n"
+                              "[databases.reports]\nengine = \"postgresql\"\nenv_var = \"REPORTS_URL\"\n"
+                              "replicas = [\"db2\"]\n");
+    CHECK(contains(e.message, "[databases.main] and [databases.reports] name different replicas"));
+    CHECK(e.where.line == 24);
+    // The same ones in both, or none in the second, are fine.
+    CHECK(load_text(replicated_head + main_replicated +
+                    "[databases.reports]\nengine = \"postgresql\"\nenv_var = \"REPORTS_URL\"\nreplicas = [\"db2\"]\n")
+              .ok());
+    CHECK(load_text(replicated_head + main_replicated +
+                    "[databases.reports]\nengine = \"postgresql\"\nenv_var = \"REPORTS_URL\"\n")
+              .ok());
+  }
+  SECTION("replica_env_var that another database sets as its env_var") {
+    // [databases.main] comes first: the other's env_var is the one found set twice.
+    const auto later = only_error(replicated_head + main_replicated + "replica_env_var = \"REPORTS_URL\"\n" +
+                                  "[databases.reports]\nengine = \"postgresql\"\nenv_var = \"REPORTS_URL\"\n");
+    CHECK(contains(later.message, "[databases.main] and [databases.reports] both set REPORTS_URL"));
+    // The replicated database comes last: its read-only variable is the one found set twice.
+    const auto earlier = only_error(replicated_head + "[databases.analytics]\nengine = \"postgresql\"\n"
+                                                      "env_var = \"DATABASE_REPLICA_URL\"\n" +
+                                    main_replicated);
+    CHECK(earlier.message == "[databases.main] gives the app DATABASE_REPLICA_URL for its replica, which "
+                             "[databases.analytics] sets too; set replica_env_var = \"...\"");
+    CHECK(earlier.where.line == 18);
+  }
+  SECTION("replica_env_var that [app.run.env] sets") {
+    const auto e = only_error(replicated_head + "[app.run.env]\nDATABASE_REPLICA_URL = \"postgres://elsewhere\"\n" +
+                              main_replicated);
+    CHECK(e.message == "[databases.main] gives the app DATABASE_REPLICA_URL, which [app.run.env] sets too");
+    CHECK(e.where.line == 17);
+  }
+}
+
+TEST_CASE("load: [databases] replica_env_var that [app.run.secrets] sets is refused") {
+  // Else the env file holds the variable twice and the database's URL silently wins.
+  const auto e = only_error(replicated_head + "[app.run.secrets]\nDATABASE_REPLICA_URL = \"${secret:READ_URL}\"\n" +
+                            main_replicated);
+  CHECK(contains(e.message, "DATABASE_REPLICA_URL"));
+}
+
+TEST_CASE("load: [databases] replicas of another engine are one error, not one for an unwritten replica_env_var") {
+  // The default replica_env_var is PostgreSQL's alone: no second error about a key the
+  // manifest does not hold.
+  const auto e = only_error(replicated_head + "[databases.main]\nengine = \"mysql\"\nreplicas = [\"db2\"]\n");
+  CHECK(e.message == "[databases.main] replicas: berth replicates PostgreSQL only");
+}
+
+TEST_CASE("load: a replica's address that is a name is one error however many databases name replicas") {
+  // The servers are checked once, not once per PostgreSQL database with replicas.
+  auto head = replicated_head;
+  head.replace(head.find("198.18.0.4"), std::string("198.18.0.4").size(), "db2.example.com");
+  const auto e = only_error(head + main_replicated +
+                            "[databases.reports]\nengine = \"postgresql\"\nenv_var = \"REPORTS_URL\"\n"
+                            "replicas = [\"db2\"]\n");
+  CHECK(e.where.line == 13);
+}
+
+TEST_CASE("load: two replicas whose names give one replication slot are refused") {
+  // layout::replication_slot maps '-', '.' and '_' to '_' and upper case to lower: db-2
+  // and db_2 would share the slot berth_db_2, and the second could not stream.
+  const auto e = only_error(replicated_head +
+                            "[servers.db-2]\naddress = \"198.18.0.5\"\nroles = [\"db\"]\n"
+                            "[servers.db_2]\naddress = \"198.18.0.6\"\nroles = [\"db\"]\n"
+                            "[databases.main]\nengine = \"postgresql\"\nreplicas = [\"db2\", \"db-2\", \"db_2\"]\n");
+  CHECK(contains(e.message, "berth_db_2"));
+}
+
+TEST_CASE("load: [server_checks] replication and replication_slot take their own measures") {
+  SECTION("lag and retained WAL") {
+    const auto result = load_text(valid_head + R"(
+[server_checks]
+replication = ["[REPLICA_LAG_BYTES] < 100", "[REPLICA_LAG_SECONDS] < 5"]
+replication_slot = ["[SLOT_RETAINED_BYTES] < 1000"]
+)");
+    for (const auto& d : result.diagnostics) INFO(d.to_string());
+    REQUIRE(result.ok());
+    REQUIRE(result.manifest->server_checks.replication.size() == 2);
+    CHECK(result.manifest->server_checks.replication[0].text == "[REPLICA_LAG_BYTES] < 100");
+    CHECK(result.manifest->server_checks.replication_slot[0].text == "[SLOT_RETAINED_BYTES] < 1000");
+  }
+  SECTION("another measure's placeholder is refused at its place") {
+    const auto disk = only_error(valid_head + "[server_checks]\nreplication = [\"[DISK_USED] < 1\"]\n");
+    CHECK(contains(disk.message, "unknown placeholder [DISK_USED]"));
+    CHECK(disk.where.line == 9);
+    const auto slot = only_error(valid_head + "[server_checks]\nreplication_slot = [\"[REPLICA_LAG_BYTES] < 1\"]\n");
+    CHECK(contains(slot.message, "unknown placeholder [REPLICA_LAG_BYTES]"));
+  }
+}

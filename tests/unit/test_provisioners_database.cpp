@@ -328,3 +328,257 @@ TEST_CASE("backups: each engine's script is valid sh with its own dump and load"
   CHECK(checked->exit_code == 0);
   CHECK(checked->err.empty());
 }
+
+namespace {
+
+// db1 the PostgreSQL primary, db2 its streaming replica, the app on "web" (servers
+// in name order, as the loader leaves them).
+manifest::Manifest replicated(std::vector<std::string> replicas = {"db2"}) {
+  auto m = with(manifest::Engine::postgresql);
+  m.servers = {{.name = "db1", .address = "198.18.0.3", .roles = {"db"}},
+               {.name = "db2", .address = "198.18.0.4", .roles = {"db"}},
+               {.name = "web", .address = "198.18.0.2", .roles = {"app", "proxy"}}};
+  m.databases[0].replicas = std::move(replicas);
+  m.databases[0].replica_env_var = "DATABASE_REPLICA_URL";
+  return m;
+}
+
+bool any_command_runs(const provisioners::Desired& d, std::string_view part) {
+  const auto cmds = commands(d);
+  return std::any_of(cmds.begin(), cmds.end(), [&](const Command* c) { return has(c->run, part); });
+}
+
+const converge::Expectation* expectation(const provisioners::Desired& d, std::string_view path) {
+  for (const auto& e : d.expectations) {
+    if (e.path == path) return &e;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> firewall_from(const provisioners::Desired& d) {
+  std::vector<std::string> out;
+  for (const auto& rule : d.firewall) {
+    if (rule.port == 5432 && rule.proto == "tcp") out.push_back(rule.from);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+constexpr std::string_view berth_conf = "/etc/postgresql/15/main/conf.d/berth.conf";
+constexpr std::string_view pg_hba = "/etc/postgresql/15/main/pg_hba.conf";
+constexpr std::string_view passfile = "/var/lib/postgresql/.berth-replication.pgpass";
+
+}  // namespace
+
+TEST_CASE("postgresql: the primary gets the replication role and a slot per replica, with the app's role") {
+  const auto m = replicated();
+  const auto d = databases_of(m, 0);
+  const auto* role = find(d, "command:postgresql-replication-role");
+  REQUIRE(role);
+  const auto& role_cmd = std::get<Command>(role->spec);
+  CHECK(role_cmd.sensitive == Sensitive::yes);
+  // The password is read from the secret file on the server, never in the command.
+  CHECK(has(role_cmd.run, "pw=$(cat /etc/berth/shop/secrets/postgresql_replication_password)"));
+  CHECK(has(role_cmd.run, "CREATE ROLE berth_replication REPLICATION LOGIN PASSWORD '%s'"));
+  CHECK_FALSE(has(role_cmd.run, "@@berth-secret"));
+  CHECK(has(role_cmd.unless, "rolname='berth_replication'"));
+  const auto* slot = find(d, "command:postgresql-slot:berth_db2");
+  REQUIRE(slot);
+  CHECK(has(std::get<Command>(slot->spec).run, "pg_create_physical_replication_slot('berth_db2', true)"));
+  CHECK_FALSE(find(d, "command:postgresql-slot:berth_db1"));
+  CHECK_FALSE(find(d, "command:postgresql-replica"));
+  CHECK_FALSE(find(d, "file:/etc/postgresql/15/main/conf.d/berth-replica.conf"));
+  CHECK(any_command_runs(d, "CREATE ROLE \\\"shop\\\""));
+  CHECK(any_command_runs(d, "CREATE DATABASE \"shop\" OWNER \"shop\""));
+  CHECK(has(file(d, berth_conf).content, "wal_log_hints = on\n"));
+  CHECK(has(file(d, berth_conf).content, "listen_addresses = '127.0.0.1,198.18.0.3'\n"));
+}
+
+TEST_CASE("postgresql: a replica clones its primary once and creates no role or database") {
+  auto m = replicated();
+  const auto d = databases_of(m, 1);
+  CHECK_FALSE(any_command_runs(d, "CREATE ROLE"));
+  CHECK_FALSE(any_command_runs(d, "CREATE DATABASE"));
+  CHECK_FALSE(find(d, "command:postgresql-replication-role"));
+  CHECK_FALSE(find(d, "command:postgresql-slot:berth_db2"));
+  const auto* clone = find(d, "command:postgresql-replica");
+  REQUIRE(clone);
+  CHECK(clone->stage == Stage::data);
+  CHECK(std::get<Command>(clone->spec).creates == "/var/lib/postgresql/15/berth-replica");
+  CHECK(has(std::get<Command>(clone->spec).run, "pg_basebackup"));
+  const auto& standby = file(d, "/etc/postgresql/15/main/conf.d/berth-replica.conf");
+  CHECK(has(standby.content, "host=198.18.0.3 port=5432 user=berth_replication"));
+  CHECK(has(standby.content, "passfile=/var/lib/postgresql/.berth-replication.pgpass"));
+  CHECK(has(standby.content, "application_name=db2'"));
+  CHECK(has(standby.content, "primary_slot_name = 'berth_db2'\n"));
+  CHECK(find(d, "file:/etc/postgresql/15/main/conf.d/berth-replica.conf")->notify ==
+        std::vector<std::string>{"reload:postgresql.service"});
+  // Its password is still the fleet's one, made on the primary.
+  const auto it = std::find_if(d.secrets.begin(), d.secrets.end(),
+                               [](const GeneratedSecret& s) { return s.name == "db_main_password"; });
+  REQUIRE(it != d.secrets.end());
+  CHECK(it->owner == "db1");
+
+  SECTION("the primary's private address when it has one") {
+    m.servers[0].private_address = "10.0.0.3";
+    CHECK(has(file(databases_of(m, 1), "/etc/postgresql/15/main/conf.d/berth-replica.conf").content,
+              "host=10.0.0.3 port=5432"));
+  }
+}
+
+TEST_CASE("postgresql: the members' pg_hba and settings do not change with a switchover") {
+  const auto m = replicated();
+  const auto switched = replicated({"db1"});
+  const auto db1 = databases_of(m, 0);
+  const auto db2 = databases_of(m, 1);
+  const auto hba = file(db1, pg_hba).content;
+  CHECK(hba == file(db2, pg_hba).content);
+  CHECK(hba == file(databases_of(switched, 0), pg_hba).content);
+  CHECK(hba == file(databases_of(switched, 1), pg_hba).content);
+  CHECK(has(hba, "host    replication  \"berth_replication\"  198.18.0.3/32  scram-sha-256\n"
+                 "host    \"postgres\"   \"berth_replication\"  198.18.0.3/32  scram-sha-256\n"
+                 "host    replication  \"berth_replication\"  198.18.0.4/32  scram-sha-256\n"));
+  CHECK(has(hba, "host    \"shop\"  \"shop\"  198.18.0.2/32  scram-sha-256"));
+
+  // Each server listens on its own address; the rest of the settings are the same, and
+  // neither changes when the other becomes the primary.
+  const auto conf1 = file(db1, berth_conf).content;
+  const auto conf2 = file(db2, berth_conf).content;
+  CHECK(conf1 == file(databases_of(switched, 0), berth_conf).content);
+  CHECK(conf2 == file(databases_of(switched, 1), berth_conf).content);
+  auto own_address = conf2;
+  own_address.replace(own_address.find("198.18.0.4"), std::string("198.18.0.4").size(), "198.18.0.3");
+  CHECK(conf1 == own_address);
+  for (const auto* setting : {"wal_level = replica\n", "hot_standby = on\n", "wal_log_hints = on\n",
+                              "max_wal_senders = 10\n", "max_replication_slots = 10\n"}) {
+    CHECK(has(conf1, setting));
+  }
+}
+
+// What berth rendered for two_hosts before replicas came (templates of 5eeb3a9).
+constexpr std::string_view conf_before =
+    "# Managed by berth: PostgreSQL settings for shop. Changes here are overwritten.\n"
+    "# Only these hosts' interfaces accept connections; pg_hba.conf says who may log in.\n"
+    "listen_addresses = '127.0.0.1,198.18.0.3'\n"
+    "password_encryption = 'scram-sha-256'\n";
+constexpr std::string_view hba_before =
+    "# Managed by berth: who may connect to PostgreSQL, and how. Changes here are overwritten.\n"
+    "# TYPE  DATABASE  USER  ADDRESS  METHOD\n"
+    "local   all       postgres           peer\n"
+    "local   all       all                peer\n"
+    "host    all       all   127.0.0.1/32 scram-sha-256\n"
+    "host    all       all   ::1/128      scram-sha-256\n"
+    "host    \"shop\"  \"shop\"  198.18.0.2/32  scram-sha-256\n";
+
+TEST_CASE("postgresql: without replicas nothing of replication is added") {
+  const auto d = databases_of(two_hosts(manifest::Engine::postgresql));
+  const auto& conf = file(d, berth_conf).content;
+  CHECK(conf.starts_with(conf_before));
+  for (const auto* setting :
+       {"wal_level", "hot_standby", "wal_log_hints", "max_wal_senders", "max_replication_slots"}) {
+    CHECK_FALSE(has(conf, setting));
+  }
+  CHECK(file(d, pg_hba).content.starts_with(hba_before));
+  CHECK_FALSE(has(file(d, pg_hba).content, "replication"));
+  CHECK_FALSE(find(d, "file:" + std::string(passfile)));
+  CHECK_FALSE(find(d, "command:postgresql-replication-role"));
+  CHECK_FALSE(find(d, "command:postgresql-replica"));
+  CHECK(d.firewall.size() == 1);
+  CHECK(d.expectations.empty());
+}
+
+// kainjow keeps the newline after an empty section's closing tag, so the replication
+// sections end their templates without one: a server without replicas keeps its files
+// byte for byte, or the first setup after an upgrade would restart PostgreSQL.
+TEST_CASE("postgresql: without replicas conf.d/berth.conf is byte for byte what it was") {
+  CHECK(file(databases_of(two_hosts(manifest::Engine::postgresql)), berth_conf).content == conf_before);
+}
+
+TEST_CASE("postgresql: without replicas pg_hba.conf is byte for byte what it was") {
+  CHECK(file(databases_of(two_hosts(manifest::Engine::postgresql)), pg_hba).content == hba_before);
+}
+
+TEST_CASE("postgresql: every member has the replication passfile, a placeholder for its password") {
+  const auto m = replicated();
+  for (std::size_t server : {0, 1}) {
+    const auto d = databases_of(m, server);
+    INFO(m.servers[server].name);
+    const auto& pass = file(d, passfile);
+    CHECK(pass.mode == "0600");
+    CHECK(pass.owner == "postgres");
+    CHECK(pass.group == "postgres");
+    CHECK(pass.sensitive == Sensitive::yes);
+    CHECK(pass.content ==
+          "*:5432:*:berth_replication:" + secret_placeholder("postgresql_replication_password") + "\n");
+    const auto it = std::find_if(d.secrets.begin(), d.secrets.end(), [](const GeneratedSecret& s) {
+      return s.name == "postgresql_replication_password";
+    });
+    REQUIRE(it != d.secrets.end());
+    CHECK(it->path == "/etc/berth/shop/secrets/postgresql_replication_password");
+    CHECK(it->owner == "db1");
+  }
+}
+
+TEST_CASE("postgresql: the firewall lets the members reach each other and the app servers in") {
+  const auto m = replicated();
+  CHECK(firewall_from(databases_of(m, 0)) == std::vector<std::string>{"198.18.0.2", "198.18.0.4"});
+  CHECK(firewall_from(databases_of(m, 1)) == std::vector<std::string>{"198.18.0.2", "198.18.0.3"});
+  auto priv = m;
+  priv.servers[1].private_address = "10.0.0.4";
+  CHECK(firewall_from(databases_of(priv, 0)) == std::vector<std::string>{"10.0.0.4", "198.18.0.2"});
+}
+
+TEST_CASE("postgresql: every db and app server expects the primary record to name the manifest's primary") {
+  const auto m = replicated();
+  for (std::size_t server : {0, 1}) {
+    const auto d = databases_of(m, server);
+    const auto* e = expectation(d, "/etc/berth/shop/postgresql-primary");
+    REQUIRE(e);
+    CHECK(e->content == "db1");
+    CHECK(has(e->message, "berth db promote"));
+    CHECK(d.expectations.size() == 1);
+  }
+  manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
+  const auto web = provisioners::desired_state(m, m.servers[2], secrets);
+  const auto* e = expectation(web, "/etc/berth/shop/postgresql-primary");
+  REQUIRE(e);
+  CHECK(e->content == "db1");
+  CHECK(web.expectations.size() == 1);
+  CHECK(expectation(databases_of(replicated({"db1"}), 0), "/etc/berth/shop/postgresql-primary")->content ==
+        "db2");
+  // Without replicas there is no record to expect.
+  const auto plain = two_hosts(manifest::Engine::postgresql);
+  manifest::SecretSources plain_secrets(plain, [](const std::string&) { return std::nullopt; });
+  CHECK(provisioners::desired_state(plain, plain.servers[1], plain_secrets).expectations.empty());
+}
+
+TEST_CASE("postgresql: the app's read-only URL names the first replica in service") {
+  auto m = replicated();
+  CHECK(env_value(m, "DATABASE_URL") == "postgres://shop:@@berth-secret:db_main_password@@@198.18.0.3:5432/shop");
+  CHECK(env_value(m, "DATABASE_REPLICA_URL") ==
+        "postgres://shop:@@berth-secret:db_main_password@@@198.18.0.4:5432/shop");
+  SECTION("its private address when it has one") {
+    m.servers[1].private_address = "10.0.0.4";
+    CHECK(env_value(m, "DATABASE_REPLICA_URL") ==
+          "postgres://shop:@@berth-secret:db_main_password@@@10.0.0.4:5432/shop");
+  }
+  SECTION("the primary while the replica is out of service") {
+    m.out_of_service = {"db2"};
+    CHECK(env_value(m, "DATABASE_REPLICA_URL") ==
+          "postgres://shop:@@berth-secret:db_main_password@@@198.18.0.3:5432/shop");
+  }
+  SECTION("no read-only URL without replica_env_var") {
+    m.databases[0].replica_env_var.clear();
+    const auto env = provisioners::database_env(m);
+    CHECK(env.size() == 1);
+  }
+}
+
+TEST_CASE("postgresql: the database server is the primary, never a replica") {
+  auto m = replicated();
+  REQUIRE(provisioners::database_server(m));
+  CHECK(provisioners::database_server(m)->name == "db1");
+  CHECK(provisioners::database_server(replicated({"db1"}))->name == "db2");
+  m.databases[0].replicas.clear();
+  CHECK(provisioners::database_server(m)->name == "db1");
+}
