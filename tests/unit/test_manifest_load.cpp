@@ -900,19 +900,20 @@ TEST_CASE("load: [databases] replicas name PostgreSQL's streaming replicas and t
 }
 
 TEST_CASE("load: [databases] replicas that cannot stream are located errors") {
+  // The one error of the replicated head with [databases.main] naming `list`.
+  const auto replicas_error = [](const std::string& list) {
+    return only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\nreplicas = " + list + "\n");
+  };
   SECTION("a replica that is not a server, or has no db role") {
-    const auto missing = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
-                                                      "replicas = [\"db2\", \"db3\"]\n");
+    const auto missing = replicas_error("[\"db2\", \"db3\"]");
     CHECK(missing.message == "[databases.main] replica 'db3' is not a server with the db role");
     CHECK(missing.where.line == 17);
-    const auto web = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
-                                                  "replicas = [\"db2\", \"web\"]\n");
+    const auto web = replicas_error("[\"db2\", \"web\"]");
     CHECK(web.message == "[databases.main] replica 'web' is not a server with the db role");
     CHECK(web.where.line == 17);
   }
   SECTION("a replica listed twice") {
-    const auto e = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
-                                                "replicas = [\"db2\", \"db2\"]\n");
+    const auto e = replicas_error("[\"db2\", \"db2\"]");
     CHECK(e.message == "[databases.main] lists replica db2 twice");
   }
   SECTION("replicas of another engine, at the list") {
@@ -933,8 +934,7 @@ TEST_CASE("load: [databases] replicas that cannot stream are located errors") {
     CHECK(e.where.line == 17);
   }
   SECTION("every db server a replica: no primary") {
-    const auto e = only_error(replicated_head + "[databases.main]\nengine = \"postgresql\"\n"
-                                                "replicas = [\"db1\", \"db2\"]\n");
+    const auto e = replicas_error("[\"db1\", \"db2\"]");
     CHECK(e.message == "[databases.main] every db server is a replica: leave one out, the primary");
     CHECK(e.where.line == 17);
   }
