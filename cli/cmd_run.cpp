@@ -42,7 +42,7 @@ void add_run(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand(
       "run",
       "Run playbook NAME: playbooks/NAME.toml next to berth.toml, or a built-in one (setup, deploy, "
-      "rollback); without NAME, list them. Steps run in order (converge components, remote "
+      "rollback, restart, app); without NAME, list them. Steps run in order (converge components, remote "
       "commands on a role, local commands, health gates, release steps, hooks) and the run stops "
       "at the first step that fails. A playbook with release steps runs like `berth deploy`: on "
       "the app hosts, under the deploy lock, switching back when a step after start fails.");

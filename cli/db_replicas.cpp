@@ -1,8 +1,8 @@
 // berth db promote NAME --to SERVER and berth db rejoin NAME SERVER: a switchover of
 // PostgreSQL's primary, and an old primary (or a broken replica) back as a replica
 // (docs/databases.md, "Switchover"). The db servers' part is core/db/switchover; the app
-// servers then converge to the manifest as the switch leaves it, so their URLs change
-// through the gated blue/green restart that setup uses.
+// servers then converge to the manifest as the switch leaves it (the `app` playbook), so
+// their URLs change through the gated blue/green restart that setup uses.
 #include <cli/db.hpp>
 #include <cli/hosts.hpp>
 #include <cli/playbook_command.hpp>
@@ -100,7 +100,8 @@ struct AppsConverged {
   std::chrono::steady_clock::time_point switched;
 };
 
-// Converges the app servers to `after` (setup's playbook on them alone): their
+// Converges the app servers to `after` (the `app` playbook: the app component alone,
+// so a db server that is an app server too is left as the switchover made it): their
 // DATABASE_URL and replica URL change, and the live release starts again gated on
 // health.
 AppsConverged converge_apps(const GlobalOptions& global, Ui& ui, const manifest::Manifest& after,
@@ -116,7 +117,7 @@ AppsConverged converge_apps(const GlobalOptions& global, Ui& ui, const manifest:
   ui.progress(fmt::format("app servers ({}): pointing the app at the new primary", fmt::join(apps, ", ")));
   if (ui.json()) ui.capture_json(&out.json);
   std::optional<ReleaseReport> restart;
-  out.status = run_playbook_command(only, ui, after, "setup", converge::Mode::apply, DetailedExitCode::no, nullptr,
+  out.status = run_playbook_command(only, ui, after, "app", converge::Mode::apply, DetailedExitCode::no, nullptr,
                                     &restart);
   ui.capture_json(nullptr);
   out.switched = std::chrono::steady_clock::now();

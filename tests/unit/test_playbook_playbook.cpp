@@ -41,7 +41,7 @@ TEST_CASE("playbook: the built-in playbooks parse, and only deploy, rollback and
   const auto restart = load_playbook("/nonexistent", "restart");
   CHECK(restart.is_release());
   CHECK(restart.steps[0].release == ReleaseAction::current);
-  CHECK(available_playbooks("/nonexistent") == std::vector<std::string>{"deploy", "restart", "rollback", "setup"});
+  CHECK(available_playbooks("/nonexistent") == std::vector<std::string>{"app", "deploy", "restart", "rollback", "setup"});
 }
 
 TEST_CASE("playbook: step kinds and their keys") {
