@@ -7,6 +7,7 @@
 #include <cli/hosts.hpp>
 #include <cli/playbook_command.hpp>
 #include <core/db/switchover.hpp>
+#include <core/deploy/scripts.hpp>
 #include <core/error.hpp>
 #include <core/layout/layout.hpp>
 #include <core/manifest/load.hpp>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 
@@ -61,6 +63,33 @@ SwitchHosts open_switch_hosts(const GlobalOptions& global, const manifest::Manif
     out.all.push_back(i);
   }
   return out;
+}
+
+// Refuses (exit 4) while a release run holds the deploy lock on an app server: once the
+// primary moved, the app's restart needs that lock. Nothing has changed yet then.
+void refuse_while_locked(SwitchHosts& hosts, const manifest::Manifest& m) {
+  std::vector<std::string> holders(hosts.selection.servers.size());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  hosts.selection.fleet.run([&](std::size_t i, Remote& remote) -> std::expected<void, Error> {
+    if (!hosts.selection.servers[i]->has_role("app")) return {};
+    const auto ran = remote.run_script(deploy::lock_status_script(m));
+    if (!ran || ran->exit_status != 0) return {};  // unreachable hosts are the promote's to judge
+    const auto l = deploy::parse_lock_info(ran->records);
+    if (!l.token.empty() && !l.dead && now - l.heartbeat <= l.ttl) {
+      holders[i] = fmt::format("{}: `berth {}` by {} (pid {})", remote.name(), l.command, l.owner, l.pid);
+    }
+    return {};
+  });
+  std::string held;
+  for (const auto& h : holders) held += h.empty() ? "" : (held.empty() ? "" : "; ") + h;
+  if (!held.empty()) {
+    throw Error(fmt::format("the deploy lock is held ({}): the app's restart after the switch needs it; nothing "
+                            "was changed",
+                            held),
+                ExitCode::lock_held, "run the promote again when that run is over (`berth lock status`)");
+  }
 }
 
 db::Member member(const SwitchHosts& hosts, const manifest::Manifest& m, const std::string& name) {
@@ -148,6 +177,7 @@ int run_promote(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) 
 
   // Connect the db and app servers; fence, promote, record (core/db/switchover).
   auto hosts = open_switch_hosts(global, m, ui);
+  refuse_while_locked(hosts, m);
   db::Promotion p{.version = database.version,
                   .old_primary = member(hosts, m, old->name),
                   .target = member(hosts, m, flags.to),
@@ -193,6 +223,10 @@ int run_promote(const GlobalOptions& global, Ui& ui, const ReplicaFlags& flags) 
   ui.out(fmt::format("Writes: {} stopped taking them at 0 s; {} took them from {:.1f} s; the app's restarted "
                      "instances use {} from {:.1f} s (the write-unavailable window).",
                      old->name, flags.to, promoted_after, flags.to, apps_after));
+  if (app_status != 0) {
+    ui.error(fmt::format("the app servers do not use {} yet (above): set {} in {} and run `berth run app`", flags.to,
+                         next, m.path.filename().string()));
+  }
   ui.out(fmt::format("Next: in {}, set {} ({} is the primary now; setup refuses the old list), then `berth db "
                      "rejoin {} {}` to bring {} back as a replica.",
                      m.path.filename().string(), next, flags.to, database.key, old->name, old->name));
@@ -270,7 +304,8 @@ void add_db_replicas(CLI::App* db, Cli& cli) {
       "writes were unavailable. Then set `replicas` in berth.toml as it says (setup refuses the old list)\n"
       "and run `berth db rejoin NAME OLD` to bring the old primary back as a replica. No automatic\n"
       "failover: docs/databases.md says why. Exit status: 0, 1 when a step failed (the error says what\n"
-      "state it left), 5 when a host could not be reached, 64 for a usage error.\n");
+      "state it left), 4 when a deploy holds the lock (nothing changed), 5 when a host could not be\n"
+      "reached, 64 for a usage error.\n");
   on_run(promote, cli, [&cli, flags](Ui& ui) { return run_promote(cli.global, ui, *flags); });
 
   auto* rejoin = db->add_subcommand(
