@@ -134,15 +134,6 @@ const manifest::Server* database_server(const manifest::Manifest& m) {
   return nullptr;
 }
 
-std::string replication_slot(std::string_view server) {
-  std::string slot = "berth_";
-  for (char c : server) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    slot += keep ? c : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : '_';
-  }
-  return slot;
-}
-
 std::string primary_record(const manifest::Manifest& m) { return config_dir(m) + "/postgresql-primary"; }
 
 std::string runtime_path(const manifest::Manifest& m, std::string_view release_dir) {

@@ -98,7 +98,7 @@ const manifest::Server* database_server(const manifest::Manifest& m);
 inline constexpr const char* replication_role = "berth_replication";
 inline constexpr const char* replication_secret = "postgresql_replication_password";
 inline constexpr const char* replication_passfile = "/var/lib/postgresql/.berth-replication.pgpass";
-std::string replication_slot(std::string_view server);
+using manifest::replication_slot;  // the manifest's check refuses two servers with one slot
 // The record `berth db promote` leaves on the app's hosts: the name of the server it
 // made the primary. setup refuses a manifest whose primary is another.
 std::string primary_record(const manifest::Manifest& m);

@@ -12,7 +12,6 @@
 
 #include <core/error.hpp>
 #include <core/health/condition.hpp>
-#include <core/layout/layout.hpp>
 #include <core/util/duration.hpp>
 #include <core/util/net.hpp>
 
@@ -820,7 +819,7 @@ class Validator {
                                  first->key, s.name, primary->name));
         continue;
       }
-      if (auto [it, inserted] = slots.emplace(layout::replication_slot(s.name), s.name); !inserted) {
+      if (auto [it, inserted] = slots.emplace(replication_slot(s.name), s.name); !inserted) {
         error(where, fmt::format("servers {} and {} would share the replication slot {}: rename one (slot names "
                                  "are lower case, with _ for other characters)",
                                  it->second, s.name, it->first));

@@ -46,4 +46,13 @@ bool Manifest::is_replica(std::string_view name) const {
   return std::find(all.begin(), all.end(), name) != all.end();
 }
 
+std::string replication_slot(std::string_view name) {
+  std::string slot = "berth_";
+  for (char c : name) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    slot += keep ? c : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : '_';
+  }
+  return slot;
+}
+
 }  // namespace berth::manifest

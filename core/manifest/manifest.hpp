@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth::manifest {
@@ -296,5 +297,10 @@ struct Manifest {
   // Whether server `name` is one of them.
   bool is_replica(std::string_view name) const;
 };
+
+// The physical replication slot a PostgreSQL primary keeps for server `name`: berth_ and
+// the name in lower case, other characters than letters and digits as _ (slot names
+// allow no more).
+std::string replication_slot(std::string_view name);
 
 }  // namespace berth::manifest

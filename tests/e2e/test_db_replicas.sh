@@ -13,7 +13,7 @@
 # - db1's data broken: health names it, setup leaves it alone (plan: nothing to change),
 #   and `berth db rejoin main db1` copies the primary afresh (pg_rewind cannot).
 # - neither the app's database password nor the replication role's appears in any
-#   output (setup -v, plan -v, --json, the refusal).
+#   output (setup -v, plan -v, health and promote --json, rejoin -v, the refusal).
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
 for program in node npm curl jq; do
@@ -200,7 +200,7 @@ grep -q "/etc/berth/tracker/postgresql-primary says db2" "$outputs/refused.err" 
 
 echo "== the manifest as promote says; db1 rejoins as a replica of db2"
 sed -i 's/^replicas = \["db2"\]$/replicas = ["db1"]/' berth.toml
-run_berth rejoin db rejoin main db1
+run_berth rejoin -v db rejoin main db1
 cat "$outputs/rejoin.out"
 [ "$status" = 0 ] || { cat "$outputs/rejoin.err"; fail "db rejoin: exit $status"; }
 [ "$(receiver 2)" = "streaming $db2_address" ] || fail "db1 does not stream from db2: '$(receiver 2)'"
