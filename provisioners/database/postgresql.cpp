@@ -109,6 +109,13 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
       if (const auto* r = m.find_server(name)) members.push_back(r);
     }
     if (place.listen.size() == 1) place.listen.push_back(s.internal_address());
+    // Every server of the set lets every app server in on its internal address: the
+    // read URL names a replica's address, also from an app server on that very host.
+    if (place.peers.empty()) {
+      for (const auto& other : m.servers) {
+        if (other.has_role("app")) place.peers.push_back(other.internal_address());
+      }
+    }
   }
   add_once(out, make(Package{db.version.empty() ? "postgresql" : "postgresql-" + db.version},
                      "postgresql"));

@@ -582,3 +582,17 @@ TEST_CASE("postgresql: the database server is the primary, never a replica") {
   m.databases[0].replicas.clear();
   CHECK(provisioners::database_server(m)->name == "db1");
 }
+
+TEST_CASE("postgresql: with the app on the primary's host, every server of the set lets that host in") {
+  // The read URL names the replica's address; after a switchover the replica is the
+  // app's own host, reached on its internal address, not on 127.0.0.1.
+  auto m = replicated();
+  m.servers = {{.name = "db1", .address = "198.18.0.3", .roles = {"app", "proxy", "db"}},
+               {.name = "db2", .address = "198.18.0.4", .roles = {"db"}}};
+  for (std::size_t server : {0, 1}) {
+    const auto d = databases_of(m, server);
+    CHECK(has(file(d, pg_hba).content, "host    \"shop\"  \"shop\"  198.18.0.3/32  scram-sha-256\n"));
+    CHECK(has(file(d, "/etc/postgresql/15/main/conf.d/berth.conf").content, m.servers[server].address));
+  }
+  CHECK(file(databases_of(m, 0), pg_hba).content == file(databases_of(m, 1), pg_hba).content);
+}
