@@ -42,7 +42,7 @@ int run_lock(const GlobalOptions& global, Ui& ui, bool release) {
       continue;
     }
     const auto& l = *held[i];
-    const bool expired = now - l.heartbeat > l.ttl;
+    const bool expired = l.expired(now);
     ui.out(fmt::format("{}: {} by {} (pid {}, `berth {}`, started {} s ago, heartbeat {} s ago{}{})", name,
                        release ? "released, was held" : "locked", l.owner, l.pid, l.command,
                        now - l.started, now - l.heartbeat, expired ? ", expired" : "",

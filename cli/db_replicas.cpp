@@ -77,7 +77,7 @@ void refuse_while_locked(SwitchHosts& hosts, const manifest::Manifest& m) {
     const auto ran = remote.run_script(deploy::lock_status_script(m));
     if (!ran || ran->exit_status != 0) return {};  // unreachable hosts are the promote's to judge
     const auto l = deploy::parse_lock_info(ran->records);
-    if (!l.token.empty() && !l.dead && now - l.heartbeat <= l.ttl) {
+    if (!l.token.empty() && !l.dead && !l.expired(now)) {
       holders[i] = fmt::format("{}: `berth {}` by {} (pid {})", remote.name(), l.command, l.owner, l.pid);
     }
     return {};
@@ -151,9 +151,9 @@ AppsConverged converge_apps(const GlobalOptions& global, Ui& ui, const manifest:
   ui.capture_json(nullptr);
   out.switched = std::chrono::steady_clock::now();
   if (!restart) return out;
-  // The steps after the switch (gate, finalize's drain) took nothing from the writes.
+  // The steps after the (last batch's) switch, gate and finalize's drain, took nothing
+  // from the writes.
   const auto& steps = restart->result.steps;
-  // (with batches, the last batch's switch).
   const auto sw = std::find_if(steps.rbegin(), steps.rend(), [](const auto& s) { return s.name.starts_with("switch"); });
   for (auto it = steps.rbegin(); it != sw && sw != steps.rend(); ++it) out.switched -= it->elapsed;
   return out;

@@ -28,6 +28,8 @@ struct LockInfo {
   long heartbeat = 0;
   long ttl = 0;            // seconds after the last heartbeat when it expires
   bool dead = false;       // its run's SSH session to the host is gone (lock_status_script)
+  // Whether its holder stopped beating more than ttl seconds before `now` (unix seconds).
+  bool expired(long now) const { return now - heartbeat > ttl; }
 };
 
 // Exit statuses of lock_acquire_script.

@@ -25,6 +25,15 @@ skip() {
   exit 77
 }
 
+# need_programs PROGRAM...: fails the test unless this machine has each PROGRAM (the
+# tools scripts/install-deps.sh installs, e.g. node and npm for an example's build).
+need_programs() {
+  local program
+  for program in "$@"; do
+    command -v "$program" >/dev/null 2>&1 || fail "needs $program on this machine (scripts/install-deps.sh installs it)"
+  done
+}
+
 # skip_unless_root_nspawn: exit 77 unless this machine can run sandboxes (root,
 # systemd-nspawn, debootstrap, nft, ip, overlayfs).
 skip_unless_root_nspawn() {

@@ -16,9 +16,7 @@
 #   output (setup -v, plan -v, health and promote --json, rejoin -v, the refusal).
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
-for program in node npm curl jq; do
-  command -v "$program" >/dev/null 2>&1 || fail "needs $program on this machine (scripts/install-deps.sh installs it)"
-done
+need_programs node npm curl jq
 
 sandbox=e2e-db-replicas
 sandbox_up "$sandbox" 3 >/dev/null

@@ -8,10 +8,7 @@
 # The example is copied to a temp folder, so the source tree is left as it is.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
-for program in node npm curl; do
-  command -v "$program" >/dev/null 2>&1 ||
-    fail "needs $program on this machine for the example's build (scripts/install-deps.sh installs it)"
-done
+need_programs node npm curl
 
 sandbox=e2e-example
 work=$(mktemp -d /tmp/berth-e2e-example.XXXXXX)

@@ -10,9 +10,7 @@
 # connects again and reports it pass when sshd is back. Leaves no process behind.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
-for program in node npm curl jq; do
-  command -v "$program" >/dev/null 2>&1 || fail "needs $program on this machine (scripts/install-deps.sh installs it)"
-done
+need_programs node npm curl jq
 
 sandbox=e2e-hl-server
 work=$(mktemp -d /tmp/berth-e2e-health.XXXXXX)
