@@ -6,4 +6,8 @@ namespace berth::converge {
 
 std::string secret_placeholder(std::string_view name) { return fmt::format("@@berth-secret:{}@@", name); }
 
+std::string secret_public_placeholder(std::string_view name) {
+  return fmt::format("@@berth-secret-public:{}@@", name);
+}
+
 }  // namespace berth::converge

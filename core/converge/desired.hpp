@@ -15,16 +15,27 @@
 
 namespace berth::converge {
 
+// What a generated secret's value is.
+enum class SecretKind {
+  random,    // `length` random bytes, base64url
+  ssh_key,   // an ed25519 private key (OpenSSH format); secret_public_placeholder(name)
+             // stands for its public half ("ssh-ed25519 AAAA...")
+  found,     // made by the owner's own system (sshd's host key): read on the owner, never
+             // generated there nor written; a run whose owner has none fails
+};
+
 // A secret created once on its owner server and kept there (database passwords, JWT
 // keys). Its value stands in file contents as secret_placeholder(name) until the
 // engine has read it (or generated it on the first run). Other servers that use it
 // (an app host connecting to the db host) keep a copy that follows the owner's.
 struct GeneratedSecret {
   std::string name;
-  std::string path;                 // 0600 file holding the value
+  std::string path;                 // 0600 file holding the value; empty: a server that only
+                                    // uses the value in its files and keeps no copy
   int length = 32;                  // bytes of randomness
   std::string owner;                // the server that makes it (desired_state: this one when empty)
   bool copy = false;                // set by desired_state: owner is another server
+  SecretKind kind = SecretKind::random;
 };
 
 // A port the host's firewall opens, contributed by any component; base turns the
@@ -63,5 +74,7 @@ struct Desired {
 
 // The text standing for a generated secret's value in a file's content.
 std::string secret_placeholder(std::string_view name);
+// The text standing for the public key of a SecretKind::ssh_key secret.
+std::string secret_public_placeholder(std::string_view name);
 
 }  // namespace berth::converge

@@ -3,6 +3,7 @@
 #include <core/converge/probe.hpp>
 #include <core/output/redact.hpp>
 #include <core/secret.hpp>
+#include <core/ssh/keys.hpp>
 
 #include <core/util/text.hpp>
 
@@ -64,6 +65,15 @@ std::string generate_secret_value(int bytes) {
 
 namespace {
 
+// Registers a secret's value for redaction, and each line of one that has several (a
+// private key), so that no line of it shows either.
+void register_secret_lines(std::string_view value) {
+  register_secret_value(value);
+  if (value.find('\n') == std::string_view::npos) return;
+  for (const auto line : util::lines(value)) {
+    if (line.size() >= 16 && !line.starts_with("-----")) register_secret_value(line);
+  }
+}
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
   for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
@@ -77,7 +87,10 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 std::vector<Resource> with_secret_files(const Desired& desired) {
   auto resources = desired.resources;
   for (const auto& s : desired.secrets) {
-    resources.push_back(make(File{.path = s.path, .content = secret_placeholder(s.name),
+    if (s.path.empty() || (s.kind == SecretKind::found && !s.copy)) continue;
+    // OpenSSH refuses a private key file without its final line end.
+    const auto end = s.kind == SecretKind::ssh_key ? "\n" : "";
+    resources.push_back(make(File{.path = s.path, .content = secret_placeholder(s.name) + end,
                                   .mode = "0600", .sensitive = Sensitive::yes,
                                   .overwrite = s.copy ? Overwrite::yes : Overwrite::no},
                              "secrets"));
@@ -102,6 +115,11 @@ std::expected<void, std::string> fill_secrets(const Desired& desired,
     if (found == values.end()) return std::unexpected(fmt::format("no value for secret {}", s.name));
     if (!found->second.error.empty()) return std::unexpected(found->second.error);
     by_placeholder[secret_placeholder(s.name)] = found->second.value;
+    if (s.kind == SecretKind::ssh_key) {
+      auto pub = ssh::public_key_of(found->second.value + "\n");
+      if (!pub) return std::unexpected(fmt::format("secret {}: {}", s.name, pub.error().what()));
+      by_placeholder[secret_public_placeholder(s.name)] = *pub;
+    }
   }
   for (auto& r : resources) {
     if (auto* f = std::get_if<File>(&r.spec)) {
@@ -146,7 +164,9 @@ ProbedHost probe_host(Remote& remote, const Desired& desired,
 
   probed.resources = with_secret_files(desired);
   ProbeExtra extra;
-  for (const auto& s : desired.secrets) extra.read_files[s.name] = s.path;
+  for (const auto& s : desired.secrets) {
+    if (!s.path.empty()) extra.read_files[s.name] = s.path;
+  }
   for (const auto& e : desired.expectations) extra.expect_files.push_back(e.path);
 
   // Probe: one exec reports everything.
@@ -173,7 +193,7 @@ ProbedHost probe_host(Remote& remote, const Desired& desired,
   probed.probe = std::move(*parsed);
   for (auto& [name, value] : probed.probe.files) {
     value = secret_text(std::move(value));
-    register_secret_value(value);
+    register_secret_lines(value);
   }
   for (const auto& [index, content] : probed.probe.expected) {
     if (index >= desired.expectations.size()) continue;
@@ -224,8 +244,16 @@ SecretValues resolve_secrets(const std::vector<const Desired*>& desired,
     } else if (entry.owner_in_run && entry.owner_probed) {
       // The owner has none yet: a copy's value when there is one (no restart of the
       // apps that use it), else a new one.
-      out.value = entry.copy_value ? *entry.copy_value : generate_secret_value(entry.spec->length);
-      register_secret_value(out.value);
+      if (entry.copy_value) {
+        out.value = *entry.copy_value;
+      } else if (entry.spec->kind == SecretKind::found) {
+        out.error = fmt::format("secret {}: server {} has no {}", name, entry.spec->owner,
+                                entry.spec->path);
+      } else {
+        out.value = entry.spec->kind == SecretKind::ssh_key ? secret_text(ssh::generate_ed25519_key())
+                                                            : generate_secret_value(entry.spec->length);
+        register_secret_lines(out.value);
+      }
     } else if (entry.copy_value) {
       out.value = *entry.copy_value;
     } else if (entry.owner_in_run) {

@@ -1,4 +1,5 @@
 #include <core/converge/engine.hpp>
+#include <core/ssh/keys.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <catch2/catch.hpp>
@@ -356,6 +357,38 @@ TEST_CASE("engine: a secret has one value across the hosts of a run") {
     const auto copy = fake_host(true, std::nullopt);
     const auto values = resolve({&owner, &copy});
     CHECK(values.at("pw").error == "secret pw is made on server db, which could not be read in this run");
+  }
+}
+
+TEST_CASE("engine: a secret is an SSH key, or a file the owner's own system made") {
+  SECTION("an ssh_key secret is a fresh OpenSSH ed25519 key, and its public half derives from it") {
+    auto owner = fake_host(false, std::nullopt);
+    owner.desired.secrets.front().kind = converge::SecretKind::ssh_key;
+    const auto values = resolve({&owner});
+    const auto& key = values.at("pw").value;
+    CHECK(key.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    CHECK(key.ends_with("-----END OPENSSH PRIVATE KEY-----"));
+    const auto pub = ssh::public_key_of(key + "\n");
+    REQUIRE(pub);
+    CHECK(pub->starts_with("ssh-ed25519 AAAA"));
+    CHECK(resolve({&owner}).at("pw").value != key);
+  }
+  SECTION("a found secret is the owner's file, never a new value") {
+    auto owner = fake_host(false, "ssh-ed25519 AAAAhost root@vault");
+    owner.desired.secrets.front().kind = converge::SecretKind::found;
+    auto copy = fake_host(true, std::nullopt);
+    copy.desired.secrets.front().kind = converge::SecretKind::found;
+    CHECK(resolve({&copy, &owner}).at("pw").value == "ssh-ed25519 AAAAhost root@vault");
+    owner.probed.probe.files.clear();
+    const auto values = resolve({&copy, &owner});
+    CHECK(values.at("pw").value.empty());
+    CHECK(values.at("pw").error == "secret pw: server db has no /etc/berth/x/secrets/pw");
+  }
+  SECTION("a host that only uses the value keeps no copy and adds no value") {
+    auto user = fake_host(true, std::nullopt);
+    user.desired.secrets.front().path.clear();
+    const auto owner = fake_host(false, "from-db");
+    CHECK(resolve({&user, &owner}).at("pw").value == "from-db");
   }
 }
 
