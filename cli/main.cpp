@@ -28,7 +28,7 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_flag("-v,--verbose", g.verbose, "Print details: scripts run, timings");
   app.add_flag("--no-color", g.no_color, "No colors (also when NO_COLOR is set)");
   app.add_option("--hosts", g.hosts, "Only these servers (names of [servers.*])")->delimiter(',');
-  app.add_option("--role", g.roles, "Only servers with this role (db, app, proxy)")->delimiter(',');
+  app.add_option("--role", g.roles, "Only servers with this role (db, app, proxy, backup)")->delimiter(',');
   app.add_option("--parallel", g.parallel, "Hosts worked on at once (default 32)")
       ->check(CLI::Range(1, 1024));
   app.add_flag("--accept-new-host-keys", g.accept_new_host_keys,

@@ -37,6 +37,8 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
   const auto add_components = [&](const auto& want, manifest::SecretSources& values, Desired& out) {
     if (want("base")) add_base(manifest, server, out);
     if (want("databases") && server.has_role("db")) add_databases(manifest, server, out);
+    if (want("databases") && (server.has_role("db") || server.has_role("backup")))
+      add_offsite(manifest, server, values, out);
     if (want("app") && server.has_role("app")) add_backend(manifest, server, values, out);
     if (want("jobs") && server.has_role("app")) add_jobs(manifest, server, values, out);
     if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, values, out);

@@ -54,6 +54,9 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& s,
                manifest::SecretSources& secrets, Desired& out);
 void add_jobs(const manifest::Manifest& m, const manifest::Server& s,
               manifest::SecretSources& secrets, Desired& out);
+// [backups]: the repository's side on the backup server, restic's on the db servers.
+void add_offsite(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
+                 Desired& out);
 
 // The environment variables the databases give the app (DATABASE_URL, ...), as
 // NAME=value lines; values may hold secret placeholders.
@@ -92,6 +95,14 @@ struct AptRepository {
 // apt-get; the packages in the next stage, whose apt-get updates the lists when it
 // does not know a package. What `out` has already (by id) is not added again.
 void add_apt_repository(const AptRepository& repo, const std::string& component, Desired& out);
+
+// What a failed job, backup, verification or repository check starts (OnFailure=
+// APP-job-failed@NAME.service): the script that writes the failure to the journal and
+// POSTs it to NAME's webhook (failure_webhook), and its template unit. Added once.
+void add_failure_reporter(const manifest::Manifest& m, Desired& out);
+// The curl config holding NAME's webhook `url` (0600; a comment when url is empty).
+converge::Resource failure_webhook(const manifest::Manifest& m, std::string_view name, const std::string& url,
+                                   std::string_view component);
 
 // `text` escaped for a systemd unit's ExecStart= inside double quotes.
 std::string systemd_quote(std::string_view text);

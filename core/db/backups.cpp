@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <ctime>
 
 namespace berth::db {
 
@@ -19,6 +20,10 @@ const char* verb_name(Verb verb) {
     return "show";
   case Verb::restore:
     return "restore";
+  case Verb::snapshots:
+    return "snapshots";
+  case Verb::verify:
+    return "verify";
   }
   return "list";
 }
@@ -78,6 +83,78 @@ std::vector<BackupFile> parse_backups(const std::vector<util::Record>& records) 
     files.push_back(std::move(f));
   });
   return files;
+}
+
+namespace {
+
+std::optional<std::uint64_t> number(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// The words of `line` after its first `skip` ones, as one text.
+std::string rest_of(std::string_view line, std::size_t skip) {
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < skip && pos != std::string_view::npos; ++i) {
+    pos = line.find(' ', pos);
+    if (pos != std::string_view::npos) ++pos;
+  }
+  return pos == std::string_view::npos ? std::string() : std::string(line.substr(pos));
+}
+
+std::string utc(std::uint64_t epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+}  // namespace
+
+std::vector<Snapshot> parse_snapshots(const std::vector<util::Record>& records) {
+  const auto out = script_output(records);
+  std::vector<Snapshot> snapshots;
+  for_each_line(out, [&](std::string_view line) {
+    if (!line.starts_with("@@snapshot ")) return;
+    const auto f = util::fields(line);
+    if (f.size() < 4) return;
+    Snapshot s{.id = std::string(f[1]), .time = std::string(f[2]), .host = std::string(f[3])};
+    if (f.size() > 4) s.bytes = number(f[4]);
+    snapshots.push_back(std::move(s));
+  });
+  for_each_line(out, [&](std::string_view line) {
+    if (!line.starts_with("@@record ")) return;
+    const auto f = util::fields(line);
+    if (f.size() < 5) return;
+    for (auto& s : snapshots) {
+      if (!f[3].starts_with(s.id) && !std::string_view(s.id).starts_with(f[3])) continue;
+      if (f[1] == "last") {
+        if (!s.bytes) s.bytes = number(f[4]);
+      } else if (f[1] == "verify" && (f[4] == "ok" || f[4] == "failed")) {
+        // Later lines are later verifications.
+        s.verified = std::string(f[4]);
+        const auto at = number(f[2]);
+        s.verified_at = at ? utc(*at) : std::string(f[2]);
+        s.detail = rest_of(line, 5);
+      }
+    }
+  });
+  return snapshots;
+}
+
+std::optional<Verification> parse_verification(const std::vector<util::Record>& records) {
+  std::optional<Verification> found;
+  for_each_line(script_output(records), [&](std::string_view line) {
+    if (!line.starts_with("@@verified ")) return;
+    const auto f = util::fields(line);
+    if (f.size() < 3) return;
+    found = Verification{.snapshot = std::string(f[1]), .ok = f[2] == "ok", .detail = rest_of(line, 3)};
+  });
+  return found;
 }
 
 bool restored(const std::vector<util::Record>& records) {

@@ -6,6 +6,7 @@
 #include <core/util/frame.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,33 @@ struct BackupFile {
   std::string modified;  // UTC, 2026-11-25T10:00:00Z
 };
 
-// The verbs of the backup script.
-enum class Verb { backup, list, show, restore };
+// The verbs of the backup script. With [backups] (off-host): backup, snapshots, show ID,
+// restore ID, verify; without: backup, list, show FILE, restore FILE.
+enum class Verb { backup, list, show, restore, snapshots, verify };
+
+// One snapshot of a database in the off-host repository, with what the server that
+// listed it recorded of it (its dump's size, its last verification there).
+struct Snapshot {
+  std::string id;                       // restic's short id
+  std::string time;                     // as restic gives it, to the second
+  std::string host;                     // the db server that took it
+  std::optional<std::uint64_t> bytes;   // the dump's size, when known
+  std::string verified;                 // "" (never), "ok" or "failed"
+  std::string verified_at;              // UTC, when verified is set
+  std::string detail;                   // ok: the query's value; failed: why
+};
+
+// The snapshots in the script's output ("@@snapshot ID TIME HOST BYTES|-", oldest
+// first), each with the "@@record last|verify EPOCH ID ..." lines about it merged in.
+std::vector<Snapshot> parse_snapshots(const std::vector<util::Record>& records);
+
+// What `verify` reported ("@@verified ID ok|failed DETAIL"), if it reported.
+struct Verification {
+  std::string snapshot;
+  bool ok = false;
+  std::string detail;
+};
+std::optional<Verification> parse_verification(const std::vector<util::Record>& records);
 
 // The sh script that runs `script VERB [FILE]` on the server and reports its stdout in
 // one framed record ("db output"), exiting with its status. It exits 127 with a

@@ -30,6 +30,16 @@ constexpr std::string_view replicas_streaming = "[MISSING_REPLICAS] == \"\"";
 constexpr std::string_view lag_bytes_threshold = "[REPLICA_LAG_BYTES] < 16777216";
 constexpr std::string_view lag_seconds_threshold = "[REPLICA_LAG_SECONDS] < 30";
 constexpr std::string_view slot_threshold = "[SLOT_RETAINED_BYTES] < 1073741824";
+constexpr std::string_view verify_ok = "[VERIFY_RESULT] == ok";
+
+// The hours a backup or verification on `schedule` may be old before health fails: one
+// period and two hours for the usual shorthands, a day and two hours otherwise.
+int hours_allowed(std::string_view schedule) {
+  if (schedule == "hourly") return 3;
+  if (schedule == "weekly") return 170;
+  if (schedule == "monthly") return 746;
+  return 26;
+}
 
 constexpr std::size_t journal_lines = 10;
 
@@ -283,6 +293,14 @@ std::string script_replication(const ServerCheck& c, const ServerPlan&) {
       shell_quote(c.name));
 }
 
+// The backup script's record of the last off-host copy or verification, and the time now.
+// The unit's journal comes along when there is no record or it says failed.
+std::string script_offsite(const ServerCheck& c, const ServerPlan&) {
+  return fmt::format("r=$(cat {1} 2>/dev/null)\nv {0} record \"$r\"\nv {0} now \"$(date -u +%s)\"\n"
+                     "case $r in '' | *' failed '*) journal {0} {2} ;; esac\n",
+                     shell_quote(c.name), shell_quote(c.record), shell_quote(c.journal));
+}
+
 std::string script_ports(const ServerCheck&, const ServerPlan&) { return "v ports ss \"$(ss -ltnH 2>&1)\"\n"; }
 
 std::string script_disk(const ServerCheck& c, const ServerPlan&) {
@@ -432,6 +450,52 @@ Judged judge_replication(const ServerCheck& c, const ServerPlan& plan, const Ser
   return j;
 }
 
+// Hours from an epoch to another, to a tenth.
+double hours_between(double from, double to) { return std::round((to - from) / 360) / 10; }
+
+Judged judge_offsite(const ServerCheck& c, const ServerPlan&, const ServerFacts& facts) {
+  Judged j;
+  const auto f = util::fields(facts.get(c.name, "record"));
+  // -1: not recorded (the records hold seconds since the epoch).
+  const double now = number_of(facts.get(c.name, "now")).value_or(-1);
+  const double at = f.empty() ? -1 : number_of(f[0]).value_or(-1);
+  const bool known = f.size() >= 3 && at >= 0 && now >= 0;
+  if (c.kind == ServerCheckKind::offsite) {
+    if (!known) {
+      j.target = fmt::format("{}: no off-host copy from this server yet", c.subject);
+      j.error = fmt::format("no off-host copy of {} from this server yet (berth db backup {} makes one)", c.subject,
+                            c.subject);
+      return j;
+    }
+    const auto age = hours_between(at, now);
+    j.o.values["BACKUP_AGE_HOURS"] = age;
+    j.target = fmt::format("{}: snapshot {} ({}), {:.1f} h old", c.subject, f[1],
+                           bytes_text(number_of(f[2]).value_or(0)), age);
+    return j;
+  }
+  if (!known) {
+    j.o.values["VERIFY_RESULT"] = std::string("never");
+    j.target = fmt::format("{}: never verified", c.subject);
+    return j;
+  }
+  const auto age = hours_between(at, now);
+  const std::string result(f[2]);
+  j.o.values["VERIFY_RESULT"] = result;
+  j.o.values["VERIFY_AGE_HOURS"] = age;
+  const auto words = util::trim(facts.get(c.name, "record"));
+  std::string detail;
+  for (std::size_t skip = 0, pos = 0; skip < 3 && pos != std::string::npos; ++skip) {
+    pos = words.find(' ', pos);
+    if (pos != std::string::npos) detail = words.substr(++pos);
+    else detail.clear();
+  }
+  j.target = result == "ok" ? fmt::format("{}: snapshot {} restored {:.1f} h ago, the query gave {}", c.subject, f[1],
+                                          age, detail)
+                            : fmt::format("{}: snapshot {} FAILED verification {:.1f} h ago: {}", c.subject, f[1],
+                                          age, detail);
+  return j;
+}
+
 Judged judge_ports(const ServerCheck&, const ServerPlan& plan, const ServerFacts& facts) {
   Judged j;
   std::vector<int> expected = plan.ports;
@@ -515,6 +579,8 @@ constexpr KindEntry kind_entries[] = {
     {ServerCheckKind::timer, "timer", script_timer, judge_unit},
     {ServerCheckKind::database, "database", script_database, judge_database},
     {ServerCheckKind::replication, "replication", script_replication, judge_replication},
+    {ServerCheckKind::offsite, "offsite", script_offsite, judge_offsite},
+    {ServerCheckKind::verified, "verified", script_offsite, judge_offsite},
     {ServerCheckKind::ports, "ports", script_ports, judge_ports},
     {ServerCheckKind::disk, "disk", script_disk, judge_disk},
     {ServerCheckKind::memory, "memory", script_memory, judge_memory},
@@ -536,7 +602,8 @@ std::span<const std::string> server_placeholders() {
   static const std::vector<std::string> names{
       "ACTIVE_STATE", "SUB_STATE",     "RESTARTS",  "RESULT",           "EXIT_STATUS",
       "LAST_TRIGGER", "MISSING_PORTS", "DISK_USED", "MEMORY_AVAILABLE", "LOAD_PER_CORE",
-      "MISSING_REPLICAS", "REPLICA_LAG_BYTES", "REPLICA_LAG_SECONDS", "SLOT_RETAINED_BYTES"};
+      "MISSING_REPLICAS", "REPLICA_LAG_BYTES", "REPLICA_LAG_SECONDS", "SLOT_RETAINED_BYTES",
+      "BACKUP_AGE_HOURS", "VERIFY_RESULT", "VERIFY_AGE_HOURS"};
   return names;
 }
 
@@ -581,6 +648,31 @@ ServerPlan plan_server_checks(const manifest::Manifest& m, const manifest::Serve
              .kind = ServerCheckKind::timer,
              .subject = layout::backup_unit(m, db),
              .conditions = conditions_of({unit_active, timer_result})});
+      }
+      if (db.backups.enabled && m.offsite) {
+        ServerCheck copy{.name = "offsite:" + db.key, .kind = ServerCheckKind::offsite, .subject = db.key};
+        copy.conditions = thresholds(m.server_checks.backup, fmt::format("[BACKUP_AGE_HOURS] < {}",
+                                                                         hours_allowed(db.backups.schedule)));
+        copy.record = layout::offsite_record(m, db, "last");
+        copy.journal = layout::backup_unit(m, db) + ".service";
+        add(std::move(copy));
+      }
+      const auto* primary = layout::database_server(m);
+      if (db.backups.enabled && m.offsite && db.backups.verify && primary && primary->name == server.name) {
+        ServerCheck v{.name = "verified:" + db.key, .kind = ServerCheckKind::verified, .subject = db.key};
+        v.conditions = m.server_checks.verification.empty()
+                           ? conditions_of({verify_ok, fmt::format("[VERIFY_AGE_HOURS] < {}",
+                                                                   hours_allowed(db.backups.verify->schedule))})
+                           : thresholds(m.server_checks.verification, "");
+        // Only an age of its own: a failed verification still fails.
+        if (std::none_of(v.conditions.begin(), v.conditions.end(), [](const Condition& cond) {
+              return cond.left.name == "VERIFY_RESULT" || cond.right.name == "VERIFY_RESULT";
+            })) {
+          v.conditions.insert(v.conditions.begin(), conditions_of({verify_ok}).front());
+        }
+        v.record = layout::offsite_record(m, db, "verify");
+        v.journal = layout::verify_unit(m, db) + ".service";
+        add(std::move(v));
       }
     }
   }

@@ -25,7 +25,7 @@ namespace berth::health {
 
 // The kinds of built-in checks. Each has one entry in server.cpp's table that holds
 // together its name, the script lines that observe it and how it is judged.
-enum class ServerCheckKind { unit, app, direct, timer, database, replication, ports, disk, memory, load };
+enum class ServerCheckKind { unit, app, direct, timer, database, replication, offsite, verified, ports, disk, memory, load };
 // The kind's name in reports and for --only: "unit", "app", "timer", "database", ...
 std::string_view kind_name(ServerCheckKind kind);
 
@@ -48,6 +48,9 @@ struct ServerCheck {
   // replication: the other servers of the PostgreSQL primary and its replicas, which
   // must stream from this one when it is the primary.
   std::vector<std::string> peers;
+  // offsite, verified: the record the backup script keeps of the last off-host copy
+  // ("EPOCH SNAPSHOT BYTES") or verification ("EPOCH SNAPSHOT ok|failed DETAIL").
+  std::string record;
 };
 
 // The built-in checks of one host and what its script needs to know.
@@ -66,7 +69,8 @@ struct ServerPlan {
 // The placeholders of server-side checks (names without brackets): ACTIVE_STATE,
 // SUB_STATE, RESTARTS, RESULT, EXIT_STATUS, LAST_TRIGGER, MISSING_PORTS, DISK_USED,
 // MEMORY_AVAILABLE, LOAD_PER_CORE, MISSING_REPLICAS, REPLICA_LAG_BYTES,
-// REPLICA_LAG_SECONDS, SLOT_RETAINED_BYTES. CONNECTED and CERTIFICATE_EXPIRATION are shared
+// REPLICA_LAG_SECONDS, SLOT_RETAINED_BYTES, BACKUP_AGE_HOURS, VERIFY_RESULT, VERIFY_AGE_HOURS.
+// CONNECTED and CERTIFICATE_EXPIRATION are shared
 // with http/tcp checks.
 std::span<const std::string> server_placeholders();
 
@@ -75,7 +79,9 @@ std::span<const std::string> server_placeholders();
 // check of a relative URL too, asked of each live instance from the server itself:
 // "direct:NAME:N"), nginx and its certificates (proxy role, with [proxy]), each database's
 // unit, connection and backup timer (db role; with PostgreSQL replicas, "replication" on
-// the primary and each replica), each job's timer where it is enabled,
+// the primary and each replica; with [backups], "offsite:KEY" for the newest off-host
+// copy, and "verified:KEY" on the primary for the last verification), each job's timer
+// where it is enabled,
 // ports, disk, memory and load (every host). Only the checks `only` names (see
 // matches_only) when it is not empty. Never throws.
 ServerPlan plan_server_checks(const manifest::Manifest& manifest, const manifest::Server& server,

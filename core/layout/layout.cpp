@@ -156,4 +156,24 @@ std::string backup_unit(const manifest::Manifest& m, const manifest::Database& d
   return fmt::format("{}-db-{}-backup", m.app.name, db.key);
 }
 
+std::string offsite_user(const manifest::Manifest& m) { return "backup-" + m.app.name; }
+
+std::string offsite_chroot(const manifest::Manifest& m) { return "/srv/berth-backup/" + m.app.name; }
+
+std::string offsite_dir(const manifest::Manifest& m) { return config_dir(m) + "/backup"; }
+
+std::string restic_wrapper(const manifest::Manifest& m) {
+  return fmt::format("/usr/local/lib/berth/{}/restic", m.app.name);
+}
+
+std::string offsite_record(const manifest::Manifest& m, const manifest::Database& db, std::string_view what) {
+  return fmt::format("/var/lib/berth/{}/backups/{}.{}", m.app.name, db.key, what);
+}
+
+std::string verify_unit(const manifest::Manifest& m, const manifest::Database& db) {
+  return fmt::format("{}-db-{}-verify", m.app.name, db.key);
+}
+
+std::string offsite_check_unit(const manifest::Manifest& m) { return m.app.name + "-backup-check"; }
+
 }  // namespace berth::layout

@@ -120,4 +120,35 @@ std::string backup_script(const manifest::Manifest& m, const manifest::Database&
 // The systemd unit name (without suffix) of the backup timer and service: APP-db-KEY-backup.
 std::string backup_unit(const manifest::Manifest& m, const manifest::Database& db);
 
+// Off-host backups ([backups], docs/databases.md "Off-host backups"): restic over SFTP.
+// On the backup server: the unix user the db servers log in as (backup-APP, SFTP only,
+// chrooted), its chroot (root's, 0755) and the repository in it (the user's, 0700),
+// as restic names it inside the chroot.
+std::string offsite_user(const manifest::Manifest& m);
+std::string offsite_chroot(const manifest::Manifest& m);
+inline constexpr const char* offsite_repository = "/repo";
+// On a db server: the folder with the SSH key, the backup server's host key and
+// known_hosts (CONFIG/backup, 0700), and the restic wrapper every backup, verification
+// and listing runs (/usr/local/lib/berth/APP/restic: the repository, its password and
+// the SFTP command set, `restic "$@"` under a per-app flock unless the first argument is
+// --no-wait).
+std::string offsite_dir(const manifest::Manifest& m);
+std::string restic_wrapper(const manifest::Manifest& m);
+// Where the backup scripts record their last off-host copy and verification of `db`
+// (/var/lib/berth/APP/backups/KEY.last, KEY.verify: "TIME SNAPSHOT BYTES" and
+// "TIME SNAPSHOT ok|failed MESSAGE"), which health reads.
+std::string offsite_record(const manifest::Manifest& m, const manifest::Database& db, std::string_view what);
+// The generated secrets: the repository's password (made by database_server(), kept by
+// every db server and the backup server), the db servers' SSH key (made by
+// database_server(); the backup server lets its public half in) and the backup server's
+// host key (read from its sshd).
+inline constexpr const char* offsite_password_secret = "backup_repository_password";
+inline constexpr const char* offsite_key_secret = "backup_ssh_key";
+inline constexpr const char* offsite_host_key_secret = "backup_host_key";
+// The units: each database's verification (APP-db-KEY-verify), the repository's check
+// (APP-backup-check, on database_server()), and the template unit a failed backup,
+// verification or check starts (APP-job-failed@UNIT).
+std::string verify_unit(const manifest::Manifest& m, const manifest::Database& db);
+std::string offsite_check_unit(const manifest::Manifest& m);
+
 }  // namespace berth::layout

@@ -41,7 +41,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, 3> all_roles{"db", "app", "proxy"};
+constexpr std::array<std::string_view, 4> all_roles{"db", "app", "proxy", "backup"};
 
 // Reads and parses one TOML file; a problem becomes a Diagnostic.
 std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagnostic>& out,
@@ -206,6 +206,7 @@ class Builder {
       std::sort(m.databases.begin(), m.databases.end(),
                 [](const Database& a, const Database& b) { return a.key < b.key; });
     }
+    if (const auto* backups = root["backups"].as_table()) m.offsite = read_offsite(*backups);
     if (const auto* proxy = root["proxy"].as_table()) m.proxy = read_proxy(*proxy);
     if (const auto* jobs = root["jobs"].as_array()) {
       for (const auto& j : *jobs) {
@@ -224,6 +225,8 @@ class Builder {
       m.server_checks.certificate = conditions(*checks, "certificate");
       m.server_checks.replication = conditions(*checks, "replication");
       m.server_checks.replication_slot = conditions(*checks, "replication_slot");
+      m.server_checks.backup = conditions(*checks, "backup");
+      m.server_checks.verification = conditions(*checks, "verification");
     }
     if (const auto* hooks = root["hooks"].as_table()) {
       m.hooks.pre_build = read_hooks(*hooks, "pre_build");
@@ -378,9 +381,29 @@ class Builder {
       d.backups.enabled = boolean(*b, "enabled", d.backups.enabled);
       d.backups.schedule = str(*b, "schedule", d.backups.schedule);
       d.backups.keep_days = integer(*b, "keep_days", d.backups.keep_days);
+      if (const auto* v = (*b)["verify"].as_table()) {
+        Verify verify;
+        verify.query = str(*v, "query");
+        verify.min = (*v)["min"].value<std::int64_t>().value_or(verify.min);
+        verify.schedule = str(*v, "schedule", verify.schedule);
+        verify.where = at(v->source());
+        d.backups.verify = std::move(verify);
+      }
     }
     d.where = at(key.source());
     return d;
+  }
+
+  Offsite read_offsite(const toml::table& t) {
+    Offsite o;
+    o.server = str(t, "server");
+    o.keep_daily = integer(t, "keep_daily", o.keep_daily);
+    o.keep_weekly = integer(t, "keep_weekly", o.keep_weekly);
+    o.keep_monthly = integer(t, "keep_monthly", o.keep_monthly);
+    o.check = str(t, "check", o.check);
+    o.on_failure_webhook = str(t, "on_failure_webhook");
+    o.where = at(t.source());
+    return o;
   }
 
   Proxy read_proxy(const toml::table& t) {
@@ -547,6 +570,7 @@ class Validator {
     servers();
     databases();
     replica_servers();
+    offsite();
     proxy();
     fleet();
     jobs();
@@ -737,6 +761,86 @@ class Validator {
                           d.key, d.env_var, in_env ? "env" : "secrets"));
       }
     }
+  }
+
+  // [backups] and each database's backups.verify: one backup server, never a db server
+  // (its copies must survive the database's server), named by [backups] server.
+  void offsite() {
+    std::vector<const Server*> backup_servers;
+    for (const auto& s : m_.servers) {
+      if (!s.has_role("backup")) continue;
+      backup_servers.push_back(&s);
+      if (s.has_role("db")) {
+        error(at({"servers", s.name, "roles"}),
+              fmt::format("server {} has both the db and the backup role: copies on the database's own "
+                          "server do not survive it; give the backup role to another server",
+                          s.name));
+      }
+    }
+    for (const auto& d : m_.databases) {
+      if (!d.backups.verify) continue;
+      const auto& v = *d.backups.verify;
+      const auto where = at({"databases", d.key, "backups", "verify"});
+      if (d.engine != Engine::postgresql && d.engine != Engine::mysql) {
+        error(where, fmt::format("[databases.{}] backups.verify: berth restores and queries PostgreSQL and "
+                                 "MySQL copies; for {} the copies are checked by restic check alone",
+                                 d.key, d.engine == Engine::redis ? "Redis" : "MongoDB"));
+      }
+      if (!m_.offsite) {
+        error(where, fmt::format("[databases.{}] backups.verify checks the off-host copies: add [backups] "
+                                 "server = \"NAME\" (a server with role backup)",
+                                 d.key));
+      }
+      if (!d.backups.enabled) {
+        error(where, fmt::format("[databases.{}] backups.verify needs backups.enabled = true", d.key));
+      }
+      if (v.query.find_first_not_of(" \t\r\n") == std::string::npos) {
+        error(at({"databases", d.key, "backups", "verify", "query"}),
+              fmt::format("[databases.{}] backups.verify needs a query, e.g. \"SELECT count(*) FROM users\"",
+                          d.key));
+      }
+      if (auto oc = to_on_calendar(v.schedule); !oc) {
+        error(at({"databases", d.key, "backups", "verify", "schedule"}),
+              fmt::format("verify schedule of [databases.{}]: {}", d.key, oc.error()));
+      }
+    }
+    if (!m_.offsite) {
+      for (const auto* s : backup_servers) {
+        error(at({"servers", s->name, "roles"}),
+              fmt::format("server {} has the backup role but there is no [backups] server = \"{}\"", s->name,
+                          s->name));
+      }
+      return;
+    }
+    const auto& o = *m_.offsite;
+    if (m_.app.name.size() > 25) {
+      error(o.where, fmt::format("[backups] needs an app name of at most 25 characters: the backup server's "
+                                 "user is backup-{}, and a unix user name has at most 32",
+                                 m_.app.name));
+    }
+    // A missing server is the schema's error.
+    const auto* target = m_.find_server(o.server);
+    if (!o.server.empty() && (target == nullptr || !target->has_role("backup"))) {
+      error(at({"backups", "server"}),
+            fmt::format("[backups] server '{}' is not a server with the backup role{}", printable(o.server),
+                        target == nullptr ? "" : fmt::format(" (add roles = [\"backup\"] to [servers.{}])", o.server)));
+    }
+    for (const auto* s : backup_servers) {
+      if (!o.server.empty() && s->name != o.server) {
+        error(at({"servers", s->name, "roles"}),
+              fmt::format("server {} has the backup role, but [backups] server is {}: one backup server holds "
+                          "the repository",
+                          s->name, o.server));
+      }
+    }
+    // Each one's range is the schema's.
+    if (o.keep_daily <= 0 && o.keep_weekly <= 0 && o.keep_monthly <= 0) {
+      error(o.where, "[backups] keeps no copy: set keep_daily, keep_weekly or keep_monthly above 0");
+    }
+    if (auto oc = to_on_calendar(o.check); !oc) {
+      error(at({"backups", "check"}), fmt::format("[backups] check: {}", oc.error()));
+    }
+    value_syntax(o.on_failure_webhook, at({"backups", "on_failure_webhook"}), "[backups] on_failure_webhook");
   }
 
   static const Server* first_primary(const Manifest& m) {
@@ -1057,7 +1161,9 @@ class Validator {
         {&c.load, {"LOAD_PER_CORE"}},
         {&c.certificate, {"CERTIFICATE_EXPIRATION"}},
         {&c.replication, {"REPLICA_LAG_BYTES", "REPLICA_LAG_SECONDS"}},
-        {&c.replication_slot, {"SLOT_RETAINED_BYTES"}}};
+        {&c.replication_slot, {"SLOT_RETAINED_BYTES"}},
+        {&c.backup, {"BACKUP_AGE_HOURS"}},
+        {&c.verification, {"VERIFY_RESULT", "VERIFY_AGE_HOURS"}}};
     for (const auto& [list, known] : lists) {
       const auto uses = [&](const std::string& name) {
         return std::find(known.begin(), known.end(), name) != known.end();
@@ -1414,7 +1520,7 @@ std::vector<const Server*> select_servers(const Manifest& manifest,
   }
   for (const auto& r : roles) {
     if (std::find(all_roles.begin(), all_roles.end(), r) == all_roles.end()) {
-      throw Error(fmt::format("unknown role '{}' in --role (roles: db, app, proxy)", r),
+      throw Error(fmt::format("unknown role '{}' in --role (roles: db, app, proxy, backup)", r),
                   ExitCode::usage);
     }
   }

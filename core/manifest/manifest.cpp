@@ -10,7 +10,9 @@ const std::vector<std::string>& nodesource_majors() {
 }
 
 bool Server::has_role(std::string_view role) const {
-  return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
+  // A backup server holds the copies that must survive the others: never by default.
+  if (roles.empty()) return role != "backup";
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
 const std::string& Server::internal_address() const {

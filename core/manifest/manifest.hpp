@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,7 +31,7 @@ struct Server {
   int port = 22;
   std::string user = "root";
   bool become = true;                // run through `sudo -n` when user is not root
-  std::vector<std::string> roles;    // db, app, proxy (empty in TOML means all three)
+  std::vector<std::string> roles;    // db, app, proxy, backup (empty in TOML means db, app and proxy)
   std::string identity_file;         // optional
   std::string known_hosts;           // optional: a known_hosts file for this host
   std::string proxy_jump;            // optional: [user@]host[:port]
@@ -91,10 +92,20 @@ struct App {
 
 enum class Engine { postgresql, mysql, redis, mongodb };
 
+// [databases.KEY] backups.verify: on `schedule`, the newest off-host copy is restored into
+// a scratch database where `query` must give a number of at least `min`.
+struct Verify {
+  std::string query;                 // e.g. SELECT count(*) FROM users
+  std::int64_t min = 1;
+  std::string schedule = "daily";    // as written (OnCalendar or 5-field cron)
+  Location where;
+};
+
 struct Backups {
   bool enabled = true;
   std::string schedule = "daily";    // systemd OnCalendar
-  int keep_days = 7;
+  int keep_days = 7;                 // local dumps (without [backups])
+  std::optional<Verify> verify;      // postgresql and mysql, with [backups]
 };
 
 // [databases.KEY]
@@ -110,6 +121,18 @@ struct Database {
   std::vector<std::string> replicas;
   std::string replica_env_var;       // DATABASE_REPLICA_URL unless the manifest names one
   Backups backups;
+  Location where;
+};
+
+// [backups]: the off-host restic repository every database's backups go to
+// (docs/databases.md, "Off-host backups").
+struct Offsite {
+  std::string server;                // a [servers.NAME] with the backup role: restic over SFTP
+  int keep_daily = 7;                // restic forget --keep-daily, per database and server
+  int keep_weekly = 4;
+  int keep_monthly = 6;
+  std::string check = "weekly";      // restic check and prune (OnCalendar or 5-field cron)
+  std::string on_failure_webhook;    // optional URL a failed backup, verification or check is POSTed to
   Location where;
 };
 
@@ -222,6 +245,8 @@ struct ServerChecks {
   std::vector<ConditionText> certificate;   // [CERTIFICATE_EXPIRATION] > 240h
   std::vector<ConditionText> replication;   // [REPLICA_LAG_BYTES] < 16777216, [REPLICA_LAG_SECONDS] < 30
   std::vector<ConditionText> replication_slot;  // [SLOT_RETAINED_BYTES] < 1073741824
+  std::vector<ConditionText> backup;        // [BACKUP_AGE_HOURS] < 26 (by backups.schedule)
+  std::vector<ConditionText> verification;  // [VERIFY_RESULT] == ok, [VERIFY_AGE_HOURS] < 26
 };
 
 // One hook command: local (on the operator's machine) or remote (on hosts of a role).
@@ -279,6 +304,7 @@ struct Manifest {
   App app;
   std::vector<Server> servers;              // in the order of their names
   std::vector<Database> databases;
+  std::optional<Offsite> offsite;           // [backups]
   std::optional<Proxy> proxy;
   std::vector<Job> jobs;
   std::vector<HealthCheck> health;

@@ -159,8 +159,8 @@ Schema build_schema() {
        key("port", port("SSH port (default 22)")),
        key("user", str("SSH user (default root)")),
        key("become", boolean("Use sudo -n when the user is not root (default true)")),
-       key("roles", array("What runs here (default: all three)",
-                          str("A role", {"db", "app", "proxy"}))),
+       key("roles", array("What runs here (default: db, app and proxy; backup only when listed)",
+                          str("A role", {"db", "app", "proxy", "backup"}))),
        key("identity_file", str("Private key file (default: the SSH agent, then ~/.ssh/id_*)")),
        key("known_hosts", str("A known_hosts file for this server (default ~/.ssh/known_hosts)")),
        key("proxy_jump", str("Reach the server through this bastion: [user@]host[:port]")),
@@ -192,10 +192,25 @@ Schema build_schema() {
        key("replica_env_var", str("The app's environment variable holding a read-only URL to the first "
                                   "replica (default DATABASE_REPLICA_URL)")),
        key("backups",
-           table("Scheduled local dumps",
+           table("Scheduled dumps: into the [backups] repository when there is one, else kept on the server",
                  {key("enabled", boolean("Take backups (default true)")),
                   key("schedule", str("When: systemd OnCalendar or 5-field cron (default daily)")),
-                  key("keep_days", integer("Days dumps are kept (default 7)", 1, 3650))}))});
+                  key("keep_days", integer("Days local dumps are kept (default 7; without [backups])", 1, 3650)),
+                  key("verify",
+                      table("postgresql, mysql: restore the newest off-host copy into a scratch database and "
+                            "run a query",
+                            {required("query", str("SQL giving one number, e.g. SELECT count(*) FROM users")),
+                             key("min", integer("The least number the query must give (default 1)")),
+                             key("schedule", str("When: systemd OnCalendar or 5-field cron (default daily)"))}))}))});
+
+  auto offsite = table(
+      "The off-host restic repository every database's backups go to",
+      {required("server", str("A server with roles = [\"backup\"]: the repository is there, reached over SFTP")),
+       key("keep_daily", integer("Daily copies kept per database and server (default 7)", 0, 10000)),
+       key("keep_weekly", integer("Weekly copies kept (default 4)", 0, 10000)),
+       key("keep_monthly", integer("Monthly copies kept (default 6)", 0, 10000)),
+       key("check", str("When restic checks and prunes the repository (default weekly)")),
+       key("on_failure_webhook", str("URL POSTed to when a backup, verification or check fails"))});
 
   auto proxy = table(
       "The reverse proxy in front of the app",
@@ -312,7 +327,12 @@ Schema build_schema() {
        key("replication", condition_list("Each PostgreSQL replica: [REPLICA_LAG_BYTES], [REPLICA_LAG_SECONDS], "
                                          "default [REPLICA_LAG_BYTES] < 16777216 and [REPLICA_LAG_SECONDS] < 30")),
        key("replication_slot", condition_list("Each replication slot on the primary: [SLOT_RETAINED_BYTES] (WAL "
-                                              "it keeps), default [SLOT_RETAINED_BYTES] < 1073741824"))});
+                                              "it keeps), default [SLOT_RETAINED_BYTES] < 1073741824")),
+       key("backup", condition_list("Each database's newest off-host snapshot from each db server: "
+                                    "[BACKUP_AGE_HOURS], default by backups.schedule (daily: < 26)")),
+       key("verification", condition_list("Each database's last verification on the primary: [VERIFY_RESULT] "
+                                          "(ok, failed, never), [VERIFY_AGE_HOURS], default [VERIFY_RESULT] == ok "
+                                          "and [VERIFY_AGE_HOURS] < 26 (by backups.verify.schedule)"))});
 
   auto hooks = table("Commands run around a deploy",
                      {key("pre_build", hook_list("Before the build, locally")),
@@ -342,6 +362,7 @@ Schema build_schema() {
                {required("app", std::move(app)),
                 required("servers", map("The servers, by name", std::move(server))),
                 key("databases", map("The databases, by name", std::move(database))),
+                key("backups", std::move(offsite)),
                 key("proxy", std::move(proxy)),
                 key("jobs", array("Scheduled jobs", std::move(job))),
                 key("health", array("Health checks", std::move(health))),

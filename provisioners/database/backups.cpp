@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace berth::provisioners::database {
 
 using namespace converge;
@@ -35,10 +37,8 @@ EngineTraits traits(manifest::Engine engine) {
 
 }  // namespace
 
-
-
-
-void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desired& out) {
+void add_backups(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
+                 Desired& out) {
   if (!db.backups.enabled) return;
   const auto engine = engine_name(db.engine);
   const auto t = traits(db.engine);
@@ -61,6 +61,32 @@ void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desi
   d.set("password_file", secret_path(m, password_secret(db)));
   d.set("admin", mongodb_admin);
   d.set("tools_config", mongodb_tools_config(m, db));
+  const auto verify_unit = layout::verify_unit(m, db);
+  const auto query_file = fmt::format("{}/backup/{}.verify.sql", config_dir(m), db.key);
+  if (m.offsite) {
+    d.set("offsite", true);
+    d.set("wrapper", layout::restic_wrapper(m));
+    d.set("tag", "db:" + db.key);
+    d.set("host", s.name);
+    d.set("stdin_name", fmt::format("{}.{}", db.key, t.ext));
+    d.set("records", fmt::format("/var/lib/berth/{}/backups", m.app.name));
+    d.set("keep_daily", std::to_string(m.offsite->keep_daily));
+    d.set("keep_weekly", std::to_string(m.offsite->keep_weekly));
+    d.set("keep_monthly", std::to_string(m.offsite->keep_monthly));
+    d.set("verify_unit", verify_unit);
+    if (db.backups.verify) {
+      const auto& v = *db.backups.verify;
+      const auto verify_calendar = manifest::to_on_calendar(v.schedule);
+      d.set("verify", true);
+      d.set("min", std::to_string(v.min));
+      d.set("query_file", query_file);
+      d.set("verify_calendar", verify_calendar ? *verify_calendar : v.schedule);
+      // A name no manifest value reaches: the key's letters and digits, the rest as _.
+      std::string scratch = "berth_verify_";
+      for (char c : db.key) scratch += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      d.set("scratch", scratch);
+    }
+  }
 
   for (const auto& path :
        {std::string("/var/backups/berth"), "/var/backups/berth/" + m.app.name, backup_dir(m, db)}) {
@@ -81,6 +107,22 @@ void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desi
                 .content = render_template(m.dir, "database/backup.timer.mustache", d)},
            "backups", {"daemon-reload", "restart:" + unit + ".timer"}));
   out.resources.push_back(make(Unit{unit + ".timer"}, "backups"));
+  if (!m.offsite || !db.backups.verify) return;
+
+  // The query is data: a file the script feeds the engine's client, never pasted in sh.
+  out.resources.push_back(make(File{.path = query_file, .content = db.backups.verify->query + "\n", .mode = "0600"},
+                               "backups"));
+  out.resources.push_back(
+      make(File{.path = "/etc/systemd/system/" + verify_unit + ".service",
+                .content = render_template(m.dir, "database/verify.service.mustache", d)},
+           "backups", {"daemon-reload"}));
+  out.resources.push_back(
+      make(File{.path = "/etc/systemd/system/" + verify_unit + ".timer",
+                .content = render_template(m.dir, "database/verify.timer.mustache", d)},
+           "backups", {"daemon-reload", "restart:" + verify_unit + ".timer"}));
+  // Verified on the primary alone: a replica cannot make the scratch database.
+  const bool here = database_server(m) != nullptr && database_server(m)->name == s.name;
+  out.resources.push_back(make(Unit{.name = verify_unit + ".timer", .enabled = here, .active = here}, "backups"));
 }
 
 }  // namespace berth::provisioners::database

@@ -60,7 +60,8 @@ void add_mongodb(const manifest::Manifest& m, const manifest::Server& s,
 
 // Backups of `db` (when backups.enabled): the backup script, its folder, and a systemd
 // service + timer (OnCalendar = backups.schedule, Persistent=true) that run it.
-void add_backups(const manifest::Manifest& m, const manifest::Database& db, Desired& out);
+void add_backups(const manifest::Manifest& m, const manifest::Server& s, const manifest::Database& db,
+                 Desired& out);
 
 
 // MongoDB's administrator (created through the localhost exception, then used to

@@ -118,7 +118,7 @@ void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desir
       database::add_mongodb(m, s, db, out);
       break;
     }
-    database::add_backups(m, db, out);
+    database::add_backups(m, s, db, out);
   }
   // One password per database for the whole fleet, made on the first db server
   // (there is one: `s` has the db role).

@@ -18,14 +18,44 @@ using namespace converge;
 
 namespace {
 
+std::string failure_script(const manifest::Manifest& m) {
+  return fmt::format("/usr/local/lib/berth/{}-job-failed", m.app.name);
+}
+
+std::string webhook_dir(const manifest::Manifest& m) { return config_dir(m) + "/jobs"; }
 
 }  // namespace
+
+converge::Resource failure_webhook(const manifest::Manifest& m, std::string_view name, const std::string& url,
+                                   std::string_view component) {
+  // Always written, empty without a webhook, so that removing the key stops the posts.
+  // 0600: webhook URLs often carry a token.
+  return make(File{.path = fmt::format("{}/{}.curl", webhook_dir(m), name),
+                   .content = url.empty() ? std::string("# no on_failure_webhook\n")
+                                          : "url = " + util::curl_config_quoted(url) + "\n",
+                   .mode = "0600",
+                   .sensitive = Sensitive::yes},
+              std::string(component));
+}
+
+void add_failure_reporter(const manifest::Manifest& m, Desired& out) {
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("script", failure_script(m));
+  d.set("webhook_dir", webhook_dir(m));
+  add_once(out, make(Package{"curl"}, "jobs"));
+  add_once(out, make(File{.path = failure_script(m),
+                          .content = render_template(m.dir, "systemd/job-failed.sh.mustache", d),
+                          .mode = "0755"},
+                     "jobs"));
+  add_once(out, make(File{.path = fmt::format("/etc/systemd/system/{}-job-failed@.service", m.app.name),
+                          .content = render_template(m.dir, "systemd/job-failed@.service.mustache", d)},
+                     "jobs", {"daemon-reload"}));
+}
 
 void add_jobs(const manifest::Manifest& m, const manifest::Server& server,
               manifest::SecretSources& secrets, Desired& out) {
   const auto* primary = primary_app_server(m);
-  const auto script = fmt::format("/usr/local/lib/berth/{}-job-failed", m.app.name);
-  const auto webhook_dir = config_dir(m) + "/jobs";
   bool any = false;
   for (const auto& job : m.jobs) {
     if (!server.has_role(job.role)) continue;
@@ -65,38 +95,10 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server,
                                  "jobs", {"daemon-reload", "restart:" + unit + ".timer"}));
     out.resources.push_back(
         make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, "jobs"));
-    // Always written, empty without a webhook, so that removing the key stops the posts.
-    // 0600: webhook URLs often carry a token.
-    out.resources.push_back(
-        make(File{.path = fmt::format("{}/{}.curl", webhook_dir, job.name),
-                  .content = webhook->reveal().empty()
-                                 ? std::string("# no on_failure_webhook\n")
-                                 : "url = " + util::curl_config_quoted(webhook->reveal()) + "\n",
-                  .mode = "0600",
-                  .sensitive = Sensitive::yes},
-             "jobs"));
+    out.resources.push_back(failure_webhook(m, job.name, webhook->reveal(), "jobs"));
   }
-  if (!any) return;
-
   // What a failed run starts: one template unit for all the app's jobs.
-  kainjow::mustache::data d;
-  d.set("app", m.app.name);
-  d.set("script", script);
-  d.set("webhook_dir", webhook_dir);
-  // Other components may need curl too; a resource id appears once per host.
-  if (std::none_of(out.resources.begin(), out.resources.end(),
-                   [](const Resource& r) { return r.id() == "package:curl"; })) {
-    out.resources.push_back(make(Package{"curl"}, "jobs"));
-  }
-  out.resources.push_back(
-      make(File{.path = script,
-                .content = render_template(m.dir, "systemd/job-failed.sh.mustache", d),
-                .mode = "0755"},
-           "jobs"));
-  out.resources.push_back(
-      make(File{.path = fmt::format("/etc/systemd/system/{}-job-failed@.service", m.app.name),
-                .content = render_template(m.dir, "systemd/job-failed@.service.mustache", d)},
-           "jobs", {"daemon-reload"}));
+  if (any) add_failure_reporter(m, out);
 }
 
 }  // namespace berth::provisioners

@@ -621,3 +621,205 @@ TEST_CASE("server: judging replication when PostgreSQL does not answer") {
     CHECK(r.details[0].find("Stopped PostgreSQL") != std::string::npos);
   }
 }
+
+namespace {
+
+// tracker with [backups] on the server vault, its database verified weekly.
+manifest::Manifest backed_up(manifest::Manifest m = tracker()) {
+  m.servers.push_back({.name = "vault", .address = "198.18.0.9", .roles = {"backup"}});
+  m.offsite = manifest::Offsite{.server = "vault"};
+  m.databases[0].backups.verify = manifest::Verify{.query = "SELECT 1", .schedule = "weekly"};
+  return m;
+}
+
+std::vector<std::string> conditions_of(const ServerCheck& c) {
+  std::vector<std::string> out;
+  for (const auto& condition : c.conditions)
+    out.push_back(condition.text);
+  return out;
+}
+
+// Check `name` of server `server` judged on `records`.
+CheckResult judged(const manifest::Manifest& m, std::size_t server, const std::string& name,
+                   const std::string& records) {
+  const auto plan = plan_server_checks(m, m.servers[server], {name});
+  REQUIRE(plan.checks.size() == 1);
+  const auto facts = parse_output(records + "@@berth end\n");
+  REQUIRE(facts);
+  return find(judge_server(plan, *facts), name);
+}
+
+constexpr std::string_view now = "1790000000";
+
+// The record `name` read, `hours` after it was written (as $(cat FILE): no newline).
+std::string record_at(std::string_view name, double hours, std::string_view rest) {
+  const auto at = 1790000000 - static_cast<long long>(hours * 3600);
+  return rec(name, "record", fmt::format("{} {}", at, rest)) + rec(name, "now", now);
+}
+
+}  // namespace
+
+TEST_CASE("server: with [backups] each db server checks its newest off-host copy, the primary its "
+          "verification") {
+  SECTION("one server: after the backup timer, by the schedules") {
+    const auto m = backed_up();
+    const auto plan = plan_server_checks(m, m.servers[0]);
+    const auto names = names_of(plan);
+    const auto backup = std::find(names.begin(), names.end(), "backup:main");
+    REQUIRE(backup != names.end());
+    REQUIRE(std::distance(backup, names.end()) > 2);
+    CHECK(*(backup + 1) == "offsite:main");
+    CHECK(*(backup + 2) == "verified:main");
+    const auto* copy = check_named(plan, "offsite:main");
+    REQUIRE(copy);
+    CHECK(copy->kind == ServerCheckKind::offsite);
+    CHECK(copy->record == "/var/lib/berth/tracker/backups/main.last");
+    CHECK(copy->journal == "tracker-db-main-backup.service");
+    CHECK(conditions_of(*copy) == std::vector<std::string>{"[BACKUP_AGE_HOURS] < 26"});
+    const auto* verified = check_named(plan, "verified:main");
+    REQUIRE(verified);
+    CHECK(verified->kind == ServerCheckKind::verified);
+    CHECK(verified->record == "/var/lib/berth/tracker/backups/main.verify");
+    CHECK(verified->journal == "tracker-db-main-verify.service");
+    CHECK(conditions_of(*verified) ==
+          std::vector<std::string>{"[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 170"});
+    const auto script = render_server_script(plan);
+    CHECK(script.find("r=$(cat '/var/lib/berth/tracker/backups/main.last' 2>/dev/null)\nv 'offsite:main' record "
+                      "\"$r\"\n") != std::string::npos);
+    CHECK(script.find("case $r in '' | *' failed '*) journal 'verified:main' 'tracker-db-main-verify.service' ;; esac\n") !=
+          std::string::npos);
+    CHECK(script.find("v 'verified:main' now \"$(date -u +%s)\"") != std::string::npos);
+    CHECK(kind_name(ServerCheckKind::offsite) == "offsite");
+    CHECK(kind_name(ServerCheckKind::verified) == "verified");
+  }
+  SECTION("the default age follows the schedule; [server_checks] replaces it") {
+    auto m = backed_up();
+    m.databases[0].backups.schedule = "hourly";
+    m.databases[0].backups.verify->schedule = "monthly";
+    auto plan = plan_server_checks(m, m.servers[0], {"offsite", "verified"});
+    REQUIRE(plan.checks.size() == 2);
+    CHECK(conditions_of(plan.checks[0]) == std::vector<std::string>{"[BACKUP_AGE_HOURS] < 3"});
+    CHECK(conditions_of(plan.checks[1]) ==
+          std::vector<std::string>{"[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 746"});
+    m.databases[0].backups.schedule = "03:00";
+    m.databases[0].backups.verify->schedule = "Sun 05:00";
+    plan = plan_server_checks(m, m.servers[0], {"offsite", "verified"});
+    CHECK(conditions_of(plan.checks[0]) == std::vector<std::string>{"[BACKUP_AGE_HOURS] < 26"});
+    CHECK(conditions_of(plan.checks[1]) ==
+          std::vector<std::string>{"[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 26"});
+    m.server_checks.backup = {{"[BACKUP_AGE_HOURS] < 50", {}}};
+    m.server_checks.verification = {{"[VERIFY_RESULT] == ok", {}},
+                                    {"[VERIFY_AGE_HOURS] < 200", {}}};
+    plan = plan_server_checks(m, m.servers[0], {"offsite", "verified"});
+    CHECK(conditions_of(plan.checks[0]) == std::vector<std::string>{"[BACKUP_AGE_HOURS] < 50"});
+    CHECK(conditions_of(plan.checks[1]) ==
+          std::vector<std::string>{"[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 200"});
+  }
+  SECTION("a primary and its replica both copy; the primary alone verifies; others neither") {
+    const auto m = backed_up(replicated());
+    CHECK(check_named(plan_server_checks(m, m.servers[0]), "offsite:main"));
+    CHECK(check_named(plan_server_checks(m, m.servers[0]), "verified:main"));
+    CHECK(check_named(plan_server_checks(m, m.servers[1]), "offsite:main"));
+    CHECK_FALSE(check_named(plan_server_checks(m, m.servers[1]), "verified:main"));
+    for (std::size_t i : {2, 3}) {
+      INFO(m.servers[i].name);
+      CHECK_FALSE(check_named(plan_server_checks(m, m.servers[i]), "offsite:main"));
+      CHECK_FALSE(check_named(plan_server_checks(m, m.servers[i]), "verified:main"));
+    }
+  }
+  SECTION("none without [backups], without verify, or without backups") {
+    auto m = backed_up();
+    m.databases[0].backups.verify.reset();
+    CHECK(check_named(plan_server_checks(m, m.servers[0]), "offsite:main"));
+    CHECK_FALSE(check_named(plan_server_checks(m, m.servers[0]), "verified:main"));
+    m.databases[0].backups.enabled = false;
+    CHECK_FALSE(check_named(plan_server_checks(m, m.servers[0]), "offsite:main"));
+    const auto plain = tracker();
+    const auto names = names_of(plan_server_checks(plain, plain.servers[0]));
+    CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) {
+      return n.starts_with("offsite") || n.starts_with("verified");
+    }));
+  }
+}
+
+TEST_CASE("server: judging an off-host copy by the age of its record") {
+  const auto m = backed_up();
+  SECTION("25 hours old passes a daily schedule, with the snapshot and its size") {
+    const auto r = judged(m, 0, "offsite:main", record_at("offsite:main", 25, "a1b2c3d4 2097152"));
+    INFO(r.error);
+    CHECK(r.ok);
+    CHECK(r.kind == "offsite");
+    CHECK(r.conditions[0].observed == "25");
+    CHECK(r.target == "main: snapshot a1b2c3d4 (2.0 MiB), 25.0 h old");
+  }
+  SECTION("27 hours old fails") {
+    const auto r = judged(m, 0, "offsite:main", record_at("offsite:main", 27, "a1b2c3d4 512"));
+    CHECK_FALSE(r.ok);
+    CHECK(r.conditions[0].observed == "27");
+    CHECK(r.target == "main: snapshot a1b2c3d4 (512 B), 27.0 h old");
+  }
+  SECTION("the age is to a tenth of an hour") {
+    const auto r = judged(m, 0, "offsite:main", record_at("offsite:main", 1.5, "a1b2c3d4 512"));
+    CHECK(r.ok);
+    CHECK(r.conditions[0].observed == "1.5");
+  }
+  SECTION("no record: no copy from this server yet, which fails, saying how to make one") {
+    for (const auto& records :
+         {rec("offsite:main", "record", "") + rec("offsite:main", "now", now),
+          rec("offsite:main", "record", "garbage") + rec("offsite:main", "now", now),
+          std::string()}) {
+      const auto r = judged(m, 0, "offsite:main", records);
+      CHECK_FALSE(r.ok);
+      CHECK(r.error ==
+            "no off-host copy of main from this server yet (berth db backup main makes one)");
+      CHECK(r.conditions[0].observed == r.error);
+    }
+  }
+}
+
+TEST_CASE("server: judging the last verification") {
+  const auto m = backed_up();
+  SECTION("ok an hour ago passes, with the query's value") {
+    const auto r = judged(m, 0, "verified:main", record_at("verified:main", 1, "a1b2c3d4 ok 1532"));
+    INFO(r.error);
+    CHECK(r.ok);
+    CHECK(r.kind == "verified");
+    CHECK(outcome(r, "[VERIFY_RESULT] == ok").observed == "ok");
+    CHECK(outcome(r, "[VERIFY_AGE_HOURS] < 170").observed == "1");
+    CHECK(r.target == "main: snapshot a1b2c3d4 restored 1.0 h ago, the query gave 1532");
+  }
+  SECTION("failed fails with VERIFY_RESULT failed and why") {
+    const auto r =
+        judged(m, 0, "verified:main",
+               record_at("verified:main", 1, "a1b2c3d4 failed the query gave 3, below 10"));
+    CHECK_FALSE(r.ok);
+    const auto& result = outcome(r, "[VERIFY_RESULT] == ok");
+    CHECK_FALSE(result.ok);
+    CHECK(result.observed == "failed");
+    CHECK(outcome(r, "[VERIFY_AGE_HOURS] < 170").ok);
+    CHECK(r.target ==
+          "main: snapshot a1b2c3d4 FAILED verification 1.0 h ago: the query gave 3, below 10");
+  }
+  SECTION("an ok verification older than the schedule allows fails on its age") {
+    const auto r =
+        judged(m, 0, "verified:main", record_at("verified:main", 171, "a1b2c3d4 ok 1532"));
+    CHECK_FALSE(r.ok);
+    CHECK(outcome(r, "[VERIFY_RESULT] == ok").ok);
+    CHECK_FALSE(outcome(r, "[VERIFY_AGE_HOURS] < 170").ok);
+    CHECK(outcome(r, "[VERIFY_AGE_HOURS] < 170").observed == "171");
+  }
+  SECTION("no record: never verified, which fails") {
+    const auto r = judged(m, 0, "verified:main",
+                          rec("verified:main", "record", "") + rec("verified:main", "now", now));
+    CHECK_FALSE(r.ok);
+    CHECK(outcome(r, "[VERIFY_RESULT] == ok").observed == "never");
+    CHECK(r.target == "main: never verified");
+  }
+  SECTION("an empty repository's record is a failure too") {
+    const auto r = judged(m, 0, "verified:main",
+                          record_at("verified:main", 2, "- failed no copy in the repository"));
+    CHECK_FALSE(r.ok);
+    CHECK(outcome(r, "[VERIFY_RESULT] == ok").observed == "failed");
+    CHECK(r.target.ends_with(": no copy in the repository"));
+  }
+}

@@ -1047,3 +1047,192 @@ replication_slot = ["[SLOT_RETAINED_BYTES] < 1000"]
     CHECK(contains(slot.message, "unknown placeholder [REPLICA_LAG_BYTES]"));
   }
 }
+
+namespace {
+
+// valid_head's web (db, app and proxy by default) and vault, the backup server; what a
+// case adds starts at line 11.
+const std::string offsite_head = valid_head + R"([servers.vault]
+address = "198.18.0.9"
+roles = ["backup"]
+)";
+
+const std::string offsite_section = "[backups]\nserver = \"vault\"\n";
+
+}  // namespace
+
+TEST_CASE("load: [backups] and backups.verify become data") {
+  SECTION("every key") {
+    const auto result = load_text(offsite_head + R"([databases.main]
+engine = "postgresql"
+backups = { verify = { query = "SELECT count(*) FROM users", min = 10, schedule = "weekly" } }
+[backups]
+server = "vault"
+keep_daily = 3
+keep_weekly = 0
+keep_monthly = 12
+check = "Sun 04:00"
+on_failure_webhook = "https://hooks.test/backup"
+[server_checks]
+backup = ["[BACKUP_AGE_HOURS] < 50"]
+verification = ["[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 200"]
+)");
+    for (const auto& d : result.diagnostics)
+      INFO(d.to_string());
+    REQUIRE(result.ok());
+    const auto& m = *result.manifest;
+    REQUIRE(m.offsite);
+    CHECK(m.offsite->server == "vault");
+    CHECK(m.offsite->keep_daily == 3);
+    CHECK(m.offsite->keep_weekly == 0);
+    CHECK(m.offsite->keep_monthly == 12);
+    CHECK(m.offsite->check == "Sun 04:00");
+    CHECK(m.offsite->on_failure_webhook == "https://hooks.test/backup");
+    CHECK(m.offsite->where.line == 14);
+    REQUIRE(m.databases.size() == 1);
+    REQUIRE(m.databases[0].backups.verify);
+    const auto& v = *m.databases[0].backups.verify;
+    CHECK(v.query == "SELECT count(*) FROM users");
+    CHECK(v.min == 10);
+    CHECK(v.schedule == "weekly");
+    CHECK(v.where.line == 13);
+    REQUIRE(m.server_checks.backup.size() == 1);
+    CHECK(m.server_checks.backup[0].text == "[BACKUP_AGE_HOURS] < 50");
+    CHECK(m.server_checks.verification.size() == 2);
+  }
+  SECTION("defaults; a server without roles is never the backup server") {
+    const auto result = load_text(offsite_head +
+                                  "[databases.main]\nengine = \"mysql\"\n"
+                                  "backups = { verify = { query = \"SELECT 1\" } }\n" +
+                                  offsite_section);
+    for (const auto& d : result.diagnostics)
+      INFO(d.to_string());
+    REQUIRE(result.ok());
+    const auto& m = *result.manifest;
+    REQUIRE(m.offsite);
+    CHECK(m.offsite->keep_daily == 7);
+    CHECK(m.offsite->keep_weekly == 4);
+    CHECK(m.offsite->keep_monthly == 6);
+    CHECK(m.offsite->check == "weekly");
+    CHECK(m.offsite->on_failure_webhook.empty());
+    REQUIRE(m.databases[0].backups.verify);
+    CHECK(m.databases[0].backups.verify->min == 1);
+    CHECK(m.databases[0].backups.verify->schedule == "daily");
+    const auto* web = m.find_server("web");
+    REQUIRE(web);
+    CHECK(web->roles.empty());
+    CHECK(web->has_role("db"));
+    CHECK_FALSE(web->has_role("backup"));
+    const auto* vault = m.find_server("vault");
+    REQUIRE(vault);
+    CHECK(vault->has_role("backup"));
+    CHECK_FALSE(vault->has_role("db"));
+    CHECK_FALSE(vault->has_role("app"));
+  }
+  SECTION("no [backups]: no offsite, no verify") {
+    const auto result = load_text(valid_head + "[databases.main]\nengine = \"postgresql\"\n");
+    REQUIRE(result.ok());
+    CHECK_FALSE(result.manifest->offsite);
+    CHECK_FALSE(result.manifest->databases[0].backups.verify);
+  }
+}
+
+TEST_CASE("load: the backup server is one server of its own, named by [backups]") {
+  struct Case {
+    std::string toml;
+    std::string expected;
+    int line;
+  };
+  const std::vector<Case> cases{
+      // The db role together with backup: the copies would die with the database.
+      {valid_head + "[servers.vault]\naddress = \"198.18.0.9\"\nroles = [\"backup\", \"db\"]\n" +
+           offsite_section,
+       "server vault has both the db and the backup role", 10},
+      {offsite_head,
+       "server vault has the backup role but there is no [backups] server = \"vault\"", 10},
+      {valid_head + "[backups]\nserver = \"nope\"\n",
+       "[backups] server 'nope' is not a server with the backup role", 9},
+      {valid_head + "[backups]\nserver = \"web\"\n", "(add roles = [\"backup\"] to [servers.web])",
+       9},
+      {offsite_head + "[servers.vault2]\naddress = \"198.18.0.10\"\nroles = [\"backup\"]\n" +
+           offsite_section,
+       "server vault2 has the backup role, but [backups] server is vault", 13},
+  };
+  for (const auto& c : cases) {
+    const auto e = only_error(c.toml);
+    INFO(e.to_string());
+    CHECK(contains(e.message, c.expected));
+    CHECK(e.where.line == c.line);
+  }
+  SECTION("the unknown server named is not taken for another one's") {
+    const auto e = only_error(valid_head + "[backups]\nserver = \"nope\"\n");
+    CHECK_FALSE(contains(e.message, "add roles"));
+  }
+  SECTION("[backups] without a server: the required key is named") {
+    const auto errors = errors_of(load_text(offsite_head + "[backups]\nkeep_daily = 3\n"));
+    REQUIRE_FALSE(errors.empty());
+    for (const auto& e : errors)
+      INFO(e.to_string());
+    CHECK(std::any_of(errors.begin(), errors.end(), [](const Diagnostic& e) {
+      return e.where.line == 11 && contains(e.message, "server");
+    }));
+  }
+}
+
+TEST_CASE("load: [backups] retention, check and backups.verify are checked, each at its place") {
+  struct Case {
+    std::string toml;  // appended to offsite_head, from line 11
+    std::string expected;
+    int line;
+  };
+  const std::vector<Case> cases{
+      {offsite_section + "keep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n",
+       "[backups] keeps no copy", 11},
+      {offsite_section + "check = \"every sunday\"\n", "[backups] check:", 13},
+      {offsite_section + "on_failure_webhook = \"${vault:X}\"\n", "[backups] on_failure_webhook",
+       13},
+      {offsite_section +
+           "[databases.cache]\nengine = \"redis\"\nbackups = { verify = { query = \"x\" } }\n",
+       "for Redis the copies are checked by restic check alone", 15},
+      {offsite_section +
+           "[databases.docs]\nengine = \"mongodb\"\nbackups = { verify = { query = \"x\" } }\n",
+       "for MongoDB the copies are checked by restic check alone", 15},
+      {offsite_section + "[databases.main]\nengine = \"postgresql\"\nbackups = { enabled = false, "
+                         "verify = { query = \"x\" } }\n",
+       "[databases.main] backups.verify needs backups.enabled = true", 15},
+      {offsite_section +
+           "[databases.main]\nengine = \"postgresql\"\nbackups = { verify = { query = \" \" } }\n",
+       "[databases.main] backups.verify needs a query", 15},
+      {offsite_section + "[databases.main]\nengine = \"postgresql\"\nbackups = { verify = { query "
+                         "= \"x\", schedule = \"61 * * * *\" } }\n",
+       "verify schedule of [databases.main]: invalid cron schedule '61 * * * *'", 15},
+      {offsite_section + "[server_checks]\nbackup = [\"[VERIFY_AGE_HOURS] < 5\"]\n",
+       "unknown placeholder [VERIFY_AGE_HOURS]", 14},
+      {offsite_section + "[server_checks]\nverification = [\"[DISK_USED] < 5\"]\n",
+       "unknown placeholder [DISK_USED]", 14},
+  };
+  for (const auto& c : cases) {
+    const auto e = only_error(offsite_head + c.toml);
+    INFO(e.to_string());
+    CHECK(contains(e.message, c.expected));
+    CHECK(e.where.line == c.line);
+  }
+  SECTION("verify checks the off-host copies: refused without [backups]") {
+    const auto e = only_error(valid_head + "[databases.main]\nengine = \"postgresql\"\n"
+                                           "backups = { verify = { query = \"SELECT 1\" } }\n");
+    CHECK(contains(e.message,
+                   "[databases.main] backups.verify checks the off-host copies: add [backups]"));
+    CHECK(e.where.line == 10);
+  }
+  SECTION("with [backups], the app name has room for the backup user's") {
+    const auto name = std::string(26, 'a');
+    auto text = offsite_head + offsite_section;
+    text.replace(text.find("\"shop\""), 6, "\"" + name + "\"");
+    const auto e = only_error(text);
+    CHECK(contains(e.message, "[backups] needs an app name of at most 25 characters"));
+    CHECK(contains(e.message, "backup-" + name));
+    CHECK(e.where.line == 11);
+    text.replace(text.find(name), name.size(), std::string(25, 'a'));
+    CHECK(load_text(text).ok());
+  }
+}

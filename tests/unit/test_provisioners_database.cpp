@@ -296,7 +296,8 @@ TEST_CASE("backups: a script, a root-only folder and a persistent timer per data
     CHECK(script.mode == "0750");
     CHECK(script.validate == "sh -n {}");
     CHECK(has(script.content, "umask 077"));
-    CHECK(has(script.content, "runuser -u postgres -- pg_dump -Fc shop >\"$1\""));
+    CHECK(has(script.content, "runuser -u postgres -- pg_dump -Fc shop\n"));
+    CHECK(has(script.content, "if ! dump >\"$tmp\"; then"));
     CHECK(has(script.content, "pg_restore --clean --if-exists"));
     CHECK(has(script.content, "keep_days=14\n"));
     CHECK(has(script.content, "-mmin +$((keep_days * 1440))"));

@@ -81,9 +81,9 @@ TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name")
 
   SECTION("the script writes to the journal and posts JSON with curl, retrying") {
     const auto& s = content(d, "file:/usr/local/lib/berth/shop-job-failed");
-    CHECK(has(s, "unit=shop-job-$job.service\n"));
+    CHECK(has(s, "*) unit=shop-job-$job.service ;;\n"));
     CHECK(has(s, "echo \"<3>job $job of shop failed on $host"));
-    CHECK(has(s, "conf=/etc/berth/shop/jobs/$job.curl\n"));
+    CHECK(has(s, "conf=/etc/berth/shop/jobs/$1.curl\n"));
     CHECK(has(s, "{\"app\":\"%s\",\"job\":\"%s\",\"host\":\"%s\",\"result\":\"%s\",\"status\":%s,"
                  "\"time\":\"%s\"}"));
     CHECK(has(s, "--max-time 10 --retry 3"));

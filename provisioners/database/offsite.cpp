@@ -1,0 +1,157 @@
+// offsite: the [backups] restic repository (docs/databases.md, "Off-host backups").
+// The backup server gets an SFTP-only, chrooted user whose one authorized key is the
+// public half of a key berth makes; the db servers get restic, that key, the backup
+// server's host key as read from its sshd, the repository's password, and the wrapper
+// every backup script runs restic through. The password is made on the primary db
+// server and kept by the backup server too, so a db server set up afresh gets it back.
+#include <core/manifest/schedule.hpp>
+#include <core/render.hpp>
+#include <provisioners/database/database.hpp>
+
+#include <fmt/format.h>
+
+namespace berth::provisioners {
+
+using namespace converge;
+
+namespace {
+
+constexpr const char* component = "backups";
+
+// The name the db servers know the backup server's host key by (HostKeyAlias), so that
+// known_hosts holds no address.
+std::string host_key_alias(const manifest::Manifest& m) { return "berth-backup-" + m.offsite->server; }
+
+// Read by sshd as the user, so outside berth's root-only folders.
+std::string authorized_keys(const manifest::Manifest& m) {
+  return fmt::format("/etc/ssh/berth-backup-{}.authorized_keys", m.app.name);
+}
+
+void add_backup_server(const manifest::Manifest& m, Desired& out) {
+  const auto user = layout::offsite_user(m);
+  const auto chroot = layout::offsite_chroot(m);
+  // sshd's chroot must be root's all the way down; the repository inside is the user's.
+  add_once(out, make(Directory{.path = "/srv/berth-backup", .mode = "0755"}, component));
+  out.resources.push_back(make(Directory{.path = chroot, .mode = "0755"}, component));
+  out.resources.push_back(make(User{.name = user, .home = chroot}, component));
+  out.resources.push_back(make(Directory{.path = chroot + layout::offsite_repository, .owner = user,
+                                         .group = user, .mode = "0700"},
+                               component));
+  out.resources.push_back(make(
+      File{.path = authorized_keys(m),
+           .content = fmt::format("# Managed by berth: the db servers of {} (restic over SFTP).\n"
+                                  "restrict {}\n",
+                                  m.app.name, converge::secret_public_placeholder(layout::offsite_key_secret))},
+      component));
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("user", user);
+  d.set("chroot", chroot);
+  d.set("authorized_keys", authorized_keys(m));
+  out.resources.push_back(
+      make(File{.path = fmt::format("/etc/ssh/sshd_config.d/60-berth-backup-{}.conf", m.app.name),
+                .content = render_template(m.dir, "database/backup-server-sshd.conf.mustache", d),
+                .validate = "/usr/sbin/sshd -t"},
+           component, {"reexec:ssh.service"}));
+  // What the db servers check the backup server by: its sshd's own ed25519 host key.
+  out.secrets.push_back({.name = layout::offsite_host_key_secret, .path = "/etc/ssh/ssh_host_ed25519_key.pub",
+                         .kind = SecretKind::found});
+  // Only its public half is used here: no copy of the key stays on the backup server.
+  out.secrets.push_back({.name = layout::offsite_key_secret, .owner = database_server(m)->name,
+                         .kind = SecretKind::ssh_key});
+  out.secrets.push_back({.name = layout::offsite_password_secret,
+                         .path = secret_path(m, layout::offsite_password_secret),
+                         .owner = database_server(m)->name});
+}
+
+void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
+                   Desired& out) {
+  const auto& target = *m.find_server(m.offsite->server);
+  const auto dir = layout::offsite_dir(m);
+  for (const char* p : {"restic", "jq", "openssh-client"}) add_once(out, make(Package{p}, component));
+  out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, component));
+  for (const auto& path : {fmt::format("/var/cache/berth/{}", m.app.name),
+                           fmt::format("/var/cache/berth/{}/restic", m.app.name),
+                           fmt::format("/var/lib/berth/{}/backups", m.app.name)}) {
+    add_once(out, make(Directory{.path = path, .mode = "0700"}, component));
+  }
+  out.resources.push_back(make(
+      File{.path = dir + "/known_hosts",
+           .content = fmt::format("{} {}\n", host_key_alias(m),
+                                  secret_placeholder(layout::offsite_host_key_secret)),
+           .mode = "0600"},
+      component));
+  out.secrets.push_back({.name = layout::offsite_key_secret, .path = dir + "/id_ed25519",
+                         .owner = database_server(m)->name, .kind = SecretKind::ssh_key});
+  out.secrets.push_back({.name = layout::offsite_password_secret,
+                         .path = secret_path(m, layout::offsite_password_secret),
+                         .owner = database_server(m)->name});
+  // The backup server's ed25519 host key, the one the wrapper asks for (HostKeyAlgorithms).
+  out.secrets.push_back({.name = layout::offsite_host_key_secret, .path = dir + "/host_key.pub",
+                         .owner = target.name, .kind = SecretKind::found});
+
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("server", target.name);
+  d.set("user", layout::offsite_user(m));
+  d.set("repository", layout::offsite_repository);
+  d.set("wrapper", layout::restic_wrapper(m));
+  d.set("password_file", secret_path(m, layout::offsite_password_secret));
+  d.set("cache_dir", fmt::format("/var/cache/berth/{}/restic", m.app.name));
+  d.set("dir", dir);
+  d.set("port", std::to_string(target.port));
+  d.set("alias", host_key_alias(m));
+  d.set("address", target.internal_address());
+  out.resources.push_back(make(File{.path = layout::restic_wrapper(m),
+                                    .content = render_template(m.dir, "database/restic.sh.mustache", d),
+                                    .mode = "0750",
+                                    .validate = "sh -n {}"},
+                               component));
+
+  // A failed backup, verification or check reaches the journal and the webhook.
+  const auto webhook = manifest::resolve_value(m.offsite->on_failure_webhook, secrets);
+  if (!webhook) {
+    const auto& w = m.offsite->where;
+    throw Error(fmt::format("{}:{}:{}: [backups] on_failure_webhook: {}", w.file, w.line, w.column,
+                            webhook.error().what()),
+                webhook.error().code(), webhook.error().hint());
+  }
+  add_failure_reporter(m, out);
+  std::vector<std::string> units;
+  for (const auto& db : m.databases) {
+    if (!db.backups.enabled) continue;
+    units.push_back(layout::backup_unit(m, db));
+    if (db.backups.verify) units.push_back(layout::verify_unit(m, db));
+  }
+  // The repository is checked and pruned from one server: the primary.
+  const bool checker = database_server(m)->name == s.name;
+  if (checker) units.push_back(layout::offsite_check_unit(m));
+  for (const auto& unit : units) out.resources.push_back(failure_webhook(m, "unit." + unit, webhook->reveal(), component));
+  if (!checker) return;
+
+  const auto unit = layout::offsite_check_unit(m);
+  const auto on_calendar = manifest::to_on_calendar(m.offsite->check);
+  kainjow::mustache::data c;
+  c.set("app", m.app.name);
+  c.set("unit", unit);
+  c.set("wrapper", layout::restic_wrapper(m));
+  c.set("on_calendar", on_calendar ? *on_calendar : m.offsite->check);
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".service",
+                                    .content = render_template(m.dir, "database/backup-check.service.mustache", c)},
+                               component, {"daemon-reload"}));
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".timer",
+                                    .content = render_template(m.dir, "database/backup-check.timer.mustache", c)},
+                               component, {"daemon-reload", "restart:" + unit + ".timer"}));
+  out.resources.push_back(make(Unit{unit + ".timer"}, component));
+}
+
+}  // namespace
+
+void add_offsite(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
+                 Desired& out) {
+  if (!m.offsite || m.find_server(m.offsite->server) == nullptr || database_server(m) == nullptr) return;
+  if (s.has_role("backup")) add_backup_server(m, out);
+  if (s.has_role("db")) add_db_server(m, s, secrets, out);
+}
+
+}  // namespace berth::provisioners
