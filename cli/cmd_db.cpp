@@ -178,7 +178,7 @@ int run_backup(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
       const auto& snap = snapshots.front();
       json.push_back({{"host", host}, {"ok", true}, {"snapshot", to_json(snap)}});
       ui.out(fmt::format("{}: snapshot {} ({}) in the repository on {}", host, snap.id, size_of(snap),
-                         m.offsite->server));
+                         layout::offsite_target(m)));
       continue;
     }
     const auto files = db::parse_backups(answers[i].records);
@@ -362,7 +362,7 @@ int run_snapshots(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   if (ui.json()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : snapshots) list.push_back(to_json(s));
-    ui.emit_json({{"database", database.key}, {"repository", m.offsite->server}, {"snapshots", list}});
+    ui.emit_json({{"database", database.key}, {"repository", layout::offsite_target(m)}, {"snapshots", list}});
     return status;
   }
   if (snapshots.empty() && status == 0) ui.warn(fmt::format("no snapshot of {} in the repository yet", database.key));
@@ -504,7 +504,7 @@ int run_backup_key(const GlobalOptions& global, Ui& ui) {
   }
   if (key.empty()) throw Error(fmt::format("{}: {} is empty", host, path));
   if (ui.json()) {
-    std::cout << nlohmann::json{{"host", host}, {"repository", m.offsite->server}, {"key", key}}.dump() << "\n";
+    std::cout << nlohmann::json{{"host", host}, {"repository", layout::offsite_target(m)}, {"key", key}}.dump() << "\n";
   } else {
     std::cout << key << "\n";
   }

@@ -158,6 +158,12 @@ std::string backup_unit(const manifest::Manifest& m, const manifest::Database& d
 
 std::string offsite_user(const manifest::Manifest& m) { return "backup-" + m.app.name; }
 
+std::string offsite_target(const manifest::Manifest& m) {
+  if (!m.offsite) return {};
+  if (m.offsite->s3) return fmt::format("{}/{}", m.offsite->s3->endpoint, m.offsite->s3->bucket);
+  return m.offsite->server;
+}
+
 std::string offsite_chroot(const manifest::Manifest& m) { return "/srv/berth-backup/" + m.app.name; }
 
 std::string offsite_dir(const manifest::Manifest& m) { return config_dir(m) + "/backup"; }

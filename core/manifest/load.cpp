@@ -397,6 +397,16 @@ class Builder {
   Offsite read_offsite(const toml::table& t) {
     Offsite o;
     o.server = str(t, "server");
+    if (const auto* s3 = t["s3"].as_table()) {
+      o.s3 = S3Target{.endpoint = str(*s3, "endpoint"),
+                      .bucket = str(*s3, "bucket"),
+                      .access_key_id = str(*s3, "access_key_id"),
+                      .secret_access_key = str(*s3, "secret_access_key"),
+                      .region = str(*s3, "region"),
+                      .ca_cert = str(*s3, "ca_cert"),
+                      .where = at(s3->source())};
+    }
+    o.key = str(t, "key");
     o.keep_daily = integer(t, "keep_daily", o.keep_daily);
     o.keep_weekly = integer(t, "keep_weekly", o.keep_weekly);
     o.keep_monthly = integer(t, "keep_monthly", o.keep_monthly);
@@ -818,7 +828,12 @@ class Validator {
                                  "user is backup-{}, and a unix user name has at most 32",
                                  m_.app.name));
     }
-    // A missing server is the schema's error.
+    if (o.server.empty() == !o.s3) {
+      error(o.where, "[backups] needs one of server = \"NAME\" (a server with roles = [\"backup\"], over SFTP) or "
+                     "s3 = { endpoint, bucket, access_key_id, secret_access_key }");
+    }
+    if (o.s3) s3_target(*o.s3);
+    value_syntax(o.key, at({"backups", "key"}), "[backups] key");
     const auto* target = m_.find_server(o.server);
     if (!o.server.empty() && (target == nullptr || !target->has_role("backup"))) {
       error(at({"backups", "server"}),
@@ -826,7 +841,10 @@ class Validator {
                         target == nullptr ? "" : fmt::format(" (add roles = [\"backup\"] to [servers.{}])", o.server)));
     }
     for (const auto* s : backup_servers) {
-      if (!o.server.empty() && s->name != o.server) {
+      if (o.server.empty() && o.s3) {
+        error(at({"servers", s->name, "roles"}),
+              fmt::format("server {} has the backup role, but [backups] keeps the repository in S3", s->name));
+      } else if (!o.server.empty() && s->name != o.server) {
         error(at({"servers", s->name, "roles"}),
               fmt::format("server {} has the backup role, but [backups] server is {}: one backup server holds "
                           "the repository",
@@ -841,6 +859,29 @@ class Validator {
       error(at({"backups", "check"}), fmt::format("[backups] check: {}", oc.error()));
     }
     value_syntax(o.on_failure_webhook, at({"backups", "on_failure_webhook"}), "[backups] on_failure_webhook");
+  }
+
+  // [backups] s3: what restic's repository string and the environment file can carry.
+  void s3_target(const S3Target& s3) {
+    const auto url_ok = (s3.endpoint.starts_with("https://") || s3.endpoint.starts_with("http://")) &&
+                        is_url_text(s3.endpoint) && s3.endpoint.find('/', s3.endpoint.find("//") + 2) == std::string::npos;
+    if (!url_ok) {
+      error(at({"backups", "s3", "endpoint"}),
+            fmt::format("[backups] s3 endpoint '{}' must be http(s)://HOST[:PORT], with no path",
+                        printable(s3.endpoint)));
+    }
+    const auto bucket_char = [](char c) { return text::is_lower(c) || text::is_digit(c) || c == '-' || c == '.'; };
+    if (!text::is_word(s3.bucket, bucket_char, bucket_char, 63) || s3.bucket.size() < 3) {
+      error(at({"backups", "s3", "bucket"}),
+            fmt::format("[backups] s3 bucket '{}' must be 3-63 lowercase letters, digits, '-' and '.'",
+                        printable(s3.bucket)));
+    }
+    for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"access_key_id", s3.access_key_id},
+                                     {"secret_access_key", s3.secret_access_key},
+                                     {"region", s3.region},
+                                     {"ca_cert", s3.ca_cert}}) {
+      value_syntax(value, at({"backups", "s3", key}), fmt::format("[backups] s3 {}", key));
+    }
   }
 
   static const Server* first_primary(const Manifest& m) {

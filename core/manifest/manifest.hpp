@@ -126,8 +126,23 @@ struct Database {
 
 // [backups]: the off-host restic repository every database's backups go to
 // (docs/databases.md, "Off-host backups").
+// [backups] s3: an S3-compatible bucket as the repository (restic's s3 backend).
+struct S3Target {
+  std::string endpoint;              // http(s)://host[:port] as written
+  std::string bucket;
+  std::string access_key_id;         // values that may hold references (${secret:...})
+  std::string secret_access_key;
+  std::string region;                // optional
+  std::string ca_cert;               // optional: the PEM CA that signs an https endpoint's certificate
+  Location where;
+};
+
 struct Offsite {
   std::string server;                // a [servers.NAME] with the backup role: restic over SFTP
+  std::optional<S3Target> s3;        // or an S3-compatible bucket (server is empty then)
+  // The repository's password as written (a reference), when the operator gives it; empty:
+  // a generated secret. Needed to restore on a fresh db server when no backup server keeps it.
+  std::string key;
   int keep_daily = 7;                // restic forget --keep-daily, per database and server
   int keep_weekly = 4;
   int keep_monthly = 6;

@@ -205,7 +205,16 @@ Schema build_schema() {
 
   auto offsite = table(
       "The off-host restic repository every database's backups go to",
-      {required("server", str("A server with roles = [\"backup\"]: the repository is there, reached over SFTP")),
+      {key("server", str("A server with roles = [\"backup\"]: the repository is there, reached over SFTP")),
+       key("s3", table("Or an S3-compatible bucket holds the repository",
+                       {required("endpoint", str("http(s)://HOST[:PORT] of the S3 API")),
+                        required("bucket", str("The bucket (the repository is APP/ in it)")),
+                        required("access_key_id", str("The access key's id, e.g. ${secret:S3_KEY_ID}")),
+                        required("secret_access_key", str("The secret key, e.g. ${secret:S3_SECRET}")),
+                        key("region", str("The bucket's region, when the provider needs it")),
+                        key("ca_cert", str("https: the PEM CA certificate that signs the endpoint's, when "
+                                           "not a public CA, e.g. ${env:S3_CA}"))})),
+       key("key", str("The repository's password, e.g. ${secret:BACKUP_KEY} (default: generated once)")),
        key("keep_daily", integer("Daily copies kept per database and server (default 7)", 0, 10000)),
        key("keep_weekly", integer("Weekly copies kept (default 4)", 0, 10000)),
        key("keep_monthly", integer("Monthly copies kept (default 6)", 0, 10000)),

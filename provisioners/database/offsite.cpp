@@ -1,14 +1,19 @@
-// offsite: the [backups] restic repository (docs/databases.md, "Off-host backups").
-// The backup server gets an SFTP-only, chrooted user whose one authorized key is the
+// offsite: the [backups] restic repository (docs/databases.md, "Off-host backups"), on
+// a backup server over SFTP or in an S3-compatible bucket. The backup server gets an SFTP-only, chrooted user whose one authorized key is the
 // public half of a key berth makes; the db servers get restic, that key, the backup
 // server's host key as read from its sshd, the repository's password, and the wrapper
 // every backup script runs restic through. The password is made on the primary db
 // server and kept by the backup server too, so a db server set up afresh gets it back.
+#include <core/error.hpp>
 #include <core/manifest/schedule.hpp>
+#include <core/output/redact.hpp>
 #include <core/render.hpp>
+#include <core/util/text.hpp>
 #include <provisioners/database/database.hpp>
 
 #include <fmt/format.h>
+
+#include <tuple>
 
 namespace berth::provisioners {
 
@@ -59,22 +64,48 @@ void add_backup_server(const manifest::Manifest& m, Desired& out) {
   // Only its public half is used here: no copy of the key stays on the backup server.
   out.secrets.push_back({.name = layout::offsite_key_secret, .owner = database_server(m)->name,
                          .kind = SecretKind::ssh_key});
-  out.secrets.push_back({.name = layout::offsite_password_secret,
-                         .path = secret_path(m, layout::offsite_password_secret),
-                         .owner = database_server(m)->name});
+  // A copy of the generated password, for a db server set up afresh.
+  if (m.offsite->key.empty()) {
+    out.secrets.push_back({.name = layout::offsite_password_secret,
+                           .path = secret_path(m, layout::offsite_password_secret),
+                           .owner = database_server(m)->name});
+  }
 }
 
-void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
-                   Desired& out) {
-  const auto& target = *m.find_server(m.offsite->server);
-  const auto dir = layout::offsite_dir(m);
-  for (const char* p : {"restic", "jq", "openssh-client"}) add_once(out, make(Package{p}, component));
-  out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, component));
-  for (const auto& path : {fmt::format("/var/cache/berth/{}", m.app.name),
-                           fmt::format("/var/cache/berth/{}/restic", m.app.name),
-                           fmt::format("/var/lib/berth/{}/backups", m.app.name)}) {
-    add_once(out, make(Directory{.path = path, .mode = "0700"}, component));
+// Resolves a [backups] value that may hold references, or throws at its place.
+std::string resolved(const manifest::Offsite& o, const std::string& value, std::string_view what,
+                     manifest::SecretSources& secrets) {
+  auto v = manifest::resolve_value(value, secrets);
+  if (!v) {
+    throw Error(fmt::format("{}:{}:{}: [backups] {}: {}", o.where.file, o.where.line, o.where.column, what,
+                            v.error().what()),
+                v.error().code(), v.error().hint());
   }
+  return v->reveal();
+}
+
+// The repository's password: the operator's (`key`), else the generated secret, made on
+// the primary and kept by every db server (and the backup server).
+void add_password(const manifest::Manifest& m, manifest::SecretSources& secrets, Desired& out) {
+  const auto path = secret_path(m, layout::offsite_password_secret);
+  if (m.offsite->key.empty()) {
+    out.secrets.push_back({.name = layout::offsite_password_secret, .path = path, .owner = database_server(m)->name});
+    return;
+  }
+  // A password however it was given (${env:} too): redacted wherever it would show.
+  const auto key = resolved(*m.offsite, m.offsite->key, "key", secrets);
+  register_secret_value(key);
+  out.resources.push_back(make(File{.path = path,
+                                    .content = key,
+                                    .mode = "0600",
+                                    .sensitive = Sensitive::yes},
+                               component));
+}
+
+// SFTP to the backup server: berth's key, and its host key as read from its sshd.
+void add_sftp_client(const manifest::Manifest& m, const std::string& dir, kainjow::mustache::data& d, Desired& out) {
+  const auto& target = *m.find_server(m.offsite->server);
+  add_once(out, make(Package{"openssh-client"}, component));
   out.resources.push_back(make(
       File{.path = dir + "/known_hosts",
            .content = fmt::format("{} {}\n", host_key_alias(m),
@@ -83,25 +114,68 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
       component));
   out.secrets.push_back({.name = layout::offsite_key_secret, .path = dir + "/id_ed25519",
                          .owner = database_server(m)->name, .kind = SecretKind::ssh_key});
-  out.secrets.push_back({.name = layout::offsite_password_secret,
-                         .path = secret_path(m, layout::offsite_password_secret),
-                         .owner = database_server(m)->name});
   // The backup server's ed25519 host key, the one the wrapper asks for (HostKeyAlgorithms).
   out.secrets.push_back({.name = layout::offsite_host_key_secret, .path = dir + "/host_key.pub",
                          .owner = target.name, .kind = SecretKind::found});
-
-  kainjow::mustache::data d;
-  d.set("app", m.app.name);
+  d.set("sftp", true);
   d.set("server", target.name);
   d.set("user", layout::offsite_user(m));
   d.set("repository", layout::offsite_repository);
+  d.set("port", std::to_string(target.port));
+  d.set("alias", host_key_alias(m));
+  d.set("address", target.internal_address());
+}
+
+// An S3-compatible bucket: its keys in a root-only environment file the wrapper reads.
+void add_s3_client(const manifest::Manifest& m, const std::string& dir, manifest::SecretSources& secrets,
+                   kainjow::mustache::data& d, Desired& out) {
+  const auto& s3 = *m.offsite->s3;
+  std::string env = "# Managed by berth: the S3 keys of the off-host repository.\n";
+  for (const auto& [name, value, what] :
+       {std::tuple<const char*, const std::string&, const char*>{"AWS_ACCESS_KEY_ID", s3.access_key_id,
+                                                                 "s3 access_key_id"},
+        {"AWS_SECRET_ACCESS_KEY", s3.secret_access_key, "s3 secret_access_key"},
+        {"AWS_DEFAULT_REGION", s3.region, "s3 region"}}) {
+    const auto v = resolved(*m.offsite, value, what, secrets);
+    if (std::string_view(name) == "AWS_SECRET_ACCESS_KEY") register_secret_value(v);
+    if (!v.empty()) env += fmt::format("export {}={}\n", name, util::shell_quote(v));
+  }
+  out.resources.push_back(
+      make(File{.path = dir + "/s3.env", .content = env, .mode = "0600", .sensitive = Sensitive::yes}, component));
+  if (!s3.ca_cert.empty()) {
+    auto pem = resolved(*m.offsite, s3.ca_cert, "s3 ca_cert", secrets);
+    if (!pem.ends_with('\n')) pem += '\n';
+    out.resources.push_back(make(File{.path = dir + "/s3-ca.pem", .content = pem}, component));
+    d.set("s3_ca", dir + "/s3-ca.pem");
+  }
+  d.set("s3_env", dir + "/s3.env");
+  d.set("s3_repository", fmt::format("s3:{}/{}/{}", s3.endpoint, s3.bucket, m.app.name));
+  d.set("target", fmt::format("{}/{}", s3.endpoint, s3.bucket));
+}
+
+void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
+                   Desired& out) {
+  const auto dir = layout::offsite_dir(m);
+  for (const char* p : {"restic", "jq"}) add_once(out, make(Package{p}, component));
+  out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, component));
+  for (const auto& path : {fmt::format("/var/cache/berth/{}", m.app.name),
+                           fmt::format("/var/cache/berth/{}/restic", m.app.name),
+                           fmt::format("/var/lib/berth/{}/backups", m.app.name)}) {
+    add_once(out, make(Directory{.path = path, .mode = "0700"}, component));
+  }
+  add_password(m, secrets, out);
+
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
   d.set("wrapper", layout::restic_wrapper(m));
   d.set("password_file", secret_path(m, layout::offsite_password_secret));
   d.set("cache_dir", fmt::format("/var/cache/berth/{}/restic", m.app.name));
   d.set("dir", dir);
-  d.set("port", std::to_string(target.port));
-  d.set("alias", host_key_alias(m));
-  d.set("address", target.internal_address());
+  if (m.offsite->s3) {
+    add_s3_client(m, dir, secrets, d, out);
+  } else {
+    add_sftp_client(m, dir, d, out);
+  }
   out.resources.push_back(make(File{.path = layout::restic_wrapper(m),
                                     .content = render_template(m.dir, "database/restic.sh.mustache", d),
                                     .mode = "0750",
@@ -149,8 +223,10 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
 
 void add_offsite(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
                  Desired& out) {
-  if (!m.offsite || m.find_server(m.offsite->server) == nullptr || database_server(m) == nullptr) return;
-  if (s.has_role("backup")) add_backup_server(m, out);
+  if (!m.offsite || database_server(m) == nullptr) return;
+  const bool sftp = m.find_server(m.offsite->server) != nullptr;
+  if (!sftp && !m.offsite->s3) return;
+  if (sftp && s.has_role("backup")) add_backup_server(m, out);
   if (s.has_role("db")) add_db_server(m, s, secrets, out);
 }
 

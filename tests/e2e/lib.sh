@@ -215,3 +215,21 @@ berth_leftovers() {
   done
   return 0
 }
+
+# run_berth NAME ARGS...: berth ARGS (no colors), its stdout and stderr kept as
+# $outputs/NAME.out and $outputs/NAME.err (the test sets $outputs); sets $status.
+run_berth() {
+  local name=$1
+  shift
+  set +e
+  "$BERTH" --no-color "$@" >"$outputs/$name.out" 2>"$outputs/$name.err"
+  status=$?
+  set -e
+}
+
+# must NAME ARGS...: run_berth, and the test fails, showing berth's output, unless it exits 0.
+must() {
+  local name=$1
+  run_berth "$@"
+  [ "$status" = 0 ] || { cat "$outputs/$name.err" "$outputs/$name.out"; fail "berth ${*:2}: exit $status"; }
+}

@@ -103,20 +103,6 @@ mkdir "$outputs"
 
 web() { sandbox_ssh e2e-offsite-web 1 "$@"; }
 vault() { sandbox_ssh e2e-offsite-vault 1 "$@"; }
-# run_berth NAME ARGS...: berth ARGS, stdout and stderr kept as $outputs/NAME.*; sets $status.
-run_berth() {
-  local name=$1
-  shift
-  set +e
-  "$BERTH" --no-color "$@" >"$outputs/$name.out" 2>"$outputs/$name.err"
-  status=$?
-  set -e
-}
-must() {
-  local name=$1
-  run_berth "$@"
-  [ "$status" = 0 ] || { cat "$outputs/$name.err" "$outputs/$name.out"; fail "berth ${*:2}: exit $status"; }
-}
 # api METHOD PATH [BODY] [TOKEN]: "STATUS BODY" of a request through nginx on web.
 api() {
   curl -s -m 10 -X "$1" -H 'content-type: application/json' ${4:+-H "authorization: Bearer $4"} \

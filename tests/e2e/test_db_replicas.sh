@@ -93,15 +93,6 @@ signup() {
   curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'content-type: application/json' \
     -d "{\"email\":\"$1\",\"password\":\"correct horse battery\"}" "http://$app_address/api/signup"
 }
-# run_berth NAME ARGS...: berth ARGS, its stdout and stderr kept as $outputs/NAME.*; sets $status.
-run_berth() {
-  local name=$1
-  shift
-  set +e
-  "$BERTH" --no-color "$@" >"$outputs/$name.out" 2>"$outputs/$name.err"
-  status=$?
-  set -e
-}
 
 echo "== setup: db2 is cloned from db1 and streams"
 run_berth setup -v setup

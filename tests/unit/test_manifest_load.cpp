@@ -1236,3 +1236,41 @@ TEST_CASE("load: [backups] retention, check and backups.verify are checked, each
     CHECK(load_text(text).ok());
   }
 }
+
+TEST_CASE("load: [backups] s3 holds the repository in a bucket instead of a backup server") {
+  const std::string s3 = "[backups]\ns3 = { endpoint = \"https://s3.example.com:9000\", bucket = \"shop-backups\", "
+                         "access_key_id = \"${env:S3_ID}\", secret_access_key = \"${secret:S3_SECRET}\", "
+                         "ca_cert = \"${env:S3_CA}\" }\nkey = \"${secret:BACKUP_KEY}\"\n";
+  SECTION("its keys become data") {
+    const auto result = load_text(valid_head + s3);
+    for (const auto& d : result.diagnostics)
+      INFO(d.to_string());
+    REQUIRE(result.ok());
+    const auto& o = *result.manifest->offsite;
+    CHECK(o.server.empty());
+    REQUIRE(o.s3);
+    CHECK(o.s3->endpoint == "https://s3.example.com:9000");
+    CHECK(o.s3->bucket == "shop-backups");
+    CHECK(o.s3->secret_access_key == "${secret:S3_SECRET}");
+    CHECK(o.s3->ca_cert == "${env:S3_CA}");
+    CHECK(o.key == "${secret:BACKUP_KEY}");
+  }
+  SECTION("neither server nor s3, or both, is refused") {
+    CHECK(contains(only_error(valid_head + "[backups]\nkeep_daily = 3\n").message,
+                   "[backups] needs one of server = \"NAME\""));
+    const auto e = only_error(offsite_head + offsite_section +
+                              "s3 = { endpoint = \"https://s3.example.com\", bucket = \"abc\", access_key_id = "
+                              "\"a\", secret_access_key = \"b\" }\n");
+    CHECK(contains(e.message, "[backups] needs one of server"));
+  }
+  SECTION("an endpoint with a path, a bad bucket, a backup server left over") {
+    auto e = only_error(valid_head + "[backups]\ns3 = { endpoint = \"https://s3.example.com/x\", bucket = \"abc\", "
+                                     "access_key_id = \"a\", secret_access_key = \"b\" }\n");
+    CHECK(contains(e.message, "must be http(s)://HOST[:PORT], with no path"));
+    e = only_error(valid_head + "[backups]\ns3 = { endpoint = \"https://s3.example.com\", bucket = \"A_B\", "
+                                "access_key_id = \"a\", secret_access_key = \"b\" }\n");
+    CHECK(contains(e.message, "[backups] s3 bucket 'A_B' must be 3-63 lowercase letters"));
+    e = only_error(offsite_head + s3);
+    CHECK(contains(e.message, "server vault has the backup role, but [backups] keeps the repository in S3"));
+  }
+}

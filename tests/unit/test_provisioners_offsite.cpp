@@ -511,3 +511,35 @@ TEST_CASE("offsite: a failed backup is posted to [backups] on_failure_webhook") 
   const auto args = report_failure(d, "unit.shop-db-main-backup");
   CHECK(has(args, "/jobs/unit.shop-db-main-backup.curl\n"));
 }
+
+TEST_CASE("offsite: with s3, the db servers reach the bucket with root-only keys and the operator's password") {
+  auto m = offsite();
+  m.servers = {{.name = "web", .address = "198.18.0.2"}};
+  m.offsite->server.clear();
+  m.offsite->s3 = manifest::S3Target{.endpoint = "https://s3.test:9000",
+                                     .bucket = "shop-backups",
+                                     .access_key_id = "AKID",
+                                     .secret_access_key = "${secret:BACKUP_HOOK}",
+                                     .ca_cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"};
+  m.offsite->key = "${secret:BACKUP_HOOK}";
+  const auto d = state_of(m, "web");
+  const auto& env = spec<File>(d, "file:/etc/berth/shop/backup/s3.env");
+  CHECK(env.mode == "0600");
+  CHECK(env.sensitive == Sensitive::yes);
+  CHECK(env.content.find("export AWS_ACCESS_KEY_ID='AKID'\n") != std::string::npos);
+  CHECK(env.content.find("export AWS_SECRET_ACCESS_KEY='https://hooks.test/T0KEN'\n") != std::string::npos);
+  const auto& wrapper = spec<File>(d, "file:/usr/local/lib/berth/shop/restic").content;
+  CHECK(wrapper.find("export RESTIC_REPOSITORY='s3:https://s3.test:9000/shop-backups/shop'\n") != std::string::npos);
+  CHECK(wrapper.find(". /etc/berth/shop/backup/s3.env || exit 1\n") != std::string::npos);
+  CHECK(wrapper.find("set -- --cacert /etc/berth/shop/backup/s3-ca.pem \"$@\"\n") != std::string::npos);
+  CHECK(wrapper.find("sftp") == std::string::npos);
+  CHECK(spec<File>(d, "file:/etc/berth/shop/backup/s3-ca.pem").content.ends_with("-----END CERTIFICATE-----\n"));
+  // The operator's password is a file, not a generated secret; no SSH key, no host key.
+  const auto& password = spec<File>(d, "file:/etc/berth/shop/secrets/backup_repository_password");
+  CHECK(password.content == "https://hooks.test/T0KEN");
+  CHECK(password.mode == "0600");
+  CHECK(std::none_of(d.secrets.begin(), d.secrets.end(), [](const GeneratedSecret& s) {
+    return s.name.starts_with("backup_");
+  }));
+  CHECK_FALSE(find(d, "package:openssh-client"));
+}
