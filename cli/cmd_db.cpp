@@ -1,6 +1,8 @@
-// berth db backup|list|restore NAME: run the backup script that berth setup installed
-// for [databases.NAME] on the db servers (the same script its timer runs), and print
-// what it reports.
+// berth db backup|list|backups|verify|restore NAME and db backup-key: run the backup
+// script that berth setup installed for [databases.NAME] on the db servers (the same
+// script its timers run), and print what it reports. Without [backups] the backups are
+// dumps on the server (list, restore FILE); with it, snapshots in the off-host restic
+// repository (backups, verify, restore --snapshot, backup-key).
 #include <cli/cli.hpp>
 #include <cli/db.hpp>
 #include <cli/hosts.hpp>
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace berth::cli {
 
@@ -165,34 +168,33 @@ int run_backup(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
   nlohmann::json json = nlohmann::json::array();
   for (std::size_t i = 0; i < answers.size(); ++i) {
     const auto& host = hosts.servers[i]->name;
-    if (offsite(m)) {
-      const auto snapshots = db::parse_snapshots(answers[i].records);
-      if (answers[i].ok && snapshots.size() != 1) {
-        answers[i].ok = false;
-        answers[i].error = fmt::format("{}: the backup script reported no snapshot", host);
-      }
-      if (!answers[i].ok) {
-        json.push_back({{"host", host}, {"ok", false}, {"error", answers[i].error}});
-        continue;
-      }
-      const auto& snap = snapshots.front();
-      json.push_back({{"host", host}, {"ok", true}, {"snapshot", to_json(snap)}});
-      ui.out(fmt::format("{}: snapshot {} ({}) in the repository on {}", host, snap.id, size_of(snap),
-                         layout::offsite_target(m)));
-      continue;
+    // What the script made: one snapshot in the repository, or one dump on the server.
+    struct Made {
+      const char* key;
+      nlohmann::json value;
+      std::string line;
+    };
+    std::optional<Made> made;
+    if (const auto snaps = db::parse_snapshots(answers[i].records); offsite(m) && snaps.size() == 1) {
+      made = Made{"snapshot", to_json(snaps[0]),
+                  fmt::format("{}: snapshot {} ({}) in the repository on {}", host, snaps[0].id, size_of(snaps[0]),
+                              layout::offsite_target(m))};
+    } else if (const auto files = db::parse_backups(answers[i].records); !offsite(m) && files.size() == 1) {
+      made = Made{"file", to_json(files[0]),
+                  fmt::format("{}: {} ({})", host, files[0].path, db::human_size(files[0].bytes))};
     }
-    const auto files = db::parse_backups(answers[i].records);
-    if (answers[i].ok && files.size() != 1) {
+    if (answers[i].ok && !made) {
       answers[i].ok = false;
-      answers[i].error = fmt::format("{}: the backup script reported no file", host);
+      answers[i].error = fmt::format("{}: the backup script reported no {}{}", host,
+                                     offsite(m) ? "snapshot" : "file",
+                                     offsite(m) ? " (run berth setup if [backups] is new)" : "");
     }
     if (!answers[i].ok) {
       json.push_back({{"host", host}, {"ok", false}, {"error", answers[i].error}});
       continue;
     }
-    const auto& f = files.front();
-    json.push_back({{"host", host}, {"ok", true}, {"file", to_json(f)}});
-    ui.out(fmt::format("{}: {} ({})", host, f.path, db::human_size(f.bytes)));
+    json.push_back({{"host", host}, {"ok", true}, {made->key, made->value}});
+    ui.out(made->line);
   }
   const int status = report_errors(hosts, ui, answers);
   if (ui.json()) ui.emit_json({{"database", database.key}, {"ok", status == 0}, {"hosts", json}});

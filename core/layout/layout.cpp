@@ -161,6 +161,7 @@ std::string offsite_user(const manifest::Manifest& m) { return "backup-" + m.app
 std::string offsite_target(const manifest::Manifest& m) {
   if (!m.offsite) return {};
   if (m.offsite->s3) return fmt::format("{}/{}", m.offsite->s3->endpoint, m.offsite->s3->bucket);
+  if (m.offsite->sftp) return fmt::format("{}@{}:{}", m.offsite->sftp->user, m.offsite->sftp->address, m.offsite->sftp->path);
   return m.offsite->server;
 }
 

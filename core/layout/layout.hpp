@@ -125,7 +125,8 @@ std::string backup_unit(const manifest::Manifest& m, const manifest::Database& d
 // chrooted), its chroot (root's, 0755) and the repository in it (the user's, 0700),
 // as restic names it inside the chroot.
 std::string offsite_user(const manifest::Manifest& m);
-// Where the repository is, for people: the backup server's name, or ENDPOINT/BUCKET.
+// Where the repository is, for people: the backup server's name, ENDPOINT/BUCKET, or
+// USER@ADDRESS:PATH.
 std::string offsite_target(const manifest::Manifest& m);
 std::string offsite_chroot(const manifest::Manifest& m);
 inline constexpr const char* offsite_repository = "/repo";

@@ -406,6 +406,15 @@ class Builder {
                       .ca_cert = str(*s3, "ca_cert"),
                       .where = at(s3->source())};
     }
+    if (const auto* sftp = t["sftp"].as_table()) {
+      o.sftp = SftpTarget{.address = str(*sftp, "address"),
+                          .port = integer(*sftp, "port", 22),
+                          .user = str(*sftp, "user"),
+                          .path = str(*sftp, "path"),
+                          .key = str(*sftp, "key"),
+                          .host_key = str(*sftp, "host_key"),
+                          .where = at(sftp->source())};
+    }
     o.key = str(t, "key");
     o.keep_daily = integer(t, "keep_daily", o.keep_daily);
     o.keep_weekly = integer(t, "keep_weekly", o.keep_weekly);
@@ -828,11 +837,13 @@ class Validator {
                                  "user is backup-{}, and a unix user name has at most 32",
                                  m_.app.name));
     }
-    if (o.server.empty() == !o.s3) {
-      error(o.where, "[backups] needs one of server = \"NAME\" (a server with roles = [\"backup\"], over SFTP) or "
-                     "s3 = { endpoint, bucket, access_key_id, secret_access_key }");
+    if (!o.server.empty() + o.s3.has_value() + o.sftp.has_value() != 1) {
+      error(o.where, "[backups] needs one of server = \"NAME\" (a server with roles = [\"backup\"], over SFTP), "
+                     "s3 = { endpoint, bucket, access_key_id, secret_access_key } or sftp = { address, user, path, "
+                     "key, host_key }");
     }
     if (o.s3) s3_target(*o.s3);
+    if (o.sftp) sftp_target(*o.sftp);
     value_syntax(o.key, at({"backups", "key"}), "[backups] key");
     const auto* target = m_.find_server(o.server);
     if (!o.server.empty() && (target == nullptr || !target->has_role("backup"))) {
@@ -841,9 +852,10 @@ class Validator {
                         target == nullptr ? "" : fmt::format(" (add roles = [\"backup\"] to [servers.{}])", o.server)));
     }
     for (const auto* s : backup_servers) {
-      if (o.server.empty() && o.s3) {
+      if (o.server.empty() && (o.s3 || o.sftp)) {
         error(at({"servers", s->name, "roles"}),
-              fmt::format("server {} has the backup role, but [backups] keeps the repository in S3", s->name));
+              fmt::format("server {} has the backup role, but [backups] keeps the repository {}", s->name,
+                          o.s3 ? "in S3" : "on its sftp server"));
       } else if (!o.server.empty() && s->name != o.server) {
         error(at({"servers", s->name, "roles"}),
               fmt::format("server {} has the backup role, but [backups] server is {}: one backup server holds "
@@ -881,6 +893,47 @@ class Validator {
                                      {"region", s3.region},
                                      {"ca_cert", s3.ca_cert}}) {
       value_syntax(value, at({"backups", "s3", key}), fmt::format("[backups] s3 {}", key));
+    }
+  }
+
+  // [backups] sftp: words that go into ssh's command line and restic's repository string.
+  void sftp_target(const SftpTarget& t) {
+    const auto host_char = [](char c) { return text::is_alnum(c) || c == '-' || c == '.' || c == ':'; };
+    if (!text::is_word(t.address, host_char, host_char, 253)) {
+      error(at({"backups", "sftp", "address"}),
+            fmt::format("[backups] sftp address '{}' must be a host name or an IP address", printable(t.address)));
+    }
+    const auto user_char = [](char c) { return text::is_alnum(c) || c == '-' || c == '_' || c == '.'; };
+    if (!text::is_word(t.user, user_char, user_char, 64)) {
+      error(at({"backups", "sftp", "user"}),
+            fmt::format("[backups] sftp user '{}' must be letters, digits, '-', '_' and '.'", printable(t.user)));
+    }
+    const auto path_char = [](char c) { return text::is_alnum(c) || std::string_view("/-_.+@=,").find(c) != std::string_view::npos; };
+    if (!text::is_word(t.path, path_char, path_char, 1024)) {
+      error(at({"backups", "sftp", "path"}),
+            fmt::format("[backups] sftp path '{}' must be letters, digits and / - _ . + @ = ,", printable(t.path)));
+    }
+    if (t.port < 1 || t.port > 65535) error(at({"backups", "sftp", "port"}), "[backups] sftp port must be 1-65535");
+    value_syntax(t.key, at({"backups", "sftp", "key"}), "[backups] sftp key");
+    // "TYPE BASE64 [comment]", as ssh-keyscan or the server's *.pub file gives it.
+    const auto words = [](std::string_view s) {
+      std::vector<std::string_view> out;
+      for (std::size_t pos = 0; pos < s.size();) {
+        const auto end = std::min(s.find(' ', pos), s.size());
+        if (end > pos) out.push_back(s.substr(pos, end - pos));
+        pos = end + 1;
+      }
+      return out;
+    };
+    const auto w = words(t.host_key);
+    const auto b64 = [](char c) { return text::is_alnum(c) || c == '+' || c == '/' || c == '='; };
+    const auto type = [](char c) { return text::is_alnum(c) || c == '-' || c == '@' || c == '.'; };
+    if (w.size() < 2 || w.size() > 3 || !text::is_word(w[0], type, type, 64) || !text::is_word(w[1], b64, b64, 4096) ||
+        (w.size() == 3 && !text::is_word(w[2], [](char c) { return c > ' ' && c < 0x7f && c != '\'' && c != '"'; },
+                                         [](char c) { return c > ' ' && c < 0x7f && c != '\'' && c != '"'; }, 256))) {
+      error(at({"backups", "sftp", "host_key"}),
+            "[backups] sftp host_key must be the server's public host key, \"TYPE BASE64\" (ssh-keyscan -t ed25519 "
+            "HOST prints it; check it against the provider's)");
     }
   }
 

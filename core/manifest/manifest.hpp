@@ -137,9 +137,21 @@ struct S3Target {
   Location where;
 };
 
+// [backups] sftp: any SSH server with SFTP that berth does not manage (a storage box).
+struct SftpTarget {
+  std::string address;               // host name or IP, as the db servers reach it
+  int port = 22;
+  std::string user;
+  std::string path;                  // the repository's folder there (relative: from the login's)
+  std::string key;                   // the private key, a value that may hold references
+  std::string host_key;              // the server's public host key: "TYPE BASE64"
+  Location where;
+};
+
 struct Offsite {
   std::string server;                // a [servers.NAME] with the backup role: restic over SFTP
-  std::optional<S3Target> s3;        // or an S3-compatible bucket (server is empty then)
+  std::optional<S3Target> s3;        // or an S3-compatible bucket
+  std::optional<SftpTarget> sftp;    // or another SSH server (one of the three is set)
   // The repository's password as written (a reference), when the operator gives it; empty:
   // a generated secret. Needed to restore on a fresh db server when no backup server keeps it.
   std::string key;

@@ -214,6 +214,14 @@ Schema build_schema() {
                         key("region", str("The bucket's region, when the provider needs it")),
                         key("ca_cert", str("https: the PEM CA certificate that signs the endpoint's, when "
                                            "not a public CA, e.g. ${env:S3_CA}"))})),
+       key("sftp", table("Or an SSH server berth does not manage (a storage box) holds it, over SFTP",
+                         {required("address", str("Its host name or IP address")),
+                          key("port", port("Its SSH port (default 22)")),
+                          required("user", str("The login")),
+                          required("path", str("The repository's folder (relative: from the login's)")),
+                          required("key", str("The login's private key, e.g. ${secret:BACKUP_SSH_KEY}")),
+                          required("host_key", str("The server's public host key, TYPE BASE64 (ssh-keyscan "
+                                                   "prints it)"))})),
        key("key", str("The repository's password, e.g. ${secret:BACKUP_KEY} (default: generated once)")),
        key("keep_daily", integer("Daily copies kept per database and server (default 7)", 0, 10000)),
        key("keep_weekly", integer("Weekly copies kept (default 4)", 0, 10000)),

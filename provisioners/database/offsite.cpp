@@ -1,5 +1,6 @@
 // offsite: the [backups] restic repository (docs/databases.md, "Off-host backups"), on
-// a backup server over SFTP or in an S3-compatible bucket. The backup server gets an SFTP-only, chrooted user whose one authorized key is the
+// a backup server over SFTP, in an S3-compatible bucket, or on an SSH server berth does
+// not manage (the operator's key and its host key from the manifest). The backup server gets an SFTP-only, chrooted user whose one authorized key is the
 // public half of a key berth makes; the db servers get restic, that key, the backup
 // server's host key as read from its sshd, the repository's password, and the wrapper
 // every backup script runs restic through. The password is made on the primary db
@@ -124,6 +125,34 @@ void add_sftp_client(const manifest::Manifest& m, const std::string& dir, kainjo
   d.set("port", std::to_string(target.port));
   d.set("alias", host_key_alias(m));
   d.set("address", target.internal_address());
+  d.set("host_key_type", std::string("ssh-ed25519"));
+}
+
+// SFTP to a server berth does not manage: the operator's key and the host key the
+// manifest gives, nothing else trusted.
+void add_external_sftp_client(const manifest::Manifest& m, const std::string& dir, manifest::SecretSources& secrets,
+                              kainjow::mustache::data& d, Desired& out) {
+  const auto& t = *m.offsite->sftp;
+  add_once(out, make(Package{"openssh-client"}, component));
+  auto key = resolved(*m.offsite, t.key, "sftp key", secrets);
+  register_secret_value(key);
+  // OpenSSH refuses a private key file without its final line end.
+  if (!key.ends_with('\n')) key += '\n';
+  out.resources.push_back(make(
+      File{.path = dir + "/id_sftp", .content = key, .mode = "0600", .sensitive = Sensitive::yes}, component));
+  const auto alias = "berth-backup-" + t.address;
+  out.resources.push_back(
+      make(File{.path = dir + "/known_hosts", .content = fmt::format("{} {}\n", alias, t.host_key), .mode = "0600"},
+           component));
+  d.set("sftp", true);
+  d.set("server", t.address);
+  d.set("user", t.user);
+  d.set("repository", t.path);
+  d.set("port", std::to_string(t.port));
+  d.set("alias", alias);
+  d.set("address", t.address);
+  d.set("identity", dir + "/id_sftp");
+  d.set("host_key_type", t.host_key.substr(0, t.host_key.find(' ')));
 }
 
 // An S3-compatible bucket: its keys in a root-only environment file the wrapper reads.
@@ -171,8 +200,11 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   d.set("password_file", secret_path(m, layout::offsite_password_secret));
   d.set("cache_dir", fmt::format("/var/cache/berth/{}/restic", m.app.name));
   d.set("dir", dir);
+  d.set("identity", dir + "/id_ed25519");
   if (m.offsite->s3) {
     add_s3_client(m, dir, secrets, d, out);
+  } else if (m.offsite->sftp) {
+    add_external_sftp_client(m, dir, secrets, d, out);
   } else {
     add_sftp_client(m, dir, d, out);
   }
@@ -225,7 +257,7 @@ void add_offsite(const manifest::Manifest& m, const manifest::Server& s, manifes
                  Desired& out) {
   if (!m.offsite || database_server(m) == nullptr) return;
   const bool sftp = m.find_server(m.offsite->server) != nullptr;
-  if (!sftp && !m.offsite->s3) return;
+  if (!sftp && !m.offsite->s3 && !m.offsite->sftp) return;
   if (sftp && s.has_role("backup")) add_backup_server(m, out);
   if (s.has_role("db")) add_db_server(m, s, secrets, out);
 }

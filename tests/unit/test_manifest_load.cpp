@@ -1274,3 +1274,28 @@ TEST_CASE("load: [backups] s3 holds the repository in a bucket instead of a back
     CHECK(contains(e.message, "server vault has the backup role, but [backups] keeps the repository in S3"));
   }
 }
+
+TEST_CASE("load: [backups] sftp names an SSH server berth does not manage, each word checked") {
+  const std::string ok = "[backups]\nsftp = { address = \"box.example.net\", port = 23, user = \"u123\", path = "
+                         "\"berth/shop\", key = \"${secret:BACKUP_SSH_KEY}\", host_key = \"ssh-ed25519 AAAAC3Nza "
+                         "root@box\" }\n";
+  SECTION("as data") {
+    const auto result = load_text(valid_head + ok);
+    for (const auto& d : result.diagnostics)
+      INFO(d.to_string());
+    REQUIRE(result.ok());
+    const auto& t = *result.manifest->offsite->sftp;
+    CHECK(t.address == "box.example.net");
+    CHECK(t.port == 23);
+    CHECK(t.path == "berth/shop");
+    CHECK(t.host_key == "ssh-ed25519 AAAAC3Nza root@box");
+  }
+  SECTION("a quote in the path, a host key that is not one") {
+    auto text = valid_head + ok;
+    text.replace(text.find("berth/shop"), 10, "it's");
+    CHECK(contains(only_error(text).message, "[backups] sftp path 'it's' must be"));
+    text = valid_head + ok;
+    text.replace(text.find("ssh-ed25519 AAAAC3Nza root@box"), 30, "AAAAC3Nza");
+    CHECK(contains(only_error(text).message, "[backups] sftp host_key must be the server's public host key"));
+  }
+}

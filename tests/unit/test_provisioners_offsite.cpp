@@ -543,3 +543,32 @@ TEST_CASE("offsite: with s3, the db servers reach the bucket with root-only keys
   }));
   CHECK_FALSE(find(d, "package:openssh-client"));
 }
+
+TEST_CASE("offsite: with sftp, the db servers log in with the operator's key and accept the given host key alone") {
+  auto m = offsite();
+  m.servers = {{.name = "web", .address = "198.18.0.2"}};
+  m.offsite->server.clear();
+  m.offsite->sftp = manifest::SftpTarget{.address = "box.example.net",
+                                         .port = 23,
+                                         .user = "u123",
+                                         .path = "berth/shop",
+                                         .key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----",
+                                         .host_key = "ssh-rsa AAAAB3Nz"};
+  m.offsite->key = "${secret:BACKUP_HOOK}";
+  const auto d = state_of(m, "web");
+  const auto& key = spec<File>(d, "file:/etc/berth/shop/backup/id_sftp");
+  CHECK(key.mode == "0600");
+  CHECK(key.sensitive == Sensitive::yes);
+  CHECK(key.content.ends_with("-----END OPENSSH PRIVATE KEY-----\n"));
+  CHECK(spec<File>(d, "file:/etc/berth/shop/backup/known_hosts").content ==
+        "berth-backup-box.example.net ssh-rsa AAAAB3Nz\n");
+  const auto& wrapper = spec<File>(d, "file:/usr/local/lib/berth/shop/restic").content;
+  CHECK(wrapper.find("export RESTIC_REPOSITORY='sftp:u123@box.example.net:berth/shop'\n") != std::string::npos);
+  CHECK(wrapper.find("ssh -F none -i /etc/berth/shop/backup/id_sftp -p 23 ") != std::string::npos);
+  CHECK(wrapper.find("-o HostKeyAlias=berth-backup-box.example.net ") != std::string::npos);
+  CHECK(wrapper.find("-o HostKeyAlgorithms=ssh-rsa ") != std::string::npos);
+  CHECK(wrapper.find(" u123@box.example.net -s sftp'") != std::string::npos);
+  CHECK(std::none_of(d.secrets.begin(), d.secrets.end(), [](const GeneratedSecret& s) {
+    return s.name.starts_with("backup_");
+  }));
+}
