@@ -27,6 +27,16 @@ std::string systemd_quote(std::string_view text) {
   return out;
 }
 
+void add_timed_service(Desired& out, const std::string& unit, std::string service, std::string timer,
+                       const std::string& component, bool here) {
+  using converge::File, converge::Unit, converge::make;
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".service", .content = std::move(service)},
+                               component, {"daemon-reload"}));
+  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".timer", .content = std::move(timer)},
+                               component, {"daemon-reload", "restart:" + unit + ".timer"}));
+  out.resources.push_back(make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, component));
+}
+
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
                       manifest::SecretSources& secrets, const std::vector<std::string>& components,
                       const debian::Release& release) {

@@ -104,6 +104,12 @@ void add_failure_reporter(const manifest::Manifest& m, Desired& out);
 converge::Resource failure_webhook(const manifest::Manifest& m, std::string_view name, const std::string& url,
                                    std::string_view component);
 
+// A service run by its timer: /etc/systemd/system/UNIT.service and UNIT.timer holding
+// `service` and `timer` (a change reloads systemd, the timer's restarts the timer), and
+// the timer enabled and started where `here` (stopped and disabled elsewhere).
+void add_timed_service(Desired& out, const std::string& unit, std::string service, std::string timer,
+                       const std::string& component, bool here = true);
+
 // `text` escaped for a systemd unit's ExecStart= inside double quotes.
 std::string systemd_quote(std::string_view text);
 

@@ -173,8 +173,10 @@ std::string restic_wrapper(const manifest::Manifest& m) {
   return fmt::format("/usr/local/lib/berth/{}/restic", m.app.name);
 }
 
+std::string offsite_records_dir(const manifest::Manifest& m) { return fmt::format("/var/lib/berth/{}/backups", m.app.name); }
+
 std::string offsite_record(const manifest::Manifest& m, const manifest::Database& db, std::string_view what) {
-  return fmt::format("/var/lib/berth/{}/backups/{}.{}", m.app.name, db.key, what);
+  return fmt::format("{}/{}.{}", offsite_records_dir(m), db.key, what);
 }
 
 std::string verify_unit(const manifest::Manifest& m, const manifest::Database& db) {

@@ -139,7 +139,8 @@ std::string offsite_dir(const manifest::Manifest& m);
 std::string restic_wrapper(const manifest::Manifest& m);
 // Where the backup scripts record their last off-host copy and verification of `db`
 // (/var/lib/berth/APP/backups/KEY.last, KEY.verify: "TIME SNAPSHOT BYTES" and
-// "TIME SNAPSHOT ok|failed MESSAGE"), which health reads.
+// "TIME SNAPSHOT ok|failed MESSAGE"), which health reads, and the folder of those records.
+std::string offsite_records_dir(const manifest::Manifest& m);
 std::string offsite_record(const manifest::Manifest& m, const manifest::Database& db, std::string_view what);
 // The generated secrets: the repository's password (made by database_server(), kept by
 // every db server and the backup server), the db servers' SSH key (made by

@@ -62,14 +62,14 @@ void add_backups(const manifest::Manifest& m, const manifest::Server& s, const m
   d.set("admin", mongodb_admin);
   d.set("tools_config", mongodb_tools_config(m, db));
   const auto verify_unit = layout::verify_unit(m, db);
-  const auto query_file = fmt::format("{}/backup/{}.verify.sql", config_dir(m), db.key);
+  const auto query_file = fmt::format("{}/{}.verify.sql", layout::offsite_dir(m), db.key);
   if (m.offsite) {
     d.set("offsite", true);
     d.set("wrapper", layout::restic_wrapper(m));
     d.set("tag", "db:" + db.key);
     d.set("host", s.name);
     d.set("stdin_name", fmt::format("{}.{}", db.key, t.ext));
-    d.set("records", fmt::format("/var/lib/berth/{}/backups", m.app.name));
+    d.set("records", layout::offsite_records_dir(m));
     d.set("keep_daily", std::to_string(m.offsite->keep_daily));
     d.set("keep_weekly", std::to_string(m.offsite->keep_weekly));
     d.set("keep_monthly", std::to_string(m.offsite->keep_monthly));
@@ -98,31 +98,17 @@ void add_backups(const manifest::Manifest& m, const manifest::Server& s, const m
                 .mode = "0750",
                 .validate = "sh -n {}"},
            "backups"));
-  out.resources.push_back(
-      make(File{.path = "/etc/systemd/system/" + unit + ".service",
-                .content = render_template(m.dir, "database/backup.service.mustache", d)},
-           "backups", {"daemon-reload"}));
-  out.resources.push_back(
-      make(File{.path = "/etc/systemd/system/" + unit + ".timer",
-                .content = render_template(m.dir, "database/backup.timer.mustache", d)},
-           "backups", {"daemon-reload", "restart:" + unit + ".timer"}));
-  out.resources.push_back(make(Unit{unit + ".timer"}, "backups"));
+  add_timed_service(out, unit, render_template(m.dir, "database/backup.service.mustache", d),
+                    render_template(m.dir, "database/backup.timer.mustache", d), "backups");
   if (!m.offsite || !db.backups.verify) return;
 
   // The query is data: a file the script feeds the engine's client, never pasted in sh.
   out.resources.push_back(make(File{.path = query_file, .content = db.backups.verify->query + "\n", .mode = "0600"},
                                "backups"));
-  out.resources.push_back(
-      make(File{.path = "/etc/systemd/system/" + verify_unit + ".service",
-                .content = render_template(m.dir, "database/verify.service.mustache", d)},
-           "backups", {"daemon-reload"}));
-  out.resources.push_back(
-      make(File{.path = "/etc/systemd/system/" + verify_unit + ".timer",
-                .content = render_template(m.dir, "database/verify.timer.mustache", d)},
-           "backups", {"daemon-reload", "restart:" + verify_unit + ".timer"}));
   // Verified on the primary alone: a replica cannot make the scratch database.
   const bool here = database_server(m) != nullptr && database_server(m)->name == s.name;
-  out.resources.push_back(make(Unit{.name = verify_unit + ".timer", .enabled = here, .active = here}, "backups"));
+  add_timed_service(out, verify_unit, render_template(m.dir, "database/verify.service.mustache", d),
+                    render_template(m.dir, "database/verify.timer.mustache", d), "backups", here);
 }
 
 }  // namespace berth::provisioners::database

@@ -187,9 +187,8 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   const auto dir = layout::offsite_dir(m);
   for (const char* p : {"restic", "jq"}) add_once(out, make(Package{p}, component));
   out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, component));
-  for (const auto& path : {fmt::format("/var/cache/berth/{}", m.app.name),
-                           fmt::format("/var/cache/berth/{}/restic", m.app.name),
-                           fmt::format("/var/lib/berth/{}/backups", m.app.name)}) {
+  const auto cache = fmt::format("/var/cache/berth/{}", m.app.name);
+  for (const auto& path : {cache, cache + "/restic", layout::offsite_records_dir(m)}) {
     add_once(out, make(Directory{.path = path, .mode = "0700"}, component));
   }
   add_password(m, secrets, out);
@@ -198,7 +197,7 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   d.set("app", m.app.name);
   d.set("wrapper", layout::restic_wrapper(m));
   d.set("password_file", secret_path(m, layout::offsite_password_secret));
-  d.set("cache_dir", fmt::format("/var/cache/berth/{}/restic", m.app.name));
+  d.set("cache_dir", cache + "/restic");
   d.set("dir", dir);
   d.set("identity", dir + "/id_ed25519");
   if (m.offsite->s3) {
@@ -215,13 +214,7 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
                                component));
 
   // A failed backup, verification or check reaches the journal and the webhook.
-  const auto webhook = manifest::resolve_value(m.offsite->on_failure_webhook, secrets);
-  if (!webhook) {
-    const auto& w = m.offsite->where;
-    throw Error(fmt::format("{}:{}:{}: [backups] on_failure_webhook: {}", w.file, w.line, w.column,
-                            webhook.error().what()),
-                webhook.error().code(), webhook.error().hint());
-  }
+  const auto webhook = resolved(*m.offsite, m.offsite->on_failure_webhook, "on_failure_webhook", secrets);
   add_failure_reporter(m, out);
   std::vector<std::string> units;
   for (const auto& db : m.databases) {
@@ -232,7 +225,7 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   // The repository is checked and pruned from one server: the primary.
   const bool checker = database_server(m)->name == s.name;
   if (checker) units.push_back(layout::offsite_check_unit(m));
-  for (const auto& unit : units) out.resources.push_back(failure_webhook(m, "unit." + unit, webhook->reveal(), component));
+  for (const auto& unit : units) out.resources.push_back(failure_webhook(m, "unit." + unit, webhook, component));
   if (!checker) return;
 
   const auto unit = layout::offsite_check_unit(m);
@@ -242,12 +235,8 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   c.set("unit", unit);
   c.set("wrapper", layout::restic_wrapper(m));
   c.set("on_calendar", on_calendar ? *on_calendar : m.offsite->check);
-  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".service",
-                                    .content = render_template(m.dir, "database/backup-check.service.mustache", c)},
-                               component, {"daemon-reload"}));
-  out.resources.push_back(make(File{.path = "/etc/systemd/system/" + unit + ".timer",
-                                    .content = render_template(m.dir, "database/backup-check.timer.mustache", c)},
-                               component, {"daemon-reload", "restart:" + unit + ".timer"}));
+  add_timed_service(out, unit, render_template(m.dir, "database/backup-check.service.mustache", c),
+                    render_template(m.dir, "database/backup-check.timer.mustache", c), component);
   out.resources.push_back(make(Unit{unit + ".timer"}, component));
 }
 

@@ -85,16 +85,8 @@ void add_jobs(const manifest::Manifest& m, const manifest::Server& server,
                                           "/run/lock/{}.lock /bin/sh -c \"{}\"",
                                           unit, command)
                             : fmt::format("/bin/sh -c \"{}\"", command));
-    const auto service = "/etc/systemd/system/" + unit + ".service";
-    const auto timer = "/etc/systemd/system/" + unit + ".timer";
-    out.resources.push_back(make(File{.path = service,
-                                      .content = render_template(m.dir, "systemd/job.service.mustache", d)},
-                                 "jobs", {"daemon-reload"}));
-    out.resources.push_back(make(File{.path = timer,
-                                      .content = render_template(m.dir, "systemd/job.timer.mustache", d)},
-                                 "jobs", {"daemon-reload", "restart:" + unit + ".timer"}));
-    out.resources.push_back(
-        make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, "jobs"));
+    add_timed_service(out, unit, render_template(m.dir, "systemd/job.service.mustache", d),
+                      render_template(m.dir, "systemd/job.timer.mustache", d), "jobs", here);
     out.resources.push_back(failure_webhook(m, job.name, webhook->reveal(), "jobs"));
   }
   // What a failed run starts: one template unit for all the app's jobs.
