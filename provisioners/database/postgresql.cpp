@@ -168,6 +168,16 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
                                             "FROM pg_hba_file_rules WHERE error IS NOT NULL")},
                 "postgresql", {"reload:postgresql.service"}));
   add_once(out, make(Unit{"postgresql.service"}, "postgresql"));
+  // A changed setting that PostgreSQL can take without a restart is reloaded: the apps'
+  // connections stay (a comment, or another app's setup writing what this one wrote).
+  // Only what pg_file_settings says needs a restart (listen_addresses, wal_level) restarts.
+  out.handler_scripts["restart:postgresql.service"] = fmt::format(
+      "systemctl is-active -q postgresql.service || return 0\n"
+      "pending=$(cd / && {} -c \"SELECT 1 FROM pg_file_settings WHERE error = 'setting could not be applied' "
+      "LIMIT 1\" 2>/dev/null) || pending=1\n"
+      "if [ -n \"$pending\" ]; then systemctl restart postgresql.service; "
+      "else systemctl reload postgresql.service; fi\n",
+      psql);
   open_to_apps(place, 5432, manifest::Engine::postgresql, out);
   if (!members.empty()) add_replication(m, s, version, members, out);
 }
