@@ -41,6 +41,10 @@ struct Cli {
 // Makes `sub` set cli.action to `run` when it is the chosen subcommand.
 void on_run(CLI::App* sub, Cli& cli, std::function<int(Ui&)> run);
 
+// Whether the person at the terminal agrees to `question` (y/N); false when stdin or
+// stderr is not a terminal (a command then needs --yes).
+bool confirmed(const std::string& question);
+
 // Adds positional COMMAND to `sub`, stored in `into`; the words after `--` are added
 // to it verbatim (CLI11 would read `[ -f x ]` as a bracketed list and split it).
 void add_command_words(CLI::App* sub, Cli& cli, std::vector<std::string>& into, const std::string& help);
@@ -62,6 +66,7 @@ void add_jobs(CLI::App& app, Cli& cli);
 void add_db(CLI::App& app, Cli& cli);
 void add_lock(CLI::App& app, Cli& cli);
 void add_maintenance(CLI::App& app, Cli& cli);
+void add_destroy(CLI::App& app, Cli& cli);
 void add_sandbox(CLI::App& app, Cli& cli);
 void add_version(CLI::App& app, Cli& cli);
 

@@ -14,7 +14,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
@@ -246,15 +245,6 @@ int run_list(const GlobalOptions& global, Ui& ui, const DbFlags& flags) {
                        width[2], row[3]));
   }
   return status;
-}
-
-// Whether the person at the terminal agrees; false when stdin or stderr is not a terminal.
-bool confirmed(const std::string& question) {
-  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) return false;
-  std::cerr << question << " [y/N] " << std::flush;
-  std::string answer;
-  if (!std::getline(std::cin, answer)) return false;
-  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 int run_restore_snapshot(const GlobalOptions& global, Ui& ui, const DbFlags& flags);

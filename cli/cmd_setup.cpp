@@ -19,6 +19,10 @@ void add_setup(CLI::App& app, Cli& cli) {
       "resource with its status, the remote commands used per host, and the restart).");
   auto flags = std::make_shared<ReleaseFlags>();
   add_release_flags(sub, *flags);
+  sub->add_flag("--change-host-settings", flags->change_host_settings,
+                "On a server other apps share: this manifest's host settings ([base] but open_ports, the server's user "
+                "and port) replace theirs instead of refusing the run; change them in the other apps' manifests too "
+                "(docs/operations.md, \"Several apps on one server\")");
   on_run(sub, cli, [&cli, flags](Ui& ui) {
     return run_playbook_command(cli.global, ui, "setup", converge::Mode::apply, DetailedExitCode::no,
                                 flags.get());

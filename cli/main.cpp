@@ -2,8 +2,11 @@
 #include <cli/cli.hpp>
 #include <core/error.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +14,14 @@ namespace berth::cli {
 
 void on_run(CLI::App* sub, Cli& cli, std::function<int(Ui&)> run) {
   sub->callback([&cli, run = std::move(run)] { cli.action = run; });
+}
+
+bool confirmed(const std::string& question) {
+  if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) return false;
+  std::cerr << question << " [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
 }
 
 void add_command_words(CLI::App* sub, Cli& cli, std::vector<std::string>& into, const std::string& help) {
@@ -61,6 +72,7 @@ int run_main(int argc, char** argv) {
   add_db(app, cli);
   add_lock(app, cli);
   add_maintenance(app, cli);
+  add_destroy(app, cli);
   add_sandbox(app, cli);
   add_version(app, cli);
 

@@ -230,7 +230,9 @@ int run_playbook_command(const GlobalOptions& global, Ui& ui, const manifest::Ma
   context.env = {{"BERTH_APP", manifest.app.name}, {"BERTH_PLAYBOOK", name}};
   context.desired = [&](const manifest::Server& server, const std::vector<std::string>& components,
                         const debian::Release& release) {
-    return provisioners::desired_state(manifest, server, secrets, components, release);
+    auto desired = provisioners::desired_state(manifest, server, secrets, components, release);
+    if (release_flags && release_flags->change_host_settings) provisioners::take_host_settings(manifest, desired);
+    return desired;
   };
   const auto steps = playbook::run_playbook(book, context);
 

@@ -25,6 +25,7 @@ struct ReleaseFlags {
   std::string lock_wait = "0s";
   std::string gate_deadline;        // empty: the playbook's health step deadline
   std::string target;               // choose: the release to go back to
+  bool change_host_settings = false;  // setup: this manifest's host settings replace the other apps'
 };
 
 // Loads the manifest, selects and connects the hosts, runs playbook `name` in `mode`

@@ -1,15 +1,120 @@
+#include <core/layout/claims.hpp>
+#include <core/util/hash.hpp>
+#include <core/util/text.hpp>
 #include <provisioners/base/base.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <set>
 
 namespace berth::provisioners {
 
 namespace {
 
-constexpr const char* component_names[] = {"base", "databases", "app", "jobs", "proxy"};
+// The name of a file, folder, link, user, group or unit resource, or of what a command
+// creates, with its kind as the claims spell it; empty for packages and other commands.
+std::pair<std::string, std::string> claimed(const converge::Resource& r) {
+  using namespace converge;
+  if (const auto* f = std::get_if<File>(&r.spec)) return {"file", f->path};
+  if (const auto* d = std::get_if<Directory>(&r.spec)) return {"dir", d->path};
+  if (const auto* l = std::get_if<Symlink>(&r.spec)) return {"link", l->path};
+  if (const auto* u = std::get_if<User>(&r.spec)) return {"user", u->name};
+  if (const auto* g = std::get_if<Group>(&r.spec)) return {"group", g->name};
+  if (const auto* u = std::get_if<Unit>(&r.spec)) return {"unit", u->name};
+  // What a command makes (a certificate, a log, a token): removed as a whole.
+  if (const auto* c = std::get_if<Command>(&r.spec); c && !c->creates.empty()) return {"path", c->creates};
+  return {};
+}
+
+// The host's own settings as this manifest renders them for `s`: every app on a server
+// must render them alike (docs/operations.md, "Several apps on one server").
+std::vector<std::pair<std::string, std::string>> host_settings(const manifest::Manifest& m,
+                                                                const manifest::Server& s) {
+  const auto& b = m.base;
+  std::string keys = "none";
+  if (!b.ssh_keys.empty()) {
+    std::string all;
+    for (const auto& k : b.ssh_keys) all += k + "\n";
+    keys = fmt::format("sha256:{} ({} keys)", util::sha256_hex(all).substr(0, 16), b.ssh_keys.size());
+  }
+  return {{"harden", b.harden ? "true" : "false"},
+          {"deploy_user", b.deploy_user},
+          {"ssh_keys", keys},
+          {"timezone", b.timezone},
+          {"swap", b.swap},
+          {"journald_max_use", b.journald_max_use},
+          {"ssh_port", std::to_string(s.port)},
+          {"permit_root_login", permit_root_login(s)}};
+}
+
+// What this app takes on `s` (layout/claims.hpp), from `whole`: every component's
+// resources, with secrets as placeholders. A resource is shared with other apps when
+// the same manifest under another app name has it too; the rest is the app's own.
+layout::Claim make_claim(const manifest::Manifest& m, const manifest::Server& s, const Desired& whole,
+                         const Desired& other_name) {
+  layout::Claim c;
+  c.app = m.app.name;
+  c.host = host_settings(m, s);
+  if (s.has_role("app")) {
+    c.first_port = m.app.run.port;
+    c.last_port = layout::app_ports(m, Color::green).back();
+  }
+  if (s.has_role("proxy") && m.proxy) {
+    c.site = true;
+    c.domains = m.proxy->domains;
+  }
+  if (s.has_role("db")) {
+    for (const auto& db : m.databases) {
+      const bool redis = db.engine == manifest::Engine::redis;
+      static constexpr const char* engines[] = {"postgresql", "mysql", "redis", "mongodb"};
+      c.databases.push_back({.engine = engines[static_cast<int>(db.engine)],
+                             .name = redis ? "-" : db.name,
+                             .user = redis ? "-" : db.user,
+                             .replica = m.is_replica(s.name)});
+    }
+  }
+  std::set<std::pair<std::string, std::string>> elsewhere;
+  for (const auto& r : other_name.resources) elsewhere.insert(claimed(r));
+  for (const auto& r : whole.resources) {
+    const auto id = claimed(r);
+    if (id.first.empty()) continue;
+    if (!elsewhere.contains(id)) {
+      c.own.push_back({.kind = id.first, .name = id.second, .handlers = r.notify});
+    } else if (const auto* f = std::get_if<converge::File>(&r.spec);
+               f && r.component != "base" && r.component != "firewall") {
+      // base's and the host's ruleset's files follow the host settings alone, which
+      // the claims compare as such (and --change-host-settings replaces).
+      c.shared[f->path] = util::sha256_hex(f->content);
+    }
+  }
+  c.data = {layout::config_dir(m) + "/secrets", "/var/backups/berth/" + m.app.name, layout::offsite_chroot(m)};
+  return c;
+}
+
+// The claim's file, and the origin's, written first: the probe of every other app's run
+// reads them (the check itself is the caller's, on Desired::claim).
+void add_claim(const manifest::Manifest& m, const layout::Claim& claim, Desired& out) {
+  using converge::make;
+  out.claims_dir = layout::claims_dir;
+  out.claim = layout::render_claim(claim);
+  std::vector<converge::Resource> r;
+  r.push_back(make(converge::Directory{.path = layout::claims_dir, .mode = "0755"}, "base"));
+  r.push_back(make(converge::File{.path = layout::claim_file(m.app.name), .content = out.claim}, "base"));
+  // Where the app was first set up from, for the messages of other apps' refusals.
+  const auto origin = m.path.empty() ? std::string("-") : std::filesystem::absolute(m.path).lexically_normal().string();
+  r.push_back(make(converge::Command{.name = "origin:" + m.app.name,
+                                     .run = fmt::format("printf '%s\\n' {} > {}", util::shell_quote(origin),
+                                                        layout::origin_file(m.app.name)),
+                                     .creates = layout::origin_file(m.app.name)},
+                   "base"));
+  for (auto& one : r) {
+    one.stage = converge::Stage::layout;
+    out.resources.push_back(std::move(one));
+  }
+}
 
 }  // namespace
 
@@ -37,6 +142,17 @@ void add_timed_service(Desired& out, const std::string& unit, std::string servic
   out.resources.push_back(make(Unit{.name = unit + ".timer", .enabled = here, .active = here}, component));
 }
 
+void take_host_settings(const manifest::Manifest& m, Desired& out) {
+  const auto own = layout::claim_file(m.app.name);
+  auto take = converge::make(converge::Command{.name = "host-settings:" + m.app.name,
+                                               .run = layout::take_host_settings_script(out.claim, own),
+                                               .unless = layout::host_settings_taken_test(out.claim, own)},
+                             "base");
+  take.stage = converge::Stage::layout;
+  out.resources.push_back(std::move(take));
+  out.take_host_settings = true;
+}
+
 Desired desired_state(const manifest::Manifest& manifest, const manifest::Server& server,
                       manifest::SecretSources& secrets, const std::vector<std::string>& components,
                       const debian::Release& release) {
@@ -44,40 +160,40 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
     return components.empty() ||
            std::find(components.begin(), components.end(), component) != components.end();
   };
-  const auto add_components = [&](const auto& want, manifest::SecretSources& values, Desired& out) {
-    if (want("base")) add_base(manifest, server, out);
-    if (want("databases") && server.has_role("db")) add_databases(manifest, server, out);
-    if (want("databases") && (server.has_role("db") || server.has_role("backup")))
-      add_offsite(manifest, server, values, out);
-    if (want("app") && server.has_role("app")) add_backend(manifest, server, values, out);
-    if (want("jobs") && server.has_role("app")) add_jobs(manifest, server, values, out);
-    if (want("proxy") && server.has_role("proxy") && manifest.proxy) add_proxy(manifest, server, values, out);
+  const auto all = [](std::string_view) { return true; };
+  const auto render = [&](const manifest::Manifest& m, const auto& want, manifest::SecretSources& values) {
+    Desired out;
+    out.release = release;
+    if (want("base")) add_base(m, server, out);
+    if (want("databases") && server.has_role("db")) add_databases(m, server, out);
+    if (want("databases") && (server.has_role("db") || server.has_role("backup"))) add_offsite(m, server, values, out);
+    if (want("app") && server.has_role("app")) add_backend(m, server, values, out);
+    if (want("jobs") && server.has_role("app")) add_jobs(m, server, values, out);
+    if (want("proxy") && server.has_role("proxy") && m.proxy) add_proxy(m, server, values, out);
+    return out;
   };
-  Desired out;
-  out.release = release;
-  add_components(wanted, secrets, out);
+  auto out = render(manifest, wanted, secrets);
   for (auto& secret : out.secrets) {
     if (secret.owner.empty()) secret.owner = server.name;
     secret.copy = secret.owner != server.name;
   }
-  if (!wanted("base") || !manifest.base.harden) return out;
-  // The firewall is the whole host's: when this step converges only some components,
-  // the ports of the others are asked for too, or applying base would close them.
-  // Ports never depend on secret values, so those stand in as placeholders.
-  auto rules = out.firewall;
-  const auto all = [](std::string_view) { return true; };
-  const bool partial = std::any_of(std::begin(component_names), std::end(component_names),
-                                   [&](const char* c) { return !wanted(c); });
-  if (partial) {
-    manifest::SecretSources placeholders(manifest, [](const std::string& name) {
-      return std::optional<std::string>("placeholder-" + name);
-    });
-    Desired whole;
-    whole.release = release;
-    add_components(all, placeholders, whole);
-    rules = std::move(whole.firewall);
+  // The whole host's share of this app, whichever components this step converges: its
+  // firewall openings and its claim. Neither depends on secret values, so placeholders
+  // stand in for them. The same manifest under another app's name tells what another
+  // app would share with this one.
+  const auto placeholder = [](const std::string& name) { return std::optional<std::string>("placeholder-" + name); };
+  manifest::SecretSources placeholders(manifest, placeholder);
+  auto whole = render(manifest, all, placeholders);
+  auto renamed = manifest;
+  renamed.app.name = manifest.app.name == "berth-other" ? "berth-another" : "berth-other";
+  manifest::SecretSources renamed_placeholders(renamed, placeholder);
+  auto other = render(renamed, all, renamed_placeholders);
+  if (manifest.base.harden) {
+    add_firewall(manifest, server, whole.firewall, whole);
+    add_firewall(renamed, server, other.firewall, other);
   }
-  add_firewall(manifest, rules, out);
+  add_claim(manifest, make_claim(manifest, server, whole, other), out);
+  if (wanted("base") && manifest.base.harden) add_firewall(manifest, server, whole.firewall, out);
   return out;
 }
 

@@ -45,6 +45,11 @@ Desired desired_state(const manifest::Manifest& manifest, const manifest::Server
                       const std::vector<std::string>& components = {},
                       const debian::Release& release = debian::assumed());
 
+// `berth setup --change-host-settings`: the host settings of `out` (desired_state's, for
+// one server) replace the other apps' in their claims on the server, and differing
+// ones no longer refuse the run (docs/operations.md, "Several apps on one server").
+void take_host_settings(const manifest::Manifest& m, Desired& out);
+
 // The components, each adding its resources to `out` (called by desired_state).
 void add_base(const manifest::Manifest& m, const manifest::Server& s, Desired& out);
 void add_databases(const manifest::Manifest& m, const manifest::Server& s, Desired& out);

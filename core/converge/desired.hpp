@@ -70,6 +70,13 @@ struct Desired {
   // old workers stop taking connections. Other handlers run as apply.hpp says.
   std::map<std::string, std::string> handler_scripts;
   std::vector<Expectation> expectations;
+  // A folder the probe reads whole (ProbeResult::dir_files): the claims of the apps on
+  // the host, which the caller checks against this app's own (`claim`) before any change.
+  std::string claims_dir;
+  std::string claim;
+  // This run's host settings replace the other apps' (`setup --change-host-settings`):
+  // the caller does not refuse the run for them.
+  bool take_host_settings = false;
 };
 
 // The text standing for a generated secret's value in a file's content.

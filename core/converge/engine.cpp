@@ -168,6 +168,7 @@ ProbedHost probe_host(Remote& remote, const Desired& desired,
     if (!s.path.empty()) extra.read_files[s.name] = s.path;
   }
   for (const auto& e : desired.expectations) extra.expect_files.push_back(e.path);
+  extra.read_dir = desired.claims_dir;
 
   // Probe: one exec reports everything.
   if (progress) progress("probing");

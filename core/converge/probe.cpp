@@ -193,6 +193,10 @@ std::string render_probe(const std::vector<Resource>& resources, const ProbeExtr
     script += fmt::format("if [ -f {0} ]; then rec_file expect:{1} content {0}; fi\n",
                           shell_quote(extra.expect_files[i]), i);
   }
+  if (!extra.read_dir.empty()) {
+    script += fmt::format("for f in {}/*; do [ -f \"$f\" ] && rec_file \"dir:${{f##*/}}\" content \"$f\"; done\n",
+                          shell_quote(extra.read_dir));
+  }
   // Handlers an interrupted run still owes (apply.hpp): globbing forks nothing.
   script += fmt::format("for f in {}/*; do [ -e \"$f\" ] && rec owed handler \"${{f##*/}}\"; done\n", owed_dir);
   script += "rec_end\n";
@@ -217,6 +221,8 @@ std::expected<ProbeResult, std::string> parse_probe(const std::vector<util::Reco
         return std::unexpected(fmt::format("probe: record for unknown expectation '{}'", subject));
       }
       result.expected[index] = value;
+    } else if (subject.starts_with("dir:")) {
+      result.dir_files[subject.substr(4)] = value;
     } else if (subject.starts_with("file:")) {
       result.files[subject.substr(5)] = value;
     } else if (subject == "owed") {

@@ -44,6 +44,9 @@ struct ProbeExtra {
   // Paths of small files whose content is compared with Desired::expectations (not
   // secrets: shown as they are).
   std::vector<std::string> expect_files;
+  // A folder whose every file's content is wanted (the claims of the apps on the host,
+  // core/layout/claims.hpp); empty: none.
+  std::string read_dir;
 };
 
 // What a probe run reported.
@@ -53,6 +56,7 @@ struct ProbeResult {
   std::map<std::size_t, std::string> expected; // index in ProbeExtra::expect_files -> content, when it exists
   std::map<std::string, std::string> facts;    // os, memory_kb, ...
   std::vector<std::string> owed;               // handlers an interrupted run owes (apply.hpp)
+  std::map<std::string, std::string> dir_files; // ProbeExtra::read_dir's files: name -> content
 };
 
 // The probe script for `resources`: POSIX sh, read-only, run as root.

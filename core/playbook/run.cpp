@@ -1,5 +1,6 @@
 #include <core/util/clock.hpp>
 #include <core/health/check.hpp>
+#include <core/layout/claims.hpp>
 #include <core/layout/layout.hpp>
 #include <core/playbook/run.hpp>
 #include <core/util/duration.hpp>
@@ -80,6 +81,16 @@ void run_converge(const Step& step, Context& context, StepReport& report) {
       } else if (os.release->number != desired[i].release.number) {
         other_release[i] = true;
         desired[i].release = *os.release;
+      } else if (!desired[i].claim.empty()) {
+        // Other apps on the server: a manifest that cannot live next to them changes nothing.
+        const auto refused = layout::refusal(
+            desired[i].claim, context.manifest.app.name, context.manifest.path.string(), probed[i].probe.dir_files,
+            desired[i].take_host_settings ? layout::HostSettings::take : layout::HostSettings::compare);
+        if (!refused.empty()) {
+          host.error = refused;
+          host.failed_step = "probe";
+          probed[i].refused = true;
+        }
       }
     }
     if (host.failed()) return std::unexpected(Error(util::about(remote.name(), host.error)));

@@ -27,11 +27,15 @@ std::vector<FirewallRule> base_firewall_rules(const manifest::Manifest& m,
 // berth::Error (internal) for a rule no provisioner should make: port outside 1..65535,
 // proto other than tcp/udp, a source that is not an address or CIDR.
 std::string render_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules);
+// The rules of one app, as the file the host's ruleset includes (layout::firewall_fragment).
+std::string render_firewall_fragment(const manifest::Manifest& m, const std::vector<FirewallRule>& rules);
 
 // Adds (desired_state does, unless [base] harden = false) the ruleset file (validated with `nft -c` and checked to keep sshd's ports
 // open before it takes effect, applied by reloading nftables.service) and the
 // nftables package and unit to `out`. Throws like render_firewall.
-void add_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules,
+// The host's own ruleset opens `server`'s SSH port and includes every app's file; this
+// app's file holds the rest of `rules`.
+void add_firewall(const manifest::Manifest& m, const manifest::Server& server, const std::vector<FirewallRule>& rules,
                   Desired& out);
 
 // sshd's PermitRootLogin for `server`: "prohibit-password" while berth logs in as

@@ -1,6 +1,7 @@
 // The host's firewall: every component's FirewallRule rendered into one nftables
 // ruleset, checked with `nft -c` and applied whole by reloading nftables.service.
 #include <core/error.hpp>
+#include <core/layout/claims.hpp>
 #include <core/render.hpp>
 #include <provisioners/base/base.hpp>
 
@@ -45,9 +46,7 @@ std::string comment(std::string_view why) {
   return out;
 }
 
-}  // namespace
-
-std::string render_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules) {
+kainjow::mustache::data rule_list(const std::vector<FirewallRule>& rules) {
   std::vector<std::pair<std::string, std::string>> merged;  // match, why
   for (const auto& rule : rules) {
     const auto key = match(rule);
@@ -66,24 +65,52 @@ std::string render_firewall(const manifest::Manifest& m, const std::vector<Firew
     r.set("why", comment(why));
     list.push_back(r);
   }
+  return list;
+}
+
+}  // namespace
+
+std::string render_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules) {
   kainjow::mustache::data d;
-  d.set("rules", list);
+  d.set("rules", rule_list(rules));
+  d.set("fragments", std::string(layout::firewall_dir) + "/*.nft");
   return render_template(m.dir, "base/nftables.conf.mustache", d);
 }
 
-void add_firewall(const manifest::Manifest& m, const std::vector<FirewallRule>& rules,
+std::string render_firewall_fragment(const manifest::Manifest& m, const std::vector<FirewallRule>& rules) {
+  kainjow::mustache::data d;
+  d.set("app", m.app.name);
+  d.set("rules", rule_list(rules));
+  return render_template(m.dir, "base/nftables-app.nft.mustache", d);
+}
+
+void add_firewall(const manifest::Manifest& m, const manifest::Server& s, const std::vector<FirewallRule>& rules,
                   Desired& out) {
   auto& r = out.resources;
   r.push_back(make(Package{"nftables"}, "firewall"));
+  // The host's ruleset opens the SSH port alone; each app's openings are its own file.
+  const FirewallRule ssh{.port = s.port, .why = "ssh"};
+  std::vector<FirewallRule> own;
+  for (const auto& rule : rules) {
+    if (rule.port != ssh.port || rule.proto != ssh.proto || !rule.from.empty()) own.push_back(rule);
+  }
+  r.push_back(make(Directory{.path = layout::firewall_dir, .mode = "0755"}, "firewall"));
+  // Checked alone, inside a chain of a table nft only parses.
+  r.push_back(make(File{.path = layout::firewall_fragment(m.app.name),
+                        .content = render_firewall_fragment(m, own),
+                        .validate = "printf 'table inet berth_check {\\n chain input {\\n include \"%s\"\\n }\\n}\\n' "
+                                    "{} | nft -c -f /dev/stdin"},
+                   "firewall", {"reload:nftables.service"}));
   // Before it takes effect: nft must accept the file, and every port sshd listens on
   // must stay open (the manifest's port may be a forward, or an ~/.ssh/config alias's).
   r.push_back(make(
       File{.path = nftables_conf,
-           .content = render_firewall(m, rules),
+           .content = render_firewall(m, {ssh}),
            .mode = "0755",
            .validate =
                "nft -c -f {} && for p in $(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == \"port\" "
-               "{ print $2 }'); do grep -Eq \"^[[:space:]]*tcp dport $p accept\" {} || { echo "
+               "{ print $2 }'); do cat {} "
+               "/etc/berth/firewall.d/*.nft 2>/dev/null | grep -Eq \"^[[:space:]]*tcp dport $p accept\" || { echo "
                "\"{} would close port $p, where sshd listens: add $p to [base] open_ports or set "
                "port = $p for this server\"; exit 1; }; done"},
       "firewall", {"reload:nftables.service"}));

@@ -277,6 +277,9 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
 
   kainjow::mustache::data d;
   d.set("app", app);
+  // The site without domains is the host's default one (one app at most: the claims
+  // refuse a second); a site with domains answers for them alone, next to other apps'.
+  d.set("default_server", std::string(proxy.domains.empty() ? " default_server" : ""));
   d.set("server_names", proxy.domains.empty() ? std::string("_") : [&] {
     std::string names;
     for (const auto& n : proxy.domains) names += (names.empty() ? "" : " ") + n;

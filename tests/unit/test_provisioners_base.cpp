@@ -169,7 +169,13 @@ TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open
     const auto established = f.content.find("ct state established,related accept");
     REQUIRE(established != std::string::npos);
     CHECK(established < f.content.find("dport"));
-    CHECK(accept_rules(f.content) ==
+    // The host's ruleset opens ssh and includes each app's file, which opens the rest.
+    CHECK(accept_rules(f.content) == std::vector<std::string>{"tcp dport 22 accept comment \"ssh\""});
+    CHECK(has(f.content, "include \"/etc/berth/firewall.d/*.nft\""));
+    const auto& own = file(d, "/etc/berth/firewall.d/shop.nft");
+    CHECK(has(own.validate, "nft -c -f /dev/stdin"));
+    CHECK(find(d, "file:/etc/berth/firewall.d/shop.nft")->notify == std::vector<std::string>{"reload:nftables.service"});
+    CHECK(accept_rules(f.content + own.content) ==
           std::vector<std::string>{"tcp dport 22 accept comment \"ssh\"",
                                    "tcp dport 80 accept comment \"http (nginx)\"",
                                    "tcp dport 443 accept comment \"https (nginx)\"",
@@ -186,8 +192,9 @@ TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open
   SECTION("a host without the proxy role keeps 80 and 443 closed; ssh follows its port") {
     m.servers[0].roles = {"db"};
     m.servers[0].port = 2222;
-    const auto rules =
-        accept_rules(file(desired(m, m.servers[0]), provisioners::nftables_conf).content);
+    const auto d = desired(m, m.servers[0]);
+    const auto rules = accept_rules(file(d, provisioners::nftables_conf).content +
+                                    file(d, "/etc/berth/firewall.d/shop.nft").content);
     CHECK(rules == std::vector<std::string>{"tcp dport 2222 accept comment \"ssh\"",
                                             "tcp dport 8443 accept comment \"[base] open_ports\""});
   }
@@ -329,6 +336,7 @@ TEST_CASE("base: harden = false keeps only berth's own folders and tools") {
     ids.push_back(r.id());
   CHECK(ids == std::vector<std::string>{"package:ca-certificates", "package:tzdata", "package:curl",
                                         "directory:/etc/berth", "directory:/etc/berth/shop",
-                                        "directory:/etc/berth/shop/secrets"});
+                                        "directory:/etc/berth/shop/secrets", "directory:/etc/berth/apps.d",
+                                        "file:/etc/berth/apps.d/shop.claim", "command:origin:shop"});
   CHECK(d.firewall.empty());
 }

@@ -402,7 +402,7 @@ TEST_CASE("provisioners: an app server behind a proxy of another host opens its 
   // Its live color's record, though no nginx runs here.
   CHECK(find(d, "file:/etc/berth/shop/upstream.conf"));
   CHECK_FALSE(find(d, "package:nginx"));
-  const auto* nft = find(d, "file:/etc/nftables.conf");
+  const auto* nft = find(d, "file:/etc/berth/firewall.d/shop.nft");
   REQUIRE(nft);
   const auto& rules = std::get<File>(nft->spec).content;
   for (const int port : layout::app_ports(m, layout::Color::blue)) {

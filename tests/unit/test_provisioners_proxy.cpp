@@ -367,6 +367,7 @@ TEST_CASE("proxy: your own certificate: one root-only file, checked before nginx
 
 TEST_CASE("proxy: HTTP/2 the way each release's nginx spells it") {
   auto m = sample(manifest::Tls::self_signed);
+  m.proxy->domains.clear();  // the host's default site
   CHECK(has(site_of(proxy_of(m)), "listen 443 ssl default_server;"));
   m.proxy->http2 = true;
   CHECK(has(site_of(proxy_of(m)), "listen 443 ssl http2 default_server;"));
@@ -375,6 +376,11 @@ TEST_CASE("proxy: HTTP/2 the way each release's nginx spells it") {
   manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
   provisioners::add_proxy(m, m.servers[0], secrets, d);
   CHECK(has(site_of(d), "listen 443 ssl default_server;\n    http2 on;"));
+  // With domains, the site answers for them alone: another app may be the default one.
+  m.proxy->http2 = false;
+  m.proxy->domains = {"shop.example"};
+  CHECK(has(site_of(proxy_of(m)), "listen 443 ssl;"));
+  CHECK_FALSE(has(site_of(proxy_of(m)), "default_server"));
 }
 
 TEST_CASE("proxy: the site serves the maintenance page when berth maintenance put its file") {
