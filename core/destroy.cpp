@@ -21,14 +21,20 @@ bool under(std::string_view path, std::string_view dir) {
          (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
 }
 
-// The lines that drop one database of the claim (its primary only: a replica follows).
+// The lines that drop one database of the claim. A PostgreSQL replica (in recovery:
+// a switchover may have made it one since the claim was written) drops nothing: its
+// primary's drop reaches it.
 std::string drop(const manifest::Manifest& m, const layout::Claim::Database& d) {
   const auto what = shell_quote(database_name(d));
   if (d.engine == "postgresql") {
-    return fmt::format("cd / && {0} -c 'DROP DATABASE IF EXISTS \"{1}\" WITH (FORCE)' && {0} -c "
+    return fmt::format("if [ \"$(cd / && {0} -c 'SELECT pg_is_in_recovery()')\" = t ]; then\n"
+                       "  rec kept database {3}' (a replica: the primary drops it)'\n"
+                       "else\n"
+                       "  cd / && {0} -c 'DROP DATABASE IF EXISTS \"{1}\" WITH (FORCE)' && {0} -c "
                        "'DROP ROLE IF EXISTS \"{2}\"' "
                        "|| fail \"could not drop the PostgreSQL database {1} or its role {2}\"\n"
-                       "rec dropped database {3}\n",
+                       "  rec dropped database {3}\n"
+                       "fi\n",
                        psql, d.name, d.user, what);
   }
   if (d.engine == "mysql") {
@@ -137,7 +143,7 @@ std::string remove_script(const manifest::Manifest& m, const layout::Claim& clai
   std::vector<std::string> data = claim.data;
   if (purge == Purge::yes) {
     for (const auto& d : claim.databases) {
-      if (!d.replica) s += drop(m, d);
+      s += drop(m, d);
     }
     data.clear();
   } else {

@@ -1,3 +1,4 @@
+#include <core/db/replication.hpp>
 #include <core/layout/claims.hpp>
 #include <core/util/hash.hpp>
 #include <core/util/text.hpp>
@@ -72,9 +73,15 @@ layout::Claim make_claim(const manifest::Manifest& m, const manifest::Server& s,
       static constexpr const char* engines[] = {"postgresql", "mysql", "redis", "mongodb"};
       c.databases.push_back({.engine = engines[static_cast<int>(db.engine)],
                              .name = redis ? "-" : db.name,
-                             .user = redis ? "-" : db.user,
-                             .replica = m.is_replica(s.name)});
+                             .user = redis ? "-" : db.user});
     }
+  }
+  // A replica's standby settings come and go with a switchover (`berth db promote`),
+  // which converges no db server: the claim must not depend on which is the primary.
+  std::set<std::string> by_role;
+  for (const auto& db : m.databases) {
+    if (db.engine == manifest::Engine::postgresql)
+      by_role.insert(db::standby_conf(db.version.empty() ? whole.release.postgresql : db.version));
   }
   std::set<std::pair<std::string, std::string>> elsewhere;
   for (const auto& r : other_name.resources) elsewhere.insert(claimed(r));
@@ -84,7 +91,7 @@ layout::Claim make_claim(const manifest::Manifest& m, const manifest::Server& s,
     if (!elsewhere.contains(id)) {
       c.own.push_back({.kind = id.first, .name = id.second, .handlers = r.notify});
     } else if (const auto* f = std::get_if<converge::File>(&r.spec);
-               f && r.component != "base" && r.component != "firewall") {
+               f && r.component != "base" && r.component != "firewall" && !by_role.contains(f->path)) {
       // base's and the host's ruleset's files follow the host settings alone, which
       // the claims compare as such (and --change-host-settings replaces).
       c.shared[f->path] = util::sha256_hex(f->content);

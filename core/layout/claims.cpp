@@ -72,8 +72,7 @@ std::string render_claim(const Claim& c) {
     out += "site" + (domains.empty() ? std::string(" default") : domains) + "\n";
   }
   for (const auto& d : c.databases) {
-    out += fmt::format("database {} {} {} {}\n", d.engine, one_line(d.name), one_line(d.user),
-                       d.replica ? "replica" : "primary");
+    out += fmt::format("database {} {} {}\n", d.engine, one_line(d.name), one_line(d.user));
   }
   for (const auto& [path, hash] : c.shared)
     out += fmt::format("shared {} {}\n", hash, one_line(path));
@@ -111,7 +110,6 @@ Claim parse_claim(std::string_view app, std::string_view text) {
       d.engine = word(rest);
       d.name = word(rest);
       d.user = word(rest);
-      d.replica = word(rest) == "replica";
       c.databases.push_back(std::move(d));
     } else if (key == "shared") {
       const auto hash = word(rest);

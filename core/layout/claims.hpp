@@ -32,7 +32,6 @@ struct Claim {
     std::string engine;    // postgresql | mysql | redis | mongodb
     std::string name;      // "-" for redis
     std::string user;      // "-" for redis
-    bool replica = false;  // a PostgreSQL replica: its data comes from the primary
   };
   // What the app alone has on the server, for `berth destroy`.
   struct Own {

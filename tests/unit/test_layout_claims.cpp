@@ -54,7 +54,7 @@ TEST_CASE("claims: a claim reads back as it was written") {
   c.last_port = 3003;
   c.site = true;
   c.domains = {"shop.test", "www.shop.test"};
-  c.databases = {{.engine = "postgresql", .name = "shop", .user = "shopper", .replica = true},
+  c.databases = {{.engine = "postgresql", .name = "shop", .user = "shopper"},
                  {.engine = "redis", .name = "-", .user = "-"}};
   c.shared = {{"/etc/sudoers.d/berth", "0123"}};
   c.own = {{.kind = "file",
@@ -70,8 +70,7 @@ TEST_CASE("claims: a claim reads back as it was written") {
   CHECK(back.domains == c.domains);
   REQUIRE(back.databases.size() == 2);
   CHECK(back.databases[0].user == "shopper");
-  CHECK(back.databases[0].replica);
-  CHECK_FALSE(back.databases[1].replica);
+  CHECK(back.databases[1].engine == "redis");
   CHECK(back.shared == c.shared);
   REQUIRE(back.own.size() == 2);
   CHECK(back.own[0].handlers == c.own[0].handlers);
