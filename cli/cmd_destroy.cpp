@@ -64,7 +64,8 @@ int run_destroy(const GlobalOptions& global, Ui& ui, destroy::Purge purge, bool 
     const auto& name = hosts.servers[i]->name;
     if (!claims[i]) {
       ui.progress(
-          fmt::format("{}: {} has no claim here (never set up by this berth, or destroyed already)",
+          fmt::format("{}: {} has no claim here: destroyed already, or set up by a berth older than "
+                      "claims (run `berth setup` once, then destroy)",
                       name, m.app.name));
       continue;
     }

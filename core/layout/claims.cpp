@@ -212,8 +212,9 @@ std::vector<std::string> claim_conflicts(const Claim& ours, const Claim& theirs,
     const auto it = theirs.shared.find(path);
     if (it != theirs.shared.end() && it->second != hash) {
       out.push_back(
-          fmt::format("this app would write {} differently than {} does (what each renders there "
-                      "depends on its manifest: the servers' roles and addresses, the databases)",
+          fmt::format("this app would write {} differently than {} does: both render it from their "
+                      "manifests, which must agree on what it holds (the runtime's version, the database "
+                      "servers' settings, the addresses of the servers they let in)",
                       path, theirs.app));
     }
   }
