@@ -131,8 +131,8 @@ echo "ok   [server_checks]: the manifest's disk threshold is judged"
 "$BERTH" -e sandbox --no-color health --watch 2 >"$work/watch.out" 2>"$work/watch.err" &
 watch_pid=$!
 wait_for 'web db:main: new -> pass'
-# sshd stops and every SSH connection dies, the watch's too; systemd starts it again in 20 s.
-sandbox_ssh "$sandbox" 1 'systemd-run --quiet --on-active=20 systemctl start ssh.service;
+# sshd stops and every SSH connection dies, the watch's too; systemd starts it again in 10 s.
+sandbox_ssh "$sandbox" 1 'systemd-run --quiet --on-active=10 systemctl start ssh.service;
   systemctl stop ssh.socket ssh.service; pkill -9 -x sshd' >/dev/null 2>&1 || true
 run_health
 [ "$status" = 5 ] || fail "sshd stopped: exit $status, want 5: $out $(cat "$work/stderr")"
