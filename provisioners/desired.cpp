@@ -3,6 +3,7 @@
 #include <core/util/hash.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/base/base.hpp>
+#include <provisioners/database/database.hpp>
 #include <provisioners/provisioner.hpp>
 
 #include <fmt/format.h>
@@ -70,8 +71,7 @@ layout::Claim make_claim(const manifest::Manifest& m, const manifest::Server& s,
   if (s.has_role("db")) {
     for (const auto& db : m.databases) {
       const bool redis = db.engine == manifest::Engine::redis;
-      static constexpr const char* engines[] = {"postgresql", "mysql", "redis", "mongodb"};
-      c.databases.push_back({.engine = engines[static_cast<int>(db.engine)],
+      c.databases.push_back({.engine = database::engine_name(db.engine),
                              .name = redis ? "-" : db.name,
                              .user = redis ? "-" : db.user});
     }
