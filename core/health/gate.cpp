@@ -29,6 +29,7 @@ GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock,
   };
   std::map<std::pair<std::string, std::string>, int> streaks;
   GateOutcome outcome;
+  auto retry = policy.retry;
   while (true) {
     const auto round_start = clock.now();
     outcome.last = round();
@@ -46,7 +47,15 @@ GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock,
       outcome.passed = true;
       return outcome;
     }
-    const auto next = std::max(now, round_start + policy.interval);
+    const bool failed = std::any_of(outcome.last.begin(), outcome.last.end(), [](const CheckResult& r) { return !r.ok; });
+    auto wait = policy.interval;
+    if (failed && retry > std::chrono::milliseconds(0)) {
+      wait = std::min(wait, retry);
+      retry *= 2;
+    } else if (!failed) {
+      retry = policy.retry;
+    }
+    const auto next = std::max(now, round_start + wait);
     if (next > end) return outcome;
     clock.sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(next - now));
   }

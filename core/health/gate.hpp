@@ -35,6 +35,11 @@ struct GatePolicy {
   std::chrono::milliseconds deadline{std::chrono::seconds(60)}; // no round starts after this
   int success_threshold = 1;             // consecutive passes each check needs
   std::map<std::string, int, std::less<>> thresholds;  // by check name: overrides success_threshold
+  // After a round with a failed check, the next starts this soon, then twice as late
+  // after each further failed round, never later than `interval`: a check that fails
+  // for a moment (an instance warming up, nginx's old workers finishing) is seen
+  // passing at once, a check that keeps failing is not hammered.
+  std::chrono::milliseconds retry{250};
 };
 
 // The policy for the manifest checks `checks`: the shortest of their intervals, each

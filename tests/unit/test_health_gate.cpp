@@ -49,10 +49,17 @@ TEST_CASE("gate: passes on the first round when everything passes") {
   CHECK(clock.sleeps.empty());
 }
 
+// A policy whose failed rounds are retried at the interval, as a passed one is.
+GatePolicy steady(std::chrono::milliseconds interval, std::chrono::milliseconds deadline, int threshold) {
+  GatePolicy p{interval, deadline, threshold, {}};
+  p.retry = 0ms;
+  return p;
+}
+
 TEST_CASE("gate: retries at the interval until the checks pass") {
   FakeClock clock;
   int told = 0;
-  const auto out = run_gate(scripted(clock, {{false, true}, {false, false}, {true, true}}), {2s, 60s, 1}, clock,
+  const auto out = run_gate(scripted(clock, {{false, true}, {false, false}, {true, true}}), steady(2s, 60s, 1), clock,
                             [&](int round, const std::vector<CheckResult>& r) {
                               CHECK(round == ++told);
                               CHECK(r.size() == 2);
@@ -66,12 +73,12 @@ TEST_CASE("gate: retries at the interval until the checks pass") {
 
 TEST_CASE("gate: the interval counts from the start of a round") {
   FakeClock clock;
-  const auto out = run_gate(scripted(clock, {{false, true}, {true, true}}, 500ms), {2s, 60s, 1}, clock);
+  const auto out = run_gate(scripted(clock, {{false, true}, {true, true}}, 500ms), steady(2s, 60s, 1), clock);
   CHECK(out.passed);
   CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>{1500ms});
   SECTION("a round longer than the interval starts the next at once") {
     FakeClock slow;
-    run_gate(scripted(slow, {{false, true}, {true, true}}, 3s), {2s, 60s, 1}, slow);
+    run_gate(scripted(slow, {{false, true}, {true, true}}, 3s), steady(2s, 60s, 1), slow);
     CHECK(slow.sleeps == std::vector<std::chrono::milliseconds>{0ms});
   }
 }
@@ -96,12 +103,38 @@ TEST_CASE("gate: success threshold needs consecutive passes per check") {
 
 TEST_CASE("gate: gives up when the next round would start after the deadline") {
   FakeClock clock;
-  const auto out = run_gate(scripted(clock, {{true, false}}), {2s, 7s, 1}, clock);
+  const auto out = run_gate(scripted(clock, {{true, false}}), steady(2s, 7s, 1), clock);
   CHECK(!out.passed);
   CHECK(out.rounds == 4);  // at 0s, 2s, 4s, 6s; 8s is past 7s
   REQUIRE(out.last.size() == 2);
   CHECK(!out.last[1].ok);
   CHECK(out.elapsed == 6s);
+}
+
+TEST_CASE("gate: a failed round is retried soon, then twice as late each time, up to the interval") {
+  FakeClock clock;
+  // Failing, failing, ... passing at round 6: waits of 250 ms, 500 ms, 1 s, then the 2 s interval.
+  const auto out = run_gate(
+      scripted(clock, {{false, true}, {false, true}, {false, true}, {true, false}, {false, true}, {true, true}}),
+      {2s, 60s, 1}, clock);
+  CHECK(out.passed);
+  CHECK(out.rounds == 6);
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>{250ms, 500ms, 1s, 2s, 2s});
+  SECTION("a passed round starts the retries over, and waits the interval itself") {
+    FakeClock c2;
+    // threshold 2: pass (wait 2 s), fail (250 ms), pass (2 s), pass.
+    const auto again = run_gate(scripted(c2, {{true, true}, {false, true}, {true, true}}), {2s, 60s, 2}, c2);
+    CHECK(again.passed);
+    CHECK(again.rounds == 4);
+    CHECK(c2.sleeps == std::vector<std::chrono::milliseconds>{2s, 250ms, 2s});
+  }
+  SECTION("a check that keeps failing is given up at the deadline") {
+    FakeClock c3;
+    const auto never = run_gate(scripted(c3, {{true, false}}), {2s, 7s, 1}, c3);
+    CHECK(!never.passed);
+    CHECK(never.rounds == 6);  // at 0, 0.25, 0.75, 1.75, 3.75 and 5.75 s; 7.75 s is past 7 s
+    CHECK(never.elapsed == 5750ms);
+  }
 }
 
 TEST_CASE("gate: no checks pass at once") {
