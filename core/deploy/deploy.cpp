@@ -68,6 +68,34 @@ struct Host {
   std::string error;
 };
 
+// The hosts of a run, each one's time in remote work and its commands counted, for
+// the per-host times of each step.
+class Metered final : public Hosts {
+ public:
+  explicit Metered(Hosts& inner) : inner_(inner), used_(inner.size()) {}
+  std::size_t size() const override { return inner_.size(); }
+  const std::string& name(std::size_t i) const override { return inner_.name(i); }
+  bool fail_fast() const override { return inner_.fail_fast(); }
+  void forget(std::size_t i) override { inner_.forget(i); }
+  HostResults run(const HostWork& work) override {
+    // Each host's work runs on one thread at a time: its entry is its own.
+    return inner_.run([&](std::size_t i, Remote& remote) {
+      const auto start = Clock::now();
+      const int before = remote.exec_count();
+      auto out = work(i, remote);
+      used_[i].elapsed += since(start);
+      used_[i].execs += remote.exec_count() - before;
+      return out;
+    });
+  }
+  // What each host has used since the run began.
+  const std::vector<HostTime>& used() const { return used_; }
+
+ private:
+  Hosts& inner_;
+  std::vector<HostTime> used_;
+};
+
 class Run {
  public:
   Run(const manifest::Manifest& m, const playbook::Playbook& book,
@@ -75,7 +103,7 @@ class Run {
       const Callbacks& callbacks)
       : m_(m), book_(book), fleet_(fleet), options_(options), callbacks_(callbacks),
         hosts_(servers.size()), secrets_(m),
-        context_{m, servers, fleet, secrets_, converge::Mode::apply, callbacks.progress, callbacks.output, {}, {}} {
+        context_{m, servers, fleet_, secrets_, converge::Mode::apply, callbacks.progress, callbacks.output, {}, {}} {
     me_.token = util::random_hex(8);
     me_.owner = machine_name();
     me_.pid = std::to_string(getpid());
@@ -275,7 +303,8 @@ class Run {
     }
     progress(name);
     const auto start = Clock::now();
-    StepReport report{name, true, {}, {}};
+    const auto used_before = fleet_.used();
+    StepReport report{name, true, {}, {}, {}};
     try {
       report.detail = body();
     } catch (const Error& e) {
@@ -288,6 +317,11 @@ class Run {
       result_.unreachable = result_.unreachable || e.code() == ExitCode::unreachable;
     }
     report.elapsed = since(start);
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      const auto& now = fleet_.used()[i];
+      const int execs = now.execs - used_before[i].execs;
+      if (execs > 0) report.hosts.push_back({hosts_[i].name, now.elapsed - used_before[i].elapsed, execs});
+    }
     result_.steps.push_back(report);
     if (!report.ok) {
       const bool interrupted = options_.interrupted && options_.interrupted->load();
@@ -687,16 +721,18 @@ class Run {
   // that host records as live. A run cut off between the proxies' switch and an app
   // host's record leaves them apart; the instances of the recorded color run (prepare
   // started them), and those of the other color are about to restart.
+  // Whether a proxy sends requests to another server.
+  bool remote_proxies() const {
+    return std::any_of(hosts_.begin(), hosts_.end(), [&](const Host& h) { return h.proxy && (apps_.size() > 1 || !h.app); });
+  }
+
   void align_proxies() {
     if (aligned_) return;
     aligned_ = true;
-    const bool remote = std::any_of(hosts_.begin(), hosts_.end(), [&](const Host& h) {
-      return h.proxy && (apps_.size() > 1 || !h.app);
-    });
-    if (!remote) return;
+    if (!remote_proxies()) return;
     on_hosts("aligning the proxies with the app servers", [&](std::size_t i) {
-      return hosts_[i].proxy ? upstream_script(proxy_files(i), true) +
-                                   fmt::format("[ -z \"$changed\" ] || sleep {}\n", m_.app.run.drain.count() / 1000.0)
+      return hosts_[i].proxy ? upstream_script(proxy_files(i), true) + "if [ -n \"$changed\" ]; then\n" +
+                                   drain_wait_script({}, m_.app.run.drain) + "fi\n"
                              : std::string();
     });
   }
@@ -722,11 +758,20 @@ class Run {
 
   std::string finalize() {
     finalizing_ = true;
+    auto drain = m_.proxy ? m_.app.run.drain : std::chrono::milliseconds(0);
+    // Proxies that send requests to other servers: their old nginx workers finish what
+    // they hold first (each app server's own wait sees only its own nginx).
+    if (drain.count() > 0 && remote_proxies()) {
+      const auto start = Clock::now();
+      on_hosts("waiting for nginx's old workers", [&](std::size_t i) {
+        return hosts_[i].proxy ? drain_wait_script({}, drain) : std::string();
+      });
+      drain = std::max(std::chrono::milliseconds(0), drain - since(start));
+    }
     on_hosts("making the release current", [&](std::size_t i) {
       if (!hosts_[i].app || hosts_[i].failed) return std::string();
       return finalize_script(m_, result_.release, layout::app_ports(m_, next(hosts_[i])),
-                             layout::app_ports(m_, old(hosts_[i])),
-                             m_.proxy ? m_.app.run.drain : std::chrono::milliseconds(0));
+                             layout::app_ports(m_, old(hosts_[i])), drain);
     });
     for (auto& h : hosts_) h.started = h.switched = false;
     finalized_ = true;
@@ -799,7 +844,7 @@ class Run {
         return script;
       }
       // Requests in flight at the new instances end before they stop.
-      return fmt::format("sleep {}\n", m_.app.run.drain.count() / 1000.0) +
+      return drain_wait_script(layout::app_ports(m_, other(h.live)), m_.app.run.drain) +
              stop_script(m_, layout::app_ports(m_, other(h.live)), 15);
     }, &journals));
     bool all = true;
@@ -851,7 +896,7 @@ class Run {
 
   const manifest::Manifest& m_;
   const playbook::Playbook& book_;
-  Hosts& fleet_;
+  Metered fleet_;
   const Options& options_;
   const Callbacks& callbacks_;
   std::vector<Host> hosts_;

@@ -36,12 +36,21 @@ struct Options {
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM
 };
 
+// One host's share of a step: how long its remote commands and uploads took, and how
+// many there were (a step may run several on a host, or none).
+struct HostTime {
+  std::string host;
+  std::chrono::milliseconds elapsed{0};
+  int execs = 0;
+};
+
 // One step of the run, for the report.
 struct StepReport {
   std::string name;
   bool ok = true;
   std::chrono::milliseconds elapsed{0};
   std::string detail;
+  std::vector<HostTime> hosts;  // the hosts the step ran commands on, in the manifest's order
 };
 
 struct Result {

@@ -1,5 +1,6 @@
 #include <core/converge/apply.hpp>
 #include <core/deploy/scripts.hpp>
+#include <core/util/duration.hpp>
 #include <core/util/text.hpp>
 #include <core/layout/layout.hpp>
 
@@ -277,20 +278,21 @@ std::string start_script(const manifest::Manifest& m, const std::string& release
   const auto root = layout::app_root(m);
   std::string script(probe_function);
   script += fmt::format(
+      "fence\n"
       "for p in {0}; do\n"
-      "  fence\n"
       "  ln -sfn {1}/releases/{2} {1}/instances/$p.new && mv -fT {1}/instances/$p.new {1}/instances/$p || exit 1\n"
-      "  systemctl restart {3}@$p.service || exit 1\n"
       "done\n"
+      // One systemctl for every instance: they start side by side.
+      "systemctl restart {6} || exit 1\n"
       "deadline=$(( $(date +%s) + {4} ))\n"
       "for p in {0}; do\n"
       "  until curl -s -o /dev/null --max-time 2 \"http://127.0.0.1:$p/\"; do\n"
       "    [ \"$(date +%s)\" -ge \"$deadline\" ] && break\n"
-      "    fence; sleep 0.3\n"
+      "    fence; sleep 0.05\n"
       "  done\n"
       "  probe $p {5}\n"
       "done\n",
-      ports_list(ports), shell_quote(root), release, m.app.name, wait.count(), shell_quote(path));
+      ports_list(ports), shell_quote(root), release, m.app.name, wait.count(), shell_quote(path), units(m, ports));
   return script;
 }
 
@@ -357,12 +359,12 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
       // The live instances started with the configuration of their start: an owed
       // restart recorded before that is done (one recorded since is not).
       "if [ -e {6} ] && [ ! {6} -nt {0}/instances ]; then rm -f {6}; fi\n"
-      "systemctl enable --quiet {2} || exit 1\n"
-      "sleep {4}\n"
+      "systemctl enable --quiet --no-reload {2} || exit 1\n"
+      "{4}"
       // A script cut off from its run stops here once a later step took over (that
       // step may have switched back to the old instances).
       "fence\n"
-      "systemctl disable --quiet --now {3} 2>/dev/null\n"
+      "systemctl disable --quiet --no-reload --now {3} 2>/dev/null\n"
       "cd {0}/releases || exit 1\n"
       "ls -1r | tail -n +{5} | while read -r old; do\n"
       "  [ \"$old\" = {1} ] && continue\n"
@@ -370,8 +372,32 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
       "  for link in {0}/instances/*; do [ \"$(readlink \"$link\")\" = \"{0}/releases/$old\" ] && in_use=yes; done\n"
       "  [ $in_use = no ] && rm -rf -- \"$old\"\n"
       "done\nrm -f {7}\n",
-      shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain.count() / 1000.0,
+      shell_quote(root), release, units(m, new_ports), units(m, old_ports), drain_wait_script(old_ports, drain),
       m.app.keep_releases + 1, shell_quote(owed_release(m)), shell_quote(rollback_file(m)));
+}
+
+std::string drain_wait_script(const std::vector<int>& ports, std::chrono::milliseconds drain) {
+  if (drain.count() <= 0) return {};
+  // /proc/net/tcp* give local ports in hex; state 01 is ESTABLISHED. The pattern for
+  // nginx's title does not match grep's own command line.
+  std::string hex;
+  for (int p : ports) hex += fmt::format("{}{:04X}", hex.empty() ? "" : " ", p);
+  return fmt::format(
+      "draining() {{\n"
+      "  grep -qa 'worker process is shutting[ ]down' /proc/[0-9]*/cmdline 2>/dev/null && return 0\n"
+      "  [ -n {0} ] || return 1\n"
+      "  awk -v ports={0} 'BEGIN {{ n = split(ports, p, \" \"); for (i = 1; i <= n; i++) want[p[i]] }}\n"
+      "    FNR > 1 && $4 == \"01\" {{ split($2, l, \":\"); if (l[2] in want) {{ found = 1; exit }} }}\n"
+      "    END {{ exit !found }}' /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
+      "}}\n"
+      "drain_end=$(( $(date +%s%3N) + {1} ))\n"
+      "while draining; do\n"
+      "  if [ \"$(date +%s%3N)\" -ge \"$drain_end\" ]; then\n"
+      "    echo 'requests still in flight after the drain ({2}): stopping anyway' >&2; break\n"
+      "  fi\n"
+      "  sleep 0.05\n"
+      "done\n",
+      shell_quote(hex), drain.count(), util::format_duration(drain));
 }
 
 std::string rollback_intent_script(const manifest::Manifest& m, const std::string& release) {
@@ -408,7 +434,7 @@ std::string serve_again_script(const manifest::Manifest& m, const std::string& r
       "  fence; systemctl enable --quiet --now \"$u\"\n"
       "  until curl -s -o /dev/null --max-time 2 \"http://127.0.0.1:$p/\"; do\n"
       "    [ \"$(date +%s)\" -ge \"$deadline\" ] && break\n"
-      "    sleep 0.3\n"
+      "    sleep 0.05\n"
       "  done\n"
       "done\n",
       ports_list(ports), m.app.name, wait.count(), shell_quote(root));

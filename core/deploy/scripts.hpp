@@ -105,13 +105,19 @@ std::string probe_script(const std::vector<int>& ports, const std::string& path)
 std::string upstream_script(const std::vector<std::pair<std::string, std::string>>& files, bool nginx);
 
 // After a passed gate: `current` -> release, the new instances enabled, the old ones
-// stopped and disabled after `drain`, releases beyond keep_releases pruned (never the
+// stopped and disabled once drained (drain_wait_script, `drain` at most), releases beyond keep_releases pruned (never the
 // current one), and an owed restart of the app recorded before the new instances
 // started cleared (they run with the configuration it was owed for), and a rollback's
 // record of its target cleared.
 std::string finalize_script(const manifest::Manifest& m, const std::string& release,
                             const std::vector<int>& new_ports, const std::vector<int>& old_ports,
                             std::chrono::milliseconds drain);
+
+// Shell lines that wait, `drain` at most, until instances leaving service have no
+// request in flight: no established TCP connection to `ports` on this host (nginx's,
+// local or from a proxy server) and no nginx worker of this host still shutting down
+// (one may hold a request it has not passed on yet). With no ports, only the latter.
+std::string drain_wait_script(const std::vector<int>& ports, std::chrono::milliseconds drain);
 
 // Records an owed restart of the app again (a switch back after finalize cleared it).
 std::string owe_restart_script(const manifest::Manifest& m);

@@ -107,15 +107,15 @@ std::string start_stopped_live_units(const manifest::Manifest& m) {
 }
 
 std::string nginx_reload(std::string_view fail) {
+  // One grep lists the workers (its pattern does not match its own command line);
+  // one grep per round tells which of them do not yet shut down.
   return fmt::format(
-      "nginx_workers() {{ for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null)\n"
-      "  case $c in *shutting*) ;; 'nginx: worker process'*) echo \"${{d#/proc/}}\" ;; esac; done; }}\n"
-      "old=$(nginx_workers)\n"
+      "old=$(grep -la '^nginx: worker proces[s]' /proc/[0-9]*/cmdline 2>/dev/null | "
+      "xargs -r grep -La 'shutting[ ]down' 2>/dev/null)\n"
       "systemctl reload nginx.service || {0}\n"
-      "i=0; while [ $i -lt 50 ]; do\n"
-      "  busy=; for p in $old; do case $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) in\n"
-      "    *shutting*|'') ;; *) busy=$p ;; esac; done\n"
-      "  [ -z \"$busy\" ] && break; sleep 0.1; i=$((i + 1))\n"
+      "i=0; while [ -n \"$old\" ] && [ $i -lt 250 ]; do\n"
+      "  old=$(printf '%s\\n' $old | xargs -r grep -La 'shutting[ ]down' 2>/dev/null)\n"
+      "  [ -n \"$old\" ] || break; sleep 0.02; i=$((i + 1))\n"
       "done\n",
       fail);
 }

@@ -146,9 +146,10 @@ Schema build_schema() {
                                   "repository instead of Debian's nodejs (18 on Debian 12, 20 on "
                                   "13), e.g. 22",
                                   nodesource_majors())),
-                  key("drain", str("How long instances leaving service keep answering the "
-                                   "requests in flight after nginx stopped sending them new "
-                                   "ones, before they are stopped (default 3s, at most 5m)")),
+                  key("drain", str("How long at most instances leaving service keep answering "
+                                   "the requests in flight after nginx stopped sending them new "
+                                   "ones: they stop as soon as no connection to them is left "
+                                   "(default 3s, at most 5m)")),
                   key("stop_timeout", str("How long a stopping instance has to exit after "
                                           "SIGTERM before it is killed (default 30s, at most "
                                           "15m)"))}))});

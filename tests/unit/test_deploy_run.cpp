@@ -356,8 +356,14 @@ TEST_CASE("deploy run: without a proxy a release restarts the instances in place
   CHECK(fine.ok);
   // On the ports clients reach: blue, never green; nothing switches.
   CHECK(sent_any(remote, "ln -sfn '/srv/shop'/releases/r1 '/srv/shop'/instances/$p.new"));
-  CHECK(sent_any(remote, "for p in 4000; do\n  fence\n  ln -sfn"));
-  CHECK_FALSE(sent_any(remote, "for p in 4001; do\n  fence\n  ln -sfn"));
+  CHECK(sent_any(remote, "for p in 4000; do\n  ln -sfn"));
+  CHECK_FALSE(sent_any(remote, "for p in 4001; do\n  ln -sfn"));
+  // Each step reports the host's share: the start ran commands on web-1.
+  const auto start = std::find_if(fine.steps.begin(), fine.steps.end(), [](const auto& s) { return s.name == "start"; });
+  REQUIRE(start != fine.steps.end());
+  REQUIRE(start->hosts.size() == 1);
+  CHECK(start->hosts[0].host == "web-1");
+  CHECK(start->hosts[0].execs >= 1);
   CHECK_FALSE(sent_any(remote, "@@berth-upstream"));
 
   SECTION("a failed gate starts the release that was current again, on the same ports") {
@@ -456,5 +462,5 @@ TEST_CASE("deploy run: before anything starts the proxies follow the color each 
   CHECK(lb[1].find("server 198.18.0.11:4000 ") != std::string::npos);
   CHECK(lb[1].find("server 198.18.0.12:4001 ") != std::string::npos);
   // app1's new release started on blue, the color the proxies did not use.
-  CHECK(sent_any(hosts.remotes[0], "for p in 4000; do\n  fence\n  ln -sfn"));
+  CHECK(sent_any(hosts.remotes[0], "for p in 4000; do\n  ln -sfn"));
 }

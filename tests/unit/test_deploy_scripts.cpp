@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -175,4 +179,62 @@ TEST_CASE("deploy scripts: parse_probes reads framed records, bodies with newlin
   CHECK(probes[0].body == "ok\nyes");
   CHECK(probes[1].port == 3003);
   CHECK(probes[1].status == 0);
+}
+
+namespace {
+
+// A TCP connection to a port of 127.0.0.1 that this process listens on: established
+// until the object goes.
+struct Connection {
+  int listener = -1, client = -1, server = -1;
+  int port = 0;
+  Connection() {
+    listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port = ntohs(addr.sin_port);
+    client = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    server = ::accept(listener, nullptr, nullptr);
+    REQUIRE(server >= 0);
+  }
+  ~Connection() {
+    for (int fd : {client, server, listener}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+};
+
+// What the drain wait says on stderr for `ports`, given `drain`.
+std::string drain_said(const std::vector<int>& ports, std::chrono::milliseconds drain) {
+  const auto result = run_process({"/bin/sh"}, {.stdin_text = drain_wait_script(ports, drain)});
+  REQUIRE(result.has_value());
+  CHECK(result->ok());
+  return result->err;
+}
+
+}  // namespace
+
+TEST_CASE("deploy scripts: instances leaving service stop once nothing is in flight, drain at most") {
+  Connection busy;
+  Connection other;
+  INFO("listening on " << busy.port << " and " << other.port);
+  SECTION("an established connection to a port is waited for, up to the drain") {
+    const auto said = drain_said({busy.port}, std::chrono::milliseconds(300));
+    CHECK(said.find("requests still in flight after the drain (300ms)") != std::string::npos);
+  }
+  SECTION("ports without connections are not waited for") {
+    const int idle = busy.port == 65535 ? 1 : busy.port + 1;  // nothing of this test on it
+    CHECK(drain_said({idle == other.port ? idle + 1 : idle}, std::chrono::seconds(60)).empty());
+  }
+  SECTION("no drain, no wait") { CHECK(drain_wait_script({busy.port}, std::chrono::milliseconds(0)).empty()); }
+  const auto finalize = finalize_script(sample(), "r1", {3002}, {3000}, std::chrono::seconds(3));
+  CHECK(finalize.find(drain_wait_script({3000}, std::chrono::seconds(3))) != std::string::npos);
 }
