@@ -67,7 +67,15 @@ nlohmann::json release_json(const playbook::Playbook& book, const ReleaseReport&
   const auto& verb = book.name;
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : result.steps) {
-    steps.push_back({{"name", s.name}, {"ok", s.ok}, {"elapsed_ms", s.elapsed.count()}, {"detail", s.detail}});
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& h : s.hosts) {
+      hosts.push_back({{"host", h.host}, {"elapsed_ms", h.elapsed.count()}, {"execs", h.execs}});
+    }
+    steps.push_back({{"name", s.name},
+                     {"ok", s.ok},
+                     {"elapsed_ms", s.elapsed.count()},
+                     {"detail", s.detail},
+                     {"hosts", hosts}});
   }
   return {{"command", verb == "deploy" || verb == "rollback" ? verb : std::string("run")},
           {"playbook", verb},
@@ -91,6 +99,12 @@ int print_release(Ui& ui, const playbook::Playbook& book, const ReleaseReport& r
     for (const auto& s : result.steps) {
       ui.out(fmt::format("{} {:<{}} {:>6.1f} s  {}", s.ok ? ui.green("ok") : ui.red("!!"), s.name, width,
                          s.elapsed.count() / 1000.0, s.ok ? s.detail : ""));
+      // -v: each host's share (its remote commands and uploads).
+      if (ui.verbosity() != Verbosity::verbose) continue;
+      for (const auto& h : s.hosts) {
+        ui.out(ui.dim(fmt::format("   {:<{}} {:>6.1f} s  {} command(s)", h.host, width, h.elapsed.count() / 1000.0,
+                                  h.execs)));
+      }
     }
     if (result.ok && !result.release.empty()) {
       ui.out(ui.bold(fmt::format("{} {} is live on {} app host(s)", verb, result.release, report.app_hosts)));
