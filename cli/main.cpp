@@ -2,6 +2,7 @@
 #include <cli/cli.hpp>
 #include <core/error.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,6 +105,12 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::usage);
   }
 
+  // One connection per server stays open for the run: a fleet larger than the usual
+  // soft limit of 1024 descriptors needs the hard limit (often 524288).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   const auto& g = cli.global;
   Ui ui(g.json, g.quiet ? Verbosity::quiet : g.verbose ? Verbosity::verbose : Verbosity::normal,
         detect_color(g.no_color));
