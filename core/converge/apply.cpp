@@ -115,8 +115,15 @@ std::string step_body(const Resource& resource, const Change& change) {
           [&](const Unit& u) {
             const auto n = shell_quote(u.name);
             std::string body;
-            body += u.enabled ? fmt::format("systemctl enable {} || return\n", n)
-                              : fmt::format("systemctl disable {} || return\n", n);
+            // A package's install may have enabled it since the probe (nginx, PostgreSQL,
+            // fail2ban on a fresh server): enabling a unit with a SysV script again costs
+            // a run of systemd-sysv-install, most of a second. No daemon-reload: systemd
+            // reads the unit files at the daemon-reload handler of the config stage, and
+            // an enable only adds links (systemd reports the new state at once).
+            body += u.enabled ? fmt::format("[ \"$(systemctl is-enabled {0} 2>/dev/null)\" = enabled ] || "
+                                            "systemctl enable --no-reload {0} || return\n",
+                                            n)
+                              : fmt::format("systemctl disable --no-reload {} || return\n", n);
             body += u.active ? fmt::format("systemctl start {}\n", n)
                              : fmt::format("systemctl stop {}\n", n);
             return body;
