@@ -717,15 +717,16 @@ class Run {
     return files;
   }
 
+  // Whether a proxy sends requests to another server.
+  bool remote_proxies() const {
+    return std::any_of(hosts_.begin(), hosts_.end(),
+                       [&](const Host& h) { return h.proxy && (apps_.size() > 1 || !h.app); });
+  }
+
   // Before anything starts: every proxy sends each app host's requests to the color
   // that host records as live. A run cut off between the proxies' switch and an app
   // host's record leaves them apart; the instances of the recorded color run (prepare
   // started them), and those of the other color are about to restart.
-  // Whether a proxy sends requests to another server.
-  bool remote_proxies() const {
-    return std::any_of(hosts_.begin(), hosts_.end(), [&](const Host& h) { return h.proxy && (apps_.size() > 1 || !h.app); });
-  }
-
   void align_proxies() {
     if (aligned_) return;
     aligned_ = true;

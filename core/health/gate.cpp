@@ -47,7 +47,8 @@ GateOutcome run_gate(const Round& round, const GatePolicy& policy, Clock& clock,
       outcome.passed = true;
       return outcome;
     }
-    const bool failed = std::any_of(outcome.last.begin(), outcome.last.end(), [](const CheckResult& r) { return !r.ok; });
+    const bool failed =
+        std::any_of(outcome.last.begin(), outcome.last.end(), [](const CheckResult& r) { return !r.ok; });
     auto wait = policy.interval;
     if (failed && retry > std::chrono::milliseconds(0)) {
       wait = std::min(wait, retry);

@@ -359,7 +359,8 @@ TEST_CASE("deploy run: without a proxy a release restarts the instances in place
   CHECK(sent_any(remote, "for p in 4000; do\n  ln -sfn"));
   CHECK_FALSE(sent_any(remote, "for p in 4001; do\n  ln -sfn"));
   // Each step reports the host's share: the start ran commands on web-1.
-  const auto start = std::find_if(fine.steps.begin(), fine.steps.end(), [](const auto& s) { return s.name == "start"; });
+  const auto start =
+      std::find_if(fine.steps.begin(), fine.steps.end(), [](const auto& s) { return s.name == "start"; });
   REQUIRE(start != fine.steps.end());
   REQUIRE(start->hosts.size() == 1);
   CHECK(start->hosts[0].host == "web-1");
