@@ -14,12 +14,16 @@ BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-build} scripts/build.sh -DBERTH_WERROR=ON
 
 # The sanitized build and the fuzzer's are made while CTest runs, at the lowest CPU
 # priority: they take the time the end-to-end tests spend waiting on their hosts
-# (apt, systemd, sleeps), and yield the CPU whenever a test wants it.
+# (apt, systemd, sleeps), and yield the CPU whenever a test wants it. In a session of
+# their own whose autogroup is niced too: with autogroup scheduling (Debian's kernels)
+# a process's nice counts only within its session, and the test hosts' processes run
+# in sessions of their own.
 late_log=$(mktemp)
 late_pid=
 if [ $# -eq 0 ]; then
   # shellcheck disable=SC2016 # expanded by the inner sh
-  nice -n 19 sh -c '
+  nice -n 19 setsid -w sh -c '
+    echo 19 2>/dev/null >/proc/self/autogroup || true
     cmake -S . -B build-asan -DENABLE_SANITIZERS=ON -DBERTH_BUILD_TESTS=ON \
       -DCMAKE_BUILD_TYPE=Debug $(command -v ninja >/dev/null 2>&1 && echo -G Ninja) >/dev/null &&
     cmake --build build-asan -j "$(nproc)" --target berth berth_unit &&
