@@ -378,13 +378,12 @@ std::string finalize_script(const manifest::Manifest& m, const std::string& rele
 
 std::string drain_wait_script(const std::vector<int>& ports, std::chrono::milliseconds drain) {
   if (drain.count() <= 0) return {};
-  // /proc/net/tcp* give local ports in hex; state 01 is ESTABLISHED. The pattern for
-  // nginx's title does not match grep's own command line.
+  // /proc/net/tcp* give local ports in hex; state 01 is ESTABLISHED.
   std::string hex;
   for (int p : ports) hex += fmt::format("{}{:04X}", hex.empty() ? "" : " ", p);
   return fmt::format(
       "draining() {{\n"
-      "  grep -qa 'worker process is shutting[ ]down' /proc/[0-9]*/cmdline 2>/dev/null && return 0\n"
+      "  grep -qa '{3}' /proc/[0-9]*/cmdline 2>/dev/null && return 0\n"
       "  [ -n {0} ] || return 1\n"
       "  awk -v ports={0} 'BEGIN {{ n = split(ports, p, \" \"); for (i = 1; i <= n; i++) want[p[i]] }}\n"
       "    FNR > 1 && $4 == \"01\" {{ split($2, l, \":\"); if (l[2] in want) {{ found = 1; exit }} }}\n"
@@ -397,7 +396,7 @@ std::string drain_wait_script(const std::vector<int>& ports, std::chrono::millis
       "  fi\n"
       "  sleep 0.05\n"
       "done\n",
-      shell_quote(hex), drain.count(), util::format_duration(drain));
+      shell_quote(hex), drain.count(), util::format_duration(drain), layout::nginx_shutting_down);
 }
 
 std::string rollback_intent_script(const manifest::Manifest& m, const std::string& release) {

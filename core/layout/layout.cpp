@@ -111,13 +111,13 @@ std::string nginx_reload(std::string_view fail) {
   // one grep per round tells which of them do not yet shut down.
   return fmt::format(
       "old=$(grep -la '^nginx: worker proces[s]' /proc/[0-9]*/cmdline 2>/dev/null | "
-      "xargs -r grep -La 'shutting[ ]down' 2>/dev/null)\n"
+      "xargs -r grep -La '{1}' 2>/dev/null)\n"
       "systemctl reload nginx.service || {0}\n"
       "i=0; while [ -n \"$old\" ] && [ $i -lt 250 ]; do\n"
-      "  old=$(printf '%s\\n' $old | xargs -r grep -La 'shutting[ ]down' 2>/dev/null)\n"
+      "  old=$(printf '%s\\n' $old | xargs -r grep -La '{1}' 2>/dev/null)\n"
       "  [ -n \"$old\" ] || break; sleep 0.02; i=$((i + 1))\n"
       "done\n",
-      fail);
+      fail, nginx_shutting_down);
 }
 
 const manifest::Server* primary_app_server(const manifest::Manifest& m) {

@@ -84,6 +84,10 @@ std::string start_stopped_live_units(const manifest::Manifest& m);
 // given as `fail`) when the reload does.
 std::string nginx_reload(std::string_view fail);
 
+// A grep pattern for the title of an nginx worker of an old configuration, finishing
+// its requests after a reload; it does not match grep's own command line.
+inline constexpr std::string_view nginx_shutting_down = "worker process is shutting[ ]down";
+
 // The server that runs `run_on = "one"` jobs and other once-per-fleet work: the first
 // server with the app role, by name. It also makes the app's generated secrets.
 const manifest::Server* primary_app_server(const manifest::Manifest& m);
