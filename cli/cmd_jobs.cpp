@@ -202,6 +202,9 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
     std::string error;
     if (r.missing) {
       error = fmt::format("{}.service is not installed", unit);
+    } else if (r.skipped) {
+      error = fmt::format("{}.service did not run: no release of {} is deployed on this server", unit,
+                          m.app.name);
     } else if (!r.ok()) {
       error = fmt::format("{}.service failed ({}, exit status {}) after {:.1f} s", unit,
                           r.result.empty() ? "unknown" : r.result, r.exit_status,
@@ -219,9 +222,9 @@ int run_now(const GlobalOptions& global, Ui& ui, const std::string& name) {
                     {"error", or_null(error)}});
     if (!error.empty()) {
       ui.error(fmt::format("{}: job {}: {}", host, job.name, error),
-               r.missing
-                   ? "run `berth setup` to install it"
-                   : fmt::format(
+               r.missing   ? "run `berth setup` to install it"
+               : r.skipped ? "run `berth deploy`, then the job again"
+                           : fmt::format(
                          "its output is above; older runs: berth logs, or journalctl -u {}.service "
                          "on the host",
                          unit));

@@ -116,6 +116,8 @@ t1=$(date +%s%3N)
 rec run start "$status $((t1 - t0))"
 rec run errors "$errors"
 rec run result "$(systemctl show -p Result --value "$unit") $(systemctl show -p ExecMainStatus --value "$unit")"
+# ConditionPathExists= unmet (no release yet): systemctl start returns 0, nothing ran.
+rec run condition "$(systemctl show -p ConditionResult --value "$unit")"
 rec run started "$started"
 # The run's stdout reaches journald over a stream socket: --sync returns once journald
 # has read what was queued. The lines of a process that exited before journald read
@@ -128,7 +130,7 @@ rec run output "$(journalctl -q --no-pager -o cat --since "@$since" "_SYSTEMD_UN
 }
 
 bool Run::ok() const {
-  return !missing && start_status == 0 && result == "success" && exit_status == 0;
+  return !missing && !skipped && start_status == 0 && result == "success" && exit_status == 0;
 }
 
 Run parse_run(const std::vector<util::Record>& records) {
@@ -145,6 +147,7 @@ Run parse_run(const std::vector<util::Record>& records) {
     if (r.field == "errors") run.errors = lines(r.value);
     if (r.field == "output") run.output = lines(r.value);
     if (r.field == "started") run.started = r.value;
+    if (r.field == "condition") run.skipped = r.value == "no";
     if (r.field == "start") {
       run.start_status = to_int(next_word(value), -1);
       run.elapsed_ms = to_int(next_word(value), 0LL);

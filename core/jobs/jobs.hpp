@@ -64,6 +64,7 @@ std::string run_script(const std::string& unit);
 // What run_script reported.
 struct Run {
   bool missing = false;   // the service is not installed on the host
+  bool skipped = false;   // its condition was unmet: no release is deployed, nothing ran
   int start_status = -1;  // exit status of `systemctl start`
   long long elapsed_ms = 0;
   std::string result;               // success, exit-code, timeout, signal...

@@ -81,6 +81,13 @@ for i in 1 2; do
 done
 [ -n "${key[1]}" ] && [ "${key[1]}" = "${key[2]}" ] ||
   fail "the two app servers have different SESSION_KEYs"
+# Before any release a run is skipped, not failed (no alert): `jobs run` says why.
+if "$BERTH" jobs run stamp >early.out 2>&1; then fail "berth jobs run before a deploy should fail"; fi
+grep -q 'did not run: no release of jobs2 is deployed' early.out && grep -q 'berth deploy' early.out ||
+  fail "berth jobs run before a deploy: $(cat early.out)"
+[ "$(sandbox_ssh e2e-px-jobs 1 'systemctl show -p Result --value jobs2-job-stamp.service')" = success ] ||
+  fail "a skipped run left the job's service failed"
+
 # The jobs run in the current release: a deploy makes it; here an empty one does.
 "$BERTH" -q exec -- 'mkdir -p /srv/jobs2/releases/r1 && ln -sfn /srv/jobs2/releases/r1 /srv/jobs2/current' \
   >/dev/null || fail "could not make a release folder"

@@ -159,6 +159,16 @@ TEST_CASE("jobs: run reports parse into a verdict and the output") {
     CHECK(run.errors[0].starts_with("Job for x.service failed"));
     CHECK(run.output == std::vector<std::string>{"boom"});
   }
+  SECTION("a run skipped for want of a release is not ok, though systemd says success") {
+    const auto run = jobs::parse_run(records(record("run", "start", "0 12") +
+                                             record("run", "result", "success 0") +
+                                             record("run", "condition", "no")));
+    CHECK(run.skipped);
+    CHECK_FALSE(run.ok());
+    CHECK_FALSE(jobs::parse_run(records(record("run", "start", "0 12") + record("run", "result", "success 0") +
+                                        record("run", "condition", "yes")))
+                    .skipped);
+  }
   SECTION("a missing service, and a cut-off report, are not ok") {
     CHECK(jobs::parse_run(records(record("run", "missing", "yes"))).missing);
     CHECK_FALSE(jobs::parse_run(records(record("run", "missing", "yes"))).ok());

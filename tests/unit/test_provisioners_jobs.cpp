@@ -66,6 +66,9 @@ TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name")
   const auto d = jobs_of(m, 0);
   CHECK(has(content(d, "file:/etc/systemd/system/shop-job-reminders.service"),
             "\nOnFailure=shop-job-failed@reminders.service\n"));
+  // Set up but never deployed: the timer fires, the run is skipped rather than failed.
+  CHECK(has(content(d, "file:/etc/systemd/system/shop-job-reminders.service"),
+            "\nConditionPathExists=/srv/shop/current\n"));
 
   SECTION("one template unit runs the script, as root, for every job") {
     const auto* unit = find(d, "file:/etc/systemd/system/shop-job-failed@.service");
