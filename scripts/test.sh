@@ -1,6 +1,7 @@
 #!/bin/sh
 # The README's test command: installs every dependency, builds with warnings as
-# errors, runs every test (unit, then e2e against local test hosts) with CTest, then
+# errors, runs every test (unit, then e2e against local test hosts; BERTH_TEST_JOBS at
+# a time, default 2: an e2e test leaves a core about half idle) with CTest, then
 # builds berth and the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
 # (LeakSanitizer included) and runs the unit tests and the many-hosts exec test with
 # them (no leak, no fd or thread left) while it fuzzes the manifest loader for a minute
@@ -10,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-build} scripts/build.sh -DBERTH_WERROR=ON
-(cd "${BERTH_BUILD_DIR:-build}" && ctest --output-on-failure "$@")
+(cd "${BERTH_BUILD_DIR:-build}" && ctest --output-on-failure -j "${BERTH_TEST_JOBS:-2}" "$@")
 
 if [ $# -eq 0 ]; then
   echo "== with sanitizers: the unit tests, and berth's exec across 20 hosts"
