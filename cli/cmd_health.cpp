@@ -31,9 +31,9 @@ struct HealthOptions {
   bool local = false;                    // only the manifest's checks, from here: no SSH
 };
 
-volatile std::sig_atomic_t interrupted = 0;
+volatile std::sig_atomic_t watch_interrupted = 0;
 
-extern "C" void on_interrupt(int) { interrupted = 1; }
+extern "C" void on_interrupt(int) { watch_interrupted = 1; }
 
 // The built-in server-side checks of the selected servers (core/health/server.hpp):
 // one script per host and round over the run's one session per host, hosts in
@@ -106,11 +106,11 @@ void carry_over(const std::vector<health::CheckResult>& last, std::vector<health
 bool wait(std::chrono::milliseconds d) {
   const auto end = std::chrono::steady_clock::now() + d;
   while (std::chrono::steady_clock::now() < end) {
-    if (interrupted) return false;
+    if (watch_interrupted) return false;
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::milliseconds(100), end - std::chrono::steady_clock::now()));
   }
-  return !interrupted;
+  return !watch_interrupted;
 }
 
 int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
@@ -177,7 +177,7 @@ int run_health(const GlobalOptions& g, const HealthOptions& o, Ui& ui) {
   }
 
   // --watch: every round, print only the checks whose state changed.
-  interrupted = 0;
+  watch_interrupted = 0;
   const auto previous_handler = std::signal(SIGINT, on_interrupt);
   const auto interval = std::chrono::milliseconds(static_cast<long long>(o.watch * 1000));
   std::vector<health::CheckResult> last;

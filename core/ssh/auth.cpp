@@ -14,9 +14,6 @@ namespace berth::ssh {
 
 namespace {
 
-struct KeyFree {
-  void operator()(ssh_key key) const { ssh_key_free(key); }
-};
 
 // Passphrase prompts from hosts connecting in parallel are asked one at a time.
 std::mutex prompt_mutex;
@@ -97,7 +94,7 @@ std::expected<void, Error> authenticate(ssh_session session, const Target& targe
               : "needs a passphrase and there is no terminal to ask it, or not a private key"));
       continue;
     }
-    std::unique_ptr<ssh_key_struct, KeyFree> key(raw);
+    KeyPtr key(raw);
     rc = ssh_userauth_publickey(session, nullptr, key.get());
     if (rc == SSH_AUTH_SUCCESS) return {};
     if (rc == SSH_AUTH_ERROR && !ssh_is_connected(session)) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // The steps of Session::connect() after the TCP connection: host key verification
-// (known_hosts.cpp) and authentication (auth.cpp). Internal to core/ssh.
+// (known_hosts.cpp) and authentication (auth.cpp), and what they share with keys.cpp.
+// Internal to core/ssh.
 
 #include <core/error.hpp>
 #include <core/ssh/session.hpp>
@@ -10,11 +11,18 @@
 
 #include <expected>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace berth::ssh {
+
+// A libssh key that frees itself.
+struct KeyFree {
+  void operator()(ssh_key key) const { ssh_key_free(key); }
+};
+using KeyPtr = std::unique_ptr<ssh_key_struct, KeyFree>;
 
 // Checks the server key of the connected `session` against `known_hosts` (and the
 // global /etc/ssh/ssh_known_hosts). An unknown key is recorded in `known_hosts` with

@@ -10,9 +10,6 @@ namespace berth::ssh {
 
 namespace {
 
-struct KeyFree {
-  void operator()(ssh_key key) const { ssh_key_free(key); }
-};
 struct EntryFree {
   void operator()(ssh_knownhosts_entry* entry) const { ssh_knownhosts_entry_free(entry); }
 };
@@ -23,7 +20,7 @@ std::expected<std::string, std::string> describe(ssh_session session) {
   if (ssh_get_server_publickey(session, &raw) != SSH_OK) {
     return std::unexpected(std::string(ssh_get_error(session)));
   }
-  std::unique_ptr<ssh_key_struct, KeyFree> key(raw);
+  KeyPtr key(raw);
   unsigned char* hash = nullptr;
   size_t length = 0;
   if (ssh_get_publickey_hash(key.get(), SSH_PUBLICKEY_HASH_SHA256, &hash, &length) != 0) {

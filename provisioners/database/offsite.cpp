@@ -22,7 +22,7 @@ using namespace converge;
 
 namespace {
 
-constexpr const char* component = "backups";
+constexpr const char* backups_component = "backups";
 
 // The name the db servers know the backup server's host key by (HostKeyAlias), so that
 // known_hosts holds no address.
@@ -37,18 +37,18 @@ void add_backup_server(const manifest::Manifest& m, Desired& out) {
   const auto user = layout::offsite_user(m);
   const auto chroot = layout::offsite_chroot(m);
   // sshd's chroot must be root's all the way down; the repository inside is the user's.
-  add_once(out, make(Directory{.path = "/srv/berth-backup", .mode = "0755"}, component));
-  out.resources.push_back(make(Directory{.path = chroot, .mode = "0755"}, component));
-  out.resources.push_back(make(User{.name = user, .home = chroot}, component));
+  add_once(out, make(Directory{.path = "/srv/berth-backup", .mode = "0755"}, backups_component));
+  out.resources.push_back(make(Directory{.path = chroot, .mode = "0755"}, backups_component));
+  out.resources.push_back(make(User{.name = user, .home = chroot}, backups_component));
   out.resources.push_back(make(Directory{.path = chroot + layout::offsite_repository, .owner = user,
                                          .group = user, .mode = "0700"},
-                               component));
+                               backups_component));
   out.resources.push_back(make(
       File{.path = authorized_keys(m),
            .content = fmt::format("# Managed by berth: the db servers of {} (restic over SFTP).\n"
                                   "restrict {}\n",
                                   m.app.name, converge::secret_public_placeholder(layout::offsite_key_secret))},
-      component));
+      backups_component));
   kainjow::mustache::data d;
   d.set("app", m.app.name);
   d.set("user", user);
@@ -58,7 +58,7 @@ void add_backup_server(const manifest::Manifest& m, Desired& out) {
       make(File{.path = fmt::format("/etc/ssh/sshd_config.d/60-berth-backup-{}.conf", m.app.name),
                 .content = render_template(m.dir, "database/backup-server-sshd.conf.mustache", d),
                 .validate = "/usr/sbin/sshd -t"},
-           component, {"reexec:ssh.service"}));
+           backups_component, {"reexec:ssh.service"}));
   // What the db servers check the backup server by: its sshd's own ed25519 host key.
   out.secrets.push_back({.name = layout::offsite_host_key_secret, .path = "/etc/ssh/ssh_host_ed25519_key.pub",
                          .kind = SecretKind::found});
@@ -100,19 +100,19 @@ void add_password(const manifest::Manifest& m, manifest::SecretSources& secrets,
                                     .content = key,
                                     .mode = "0600",
                                     .sensitive = Sensitive::yes},
-                               component));
+                               backups_component));
 }
 
 // SFTP to the backup server: berth's key, and its host key as read from its sshd.
 void add_sftp_client(const manifest::Manifest& m, const std::string& dir, kainjow::mustache::data& d, Desired& out) {
   const auto& target = *m.find_server(m.offsite->server);
-  add_once(out, make(Package{"openssh-client"}, component));
+  add_once(out, make(Package{"openssh-client"}, backups_component));
   out.resources.push_back(make(
       File{.path = dir + "/known_hosts",
            .content = fmt::format("{} {}\n", host_key_alias(m),
                                   secret_placeholder(layout::offsite_host_key_secret)),
            .mode = "0600"},
-      component));
+      backups_component));
   out.secrets.push_back({.name = layout::offsite_key_secret, .path = dir + "/id_ed25519",
                          .owner = database_server(m)->name, .kind = SecretKind::ssh_key});
   // The backup server's ed25519 host key, the one the wrapper asks for (HostKeyAlgorithms).
@@ -133,17 +133,17 @@ void add_sftp_client(const manifest::Manifest& m, const std::string& dir, kainjo
 void add_external_sftp_client(const manifest::Manifest& m, const std::string& dir, manifest::SecretSources& secrets,
                               kainjow::mustache::data& d, Desired& out) {
   const auto& t = *m.offsite->sftp;
-  add_once(out, make(Package{"openssh-client"}, component));
+  add_once(out, make(Package{"openssh-client"}, backups_component));
   auto key = resolved(*m.offsite, t.key, "sftp key", secrets);
   register_secret_value(key);
   // OpenSSH refuses a private key file without its final line end.
   if (!key.ends_with('\n')) key += '\n';
   out.resources.push_back(make(
-      File{.path = dir + "/id_sftp", .content = key, .mode = "0600", .sensitive = Sensitive::yes}, component));
+      File{.path = dir + "/id_sftp", .content = key, .mode = "0600", .sensitive = Sensitive::yes}, backups_component));
   const auto alias = "berth-backup-" + t.address;
   out.resources.push_back(
       make(File{.path = dir + "/known_hosts", .content = fmt::format("{} {}\n", alias, t.host_key), .mode = "0600"},
-           component));
+           backups_component));
   d.set("sftp", true);
   d.set("server", t.address);
   d.set("user", t.user);
@@ -170,11 +170,11 @@ void add_s3_client(const manifest::Manifest& m, const std::string& dir, manifest
     if (!v.empty()) env += fmt::format("export {}={}\n", name, util::shell_quote(v));
   }
   out.resources.push_back(
-      make(File{.path = dir + "/s3.env", .content = env, .mode = "0600", .sensitive = Sensitive::yes}, component));
+      make(File{.path = dir + "/s3.env", .content = env, .mode = "0600", .sensitive = Sensitive::yes}, backups_component));
   if (!s3.ca_cert.empty()) {
     auto pem = resolved(*m.offsite, s3.ca_cert, "s3 ca_cert", secrets);
     if (!pem.ends_with('\n')) pem += '\n';
-    out.resources.push_back(make(File{.path = dir + "/s3-ca.pem", .content = pem}, component));
+    out.resources.push_back(make(File{.path = dir + "/s3-ca.pem", .content = pem}, backups_component));
     d.set("s3_ca", dir + "/s3-ca.pem");
   }
   d.set("s3_env", dir + "/s3.env");
@@ -185,11 +185,11 @@ void add_s3_client(const manifest::Manifest& m, const std::string& dir, manifest
 void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manifest::SecretSources& secrets,
                    Desired& out) {
   const auto dir = layout::offsite_dir(m);
-  for (const char* p : {"restic", "jq"}) add_once(out, make(Package{p}, component));
-  out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, component));
+  for (const char* p : {"restic", "jq"}) add_once(out, make(Package{p}, backups_component));
+  out.resources.push_back(make(Directory{.path = dir, .mode = "0700"}, backups_component));
   const auto cache = fmt::format("/var/cache/berth/{}", m.app.name);
   for (const auto& path : {cache, cache + "/restic", layout::offsite_records_dir(m)}) {
-    add_once(out, make(Directory{.path = path, .mode = "0700"}, component));
+    add_once(out, make(Directory{.path = path, .mode = "0700"}, backups_component));
   }
   add_password(m, secrets, out);
 
@@ -211,7 +211,7 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
                                     .content = render_template(m.dir, "database/restic.sh.mustache", d),
                                     .mode = "0750",
                                     .validate = "sh -n {}"},
-                               component));
+                               backups_component));
 
   // A failed backup, verification or check reaches the journal and the webhook.
   const auto webhook = resolved(*m.offsite, m.offsite->on_failure_webhook, "on_failure_webhook", secrets);
@@ -225,7 +225,7 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   // The repository is checked and pruned from one server: the primary.
   const bool checker = database_server(m)->name == s.name;
   if (checker) units.push_back(layout::offsite_check_unit(m));
-  for (const auto& unit : units) out.resources.push_back(failure_webhook(m, "unit." + unit, webhook, component));
+  for (const auto& unit : units) out.resources.push_back(failure_webhook(m, "unit." + unit, webhook, backups_component));
   if (!checker) return;
 
   const auto unit = layout::offsite_check_unit(m);
@@ -236,8 +236,8 @@ void add_db_server(const manifest::Manifest& m, const manifest::Server& s, manif
   c.set("wrapper", layout::restic_wrapper(m));
   c.set("on_calendar", on_calendar ? *on_calendar : m.offsite->check);
   add_timed_service(out, unit, render_template(m.dir, "database/backup-check.service.mustache", c),
-                    render_template(m.dir, "database/backup-check.timer.mustache", c), component);
-  out.resources.push_back(make(Unit{unit + ".timer"}, component));
+                    render_template(m.dir, "database/backup-check.timer.mustache", c), backups_component);
+  out.resources.push_back(make(Unit{unit + ".timer"}, backups_component));
 }
 
 }  // namespace
