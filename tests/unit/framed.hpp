@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace berth::test {
 
@@ -27,5 +28,8 @@ inline ScriptResult framed(const std::string& output, int exit_status = 0) {
   result.out = read->text;
   return result;
 }
+
+// The records of `output` (framed above).
+inline std::vector<util::Record> records(const std::string& output) { return framed(output).records; }
 
 }  // namespace berth::test

@@ -13,7 +13,7 @@ namespace {
 
 // One nginx site (validated, reload handler) and one package: enough to show the
 // engine's paths without a server.
-converge::Desired sample() {
+converge::Desired engine_sample() {
   converge::Desired d;
   d.resources = {make(Package{"nginx"}, "nginx"),
                  make(File{.path = "/etc/nginx/sites-enabled/app", .content = "new\n", .validate = "nginx -t"},
@@ -21,14 +21,14 @@ converge::Desired sample() {
   return d;
 }
 
-// What the probe reports for sample(): nginx installed, the site with `content`.
+// What the probe reports for engine_sample(): nginx installed, the site with `content`.
 std::string probe_output(const std::string& content, const std::string& extra = {}) {
   return record("0", "version", "installed 1.22") + record("1", "type", "file") +
          record("1", "meta", "root root 644") + record("1", "content", content) + extra + "@@berth end\n";
 }
 
 HostReport run(FakeRemote& remote, Mode mode) {
-  const auto desired = sample();
+  const auto desired = engine_sample();
   auto probed = probe_host(remote, desired);
   return apply_host(remote, desired, std::move(probed), {}, mode);
 }
@@ -138,7 +138,7 @@ TEST_CASE("engine: a change the app's instances start with owes a blue/green res
 }
 
 TEST_CASE("engine: a file that holds another value than expected refuses the host before any change") {
-  auto desired = sample();
+  auto desired = engine_sample();
   desired.expectations.push_back({"/etc/berth/shop/postgresql-primary", "db1", "the manifest names db1"});
   FakeRemote remote;
   SECTION("missing or as expected: the probe goes on") {

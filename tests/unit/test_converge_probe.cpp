@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 using namespace berth::converge;
+using berth::test::records;
 using berth::test::record;
 
 namespace {
@@ -16,7 +17,6 @@ auto parse(const std::string& out, std::size_t count) {
   const auto ran = berth::test::framed(out);
   return parse_probe(ran.records, ran.ended, count);
 }
-std::vector<berth::util::Record> records(const std::string& out) { return berth::test::framed(out).records; }
 }  // namespace
 
 TEST_CASE("probe: the parser reads framed values, whatever they hold") {

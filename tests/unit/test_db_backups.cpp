@@ -7,13 +7,13 @@ using namespace berth;
 
 namespace {
 // The script's stdout as command() reports it: one "db output" record.
-std::vector<util::Record> output(const std::string& text) {
+std::vector<util::Record> db_output(const std::string& text) {
   return test::framed(test::record("db", "output", text)).records;
 }
 }  // namespace
 
 TEST_CASE("backups: snapshots are listed oldest first with what this server recorded of them") {
-  const auto snapshots = db::parse_snapshots(output(
+  const auto snapshots = db::parse_snapshots(db_output(
       "made the repository\n"
       "@@snapshot a1b2c3d4 2026-11-24T03:00:05Z db1 1048576\n"
       "@@snapshot e5f6a7b8 2026-11-25T03:00:04Z db2 -\n"
@@ -58,7 +58,7 @@ TEST_CASE("backups: snapshots are listed oldest first with what this server reco
 
   SECTION("records name a snapshot by its short or its whole id") {
     const auto whole =
-        db::parse_snapshots(output("@@snapshot a1b2c3d4 2026-11-24T03:00:05Z db1 -\n"
+        db::parse_snapshots(db_output("@@snapshot a1b2c3d4 2026-11-24T03:00:05Z db1 -\n"
                                    "@@record last 1790000000 a1b2c3d4e5f60718293a4b5c6d7e8f90 77\n"
                                    "@@record verify 1790000000 a1b2 ok 5\n"));
     REQUIRE(whole.size() == 1);
@@ -66,7 +66,7 @@ TEST_CASE("backups: snapshots are listed oldest first with what this server reco
     CHECK(whole[0].verified == "ok");
   }
   SECTION("a record of no listed snapshot adds none") {
-    const auto none = db::parse_snapshots(output("@@record last 1790000000 a1b2c3d4 77\n"));
+    const auto none = db::parse_snapshots(db_output("@@record last 1790000000 a1b2c3d4 77\n"));
     CHECK(none.empty());
   }
   SECTION("lines outside the output record are no snapshots") {
@@ -79,7 +79,7 @@ TEST_CASE("backups: snapshots are listed oldest first with what this server reco
 
 TEST_CASE("backups: the verify verb's report") {
   SECTION("ok, with the query's value") {
-    const auto v = db::parse_verification(output("restoring\n@@verified a1b2c3d4 ok 1532\n"));
+    const auto v = db::parse_verification(db_output("restoring\n@@verified a1b2c3d4 ok 1532\n"));
     REQUIRE(v);
     CHECK(v->snapshot == "a1b2c3d4");
     CHECK(v->ok);
@@ -87,14 +87,14 @@ TEST_CASE("backups: the verify verb's report") {
   }
   SECTION("failed, with why in words") {
     const auto v =
-        db::parse_verification(output("@@verified a1b2c3d4 failed the query gave 3, below 10\n"));
+        db::parse_verification(db_output("@@verified a1b2c3d4 failed the query gave 3, below 10\n"));
     REQUIRE(v);
     CHECK_FALSE(v->ok);
     CHECK(v->detail == "the query gave 3, below 10");
   }
   SECTION("no report: none") {
-    CHECK_FALSE(db::parse_verification(output("verification of snapshot a1b2c3d4 failed\n")));
-    CHECK_FALSE(db::parse_verification(output("@@verified a1b2c3d4\n")));
+    CHECK_FALSE(db::parse_verification(db_output("verification of snapshot a1b2c3d4 failed\n")));
+    CHECK_FALSE(db::parse_verification(db_output("@@verified a1b2c3d4\n")));
     CHECK_FALSE(db::parse_verification({}));
   }
   SECTION("the verbs' names") {

@@ -17,7 +17,7 @@ using test::record;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest deploy_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.app.run.command = "node server.js";
@@ -81,7 +81,7 @@ void answer_fleet(FakeHosts& hosts) {
 }  // namespace
 
 TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over") {
-  auto m = sample();
+  auto m = deploy_sample();
   FakeHosts hosts(1);
   auto& remote = hosts.remotes[0];
   // The lock is held by this machine's berth with a pid that no longer exists.
@@ -112,7 +112,7 @@ TEST_CASE("deploy run: a lock left by a dead run of this machine is taken over")
 }
 
 TEST_CASE("deploy run: a failed gate switches back and stops the new instances") {
-  auto m = sample();
+  auto m = deploy_sample();
   // A health check nothing answers (port 9 on loopback): the gate fails.
   m.health.push_back({.name = "down", .kind = "http", .url = "http://127.0.0.1:9/"});
   m.health.back().conditions.push_back({.text = "[STATUS] == 200"});
@@ -137,7 +137,7 @@ TEST_CASE("deploy run: a failed gate switches back and stops the new instances")
 }
 
 TEST_CASE("deploy run: an unreachable host fails the run with exit 5 and the hint") {
-  auto m = sample();
+  auto m = deploy_sample();
   FakeHosts hosts(1);
   hosts.unreachable = {true};
   const auto result = deploy::run(m, rollback(), servers(m), hosts, {.target = "r1"}, {});
@@ -173,7 +173,7 @@ TEST_CASE("hosts: one exit status for a run, and one message for a failed script
 }
 
 TEST_CASE("deploy run: restart starts the live release again, blue/green, and clears the owed record") {
-  auto m = sample();
+  auto m = deploy_sample();
   const auto restart = playbook::load_playbook("/nonexistent", "restart");
   SECTION("a live release: started on the idle color, switched to, made current") {
     FakeHosts hosts(1);
@@ -203,7 +203,7 @@ TEST_CASE("deploy run: restart starts the live release again, blue/green, and cl
 }
 
 TEST_CASE("deploy run: a rollback run again after it was cut off finishes the same rollback") {
-  auto m = sample();
+  auto m = deploy_sample();
   FakeHosts hosts(1);
   auto& remote = hosts.remotes[0];
   remote.answer("if ! mkdir", "");
@@ -233,7 +233,7 @@ TEST_CASE("deploy run: a rollback run again after it was cut off finishes the sa
 }
 
 TEST_CASE("deploy run: every script of the run is fenced by the lock and a new step") {
-  auto m = sample();
+  auto m = deploy_sample();
   FakeHosts hosts(1);
   auto& remote = hosts.remotes[0];
   remote.answer("if ! mkdir", "");
@@ -259,7 +259,7 @@ TEST_CASE("deploy run: a host whose Node.js package.json's engines do not allow 
   const auto dir = std::filesystem::temp_directory_path() / ("berth-engines-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "package.json") << R"({"name": "shop", "engines": {"node": ">=20"}})";
-  auto m = sample();
+  auto m = deploy_sample();
   m.dir = dir;
   const auto run_with_node = [&](const std::string& version) {
     FakeHosts hosts(1);
@@ -296,7 +296,7 @@ TEST_CASE("deploy run: a host whose Node.js package.json's engines do not allow 
 }
 
 TEST_CASE("deploy run: batches switch app servers one at a time, and a failed batch puts every one back") {
-  auto m = sample();
+  auto m = deploy_sample();
   m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
                {.name = "app2", .address = "198.18.0.12", .roles = {"app"}, .private_address = "10.0.0.12"},
                {.name = "app3", .address = "198.18.0.13", .roles = {"app"}},
@@ -344,7 +344,7 @@ TEST_CASE("deploy run: batches switch app servers one at a time, and a failed ba
 }
 
 TEST_CASE("deploy run: without a proxy a release restarts the instances in place, and a failure restarts the previous one") {
-  auto m = sample();
+  auto m = deploy_sample();
   m.proxy.reset();
   FakeHosts hosts(1);
   auto& remote = hosts.remotes[0];
@@ -387,7 +387,7 @@ TEST_CASE("deploy run: without a proxy a release restarts the instances in place
 }
 
 TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the next one goes on") {
-  auto m = sample();
+  auto m = deploy_sample();
   m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
                {.name = "app2", .address = "198.18.0.12", .roles = {"app"}},
                {.name = "app3", .address = "198.18.0.13", .roles = {"app"}},
@@ -430,7 +430,7 @@ TEST_CASE("deploy run: within max_fail a failed batch goes back alone and the ne
 }
 
 TEST_CASE("deploy run: before anything starts the proxies follow the color each app server records as live") {
-  auto m = sample();
+  auto m = deploy_sample();
   m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
                {.name = "app2", .address = "198.18.0.12", .roles = {"app"}},
                {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}}};

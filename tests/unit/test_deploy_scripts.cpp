@@ -19,7 +19,7 @@ using namespace berth::deploy;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest scripts_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.app.run.command = "node server.js";
@@ -42,7 +42,7 @@ void check_parses(const std::string& script) {
 }  // namespace
 
 TEST_CASE("deploy scripts: every script is valid POSIX sh") {
-  const auto m = sample();
+  const auto m = scripts_sample();
   const LockInfo me{.token = "t1", .owner = "me@laptop", .pid = "42", .command = "deploy",
                     .started = 1, .heartbeat = 1, .ttl = 60};
   check_parses(lock_acquire_script(m, me));
@@ -63,7 +63,7 @@ TEST_CASE("deploy scripts: every script is valid POSIX sh") {
 }
 
 TEST_CASE("deploy scripts: a python release gets its virtualenv before it is marked complete") {
-  auto m = sample();
+  auto m = scripts_sample();
   CHECK(prepare_script(m, "r1").find("venv") == std::string::npos);
   CHECK(migrate_script(m, "r1", "x").find("PATH") == std::string::npos);
   m.app.run.runtime = "python";
@@ -79,7 +79,7 @@ TEST_CASE("deploy scripts: a python release gets its virtualenv before it is mar
 }
 
 TEST_CASE("deploy scripts: the switch tests nginx before reloading and waits for the old workers") {
-  const auto script = upstream_script({{layout::upstream_file(sample()), layout::upstream_content({3002, 3003})}}, true);
+  const auto script = upstream_script({{layout::upstream_file(scripts_sample()), layout::upstream_content({3002, 3003})}}, true);
   const auto test = script.find("nginx -t");
   const auto reload = script.find("systemctl reload nginx.service");
   REQUIRE(test != std::string::npos);
@@ -235,6 +235,6 @@ TEST_CASE("deploy scripts: instances leaving service stop once nothing is in fli
     CHECK(drain_said({idle == other.port ? idle + 1 : idle}, std::chrono::seconds(60)).empty());
   }
   SECTION("no drain, no wait") { CHECK(drain_wait_script({busy.port}, std::chrono::milliseconds(0)).empty()); }
-  const auto finalize = finalize_script(sample(), "r1", {3002}, {3000}, std::chrono::seconds(3));
+  const auto finalize = finalize_script(scripts_sample(), "r1", {3002}, {3000}, std::chrono::seconds(3));
   CHECK(finalize.find(drain_wait_script({3000}, std::chrono::seconds(3))) != std::string::npos);
 }

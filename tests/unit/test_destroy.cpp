@@ -2,6 +2,7 @@
 #include <core/util/process.hpp>
 #include <core/util/text.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 
 using namespace berth;
+using berth::test::has;
 
 namespace {
 
@@ -28,14 +30,10 @@ manifest::Manifest shop() {
   return m;
 }
 
-layout::Claim claim_of(const manifest::Manifest& m) {
+layout::Claim destroy_claim_of(const manifest::Manifest& m) {
   manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
   return layout::parse_claim(m.app.name,
                              provisioners::desired_state(m, m.servers[0], secrets).claim);
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // `sh -n`: the script parses (its prelude's rec/rec_end are the frame's).
@@ -50,7 +48,7 @@ void parses(const std::string& script) {
 
 TEST_CASE("destroy: the app's own goes, its data and the shared files stay") {
   const auto m = shop();
-  const auto claim = claim_of(m);
+  const auto claim = destroy_claim_of(m);
   const auto s = destroy::remove_script(m, claim, destroy::Purge::no);
   parses(s);
   // Its instances, timers and services stop first.
@@ -92,7 +90,7 @@ TEST_CASE("destroy: --purge-data drops the databases on their primary and remove
           "claim") {
   auto m = shop();
   SECTION("postgresql") {
-    const auto s = destroy::remove_script(m, claim_of(m), destroy::Purge::yes);
+    const auto s = destroy::remove_script(m, destroy_claim_of(m), destroy::Purge::yes);
     parses(s);
     CHECK(has(s, "DROP DATABASE IF EXISTS \"shop\" WITH (FORCE)"));
     CHECK(has(s, "DROP ROLE IF EXISTS \"shop\""));
@@ -100,14 +98,14 @@ TEST_CASE("destroy: --purge-data drops the databases on their primary and remove
     CHECK(has(s, "rm -f '/etc/berth/apps.d/shop.claim' '/etc/berth/apps.d/shop.origin'"));
     // A claim left by a destroy without it: its data alone.
     const auto again =
-        destroy::remove_script(m, destroy::remains(claim_of(m)), destroy::Purge::yes);
+        destroy::remove_script(m, destroy::remains(destroy_claim_of(m)), destroy::Purge::yes);
     parses(again);
     CHECK(has(again, "DROP DATABASE IF EXISTS \"shop\""));
     CHECK(has(again, "rm -rf -- '/var/backups/berth/shop' "));
     CHECK(has(again, "rm -rf -- '/etc/berth/shop/secrets' "));
   }
   SECTION("a replica drops nothing: its primary's drop reaches it") {
-    const auto s = destroy::remove_script(m, claim_of(m), destroy::Purge::yes);
+    const auto s = destroy::remove_script(m, destroy_claim_of(m), destroy::Purge::yes);
     CHECK(s.find("SELECT pg_is_in_recovery()") < s.find("DROP DATABASE"));
   }
   SECTION("mysql, redis") {
@@ -121,7 +119,7 @@ TEST_CASE("destroy: --purge-data drops the databases on their primary and remove
                     .name = "0",
                     .user = "shop",
                     .env_var = "REDIS_URL"}};
-    const auto s = destroy::remove_script(m, claim_of(m), destroy::Purge::yes);
+    const auto s = destroy::remove_script(m, destroy_claim_of(m), destroy::Purge::yes);
     parses(s);
     CHECK(has(s, "DROP DATABASE IF EXISTS `shop`"));
     CHECK(has(s, "DROP USER IF EXISTS 'shop'@'$h'"));
@@ -132,7 +130,7 @@ TEST_CASE("destroy: --purge-data drops the databases on their primary and remove
 
 TEST_CASE("destroy: a path of the claim that does not name the app is never removed") {
   const auto m = shop();
-  auto claim = claim_of(m);
+  auto claim = destroy_claim_of(m);
   claim.own.push_back({.kind = "file", .name = "/etc/passwd"});
   claim.own.push_back({.kind = "dir", .name = "/"});
   const auto s = destroy::remove_script(m, claim, destroy::Purge::yes);

@@ -15,7 +15,7 @@ std::vector<Condition> conditions(std::initializer_list<const char*> texts) {
   return out;
 }
 
-manifest::HealthCheck check(std::string name, std::string url, std::vector<std::string> conds = {},
+manifest::HealthCheck make_check(std::string name, std::string url, std::vector<std::string> conds = {},
                             std::string kind = "http") {
   manifest::HealthCheck h;
   h.name = std::move(name);
@@ -79,7 +79,7 @@ TEST_CASE("check: judge passes when every condition passes") {
 
 TEST_CASE("check: plan turns absolute URLs into one probe each") {
   auto m = two_servers();
-  auto h = check("api", "https://api.example.com:8443/healthz", {"[STATUS] == 200"});
+  auto h = make_check("api", "https://api.example.com:8443/healthz", {"[STATUS] == 200"});
   h.ca_file = "certs/staging-ca.pem";
   h.connect_to = {"api.example.com:8443:198.18.0.2:8443"};
   h.headers = {{"X-Probe", "berth"}};
@@ -87,7 +87,7 @@ TEST_CASE("check: plan turns absolute URLs into one probe each") {
   h.timeout = "3s";
   h.interval = "1s";
   h.success_threshold = 3;
-  m.health = {h, check("pg", "198.18.0.3:5432", {}, "tcp")};
+  m.health = {h, make_check("pg", "198.18.0.3:5432", {}, "tcp")};
   const auto checks = plan_local_checks(m, {});
   REQUIRE(checks.size() == 2);
   const auto& api = checks[0];
@@ -113,7 +113,7 @@ TEST_CASE("check: plan turns absolute URLs into one probe each") {
 
 TEST_CASE("check: plan runs a relative URL on each app server") {
   auto m = two_servers();
-  m.health = {check("home", "/healthz")};
+  m.health = {make_check("home", "/healthz")};
   SECTION("without a proxy: the app's port") {
     const auto checks = plan_local_checks(m, {});
     REQUIRE(checks.size() == 1);
@@ -148,8 +148,8 @@ TEST_CASE("check: plan runs a relative URL on each app server") {
 
 TEST_CASE("check: plan reports every malformed condition at file:line:col") {
   auto m = two_servers();
-  m.health = {check("a", "http://x/", {"[STATUS] == 200", "[STAUS] == 200"}),
-              check("b", "http://y/", {"[BODY].db = ok"})};
+  m.health = {make_check("a", "http://x/", {"[STATUS] == 200", "[STAUS] == 200"}),
+              make_check("b", "http://y/", {"[BODY].db = ok"})};
   m.health[1].timeout = "10";
   try {
     plan_local_checks(m, {});
@@ -165,7 +165,7 @@ TEST_CASE("check: plan reports every malformed condition at file:line:col") {
 
 TEST_CASE("check: --only keeps the named checks and rejects unknown names") {
   auto m = two_servers();
-  m.health = {check("a", "http://x/"), check("b", "http://y/"), check("c", "http://z/")};
+  m.health = {make_check("a", "http://x/"), make_check("b", "http://y/"), make_check("c", "http://z/")};
   const auto checks = plan_local_checks(m, {{}, {}, {"c", "a"}});
   REQUIRE(checks.size() == 2);
   CHECK(checks[0].name == "a");

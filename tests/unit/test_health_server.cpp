@@ -450,7 +450,7 @@ TEST_CASE("server: an app server behind proxies of other hosts asks each live in
 namespace {
 
 // tracker's database on db1, streamed to its replica db2; the app and nginx on web.
-manifest::Manifest replicated() {
+manifest::Manifest replicated_fleet() {
   auto m = tracker();
   m.servers = {{.name = "db1", .address = "198.18.0.3", .roles = {"db"}},
                {.name = "db2", .address = "198.18.0.4", .roles = {"db"}},
@@ -488,7 +488,7 @@ const ConditionOutcome& outcome(const CheckResult& r, std::string_view condition
 }  // namespace
 
 TEST_CASE("server: with PostgreSQL replicas the primary and each replica check the streaming") {
-  auto m = replicated();
+  auto m = replicated_fleet();
   const auto primary = plan_server_checks(m, m.servers[0]);
   const auto* on_primary = check_named(primary, "replication");
   REQUIRE(on_primary);
@@ -529,7 +529,7 @@ TEST_CASE("server: with PostgreSQL replicas the primary and each replica check t
 }
 
 TEST_CASE("server: judging replication on the primary") {
-  const auto m = replicated();
+  const auto m = replicated_fleet();
   const auto slot_ok = rec("replication", "slots", "berth_db2 t 4096");
 
   SECTION("its replica streaming passes") {
@@ -578,7 +578,7 @@ TEST_CASE("server: judging replication on the primary") {
 }
 
 TEST_CASE("server: judging replication on a replica") {
-  const auto m = replicated();
+  const auto m = replicated_fleet();
   SECTION("its receiver streaming from the primary, nothing behind, passes") {
     const auto r = replication_judged(m, 1, rec("replication", "recovery", "t") +
                                                 rec("replication", "receiver", "streaming 198.18.0.3") +
@@ -605,7 +605,7 @@ TEST_CASE("server: judging replication on a replica") {
 }
 
 TEST_CASE("server: judging replication when PostgreSQL does not answer") {
-  const auto m = replicated();
+  const auto m = replicated_fleet();
   for (std::size_t server : {0, 1}) {
     const auto r = replication_judged(
         m, server,
@@ -716,7 +716,7 @@ TEST_CASE("server: with [backups] each db server checks its newest off-host copy
           std::vector<std::string>{"[VERIFY_RESULT] == ok", "[VERIFY_AGE_HOURS] < 200"});
   }
   SECTION("a primary and its replica both copy; the primary alone verifies; others neither") {
-    const auto m = backed_up(replicated());
+    const auto m = backed_up(replicated_fleet());
     CHECK(check_named(plan_server_checks(m, m.servers[0]), "offsite:main"));
     CHECK(check_named(plan_server_checks(m, m.servers[0]), "verified:main"));
     CHECK(check_named(plan_server_checks(m, m.servers[1]), "offsite:main"));

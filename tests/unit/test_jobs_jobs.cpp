@@ -5,13 +5,12 @@
 #include <catch2/catch.hpp>
 
 using namespace berth;
+using berth::test::records;
 using test::record;
 
 namespace {
 
-std::vector<util::Record> records(const std::string& out) { return test::framed(out).records; }
-
-manifest::Manifest sample() {
+manifest::Manifest jobs_sample() {
   manifest::Manifest m;
   m.app.name = "tracker";
   m.jobs = {{.name = "reminders", .schedule = "0 8 * * *", .command = "node jobs/reminders.js"},
@@ -51,7 +50,7 @@ jobs::Status status(bool installed, bool enabled) {
 }  // namespace
 
 TEST_CASE("jobs: unit names and lookup follow provisioners/jobs") {
-  const auto m = sample();
+  const auto m = jobs_sample();
   CHECK(jobs::unit_name(m, m.jobs[0]) == "tracker-job-reminders");
   CHECK(&jobs::find_job(m, "cleanup") == &m.jobs[1]);
   try {
@@ -178,7 +177,7 @@ TEST_CASE("jobs: run reports parse into a verdict and the output") {
 }
 
 TEST_CASE("jobs: a job runs where its timer is enabled") {
-  const auto m = sample();
+  const auto m = jobs_sample();
   const auto& one = m.jobs[0];
   const auto& all = m.jobs[1];
   const std::vector<std::string> hosts = {"web-1", "web-2"};

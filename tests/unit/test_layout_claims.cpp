@@ -1,11 +1,13 @@
 #include <core/layout/claims.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 
 using namespace berth;
+using berth::test::has;
 
 namespace {
 
@@ -38,10 +40,6 @@ std::string refusal(const manifest::Manifest& ours, const manifest::Manifest& th
       {theirs.app.name + ".origin", "/home/a/" + theirs.app.name + "/berth.toml\n"},
       {ours.app.name + ".claim", "stale: its own claim is never compared"}};
   return layout::refusal(claim_of(ours), ours.app.name, "berth.toml", files);
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

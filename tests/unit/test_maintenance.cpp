@@ -1,31 +1,31 @@
 #include <core/maintenance.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
 using namespace berth;
+using berth::test::has;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest maintenance_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.proxy = manifest::Proxy{};
   return m;
 }
 
-bool has(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
-
 }  // namespace
 
 TEST_CASE("maintenance: the page shows the message as text, never as markup") {
-  const auto page = maintenance::page(sample(), "Back at <b>noon</b> & \"soon\" 'ok'");
+  const auto page = maintenance::page(maintenance_sample(), "Back at <b>noon</b> & \"soon\" 'ok'");
   CHECK(has(page, "Back at &lt;b&gt;noon&lt;/b&gt; &amp; &quot;soon&quot; &#39;ok&#39;"));
   CHECK_FALSE(has(page, "<b>"));
-  CHECK(has(maintenance::page(sample(), ""), "We are doing some maintenance"));
+  CHECK(has(maintenance::page(maintenance_sample(), ""), "We are doing some maintenance"));
 }
 
 TEST_CASE("maintenance: on checks nginx before it reloads, and puts things back when it fails") {
-  const auto on = maintenance::on_script(sample(), "$(reboot) it's");
+  const auto on = maintenance::on_script(maintenance_sample(), "$(reboot) it's");
   // The page travels as one sh word, the message in it escaped for HTML.
   CHECK(has(on, "printf '%s' '<!doctype html>"));
   CHECK(has(on, "<p>$(reboot) it&#39;s</p>"));
@@ -38,7 +38,7 @@ TEST_CASE("maintenance: on checks nginx before it reloads, and puts things back 
   CHECK(has(on, "[ $was_on = yes ] || rm -f '/etc/nginx/berth/shop/maintenance/on.conf'"));
   CHECK(has(on, "run berth setup first"));
   CHECK(has(on, "rec maintenance state on"));
-  const auto off = maintenance::off_script(sample());
+  const auto off = maintenance::off_script(maintenance_sample());
   CHECK(has(off, "rm -f '/etc/nginx/berth/shop/maintenance/on.conf'"));
   CHECK(has(off, "systemctl reload nginx.service"));
 }

@@ -15,7 +15,7 @@ using test::record;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest playbook_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.servers = {{.name = "web-1", .address = "198.18.0.2", .roles = {"app"}},
@@ -32,7 +32,7 @@ playbook::Step remote_step(std::string command) {
 }
 
 struct Fixture {
-  manifest::Manifest m = sample();
+  manifest::Manifest m = playbook_sample();
   manifest::SecretSources secrets{m, [](const std::string&) { return std::optional<std::string>(); }};
   FakeHosts hosts{2};
   playbook::Context context{m, {&m.servers[0], &m.servers[1]}, hosts, secrets};

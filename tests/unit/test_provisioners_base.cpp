@@ -1,6 +1,7 @@
 #include <core/error.hpp>
 #include <provisioners/base/base.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -8,10 +9,13 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::has;
+using berth::test::find;
+using berth::test::file;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest base_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.app.run.command = "node server.js";
@@ -33,23 +37,6 @@ provisioners::Desired desired(const manifest::Manifest& m, const manifest::Serve
   return provisioners::desired_state(m, s, secrets, components);
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
-const File& file(const provisioners::Desired& d, std::string_view path) {
-  const auto* r = find(d, "file:" + std::string(path));
-  REQUIRE(r);
-  return std::get<File>(r->spec);
-}
-
-bool has(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
-
 // The rule lines of a rendered ruleset ("tcp dport 22 accept ..."), in order.
 std::vector<std::string> accept_rules(const std::string& ruleset) {
   std::vector<std::string> out;
@@ -68,7 +55,7 @@ std::vector<std::string> accept_rules(const std::string& ruleset) {
 }  // namespace
 
 TEST_CASE("base: a deploy user with the manifest's keys and validated passwordless sudo") {
-  auto m = sample();
+  auto m = base_sample();
 
   SECTION("keys from the manifest are the whole authorized_keys, checked by ssh-keygen") {
     m.base.ssh_keys = {"ssh-ed25519 AAAAC3Nza me@laptop"};
@@ -124,7 +111,7 @@ TEST_CASE("base: a deploy user with the manifest's keys and validated passwordle
 }
 
 TEST_CASE("base: sshd refuses passwords and root logs in only while berth needs it") {
-  auto m = sample();
+  auto m = base_sample();
 
   SECTION("berth logs in as root: root keeps key logins") {
     const auto d = desired(m, m.servers[0]);
@@ -155,7 +142,7 @@ TEST_CASE("base: sshd refuses passwords and root logs in only while berth needs 
 }
 
 TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open ports") {
-  auto m = sample();
+  auto m = base_sample();
   m.base.open_ports = {8443};
 
   SECTION("one host with every role") {
@@ -212,7 +199,7 @@ TEST_CASE("base: the firewall drops by default and opens ssh, the proxy and open
 }
 
 TEST_CASE("base: firewall rules of other components are rendered after all ran") {
-  const auto m = sample();
+  const auto m = base_sample();
   using provisioners::FirewallRule;
   const std::vector<FirewallRule> rules{
       {.port = 22, .why = "ssh"},
@@ -240,7 +227,7 @@ TEST_CASE("base: firewall rules of other components are rendered after all ran")
 }
 
 TEST_CASE("base: fail2ban, upgrades, time zone, journald") {
-  auto m = sample();
+  auto m = base_sample();
   m.base.timezone = "Europe/Paris";
   m.base.journald_max_use = "200M";
   m.servers[0].port = 2200;
@@ -284,7 +271,7 @@ TEST_CASE("base: fail2ban, upgrades, time zone, journald") {
 }
 
 TEST_CASE("base: swap file by memory, size or off; skipped and said in a container") {
-  auto m = sample();
+  auto m = base_sample();
   provisioners::Desired d;
   const auto swap_command = [&]() -> const Command* {
     d = desired(m, m.servers[0]);
@@ -328,7 +315,7 @@ TEST_CASE("base: swap file by memory, size or off; skipped and said in a contain
 }
 
 TEST_CASE("base: harden = false keeps only berth's own folders and tools") {
-  auto m = sample();
+  auto m = base_sample();
   m.base.harden = false;
   const auto d = desired(m, m.servers[0], {"base"});
   std::vector<std::string> ids;

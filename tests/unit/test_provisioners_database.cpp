@@ -1,6 +1,7 @@
 #include <core/util/process.hpp>
 #include <provisioners/database/database.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,9 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::has;
+using berth::test::find;
+using berth::test::file;
 
 namespace {
 
@@ -39,29 +43,12 @@ provisioners::Desired databases_of(const manifest::Manifest& m, std::size_t serv
   return d;
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
-const File& file(const provisioners::Desired& d, std::string_view path) {
-  const auto* r = find(d, "file:" + std::string(path));
-  REQUIRE(r);
-  return std::get<File>(r->spec);
-}
-
 std::vector<const Command*> commands(const provisioners::Desired& d) {
   std::vector<const Command*> out;
   for (const auto& r : d.resources) {
     if (const auto* c = std::get_if<Command>(&r.spec)) out.push_back(c);
   }
   return out;
-}
-
-bool has(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
 }
 
 std::string env_value(const manifest::Manifest& m, std::string_view name) {

@@ -7,13 +7,13 @@ using namespace berth;
 
 namespace {
 // The script's stdout as command() reports it: one "db output" record.
-std::vector<util::Record> output(const std::string& text) {
+std::vector<util::Record> db_output(const std::string& text) {
   return test::framed(test::record("db", "output", text)).records;
 }
 }  // namespace
 
 TEST_CASE("backups: the script's report lines are parsed, other lines ignored") {
-  const auto files = db::parse_backups(output(
+  const auto files = db::parse_backups(db_output(
       "deleted old backup /var/backups/berth/shop/pg/pg-20261101T000000Z.dump\n"
       "@@backup /var/backups/berth/shop/pg/pg-20261125T101500Z.dump 123456 2026-11-25T10:15:00Z\n"
       "@@backup /var/backups/berth/shop/pg/with space.dump 7 2026-11-25T10:16:00Z\n"
@@ -42,8 +42,8 @@ TEST_CASE("backups: the command runs the installed script, quoting the file") {
 }
 
 TEST_CASE("backups: restored and human sizes") {
-  CHECK(db::restored(output("x\n@@restored /var/backups/a.dump\n")));
-  CHECK_FALSE(db::restored(output("@@backup /a 1 t\n")));
+  CHECK(db::restored(db_output("x\n@@restored /var/backups/a.dump\n")));
+  CHECK_FALSE(db::restored(db_output("@@backup /a 1 t\n")));
   CHECK(db::human_size(512) == "512 B");
   CHECK(db::human_size(1234567) == "1.2 MB");
 }

@@ -1,6 +1,7 @@
 #include <core/converge/engine.hpp>
 #include <core/ssh/keys.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -10,10 +11,11 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::find;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest desired_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.app.run.command = "node server.js";
@@ -42,17 +44,10 @@ bool secret_listed_twice(const provisioners::Desired& d) {
   return false;
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 TEST_CASE("provisioners: one host with every role gets the whole stack") {
-  const auto m = sample();
+  const auto m = desired_sample();
   manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
   const auto d = provisioners::desired_state(m, m.servers[0], secrets);
 
@@ -126,7 +121,7 @@ TEST_CASE("provisioners: one host with every role gets the whole stack") {
 }
 
 TEST_CASE("provisioners: only the python runtime sets a PATH, with the release's virtualenv first") {
-  auto m = sample();
+  auto m = desired_sample();
   manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
   const auto content = [&](std::string_view id) {
     const auto d = provisioners::desired_state(m, m.servers[0], secrets);
@@ -150,7 +145,7 @@ TEST_CASE("provisioners: only the python runtime sets a PATH, with the release's
 }
 
 TEST_CASE("provisioners: [app.run] node installs NodeSource's nodejs, as MongoDB's repository") {
-  auto m = sample();
+  auto m = desired_sample();
   m.app.run.node = "22";
   manifest::SecretSources secrets(m, [](const std::string&) { return std::nullopt; });
   const auto d = provisioners::desired_state(m, m.servers[0], secrets);
@@ -224,7 +219,7 @@ TEST_CASE("provisioners: [app.run] node installs NodeSource's nodejs, as MongoDB
     CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
   }
   SECTION("without node: Debian's nodejs, no repository") {
-    const auto debian = sample();
+    const auto debian = desired_sample();
     const auto plain = provisioners::desired_state(debian, debian.servers[0], secrets);
     CHECK(find(plain, "package:nodejs")->stage == Stage::packages);
     CHECK_FALSE(find(plain, "file:/etc/apt/sources.list.d/nodesource.list"));
@@ -233,7 +228,7 @@ TEST_CASE("provisioners: [app.run] node installs NodeSource's nodejs, as MongoDB
 }
 
 TEST_CASE("provisioners: roles decide what a host gets") {
-  auto m = sample();
+  auto m = desired_sample();
   m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
                {.name = "b", .address = "198.18.0.3", .roles = {"app"}},
                {.name = "db", .address = "198.18.0.4", .roles = {"db"}}};
@@ -393,7 +388,7 @@ TEST_CASE("engine: a secret is an SSH key, or a file the owner's own system made
 }
 
 TEST_CASE("provisioners: an app server behind a proxy of another host opens its instances to that proxy only") {
-  auto m = sample();
+  auto m = desired_sample();
   m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
                {.name = "db", .address = "198.18.0.12", .roles = {"db"}, .private_address = "10.0.0.12"},
                {.name = "lb", .address = "198.18.0.10", .roles = {"proxy"}, .private_address = "10.0.0.10"}};

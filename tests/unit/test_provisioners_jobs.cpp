@@ -1,5 +1,6 @@
 #include <core/manifest/values.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -8,10 +9,13 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::has;
+using berth::test::find;
+using berth::test::content;
 
 namespace {
 
-manifest::Manifest sample() {
+manifest::Manifest job_units_sample() {
   manifest::Manifest m;
   m.app.name = "shop";
   m.servers = {{.name = "a", .address = "198.18.0.2", .roles = {"app"}},
@@ -42,32 +46,15 @@ provisioners::Desired jobs_of(const manifest::Manifest& m, std::size_t server,
   return d;
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
-const std::string& content(const provisioners::Desired& d, std::string_view id) {
-  const auto* r = find(d, id);
-  REQUIRE(r);
-  return std::get<File>(r->spec).content;
-}
-
-bool has(const std::string& text, std::string_view needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name") {
-  const auto m = sample();
+  const auto m = job_units_sample();
   const auto d = jobs_of(m, 0);
-  CHECK(has(content(d, "file:/etc/systemd/system/shop-job-reminders.service"),
+  CHECK(has(content(d, "/etc/systemd/system/shop-job-reminders.service"),
             "\nOnFailure=shop-job-failed@reminders.service\n"));
   // Set up but never deployed: the timer fires, the run is skipped rather than failed.
-  CHECK(has(content(d, "file:/etc/systemd/system/shop-job-reminders.service"),
+  CHECK(has(content(d, "/etc/systemd/system/shop-job-reminders.service"),
             "\nConditionPathExists=/srv/shop/current\n"));
 
   SECTION("one template unit runs the script, as root, for every job") {
@@ -83,7 +70,7 @@ TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name")
   }
 
   SECTION("the script writes to the journal and posts JSON with curl, retrying") {
-    const auto& s = content(d, "file:/usr/local/lib/berth/shop-job-failed");
+    const auto& s = content(d, "/usr/local/lib/berth/shop-job-failed");
     CHECK(has(s, "*) unit=shop-job-$job.service ;;\n"));
     CHECK(has(s, "echo \"<3>job $job of shop failed on $host"));
     CHECK(has(s, "conf=/etc/berth/shop/jobs/$1.curl\n"));
@@ -101,12 +88,12 @@ TEST_CASE("jobs: a failed run starts the app's notify unit with the job's name")
     CHECK(f.content == "url = \"https://hooks.test/T0K\\\"EN\"\n");
     CHECK(f.mode == "0600");
     CHECK(f.sensitive == Sensitive::yes);
-    CHECK_FALSE(has(content(d, "file:/etc/berth/shop/jobs/cleanup.curl"), "url"));
+    CHECK_FALSE(has(content(d, "/etc/berth/shop/jobs/cleanup.curl"), "url"));
   }
 }
 
 TEST_CASE("jobs: run_on = one has its timer on one host, the notify unit on every host") {
-  const auto m = sample();
+  const auto m = job_units_sample();
   const auto a = jobs_of(m, 0);
   const auto b = jobs_of(m, 1);
   CHECK(std::get<Unit>(find(a, "unit:shop-job-reminders.timer")->spec).enabled);
@@ -116,7 +103,7 @@ TEST_CASE("jobs: run_on = one has its timer on one host, the notify unit on ever
 }
 
 TEST_CASE("jobs: a webhook URL may come from a secret; a missing one is named with its place") {
-  auto m = sample();
+  auto m = job_units_sample();
   m.jobs[0].on_failure_webhook = "https://hooks.test/${secret:HOOK}";
   m.jobs[0].where = {.file = "berth.toml", .line = 7, .column = 1};
   const auto d = jobs_of(m, 0, {{"HOOK", "T0KEN"}});
@@ -129,7 +116,7 @@ TEST_CASE("jobs: a webhook URL may come from a secret; a missing one is named wi
 }
 
 TEST_CASE("jobs: curl is added once per host, and nothing without jobs") {
-  auto m = sample();
+  auto m = job_units_sample();
   provisioners::Desired d;
   d.resources.push_back(make(Package{"curl"}, "base"));
   manifest::SecretSources secrets(m, [](const std::string&) { return std::optional<std::string>(); });

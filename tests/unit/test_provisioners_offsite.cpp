@@ -1,6 +1,7 @@
 #include <core/converge/desired.hpp>
 #include <core/util/process.hpp>
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -15,6 +16,10 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::has;
+using berth::test::find;
+using berth::test::spec;
+using berth::test::content;
 
 namespace {
 
@@ -68,36 +73,12 @@ provisioners::Desired state_of(const manifest::Manifest& m, std::string_view nam
   return provisioners::desired_state(m, server(m, name), secrets);
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
-template <typename T> const T& spec(const provisioners::Desired& d, std::string_view id) {
-  const auto* r = find(d, id);
-  INFO(id);
-  REQUIRE(r);
-  const auto* s = std::get_if<T>(&r->spec);
-  REQUIRE(s);
-  return *s;
-}
-
-const std::string& content(const provisioners::Desired& d, std::string_view path) {
-  return spec<File>(d, "file:" + std::string(path)).content;
-}
-
 const GeneratedSecret& secret(const provisioners::Desired& d, std::string_view name) {
   const auto it = std::find_if(d.secrets.begin(), d.secrets.end(),
                                [&](const auto& s) { return s.name == name; });
   INFO(name);
   REQUIRE(it != d.secrets.end());
   return *it;
-}
-
-bool has(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
 }
 
 bool has_id_starting(const provisioners::Desired& d, std::string_view prefix) {
@@ -439,7 +420,7 @@ TEST_CASE("offsite: without backups.verify the PostgreSQL and MySQL scripts are 
 namespace {
 
 // A fresh folder under /tmp for one test's files.
-std::filesystem::path temp_dir() {
+std::filesystem::path offsite_dir() {
   static std::atomic<int> counter{0};
   auto dir = std::filesystem::temp_directory_path() /
              ("berth-offsite-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -447,7 +428,7 @@ std::filesystem::path temp_dir() {
   return dir;
 }
 
-void write(const std::filesystem::path& path, const std::string& text, bool executable = false) {
+void write_file(const std::filesystem::path& path, const std::string& text, bool executable = false) {
   std::ofstream(path) << text;
   if (executable)
     std::filesystem::permissions(path, std::filesystem::perms::owner_all,
@@ -458,22 +439,22 @@ void write(const std::filesystem::path& path, const std::string& text, bool exec
 // with the webhook files `d` holds under a temporary folder and systemctl, hostname and
 // curl stubbed. Returns the arguments curl got, one a line ("" when it was not run).
 std::string report_failure(const provisioners::Desired& d, const std::string& name) {
-  const auto dir = temp_dir();
+  const auto dir = offsite_dir();
   const std::string webhook_dir = "/etc/berth/shop/jobs";
   std::filesystem::create_directories(dir / "jobs");
   for (const auto& r : d.resources) {
     const auto* f = std::get_if<File>(&r.spec);
     if (f && f->path.starts_with(webhook_dir + "/"))
-      write(dir / "jobs" / f->path.substr(webhook_dir.size() + 1), f->content);
+      write_file(dir / "jobs" / f->path.substr(webhook_dir.size() + 1), f->content);
   }
   auto script = content(d, "/usr/local/lib/berth/shop-job-failed");
   for (auto at = script.find(webhook_dir); at != std::string::npos;
        at = script.find(webhook_dir, at))
     script.replace(at, webhook_dir.size(), (dir / "jobs").string());
-  write(dir / "job-failed", script);
-  write(dir / "bin" / "systemctl", "#!/bin/sh\necho 1\n", true);
-  write(dir / "bin" / "hostname", "#!/bin/sh\necho db1\n", true);
-  write(dir / "bin" / "curl",
+  write_file(dir / "job-failed", script);
+  write_file(dir / "bin" / "systemctl", "#!/bin/sh\necho 1\n", true);
+  write_file(dir / "bin" / "hostname", "#!/bin/sh\necho db1\n", true);
+  write_file(dir / "bin" / "curl",
         "#!/bin/sh\nprintf '%s\\n' \"$@\" >" + (dir / "curl.args").string() + "\n", true);
   const auto ran =
       run_process({"sh", (dir / "job-failed").string(), name},

@@ -1,4 +1,5 @@
 #include <provisioners/provisioner.hpp>
+#include <tests/unit/desired.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -6,10 +7,12 @@
 
 using namespace berth;
 using namespace berth::converge;
+using berth::test::has;
+using berth::test::find;
 
 namespace {
 
-manifest::Manifest sample(manifest::Tls tls) {
+manifest::Manifest proxy_sample(manifest::Tls tls) {
   manifest::Manifest m;
   m.app.name = "shop";
   m.app.run.command = "node server.js";
@@ -35,13 +38,6 @@ provisioners::Desired proxy_of(const manifest::Manifest& m, std::map<std::string
   return d;
 }
 
-const Resource* find(const provisioners::Desired& d, std::string_view id) {
-  for (const auto& r : d.resources) {
-    if (r.id() == id) return &r;
-  }
-  return nullptr;
-}
-
 const Command* find_command(const provisioners::Desired& d, std::string_view needle) {
   for (const auto& r : d.resources) {
     const auto* c = std::get_if<Command>(&r.spec);
@@ -57,14 +53,10 @@ std::size_t index_of(const provisioners::Desired& d, std::string_view id) {
   return d.resources.size();
 }
 
-bool has(const std::string& text, std::string_view needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("proxy: letsencrypt issues through certbot's webroot after a bootstrap certificate") {
-  const auto m = sample(manifest::Tls::letsencrypt);
+  const auto m = proxy_sample(manifest::Tls::letsencrypt);
   const auto d = proxy_of(m);
 
   CHECK(find(d, "package:certbot"));
@@ -106,7 +98,7 @@ TEST_CASE("proxy: letsencrypt issues through certbot's webroot after a bootstrap
   }
 
   SECTION("without acme_directory certbot uses Let's Encrypt and the guard says so") {
-    auto production = sample(manifest::Tls::letsencrypt);
+    auto production = proxy_sample(manifest::Tls::letsencrypt);
     production.proxy->acme_directory.clear();
     const auto desired = proxy_of(production);  // find_command points into it
     const auto* c = find_command(desired, "certbot certonly");
@@ -133,7 +125,7 @@ TEST_CASE("proxy: letsencrypt issues through certbot's webroot after a bootstrap
 
 TEST_CASE("proxy: self-signed and off never run certbot") {
   for (const auto tls : {manifest::Tls::self_signed, manifest::Tls::off}) {
-    const auto d = proxy_of(sample(tls));
+    const auto d = proxy_of(proxy_sample(tls));
     CHECK_FALSE(find(d, "package:certbot"));
     CHECK_FALSE(find_command(d, "certbot"));
     CHECK(static_cast<bool>(find_command(d, "openssl req -x509")) ==
@@ -142,7 +134,7 @@ TEST_CASE("proxy: self-signed and off never run certbot") {
 }
 
 TEST_CASE("proxy: self-signed after Let's Encrypt replaces the links instead of writing through them") {
-  const auto d = proxy_of(sample(manifest::Tls::self_signed));
+  const auto d = proxy_of(proxy_sample(manifest::Tls::self_signed));
   const auto* make = find_command(d, "openssl req -x509");
   REQUIRE(make);
   CHECK(make->creates.empty());
@@ -155,7 +147,7 @@ TEST_CASE("proxy: self-signed after Let's Encrypt replaces the links instead of 
 }
 
 TEST_CASE("proxy: a fail2ban jail bans floods of 4xx from the app's access log") {
-  const auto d = proxy_of(sample(manifest::Tls::self_signed));
+  const auto d = proxy_of(proxy_sample(manifest::Tls::self_signed));
   const auto* filter = find(d, "file:/etc/fail2ban/filter.d/berth-shop-nginx.conf");
   const auto* jail = find(d, "file:/etc/fail2ban/jail.d/berth-shop-nginx.conf");
   REQUIRE(filter);
@@ -187,7 +179,7 @@ TEST_CASE("proxy: a fail2ban jail bans floods of 4xx from the app's access log")
 }
 
 TEST_CASE("proxy: header values are nginx strings, whatever they hold") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->headers = {{"X-Probe", "v\" always; add_header X-Evil \"1"},
                       {"X-Path", "C:\\temp"},
                       {"X-Price", "$5 ${env:PRICE}"}};
@@ -227,7 +219,7 @@ TEST_CASE("proxy: header values are nginx strings, whatever they hold") {
 }
 
 TEST_CASE("proxy: bot user agents match themselves inside the nginx regex string") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->bot_user_agents = {"evil\"bot", "a\\b", "x$"};
   const auto d = proxy_of(m);
   const auto& site = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
@@ -244,7 +236,7 @@ const std::string& site_of(const provisioners::Desired& d) {
 }  // namespace
 
 TEST_CASE("proxy: WebSockets upgrade and responses stream in every location") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->limits = {{.path = "/api/login", .requests_per_minute = 10}};
   const auto d = proxy_of(m);
   const auto& site = site_of(d);
@@ -261,7 +253,7 @@ TEST_CASE("proxy: WebSockets upgrade and responses stream in every location") {
 }
 
 TEST_CASE("proxy: trusted proxies set the client's address from their header") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   SECTION("cloudflare alone: its ranges and CF-Connecting-IP") {
     m.proxy->trusted_proxies = {"cloudflare"};
     const auto d = proxy_of(m);
@@ -295,7 +287,7 @@ TEST_CASE("proxy: trusted proxies set the client's address from their header") {
 }
 
 TEST_CASE("proxy: access rules: addresses and basic-auth users, for the site or a path") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->access = {{.path = "/", .users = {{"alice", "${secret:ALICE_PW}"}}},
                      {.path = "/admin", .allow = {"203.0.113.0/24", "2001:db8::/32"}}};
   const auto d = proxy_of(m, {{"ALICE_PW", "correct horse"}});
@@ -332,7 +324,7 @@ TEST_CASE("proxy: access rules: addresses and basic-auth users, for the site or 
 }
 
 TEST_CASE("proxy: a path's limit applies on top of the site's") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->limits = {{.path = "/api/login", .requests_per_minute = 10, .burst = -1},
                      {.path = "/api/signup", .requests_per_minute = 5, .burst = 0}};
   const auto d = proxy_of(m);
@@ -345,7 +337,7 @@ TEST_CASE("proxy: a path's limit applies on top of the site's") {
 }
 
 TEST_CASE("proxy: your own certificate: one root-only file, checked before nginx loads it") {
-  auto m = sample(manifest::Tls::own);
+  auto m = proxy_sample(manifest::Tls::own);
   m.proxy->domains = {"*.shop.test"};
   m.proxy->certificate = manifest::OwnCertificate{.cert = "${secret:CERT}", .key = "${secret:KEY}"};
   const auto d = proxy_of(m, {{"CERT", "-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----"},
@@ -366,7 +358,7 @@ TEST_CASE("proxy: your own certificate: one root-only file, checked before nginx
 }
 
 TEST_CASE("proxy: HTTP/2 the way each release's nginx spells it") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.proxy->domains.clear();  // the host's default site
   CHECK(has(site_of(proxy_of(m)), "listen 443 ssl default_server;"));
   m.proxy->http2 = true;
@@ -384,7 +376,7 @@ TEST_CASE("proxy: HTTP/2 the way each release's nginx spells it") {
 }
 
 TEST_CASE("proxy: the site serves the maintenance page when berth maintenance put its file") {
-  const auto d = proxy_of(sample(manifest::Tls::self_signed));
+  const auto d = proxy_of(proxy_sample(manifest::Tls::self_signed));
   const auto& site = site_of(d);
   CHECK(has(site, "include /etc/nginx/berth/shop/maintenance/*.conf;"));
   CHECK(has(site, "error_page 503 @shop_maintenance;"));
@@ -393,7 +385,7 @@ TEST_CASE("proxy: the site serves the maintenance page when berth maintenance pu
 }
 
 TEST_CASE("proxy: a proxy server balances over the app servers on other hosts, each in a file of its own") {
-  auto m = sample(manifest::Tls::self_signed);
+  auto m = proxy_sample(manifest::Tls::self_signed);
   m.app.run.port = 3000;
   m.app.run.instances = 2;
   m.servers = {{.name = "app1", .address = "198.18.0.11", .roles = {"app"}},
@@ -433,7 +425,7 @@ TEST_CASE("proxy: a proxy server balances over the app servers on other hosts, e
 }
 
 TEST_CASE("proxy: one server with every role keeps its site as before: its own instances only") {
-  const auto m = sample(manifest::Tls::self_signed);
+  const auto m = proxy_sample(manifest::Tls::self_signed);
   const auto d = proxy_of(m);
   const auto& conf = std::get<File>(find(d, "file:/etc/nginx/sites-enabled/shop.conf")->spec).content;
   CHECK(has(conf, "include /etc/berth/shop/upstream.conf;"));
