@@ -14,7 +14,6 @@ namespace berth::ssh {
 
 namespace {
 
-
 // Passphrase prompts from hosts connecting in parallel are asked one at a time.
 std::mutex prompt_mutex;
 

@@ -32,4 +32,7 @@ inline ScriptResult framed(const std::string& output, int exit_status = 0) {
 // The records of `output` (framed above).
 inline std::vector<util::Record> records(const std::string& output) { return framed(output).records; }
 
+// A db script's stdout as command() reports it: one "db output" record holding `text`.
+inline std::vector<util::Record> db_output(const std::string& text) { return records(record("db", "output", text)); }
+
 }  // namespace berth::test

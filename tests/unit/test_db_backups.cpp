@@ -4,13 +4,7 @@
 #include <tests/unit/framed.hpp>
 
 using namespace berth;
-
-namespace {
-// The script's stdout as command() reports it: one "db output" record.
-std::vector<util::Record> db_output(const std::string& text) {
-  return test::framed(test::record("db", "output", text)).records;
-}
-}  // namespace
+using berth::test::db_output;
 
 TEST_CASE("backups: snapshots are listed oldest first with what this server recorded of them") {
   const auto snapshots = db::parse_snapshots(db_output(

@@ -4,13 +4,7 @@
 #include <catch2/catch.hpp>
 
 using namespace berth;
-
-namespace {
-// The script's stdout as command() reports it: one "db output" record.
-std::vector<util::Record> db_output(const std::string& text) {
-  return test::framed(test::record("db", "output", text)).records;
-}
-}  // namespace
+using berth::test::db_output;
 
 TEST_CASE("backups: the script's report lines are parsed, other lines ignored") {
   const auto files = db::parse_backups(db_output(
