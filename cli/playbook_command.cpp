@@ -61,6 +61,7 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
                            {"status", converge::outcome_name(r.outcome)},
                            {"reasons", r.reasons}};
     if (!r.diff.empty()) item["diff"] = r.diff;
+    if (mode == Mode::apply && r.action != Action::none) item["elapsed_ms"] = r.elapsed.count();
     resources.push_back(std::move(item));
   }
   nlohmann::json handlers = nlohmann::json::array();
@@ -69,7 +70,10 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
                         {"owed", h.owed},
                         {"deferred", h.deferred},
                         {"status", converge::outcome_name(h.outcome)}});
+    if (mode == Mode::apply && !h.deferred) handlers.back()["elapsed_ms"] = h.elapsed.count();
   }
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& s : host.stages) stages.push_back({{"stage", s.stage}, {"elapsed_ms", s.elapsed.count()}});
   nlohmann::json out = {{"host", host.host},
                         {"ok", host.count(Outcome::ok)},
                         {mode == Mode::plan ? "to_change" : "changed", host.count(Outcome::changed)},
@@ -79,6 +83,7 @@ nlohmann::json host_json(const HostReport& host, Mode mode) {
                         {"elapsed_ms", host.elapsed.count()},
                         {"resources", std::move(resources)},
                         {"handlers", std::move(handlers)}};
+  if (mode == Mode::apply) out["stages"] = std::move(stages);
   if (host.failed()) {
     out["error"] = {{"message", host.error}, {"step", host.failed_step}, {"stderr", host.stderr_tail}};
     if (!host.hint.empty()) out["error"]["hint"] = host.hint;

@@ -231,7 +231,7 @@ bool known_handler(std::string_view handler) {
 std::string render_apply(Stage stage, const std::vector<Resource>& resources,
                          const std::vector<Change>& changes, const std::vector<std::string>& owed,
                          const std::map<std::string, std::string>& scripts) {
-  std::string functions, calls;
+  std::string functions, before_packages, calls;
   std::vector<std::string> packages, packages_notify;
   std::size_t first_package = 0;
   for (const auto& change : changes) {
@@ -246,7 +246,7 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
     const auto id = std::to_string(change.index);
     functions += fmt::format("{}() {{\n{}{}}}\n", function_name(id), owe_line(r.notify),
                              step_body(r, change));
-    calls += fmt::format("run_step {} {}\n", id, function_name(id));
+    (r.before_packages ? before_packages : calls) += fmt::format("run_step {} {}\n", id, function_name(id));
   }
   if (!packages.empty()) {
     // One apt-get call for every missing package; wait for boot-time package jobs
@@ -266,6 +266,7 @@ std::string render_apply(Stage stage, const std::vector<Resource>& resources,
         list, owe_line(packages_notify), apt_get_options);
     calls = fmt::format("run_step {} s_packages\n", first_package) + calls;
   }
+  calls = before_packages + calls;
   auto handlers = triggered_handlers(stage, resources, changes, owed);
   std::erase_if(handlers, [](const std::string& h) { return is_deferred(h); });
   if (calls.empty() && handlers.empty()) return {};

@@ -341,14 +341,33 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
       if (was_owed) what += " (owed) " + h;
     }
     say(fmt::format("applying {}:{}", stage_name(stage), what));
-    // Steps are read as they arrive: a connection lost halfway still tells what ran.
+    // Steps are read as they arrive: a connection lost halfway still tells what ran,
+    // and when each began and ended.
     ApplyReport steps;
+    using Clock = std::chrono::steady_clock;
+    const auto stage_start = Clock::now();
+    std::map<std::string, Clock::time_point> began;
+    std::map<std::string, std::chrono::milliseconds> took;
     const auto ran = remote.run_script(
         script, Privilege::root,
         [&](Stream, std::string_view line) {
           if (output) output(line);
         },
-        [&](const util::Record& r) { note_step(steps, r); });
+        [&](const util::Record& r) {
+          note_step(steps, r);
+          if (r.field != "step") return;
+          if (r.value == "begin") {
+            began[r.subject] = Clock::now();
+          } else if (const auto b = began.find(r.subject); b != began.end()) {
+            took[r.subject] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - b->second);
+          }
+        });
+    const auto stage_took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stage_start);
+    report.stages.push_back({std::string(stage_name(stage)), stage_took});
+    const auto took_of = [&](const std::string& id) {
+      const auto it = took.find(id);
+      return it == took.end() ? std::chrono::milliseconds{0} : it->second;
+    };
     const auto status_of = [&](const std::string& id) {
       const auto it = steps.steps.find(id);
       return it == steps.steps.end() ? StepStatus::pending : it->second;
@@ -371,11 +390,13 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
                           : std::to_string(c.index);
       auto& outcome = report.resources[c.index].outcome;
       outcome = outcome_of(status_of(id), outcome);
+      report.resources[c.index].elapsed = took_of(id);
     }
     for (auto i = first_handler; i < report.handlers.size(); ++i) {
       auto& h = report.handlers[i];
       if (!h.deferred) {
         h.outcome = outcome_of(status_of("h:" + h.name), h.outcome);
+        h.elapsed = took_of("h:" + h.name);
         continue;
       }
       // Due once it is owed on the server: before this run, or since a step that
@@ -397,6 +418,14 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
     const auto step_name = [&](const std::string& step) {
       return step.starts_with("h:") ? "handler " + step.substr(2) : resources[std::stoul(step)].id();
     };
+    const auto slowest = std::max_element(took.begin(), took.end(),
+                                          [](const auto& a, const auto& b) { return a.second < b.second; });
+    say(fmt::format("{} took {:.1f} s{}", stage_name(stage), static_cast<double>(stage_took.count()) / 1000.0,
+                    slowest == took.end() || took.size() < 2
+                        ? std::string()
+                        : fmt::format(", the longest step {} {:.1f} s",
+                                      slowest->first == package_step ? "apt-get install" : step_name(slowest->first),
+                                      static_cast<double>(slowest->second.count()) / 1000.0)));
     if (!ran) {
       // The step that had begun and not ended is where the connection was lost.
       std::string in_flight;

@@ -34,6 +34,9 @@ struct ResourceReport {
   Outcome outcome = Outcome::ok;     // plan mode: ok or changed (= would change)
   std::vector<std::string> reasons;
   std::string diff;                  // redacted
+  // Apply mode: how long its step took on the host, as the controller saw its records
+  // arrive (missing packages are one apt-get step: each of them carries its time).
+  std::chrono::milliseconds elapsed{0};
 };
 
 // A handler (reload, restart, daemon-reload, reexec) due on one host: triggered by
@@ -45,6 +48,13 @@ struct HandlerReport {
   // not counted among the converge's outcomes.
   bool deferred = false;
   Outcome outcome = Outcome::changed;  // plan mode: changed (= will run)
+  std::chrono::milliseconds elapsed{0};  // apply mode: how long it ran
+};
+
+// Apply mode: one stage's script on one host, from its start to its last record.
+struct StageTime {
+  std::string stage;                 // "packages", "config", ...
+  std::chrono::milliseconds elapsed{0};
 };
 
 // What happened on one host.
@@ -56,6 +66,7 @@ struct HostReport {
   std::vector<HandlerReport> handlers;
   int execs = 0;                     // remote commands used by this run
   std::chrono::milliseconds elapsed{0};
+  std::vector<StageTime> stages;     // apply mode: the stages that ran, in order
   std::string error;                 // empty when the host succeeded
   std::string hint;                  // what to do about `error` (a connect failure's), may be empty
   std::string failed_step;           // resource id or handler of the failing step

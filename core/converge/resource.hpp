@@ -106,6 +106,9 @@ struct Resource {
   // handlers: "daemon-reload", "reload:UNIT", "restart:UNIT", and "reexec:UNIT" (a
   // reload that waits until a daemon that re-executes itself on SIGHUP, sshd, listens again)
   std::vector<std::string> notify;
+  // Packages stage: applied before the stage's apt-get install, for settings a package
+  // reads as it installs (PostgreSQL's createcluster.d: the first cluster starts with them).
+  bool before_packages = false;
 
   // A stable unique id: "file:/etc/x", "package:nginx", "unit:nginx.service", ...
   std::string id() const;

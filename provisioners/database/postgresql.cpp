@@ -93,6 +93,9 @@ void add_replication(const manifest::Manifest& m, const manifest::Server& s, con
   }
 }
 
+// conf.d/berth.conf's settings, for a cluster made before its conf.d exists.
+constexpr std::string_view initial_settings = "/etc/berth/postgresql.conf";
+
 // The cluster's settings and pg_hba.conf, rendered once for every PostgreSQL database.
 void add_server(const manifest::Manifest& m, const manifest::Server& s,
                 const manifest::Database& db, Desired& out) {
@@ -122,10 +125,26 @@ void add_server(const manifest::Manifest& m, const manifest::Server& s,
 
   auto conf = listen_data(m, place);
   conf.set("replication", !members.empty());
+  const auto settings = render_template(m.dir, "database/postgresql.conf.mustache", conf);
+  // The same settings for a cluster the package makes as it installs, before conf.d
+  // exists: its postgresql.conf includes them (createcluster.d), so it starts listening
+  // where it should, and the first setup reloads it instead of restarting it (2.5 s).
+  // An include, not the settings themselves: pg_createcluster writes a value such as
+  // 127.0.0.1 unquoted, which PostgreSQL then cannot read.
+  for (auto file : {File{.path = std::string(initial_settings), .content = settings},
+                    File{.path = "/etc/postgresql-common/createcluster.d/berth.conf",
+                         .content = fmt::format("# Managed by berth: a cluster made on this server reads berth's "
+                                                "settings from its first start.\nadd_include_if_exists = '{}'\n",
+                                                initial_settings)}}) {
+    auto before = make(std::move(file), "postgresql");
+    before.stage = Stage::packages;
+    before.before_packages = true;
+    add_once(out, std::move(before));
+  }
   add_once(
       out,
       make(File{.path = conf_dir + "/conf.d/berth.conf",
-                .content = render_template(m.dir, "database/postgresql.conf.mustache", conf),
+                .content = settings,
                 // Settings that need a restart (listen_addresses) show as
                 // "could not be applied" until the handler restarts the server.
                 .validate = validation("SELECT sourcefile || ':' || sourceline || ': ' || error "

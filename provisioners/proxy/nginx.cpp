@@ -251,7 +251,7 @@ void add_proxy(const manifest::Manifest& m, const manifest::Server& server,
     if (ip) names += (names.empty() ? "IP:" : ",IP:") + server.address;
     const auto cn = proxy.domains.empty() ? server.address : proxy.domains.front();
     const auto make_cert = fmt::format(
-        "mkdir -p /etc/berth/tls && openssl req -x509 -newkey rsa:2048 -nodes "
+        "mkdir -p /etc/berth/tls && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
         "-days 825 -subj '/CN={}' {} -keyout {} -out {} 2>&1 && chmod 0600 {}",
         cn, names.empty() ? "" : "-addext 'subjectAltName=" + names + "'", key, cert, key);
     // Self-signed after Let's Encrypt: the paths are links into /etc/letsencrypt (never

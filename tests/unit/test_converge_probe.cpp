@@ -143,6 +143,24 @@ TEST_CASE("apply: one script per stage, only changed resources, handlers once at
   CHECK(render_apply(Stage::services, resources, changes).empty());
 }
 
+TEST_CASE("apply: a resource marked before_packages runs before the stage's apt-get install") {
+  std::vector<Resource> resources{
+      make(Package{"postgresql"}, "postgresql"),
+      make(File{.path = "/etc/postgresql-common/createcluster.d/berth.conf", .content = "x"}, "postgresql"),
+      make(File{.path = "/etc/apt/sources.list.d/vendor.list", .content = "y"}, "app"),
+  };
+  resources[1].stage = Stage::packages;
+  resources[1].before_packages = true;
+  resources[2].stage = Stage::packages;
+  std::vector<Change> changes(resources.size());
+  for (std::size_t i = 0; i < changes.size(); ++i) changes[i] = {i, Action::create, {}, {}};
+  const auto script = render_apply(Stage::packages, resources, changes);
+  const auto install = script.find("run_step 0 s_packages");
+  REQUIRE(install != std::string::npos);
+  CHECK(script.find("run_step 1 ") < install);
+  CHECK(script.find("run_step 2 ") > install);
+}
+
 TEST_CASE("apply: a reexec handler reloads, then waits for fresh listening sockets") {
   const std::vector<Resource> resources{
       make(File{.path = "/etc/ssh/sshd_config.d/00-berth.conf", .content = "x"}, "base",

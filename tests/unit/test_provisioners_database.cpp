@@ -72,6 +72,17 @@ TEST_CASE("postgresql: private, scram only, a role and a database") {
     CHECK(has(conf.validate, "pg_file_settings WHERE error IS NOT NULL"));
     CHECK(find(d, "file:/etc/postgresql/15/main/conf.d/berth.conf")->notify ==
           std::vector<std::string>{"restart:postgresql.service"});
+    // The cluster the package makes starts with the same settings: no restart after.
+    for (const auto* path : {"/etc/postgresql-common/createcluster.d/berth.conf", "/etc/berth/postgresql.conf"}) {
+      const auto* initial = find(d, std::string("file:") + path);
+      REQUIRE(initial);
+      CHECK(initial->stage == Stage::packages);
+      CHECK(initial->before_packages);
+      CHECK(initial->notify.empty());
+    }
+    CHECK(file(d, "/etc/berth/postgresql.conf").content == conf.content);
+    CHECK(has(file(d, "/etc/postgresql-common/createcluster.d/berth.conf").content,
+              "\nadd_include_if_exists = '/etc/berth/postgresql.conf'\n"));
     const auto& hba = file(d, "/etc/postgresql/15/main/pg_hba.conf");
     CHECK(has(hba.content, "host    all       all   127.0.0.1/32 scram-sha-256"));
     CHECK_FALSE(has(hba.content, "md5"));
