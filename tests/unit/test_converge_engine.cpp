@@ -67,6 +67,9 @@ TEST_CASE("engine: a handler owed by an interrupted run is planned and then run"
     CHECK(remote.sent[1].find("rm -rf /") == std::string::npos);
     REQUIRE(report.handlers.size() == 1);
     CHECK(report.handlers[0].outcome == Outcome::changed);
+    // The one stage that ran is reported with its time (--json: stages).
+    REQUIRE(report.stages.size() == 1);
+    CHECK(report.stages[0].stage == "config");
   }
 }
 
