@@ -420,11 +420,15 @@ HostReport apply_host(Remote& remote, const Desired& desired, ProbedHost probed,
     };
     const auto slowest = std::max_element(took.begin(), took.end(),
                                           [](const auto& a, const auto& b) { return a.second < b.second; });
+    // A command's id is its whole guard: the first words name it well enough here.
+    const auto shown = [](std::string name) {
+      return name.size() > 72 ? name.substr(0, 69) + "..." : name;
+    };
     say(fmt::format("{} took {:.1f} s{}", stage_name(stage), static_cast<double>(stage_took.count()) / 1000.0,
                     slowest == took.end() || took.size() < 2
                         ? std::string()
                         : fmt::format(", the longest step {} {:.1f} s",
-                                      slowest->first == package_step ? "apt-get install" : step_name(slowest->first),
+                                      slowest->first == package_step ? "apt-get install" : shown(step_name(slowest->first)),
                                       static_cast<double>(slowest->second.count()) / 1000.0)));
     if (!ran) {
       // The step that had begun and not ended is where the connection was lost.
