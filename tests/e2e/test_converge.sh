@@ -1,6 +1,7 @@
 # The converge engine on a real host (issue 5): plan lists the stack on a fresh host,
 # setup applies it, a re-run is one exec with nothing changed, a hand edit shows as
-# one change with its diff and is put back, and an invalid nginx directive fails
+# one change with its diff and is put back, --json and the progress give each stage's and
+# step's time, and an invalid nginx directive fails
 # setup quoting `nginx -t` while nginx keeps serving the previous config.
 . "$BERTH_SOURCE_DIR/tests/e2e/lib.sh"
 skip_unless_root_nspawn
@@ -24,8 +25,15 @@ set +e
 [ $? -eq 2 ] || fail "plan --detailed-exitcode should exit 2 on a fresh host"
 set -e
 
-echo "== setup applies it"
-"$BERTH" setup || fail "setup failed on a fresh host"
+echo "== setup applies it, and says what each stage and step took"
+"$BERTH" setup --json >first.json 2>first.err || { cat first.err; fail "setup failed on a fresh host"; }
+order="['packages', 'accounts', 'layout', 'config', 'services', 'data']"
+[ "$(json "[s['stage'] for s in d['hosts'][0]['stages']] == [x for x in $order if x in [s['stage'] for s in d['hosts'][0]['stages']]] and {'packages', 'config'} <= {s['stage'] for s in d['hosts'][0]['stages']}" <first.json)" = True ] ||
+  fail "setup --json does not list the stages it ran, in order: $(json "d['hosts'][0].get('stages')" <first.json)"
+[ "$(json "all('elapsed_ms' in r for r in d['hosts'][0]['resources'] if r['action'] != 'none')" <first.json)" = True ] ||
+  fail "a changed resource has no elapsed_ms"
+grep -Eq "^[a-z0-9-]+: config took [0-9.]+ s, the longest step " first.err ||
+  fail "setup's progress does not say what the config stage took: $(cat first.err)"
 "$BERTH" -q plan --detailed-exitcode >/dev/null || fail "plan after setup should exit 0"
 sandbox_ssh e2e-converge 1 systemctl is-active nginx.service >/dev/null || fail "nginx is not active"
 [ "$(sandbox_ssh e2e-converge 1 stat -c %a /etc/berth/hello/app.env)" = 600 ] || fail "env file not 0600"
