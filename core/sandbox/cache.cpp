@@ -110,7 +110,10 @@ std::string for_suite(std::string text, const std::string& suite) {
 
 // What every host shares, done once in the cache: no machine-id and no SSH host
 // keys (each host gets its own), root login by key only, DNS and apt sources as
-// on this machine, no downloaded .debs.
+// on this machine, no downloaded .debs, and dpkg without fsync: a host lives and dies
+// with this machine's kernel, whose page cache outlives any crash of the host, so the
+// syncs buy nothing and cost a fifth of each package install (a server stack: 65 s
+// against 52 s).
 void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_files,
                     const std::string& suite) {
   std::error_code ec;
@@ -127,6 +130,9 @@ void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_
                   "PasswordAuthentication no\n"
                   "KbdInteractiveAuthentication no\n"
                   "UseDNS no\n");
+  fs::create_directories(rootfs / "etc/dpkg/dpkg.cfg.d", ec);
+  sys::write_file(rootfs / "etc/dpkg/dpkg.cfg.d/berth-sandbox",
+                  "# berth sandbox: a throwaway host, no fsync per unpacked file.\nforce-unsafe-io\n");
   fs::remove(rootfs / "etc/resolv.conf", ec);
   sys::write_file(rootfs / "etc/resolv.conf", sys::read_file("/etc/resolv.conf"));
   if (!source_files.empty()) {

@@ -93,7 +93,7 @@ struct CacheRecipe {
   std::string variant = "minbase";
   std::vector<std::string> packages;  // debootstrap --include
   std::string architecture;           // dpkg architecture: amd64, arm64
-  int version = 1;                    // bump when the base configuration changes
+  int version = 2;                    // bump when the base configuration changes
 };
 
 // The recipe berth uses on this machine for Debian `release` (architecture from the

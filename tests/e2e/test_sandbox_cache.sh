@@ -7,7 +7,8 @@
 skip_unless_root_nspawn
 
 real_cache=${BERTH_SANDBOX_CACHE:-/var/cache/berth/sandbox}
-marker=$(ls "$real_cache"/*/complete 2>/dev/null | head -n 1)
+# The newest Debian 12 cache: an older one may be left from an earlier recipe version.
+marker=$(ls -t "$real_cache"/bookworm-*/complete 2>/dev/null | head -n 1)
 [ -n "$marker" ] || skip "no built cache in $real_cache (the e2e_cache fixture builds it)"
 key_dir=$(dirname "$marker")
 key=$(basename "$key_dir")
