@@ -78,7 +78,8 @@ void check_requirements();
 
 // The path of the base rootfs, building the cache first (debootstrap, ~45 s) when it
 // is missing, partial or corrupt. Safe against concurrent callers (file lock).
-// Fails when debootstrap fails, with the tail of its output.
+// Fails when debootstrap fails, with the tail of its output. Removes the caches of the
+// same suite and architecture from older recipe versions that no sandbox uses.
 std::filesystem::path ensure_cache(const Paths& paths, const Reporter& reporter,
                                    int release = default_release);
 

@@ -38,12 +38,21 @@ cp -al "$key_dir" "$work/$key"
 rm "$work/$key/rootfs/usr/sbin/sshd"
 expect_rebuild "sshd missing"
 
-# A good copy boots as it is: no debootstrap (the mirror would fail it).
+# A good copy boots as it is: no debootstrap (the mirror would fail it). A cache of an
+# older recipe version of the same suite is removed; another suite's and a partial
+# build's stay.
 rm -rf "$work/$key" "$work/$key.partial"
 cp -al "$key_dir" "$work/$key"
+older=$(printf '%s' "$key" | sed -E 's/-v[0-9]+-[0-9a-f]+$/-v0-00000000/')
+mkdir -p "$work/$older/rootfs" "$work/$older.partial" "$work/trixie-x-v0-00000000"
 output=$(BERTH_SANDBOX_CACHE=$work BERTH_SANDBOX_MIRROR=http://127.0.0.1:9/debian \
   "$BERTH" sandbox up e2e-cache 2>&1) || fail "up from a good cache failed: $output"
 printf '%s\n' "$output" | grep -q debootstrap && fail "a good cache was rebuilt: $output"
+[ ! -e "$work/$older" ] || fail "the cache of an older recipe version ($older) is still there"
+printf '%s\n' "$output" | grep -q "removed the sandbox cache $older of an older berth" ||
+  fail "up did not say it removed $older: $output"
+[ -d "$work/$older.partial" ] && [ -d "$work/trixie-x-v0-00000000" ] ||
+  fail "a partial build or another suite's cache was removed"
 [ "$("$BERTH" sandbox ssh e2e-cache -- systemctl is-system-running)" = running ] ||
   fail "the host from the copied cache is not running"
 "$BERTH" -q sandbox down e2e-cache
