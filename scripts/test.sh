@@ -1,48 +1,23 @@
 #!/bin/sh
 # The README's test command: installs every dependency, builds with warnings as
 # errors, runs every test (unit, then e2e against local test hosts; BERTH_TEST_JOBS at
-# a time, default 2: an e2e test leaves a core about half idle) with CTest, then
-# runs the unit tests and the many-hosts exec test built with AddressSanitizer +
-# UndefinedBehaviorSanitizer (LeakSanitizer included: no leak, no fd or thread left)
-# while it fuzzes the manifest loader for a minute (tests/fuzz/run.sh). Those two
-# builds run while CTest does, at idle CPU priority: they use the CPU the e2e tests
-# leave idle and take none from a test. Needs root (apt-get, systemd-nspawn).
+# a time, default 2: two of them keep two cores busy) with CTest, then
+# builds berth and the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
+# (LeakSanitizer included) and runs the unit tests and the many-hosts exec test with
+# them (no leak, no fd or thread left) while it fuzzes the manifest loader for a minute
+# (tests/fuzz/run.sh). Needs root (apt-get, systemd-nspawn).
 # Extra arguments go to ctest (e.g. -L unit, -R converge).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 BERTH_BUILD_DIR=${BERTH_BUILD_DIR:-build} scripts/build.sh -DBERTH_WERROR=ON
-
-builds_pid=
-if [ $# -eq 0 ]; then
-  idle="nice -n 19"
-  chrt --idle 0 true 2>/dev/null && idle="chrt --idle 0"
-  builds_log=$(mktemp)
-  # Its own session, so that a failed test run stops the whole build (the EXIT trap).
-  setsid $idle sh -c '
-    started=$(date +%s)
-    cmake -S . -B build-asan -DENABLE_SANITIZERS=ON -DBERTH_BUILD_TESTS=ON \
-      -DCMAKE_BUILD_TYPE=Debug $(command -v ninja >/dev/null 2>&1 && echo -G Ninja) >/dev/null &&
-      cmake --build build-asan -j "$(nproc)" --target berth berth_unit || exit 1
-    tests/fuzz/run.sh --build-only || [ $? = 77 ] || exit 1
-    echo "built meanwhile in $(( $(date +%s) - started )) s"' >"$builds_log" 2>&1 &
-  builds_pid=$!
-  trap '[ -z "$builds_pid" ] || kill -- "-$builds_pid" 2>/dev/null' EXIT
-fi
 (cd "${BERTH_BUILD_DIR:-build}" && ctest --output-on-failure -j "${BERTH_TEST_JOBS:-2}" "$@")
 
 if [ $# -eq 0 ]; then
   echo "== with sanitizers: the unit tests, and berth's exec across 20 hosts"
-  built=0
-  wait "$builds_pid" || built=$?
-  builds_pid=
-  if [ $built != 0 ]; then
-    cat "$builds_log"
-    echo "the build with sanitizers or the fuzzer's build failed (above)"
-    exit 1
-  fi
-  tail -n 1 "$builds_log"
-  rm -f "$builds_log"
+  cmake -S . -B build-asan -DENABLE_SANITIZERS=ON -DBERTH_BUILD_TESTS=ON \
+    -DCMAKE_BUILD_TYPE=Debug $(command -v ninja >/dev/null 2>&1 && echo -G Ninja) >/dev/null
+  cmake --build build-asan -j "$(nproc)" --target berth berth_unit
   # The fuzzer (below) runs meanwhile: the unit tests and the exec test use one core.
   fuzz_log=$(mktemp)
   tests/fuzz/run.sh "${BERTH_FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1 &

@@ -7,11 +7,9 @@
 # only) into BUILD (default build-fuzz), with AddressSanitizer and UBSan. Exits 1 when
 # an input crashes, leaks or hangs; the input is kept as BUILD/crash-* to replay with
 # `BUILD/fuzz_manifest BUILD/crash-...`. Exits 77 without clang-16 (install-deps.sh
-# installs it). `run.sh --build-only` builds the fuzzer and stops there.
+# installs it).
 set -eu
 cd "$(dirname "$0")/../.."
-build_only=
-if [ "${1:-}" = --build-only ]; then build_only=1; shift; fi
 seconds=${1:-60}
 build=${BERTH_FUZZ_BUILD:-build-fuzz}
 command -v clang++-16 >/dev/null || { echo "fuzz: skipped, clang++-16 is not installed"; exit 77; }
@@ -41,7 +39,6 @@ done | xargs -r -n 2 -P 2 sh -c "clang++-16 $flags -c \"\$0\" -o \"\$1\""
 # libFuzzer's runtime is built against libstdc++: both standard libraries are linked.
 clang++-16 -stdlib=libc++ -fsanitize=fuzzer,address,undefined "$build"/obj/*.o \
   -Wl,--no-as-needed -l:libstdc++.so.6 -o "$build/fuzz_manifest"
-[ -z "$build_only" ] || exit 0
 
 for f in examples/*/berth.toml; do cp "$f" "$build/seeds/$(basename "$(dirname "$f")").toml"; done
 parts() { awk 'BEGIN { printf "a"; for (i = 0; i < 100000; i++) printf ".a" }'; }
