@@ -172,11 +172,17 @@ std::optional<int> same_kind_version(const std::string& name, const CacheRecipe&
 void remove_older_caches(const Paths& paths, const CacheRecipe& recipe, const Reporter& reporter) {
   std::set<std::string> in_use;
   for (const auto& sandbox : list(paths)) in_use.insert(sandbox.cache_key);
+  // A host's overlay names its cache as lower layer: in use even when its sandbox's
+  // state file is torn or gone.
+  const auto mounts = sys::read_file("/proc/self/mountinfo");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(paths.cache, ec)) {
     const auto name = entry.path().filename().string();
     const auto version = same_kind_version(name, recipe);
-    if (!version || *version >= recipe.version || in_use.contains(name) || !entry.is_directory(ec)) continue;
+    if (!version || *version >= recipe.version || in_use.contains(name) || !entry.is_directory(ec) ||
+        mounts.find(entry.path().lexically_normal().string() + "/") != std::string::npos) {
+      continue;
+    }
     std::error_code removed;
     fs::remove_all(entry.path(), removed);
     if (!removed) progress(reporter, fmt::format("removed the sandbox cache {} of an older berth", name));
