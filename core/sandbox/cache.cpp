@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <set>
@@ -152,20 +151,6 @@ void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_
   }
 }
 
-// The recipe version in cache key `name` when it is one of `recipe`'s suite and
-// architecture ("bookworm-amd64-v1-ad2d34a5" gives 1), else nothing.
-std::optional<int> same_kind_version(const std::string& name, const CacheRecipe& recipe) {
-  const auto prefix = fmt::format("{}-{}-v", recipe.suite, recipe.architecture);
-  if (!name.starts_with(prefix)) return std::nullopt;
-  const auto dash = name.find('-', prefix.size());
-  if (dash == std::string::npos || name.find('.', dash) != std::string::npos) return std::nullopt;
-  int version = 0;
-  const auto digits = std::string_view(name).substr(prefix.size(), dash - prefix.size());
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
-  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return version;
-}
-
 // Removes the caches of `recipe`'s suite and architecture from older recipe versions,
 // which this berth never boots again (about 230 MB each), unless a sandbox still runs
 // on one. Partial builds and other suites stay.
@@ -178,7 +163,7 @@ void remove_older_caches(const Paths& paths, const CacheRecipe& recipe, const Re
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(paths.cache, ec)) {
     const auto name = entry.path().filename().string();
-    const auto version = same_kind_version(name, recipe);
+    const auto version = cache_key_version(name, recipe);
     if (!version || *version >= recipe.version || in_use.contains(name) || !entry.is_directory(ec) ||
         mounts.find(entry.path().lexically_normal().string() + "/") != std::string::npos) {
       continue;

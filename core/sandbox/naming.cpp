@@ -175,4 +175,16 @@ std::string cache_key(const CacheRecipe& recipe) {
                      recipe.version, digest[0], digest[1], digest[2], digest[3]);
 }
 
+std::optional<int> cache_key_version(const std::string& name, const CacheRecipe& recipe) {
+  const auto prefix = fmt::format("{}-{}-v", recipe.suite, recipe.architecture);
+  if (!name.starts_with(prefix)) return std::nullopt;
+  const auto dash = name.find('-', prefix.size());
+  if (dash == std::string::npos || name.find('.', dash) != std::string::npos) return std::nullopt;
+  int version = 0;
+  const auto digits = std::string_view(name).substr(prefix.size(), dash - prefix.size());
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return version;
+}
+
 }  // namespace berth::sandbox

@@ -104,4 +104,9 @@ CacheRecipe default_recipe(int release = default_release);
 // the whole recipe>".
 std::string cache_key(const CacheRecipe& recipe);
 
+// The recipe version in cache key `name` when it is a key of `recipe`'s suite and
+// architecture ("bookworm-amd64-v1-ad2d34a5" gives 1); nothing for any other name,
+// a partial build's ("….partial") included.
+std::optional<int> cache_key_version(const std::string& name, const CacheRecipe& recipe);
+
 }  // namespace berth::sandbox

@@ -170,3 +170,17 @@ TEST_CASE("naming: the cache key follows the recipe") {
                        [](const std::string& name) { return name.starts_with("python"); }));
   }
 }
+
+TEST_CASE("naming: the recipe version of a cache key of the same suite and architecture") {
+  const auto base = default_recipe();
+  CHECK(cache_key_version(cache_key(base), base) == base.version);
+  auto older = base;
+  older.version = 1;
+  CHECK(cache_key_version(cache_key(older), base) == 1);
+  CHECK_FALSE(cache_key_version(cache_key(older) + ".partial", base));
+  auto other_suite = base;
+  other_suite.suite = "trixie";
+  CHECK_FALSE(cache_key_version(cache_key(other_suite), base));
+  CHECK_FALSE(cache_key_version("bookworm-" + base.architecture + "-vX-00000000", base));
+  CHECK_FALSE(cache_key_version(".lock", base));
+}
