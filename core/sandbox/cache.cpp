@@ -157,15 +157,14 @@ void configure_base(const fs::path& rootfs, const std::vector<fs::path>& source_
 void remove_older_caches(const Paths& paths, const CacheRecipe& recipe, const Reporter& reporter) {
   std::set<std::string> in_use;
   for (const auto& sandbox : list(paths)) in_use.insert(sandbox.cache_key);
-  // A host's overlay names its cache as lower layer: in use even when its sandbox's
-  // state file is torn or gone.
-  const auto mounts = sys::read_file("/proc/self/mountinfo");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(paths.cache, ec)) {
     const auto name = entry.path().filename().string();
     const auto version = cache_key_version(name, recipe);
+    // A host's overlay names its cache as lower layer: in use even when its sandbox's
+    // state file is torn or gone.
     if (!version || *version >= recipe.version || in_use.contains(name) || !entry.is_directory(ec) ||
-        mounts.find(entry.path().lexically_normal().string() + "/") != std::string::npos) {
+        sys::mount_uses(entry.path())) {
       continue;
     }
     std::error_code removed;

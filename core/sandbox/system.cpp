@@ -138,6 +138,39 @@ std::vector<fs::path> mounts_under(const fs::path& root) {
   return found;
 }
 
+bool mount_uses(const fs::path& root) {
+  const std::string prefix = root.lexically_normal().string();
+  const auto under = [&](std::string_view escaped) {
+    const auto path = unescape_mount_path(escaped);
+    return path == prefix || path.starts_with(prefix + "/");
+  };
+  std::istringstream lines(slurp("/proc/self/mountinfo"));
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, source, target;
+    fields >> id >> parent >> device >> source >> target;
+    if (under(target)) return true;
+    // After " - ": the filesystem type, its source, then its options, where an
+    // overlay names its layers (lowerdir=A:B,upperdir=C,workdir=D).
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string type, mount_source, options;
+    rest >> type >> mount_source >> options;
+    // Each value of an option, cut at ',' (between options), '=' and ':' (between
+    // lower layers); a path starts with '/'.
+    std::string_view rest_of(options);
+    while (!rest_of.empty()) {
+      const auto end = rest_of.find_first_of(",=:");
+      const auto piece = rest_of.substr(0, end);
+      if (piece.starts_with('/') && under(piece)) return true;
+      if (end == std::string_view::npos) break;
+      rest_of.remove_prefix(end + 1);
+    }
+  }
+  return false;
+}
+
 void unmount(const fs::path& target) {
   if (::umount2(target.c_str(), 0) == 0) return;
   const int first = errno;

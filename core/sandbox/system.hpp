@@ -39,6 +39,10 @@ std::string nspawn_machine(const ProcessInfo& process);
 // Mount points at or below `root` (from /proc/self/mountinfo), deepest first.
 std::vector<std::filesystem::path> mounts_under(const std::filesystem::path& root);
 
+// Whether a mount uses `root` or anything below it: as its mount point, or as a
+// layer an overlay names in its options (lowerdir=, upperdir=, workdir=).
+bool mount_uses(const std::filesystem::path& root);
+
 // Unmounts `target` (lazily when busy); throws Error when it stays mounted.
 void unmount(const std::filesystem::path& target);
 
